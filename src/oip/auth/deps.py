@@ -1,0 +1,86 @@
+"""The one shared dependency that checks who is calling, the permission, and CSRF.
+
+``Depends(Require(permission))`` on every route: it authenticates (bearer token, else session
+cookie), checks the role's permission, and for cookie-authenticated unsafe methods the CSRF token
+(header ``X-CSRF-Token`` or form field ``csrf_token``). The data scope is then applied by the
+service queries through the returned Principal (oip.auth.scope)."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from oip.auth import service
+from oip.auth.service import Principal
+from oip.core.errors import DomainError
+from oip.core.web import client_ip, get_db
+
+SESSION_COOKIE = "oip_session"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Unauthenticated(DomainError):
+    status_code = 401
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class CsrfFailed(DomainError):
+    status_code = 403
+    code = "csrf"
+
+
+def _authenticate(db: Session, request: Request) -> Principal | None:
+    ip = client_ip(request)
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        p = service.resume_token(db, auth[7:].strip(), ip)
+        if p is None:
+            raise Unauthenticated("令牌无效或已过期")
+        return p
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        p = service.resume_session(db, cookie, ip)
+        db.commit()  # keep the idle clock moving even if the route fails
+        return p
+    return None
+
+
+class Require:
+    """A route's permission (any one of several). ``Require()`` means: any signed-in user."""
+
+    def __init__(self, *permissions: str):
+        self.permissions = permissions
+
+    async def __call__(self, request: Request, db: Session = Depends(get_db)) -> Principal:
+        p = await run_in_threadpool(_authenticate, db, request)
+        if p is None:
+            raise Unauthenticated("请先登录")
+        if self.permissions and not any(p.can(x) for x in self.permissions):
+            raise PermissionDenied(f"当前角色（{p.role.name}）无权执行此操作")
+        if p.via == "session" and request.method in UNSAFE:
+            sent = request.headers.get("x-csrf-token")
+            if sent is None and request.headers.get("content-type", "").startswith(
+                    ("application/x-www-form-urlencoded", "multipart/form-data")):
+                sent = (await request.form()).get("csrf_token")
+            if not sent or not p.csrf_token or not hmac.compare_digest(str(sent), p.csrf_token):
+                raise CsrfFailed("CSRF 校验失败，请刷新页面后重试")
+        request.state.principal = p
+        return p
+
+
+async def optional_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
+    """For public pages that look different when someone is signed in."""
+    try:
+        p = await run_in_threadpool(_authenticate, db, request)
+    except Unauthenticated:
+        return None
+    request.state.principal = p
+    return p

@@ -1,0 +1,177 @@
+"""The ``oip`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="广西新就业形态人员职业伤害保障信息平台 (oip)", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+ref_app = typer.Typer(help="Reference data.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+platforms_app = typer.Typer(help="The register of platform enterprises.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ref_app, name="reference")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(platforms_app, name="platforms")
+err = Console(stderr=True)
+
+
+def _upgrade() -> None:
+    from oip.core import migrate
+    from oip.core.db import session_scope
+    from oip.reference import service as reference
+
+    migrate.upgrade()
+    with session_scope() as s:
+        reference.load(s)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the schema to the newest version and load the reference data."""
+    _upgrade()
+    err.print("[green]database is up to date[/green]")
+
+
+@ref_app.command("load")
+def reference_load() -> None:
+    """(Re)load regions, industries and the pilot platforms shipped with the package."""
+    from oip.core.db import session_scope
+    from oip.reference import service as reference
+
+    with session_scope() as s:
+        print(json.dumps(reference.load(s), ensure_ascii=False))
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from oip.web.app import create_app
+
+    err.print(f"[bold]oip[/bold] serving on http://{host}:{port}  (Ctrl-C stops; the embedded database stops with it)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+          port: int = typer.Option(8000, help="Port.")) -> None:
+    """Serve an existing database (run ``oip db upgrade`` or ``oip demo`` first)."""
+    _serve(host, port)
+
+
+@app.command()
+def demo(workers: int = typer.Option(20000, help="How many workers to generate."),
+         seed: int = typer.Option(2025, help="Seed: the same seed gives the same province."),
+         serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web server afterwards."),
+         reset: bool = typer.Option(False, help="Drop everything and generate again."),
+         host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Migrate, generate the demo province (once), and serve it on http://127.0.0.1:8000."""
+    from oip.core.db import get_engine, session_scope
+    from oip.demo import generate
+
+    t0 = time.monotonic()
+    if reset:
+        with get_engine().begin() as c:
+            c.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    _upgrade()
+    with session_scope() as s:
+        if generate.already_generated(s):
+            err.print("demo province already generated (use --reset to start again)")
+        else:
+            summary = generate.generate(s, workers=workers, seed=seed, progress=err)
+            err.print(f"[green]demo province generated in {time.monotonic() - t0:.1f} s:[/green] "
+                      + json.dumps(summary, ensure_ascii=False))
+    if serve:
+        _serve(host, port)
+
+
+@users_app.command("list")
+def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Every user with role, organisation and region scope."""
+    from sqlalchemy import select
+
+    from oip.auth.models import User
+    from oip.auth.permissions import role
+    from oip.core.db import session_scope
+    from oip.reference.models import Region
+
+    with session_scope() as s:
+        regions = {r.code: r for r in s.scalars(select(Region))}
+        rows = []
+        for u in s.scalars(select(User).order_by(User.id)):
+            reg = regions.get(u.organisation.region_code)
+            rows.append({"username": u.username, "display_name": u.display_name, "role": u.role,
+                         "role_name": role(u.role).name, "kind": u.kind, "organisation": u.organisation.name,
+                         "organisation_code": u.organisation.code, "region_code": u.organisation.region_code,
+                         "region_scope": reg.scope_prefix if reg else u.organisation.region_code,
+                         "scope": role(u.role).scope, "active": u.is_active})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            print(f"{r['username']:<28} {r['role']:<20} {r['organisation']}  [{r['region_scope']}]")
+
+
+@users_app.command("token")
+def users_token(username: str, minutes: int = typer.Option(60, help="Lifetime in minutes.")) -> None:
+    """Print a bearer token for USERNAME (for scripts and API exploration)."""
+    from sqlalchemy import select
+
+    from oip.auth import service
+    from oip.auth.models import User
+    from oip.core import audit
+    from oip.core.db import session_scope
+
+    with session_scope() as s:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None or not user.is_active:
+            err.print(f"[red]no active user {username!r}[/red]")
+            raise typer.Exit(2)
+        token, _ = service.issue_token(s, user, audit.SystemActor(label="cli"), minutes=minutes)
+    print(token)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 and name the first broken event if anything was altered or removed."""
+    from oip.core import audit
+    from oip.core.db import session_scope
+
+    with session_scope() as s:
+        res = audit.verify(s)
+    if res.ok:
+        print(json.dumps({"ok": True, "events": res.checked}))
+        return
+    print(json.dumps({"ok": False, "events_verified": res.checked, "first_broken_seq": res.broken_seq,
+                      "problem": res.problem}, ensure_ascii=False))
+    raise typer.Exit(1)
+
+
+@platforms_app.command("credentials")
+def platforms_credentials(code: str, label: str = typer.Option("", help="What the credential is for.")) -> None:
+    """Create API credentials for platform CODE and print them once (client_id, client_secret)."""
+    from sqlalchemy import select
+
+    from oip.auth import service
+    from oip.core import audit
+    from oip.core.db import session_scope
+    from oip.platforms.models import Platform
+
+    with session_scope() as s:
+        plat = s.scalar(select(Platform).where(Platform.code == code))
+        if plat is None:
+            err.print(f"[red]no platform {code!r}[/red]")
+            raise typer.Exit(2)
+        cid, secret = service.create_credential(s, audit.SystemActor(label="cli"), plat.id, label)
+    print(json.dumps({"client_id": cid, "client_secret": secret}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

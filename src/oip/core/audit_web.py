@@ -1,0 +1,96 @@
+"""Reading the audit trail: officers (audit.read) and workers (who viewed my data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from oip.auth import permissions as P
+from oip.auth.deps import Require
+from oip.auth.service import Principal
+from oip.core import audit
+from oip.core.audit_models import AuditEvent
+from oip.core.web import get_db
+from oip.web.render import render
+
+api = APIRouter(tags=["audit"])
+pages = APIRouter(include_in_schema=False)
+
+ACTION_NAMES = {
+    "worker.view": "查看人员详情（脱敏）", "worker.view_full": "查看完整证件号码/手机号", "worker.list": "查询人员名册",
+    "worker.register": "报送人员信息", "worker.status": "变更人员状态", "worker.self_check": "本人公开查询",
+}
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    purpose: str | None
+    subjects: list[int]
+    before: dict | None
+    after: dict | None
+
+
+class AccessOut(BaseModel):
+    at: dt.datetime
+    who: str
+    action: str
+    action_name: str
+    purpose: str | None
+
+
+def query_events(session: Session, *, action: str | None = None, actor: str | None = None,
+                 subject: int | None = None, before_seq: int | None = None, limit: int = 100) -> list[AuditEvent]:
+    q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(max(1, min(limit, 500)))
+    if action:
+        q = q.where(AuditEvent.action.startswith(action, autoescape=True))
+    if actor:
+        q = q.where(AuditEvent.actor.contains(actor, autoescape=True))
+    if subject:
+        q = q.where(AuditEvent.subjects.any(subject))
+    if before_seq:
+        q = q.where(AuditEvent.seq < before_seq)
+    return list(session.scalars(q))
+
+
+def access_log(session: Session, person_id: int, limit: int = 200) -> list[AuditEvent]:
+    """Everyone who read or changed this person's data, newest first."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.subjects.any(person_id))
+                                .order_by(AuditEvent.seq.desc()).limit(limit)))
+
+
+@api.get("/audit/events", response_model=list[AuditOut], summary="审计日志")
+def events(action: str | None = None, actor: str | None = None, subject: int | None = None,
+           before_seq: int | None = None, limit: int = Query(100, ge=1, le=500),
+           p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = Depends(get_db)):
+    return [AuditOut.model_validate(e, from_attributes=True)
+            for e in query_events(db, action=action, actor=actor, subject=subject, before_seq=before_seq, limit=limit)]
+
+
+@api.get("/audit/verify", summary="校验审计日志哈希链")
+def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = Depends(get_db)):
+    r = audit.verify(db)
+    return {"ok": r.ok, "events": r.checked, "first_broken_seq": r.broken_seq, "problem": r.problem}
+
+
+@api.get("/me/access-log", response_model=list[AccessOut], summary="谁查看了我的信息")
+def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = Depends(get_db)):
+    return [AccessOut(at=e.at, who=e.actor, action=e.action, action_name=ACTION_NAMES.get(e.action, e.action),
+                      purpose=e.purpose) for e in access_log(db, p.person_id)]
+
+
+@pages.get("/audit")
+def audit_page(request: Request, action: str | None = None, actor: str | None = None,
+               before_seq: int | None = None, p: Principal = Depends(Require(P.AUDIT_READ)),
+               db: Session = Depends(get_db)):
+    rows = query_events(db, action=action, actor=actor, before_seq=before_seq, limit=100)
+    return render(request, "audit.html", title="审计日志", rows=rows, action=action or "", actor=actor or "",
+                  names=ACTION_NAMES, verify=audit.verify(db) if request.query_params.get("verify") else None)

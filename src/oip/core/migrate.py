@@ -1,0 +1,31 @@
+"""Schema migrations (Alembic, configured in code: the scripts ship inside the package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from oip.core.db import get_engine
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    return cfg
+
+
+def upgrade(revision: str = "head") -> None:
+    cfg = alembic_config()
+    with get_engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+
+def revision(message: str) -> None:
+    """Autogenerate a new migration against the current database (developers only)."""
+    cfg = alembic_config()
+    with get_engine().begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.revision(cfg, message=message, autogenerate=True)

@@ -1,0 +1,71 @@
+"""The application factory: routers of every domain, error rendering, static files, health."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from oip import __version__
+from oip.core.db import get_engine
+from oip.core.errors import DomainError
+from oip.web.render import render
+
+log = logging.getLogger(__name__)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def create_app() -> FastAPI:
+    from oip.auth import api as auth_api, pages as auth_pages
+    from oip.core import audit_web
+    from oip.platforms import api as platforms_api, pages as platforms_pages
+    from oip.workers import api as workers_api, pages as workers_pages
+    from oip.web import pages as web_pages
+
+    app = FastAPI(title="广西新就业形态人员职业伤害保障信息平台 API", version=__version__,
+                  description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
+                              "writes); platform systems exchange client credentials for bearer tokens at "
+                              "POST /api/v1/auth/token.")
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        if _wants_html(request):
+            if exc.status_code == 401:
+                return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+            return render(request, "message.html", status_code=exc.status_code, title="无法完成操作",
+                          message=exc.reason, kind="error", back=request.headers.get("referer"))
+        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
+                   "reason": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        if _wants_html(request):
+            return render(request, "message.html", status_code=422, title="输入有误", kind="error",
+                          message="；".join(f"{e['field']}：{e['reason']}" for e in errors),
+                          back=request.headers.get("referer"))
+        return JSONResponse({"error": {"code": "invalid", "field": errors[0]["field"] if errors else None,
+                                       "reason": errors[0]["reason"] if errors else "invalid request"},
+                             "errors": errors}, status_code=422)
+
+    @app.get("/healthz", include_in_schema=True, tags=["system"])
+    def healthz():
+        with get_engine().connect() as c:
+            c.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    for module in (auth_api, platforms_api, workers_api, audit_web):
+        app.include_router(module.api, prefix="/api/v1")
+    for module in (auth_pages, platforms_pages, workers_pages, audit_web, web_pages):
+        app.include_router(module.pages)
+    return app

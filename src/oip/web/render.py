@@ -1,0 +1,49 @@
+"""Jinja2 templates from every domain's ``templates/`` folder, and the navigation by role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from oip.auth import permissions as P
+from oip.core import clock
+
+_ROOT = Path(__file__).resolve().parent.parent
+_DIRS = [_ROOT / "web" / "templates"] + sorted(p for p in _ROOT.glob("*/templates") if p.parent.name != "web")
+
+templates = Jinja2Templates(directory=str(_DIRS[0]))
+templates.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in _DIRS])
+templates.env.filters["dt"] = clock.fmt
+templates.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
+
+# (title, url, permission)
+NAV = [
+    ("工作台", "/console", None),
+    ("平台企业名录", "/platforms", P.PLATFORM_READ),
+    ("试点纳入申请", "/admissions", P.ADMISSION_READ),
+    ("从业人员", "/workers", P.WORKER_READ),
+    ("企业门户", "/portal", P.PORTAL),
+    ("我的信息", "/me", P.SELF_READ),
+    ("审计日志", "/audit", P.AUDIT_READ),
+    ("用户", "/users", P.USER_READ),
+]
+
+
+def nav_for(principal) -> list[tuple[str, str]]:
+    if principal is None:
+        return []
+    items = [(t, u) for t, u, perm in NAV if perm is None or principal.can(perm)]
+    if principal.role.scope in ("platform", "self"):
+        items = [(t, u) for t, u in items if u not in ("/console", "/platforms", "/workers")]
+    return items
+
+
+def render(request: Request, name: str, status_code: int = 200, **ctx):
+    p = getattr(request.state, "principal", None)
+    ctx.setdefault("principal", p)
+    ctx.setdefault("nav", nav_for(p))
+    ctx.setdefault("csrf", p.csrf_token if p is not None else "")
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
