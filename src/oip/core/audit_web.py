@@ -55,7 +55,7 @@ def query_events(session: Session, *, action: str | None = None, actor: str | No
     if actor:
         q = q.where(AuditEvent.actor.contains(actor, autoescape=True))
     if subject:
-        q = q.where(AuditEvent.subjects.any(subject))
+        q = q.where(AuditEvent.subjects.contains([subject]))
     if before_seq:
         q = q.where(AuditEvent.seq < before_seq)
     return list(session.scalars(q))
@@ -63,7 +63,7 @@ def query_events(session: Session, *, action: str | None = None, actor: str | No
 
 def access_log(session: Session, person_id: int, limit: int = 200) -> list[AuditEvent]:
     """Everyone who read or changed this person's data, newest first."""
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.subjects.any(person_id))
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.subjects.contains([person_id]))
                                 .order_by(AuditEvent.seq.desc()).limit(limit)))
 
 

@@ -1,0 +1,120 @@
+"""Staff sign-in, sessions, CSRF, throttling, bearer tokens and API credentials."""
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+
+from oip.auth.deps import SESSION_COOKIE
+from oip.auth.models import StaffSession, User
+from oip.auth.service import _sha
+from oip.core.audit_models import AuditEvent
+from oip.core.db import session_scope
+from oip.demo.generate import DEMO_PASSWORD, DEMO_SECRET_PREFIX
+from tests.conftest import bearer, csrf_of, sign_in
+
+
+def _events(action: str, entity_id: str | None = None) -> list[AuditEvent]:
+    with session_scope() as s:
+        q = select(AuditEvent).where(AuditEvent.action == action)
+        if entity_id is not None:
+            q = q.where(AuditEvent.entity_id == entity_id)
+        return list(s.scalars(q))
+
+
+def _new_user(role: str = "si_city", org_code: str = "450100-si") -> str:
+    from oip.auth.models import Organisation
+    from oip.auth.service import hash_secret
+
+    name = f"u{uuid.uuid4().hex[:10]}"
+    with session_scope() as s:
+        org = s.scalar(select(Organisation).where(Organisation.code == org_code))
+        s.add(User(username=name, display_name=name, role=role, organisation_id=org.id,
+                   password_hash=hash_secret(DEMO_PASSWORD)))
+    return name
+
+
+def test_sign_in_sets_an_httponly_session_cookie_and_lands_on_the_console(client):
+    r = client.post("/login", data={"username": "nn_hrss", "password": DEMO_PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    cookie = r.headers["set-cookie"]
+    assert SESSION_COOKIE in cookie and "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    page = client.get("/console")
+    assert page.status_code == 200 and "工作台" in page.text and "市人力资源社会保障局" in page.text
+
+
+def test_platform_users_land_on_their_portal_and_workers_on_their_page(client):
+    r = client.post("/login", data={"username": "meituan_admin", "password": DEMO_PASSWORD}, follow_redirects=False)
+    assert r.headers["location"] == "/portal"
+    client.cookies.clear()
+    r = client.post("/login", data={"username": "worker_demo", "password": DEMO_PASSWORD}, follow_redirects=False)
+    assert r.headers["location"] == "/me"
+
+
+def test_wrong_password_is_refused_and_audited(client):
+    user = _new_user()
+    r = client.post("/login", data={"username": user, "password": "wrong"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+    assert _events("auth.sign_in_failed", user)
+
+
+def test_repeated_failures_are_throttled_even_with_the_right_password(client):
+    user = _new_user()
+    for _ in range(5):
+        assert client.post("/login", data={"username": user, "password": "nope"}).status_code == 401
+    r = client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    assert r.status_code == 429 and "登录失败次数过多" in r.text
+    assert _events("auth.sign_in_throttled", user)
+
+
+def test_unknown_users_are_answered_like_wrong_passwords(client):
+    r = client.post("/login", data={"username": "nobody-here", "password": "x"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+
+
+def test_open_redirects_are_refused(client):
+    r = client.post("/login", data={"username": "nn_si", "password": DEMO_PASSWORD, "next": "//evil.example"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/console"
+
+
+def test_idle_sessions_expire(client):
+    sign_in(client, "nn_si")
+    with session_scope() as s:
+        row = s.get(StaffSession, _sha(client.cookies.get(SESSION_COOKIE)))
+        row.last_seen_at = row.last_seen_at - dt.timedelta(minutes=31)
+    assert client.get("/api/v1/me").status_code == 401
+    r = client.get("/console", headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_writes_with_a_session_need_the_csrf_token(client):
+    sign_in(client, "nn_si")
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+    assert client.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    r = client.post("/logout", data={"csrf_token": csrf_of(client)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_platform_credentials_give_short_lived_bearer_tokens(client):
+    r = client.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "meituan-demo",
+                                                "client_secret": DEMO_SECRET_PREFIX + "meituan"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer" and 0 < body["expires_in"] <= 3600
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
+    assert me["role"] == "platform" and me["platform_id"]
+    # JSON works too; a wrong secret does not.
+    r = client.post("/api/v1/auth/token", json={"client_id": "meituan-demo", "client_secret": "guess"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+    r = client.post("/api/v1/auth/token", json={"client_id": "meituan-demo"})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "client_secret"
+    r = client.post("/api/v1/auth/token", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+
+
+def test_expired_and_unknown_tokens_are_refused(client):
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer oip_nonsense"}).status_code == 401
+    headers = bearer("nn_si", minutes=-1)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
