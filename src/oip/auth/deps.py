@@ -29,7 +29,7 @@ class Unauthenticated(DomainError):
 
 class PermissionDenied(DomainError):
     status_code = 403
-    code = "forbidden"
+    code = "permission_denied"
 
 
 class CsrfFailed(DomainError):

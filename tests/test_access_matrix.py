@@ -1,0 +1,150 @@
+"""Every role against every endpoint: allowed, forbidden, out of scope, and signed out.
+
+The permission half is derived from the routes themselves (each declares ``Require(...)``) and the
+role table, so a new endpoint is covered the day it is added — and a route that forgets to declare
+a permission fails ``test_every_route_declares_a_permission``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from oip.auth.deps import Require
+from oip.auth.permissions import ROLES
+from oip.demo.generate import USERS
+from tests.conftest import bearer
+
+# Routes anyone may use without signing in.
+PUBLIC = {
+    ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("POST", "/api/v1/auth/token"),
+    ("GET", "/notices"), ("GET", "/notices/{admission_id}"), ("GET", "/check"), ("POST", "/check"),
+    ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc"),
+}
+
+# A user of every role (the first demo user holding it).
+ROLE_USERS = {role: next(u for u, _, r, _ in USERS if r == role) for role in ROLES if role != "worker"}
+ROLE_USERS["worker"] = "worker_demo"
+
+# Values for path parameters that exist nowhere: an allowed caller gets 404/422, never 403.
+PROBE = {"code": "no-such-platform", "person_id": "987654321", "batch_id": "987654321", "admission_id": "987654321",
+         "attachment_id": "987654321", "objection_id": "987654321", "client_id": "no-such-client", "year": "2099",
+         "action": "assess", "id": "987654321", "platform_code": "no-such-platform", "account_id": "no-such-account"}
+
+
+def _routes(app):
+    for r in app.routes:
+        if isinstance(r, APIRoute):
+            for m in sorted(r.methods - {"HEAD", "OPTIONS"}):
+                yield m, r.path, r
+
+
+def _requires(dependant) -> list[Require]:
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, Require)]
+    for d in dependant.dependencies:
+        found += _requires(d)
+    return found
+
+
+def _url(path: str) -> str:
+    def sub(m):
+        name = m.group(1).split(":")[0]
+        assert name in PROBE, f"add a probe value for path parameter {name!r} in {path}"
+        return PROBE[name]
+    return re.sub(r"\{([^}]+)\}", sub, path)
+
+
+def test_every_route_declares_a_permission(app):
+    missing = [f"{m} {p}" for m, p, r in _routes(app) if (m, p) not in PUBLIC and not _requires(r.dependant)]
+    assert missing == []
+    public_but_guarded = [f"{m} {p}" for m, p, r in _routes(app) if (m, p) in PUBLIC and _requires(r.dependant)]
+    assert public_but_guarded == []
+
+
+def _matrix(app):
+    for m, p, r in _routes(app):
+        if (m, p) in PUBLIC:
+            continue
+        perms = _requires(r.dependant)[0].permissions
+        for role, user in ROLE_USERS.items():
+            allowed = not perms or bool(set(perms) & ROLES[role].permissions)
+            yield m, p, role, user, allowed
+
+
+def test_every_role_against_every_endpoint(app, client):
+    headers = {role: bearer(user) for role, user in ROLE_USERS.items()}
+    wrong = []
+    checked = 0
+    for method, path, role, user, allowed in _matrix(app):
+        r = client.request(method, _url(path), headers=headers[role],
+                           json={} if method in ("POST", "PUT", "PATCH") else None)
+        checked += 1
+        denied = r.status_code == 403 and r.headers.get("content-type", "").startswith("application/json") \
+            and r.json()["error"]["code"] == "permission_denied"
+        denied = denied or (r.status_code == 403 and "无权执行此操作" in r.text)
+        if allowed and (denied or r.status_code == 401):
+            wrong.append(f"{role} should reach {method} {path}: {r.status_code} {r.text[:120]}")
+        if not allowed and not denied:
+            wrong.append(f"{role} must be refused {method} {path}: got {r.status_code}")
+    assert checked > 100
+    assert wrong == []
+
+
+def test_signed_out_callers_are_refused_everywhere(app, client):
+    for method, path, _ in _routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        r = client.request(method, _url(path), follow_redirects=False)
+        assert r.status_code == 401, f"{method} {path} answered {r.status_code} without credentials"
+        if method == "GET" and not path.startswith("/api/"):
+            page = client.get(_url(path), headers={"accept": "text/html"}, follow_redirects=False)
+            assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+@pytest.fixture(scope="module")
+def guilin_meituan_person(database):
+    """A person registered only in 桂林 (4503…), on meituan, not assigned to any insurer."""
+    from oip.auth.models import InsurerAssignment
+    from oip.core.db import session_scope
+    from oip.platforms.models import Platform
+    from oip.workers.models import PlatformAccount
+
+    with session_scope() as s:
+        meituan = s.scalar(select(Platform.id).where(Platform.code == "meituan"))
+        assigned = set(s.scalars(select(InsurerAssignment.person_id)))
+        for acc in s.scalars(select(PlatformAccount).where(PlatformAccount.platform_id == meituan,
+                                                           PlatformAccount.county_code.startswith("4503"))):
+            others = [a for a in acc.person.accounts if a.id != acc.id]
+            if not others and acc.person_id not in assigned:
+                return acc.person_id
+    pytest.skip("the demo has no such person")
+
+
+# Expected answer of GET /api/v1/workers/{person_id} for that person, by role.
+SCOPE_EXPECT = {
+    "hrss_region": 200, "si_region": 200, "si_city": 404,  # nn_si is Nanning's
+    "hrss_city": 404, "hrss_county": 404, "si_county": 404,
+    "platform": 200,  # meituan_admin: its own worker
+    "insurer": 404,  # not assigned to insurer_a
+    "finance": 403, "tax": 403, "fin_regulator": 403, "platform_regulator": 403, "union": 403, "worker": 403,
+}
+
+
+def test_data_scope_of_every_role_on_one_person(client, guilin_meituan_person):
+    assert set(SCOPE_EXPECT) == set(ROLES)
+    got = {role: client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer(user)).status_code
+           for role, user in ROLE_USERS.items()}
+    assert got == SCOPE_EXPECT
+    # The Guilin agency sees the person; another platform does not.
+    assert client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer("gl_si")).status_code == 200
+    assert client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer("didi_admin")).status_code == 404
+
+
+def test_a_platform_sees_only_itself_in_the_register(client):
+    rows = client.get("/api/v1/platforms", headers=bearer("meituan_admin")).json()
+    items = rows["items"] if isinstance(rows, dict) else rows
+    assert [p["code"] for p in items] == ["meituan"]
+    assert client.get("/api/v1/platforms/didi", headers=bearer("meituan_admin")).status_code == 404
+    assert client.get("/api/v1/platforms/didi", headers=bearer("gx_tax")).status_code == 200
