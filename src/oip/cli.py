@@ -50,6 +50,28 @@ def reference_load() -> None:
         print(json.dumps(reference.load(s), ensure_ascii=False))
 
 
+@ref_app.command("industry")
+def reference_industry(code: str, name: str,
+                       covered_from: str = typer.Option(..., "--from", help="First covered day, YYYY-MM-DD."),
+                       description: str = typer.Option("", help="What the industry covers.")) -> None:
+    """Add an industry to the pilot from a date (or change its start date), e.g. for 2027."""
+    import datetime as dt
+
+    from oip.core import audit
+    from oip.core.db import session_scope
+    from oip.core.errors import DomainError
+    from oip.reference import service as reference
+
+    try:
+        day = dt.date.fromisoformat(covered_from)
+        with session_scope() as s:
+            reference.add_industry(s, audit.SystemActor(label="cli"), code, name, day, description)
+    except (ValueError, DomainError) as e:
+        err.print(f"[red]{getattr(e, 'reason', e)}[/red]")
+        raise typer.Exit(2) from None
+    print(json.dumps({"code": code, "name": name, "covered_from": covered_from}, ensure_ascii=False))
+
+
 def _serve(host: str, port: int) -> None:
     import uvicorn
 

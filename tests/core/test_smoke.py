@@ -7,3 +7,16 @@ def test_health_and_me(client):
     assert r.status_code == 200
     assert r.json()["role"] == "si_city"
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_openapi_and_offline_docs(client):
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["title"].startswith("广西") and "/api/v1/auth/token" in spec["paths"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/vendor/swagger/swagger-ui-bundle.js" in docs.text
+    assert client.get("/vendor/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_bad_json_gets_a_clear_4xx(client):
+    r = client.post("/api/v1/auth/token", content=b"\xff\xfe", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["reason"]

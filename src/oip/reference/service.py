@@ -57,6 +57,29 @@ def load(session: Session, actor=audit.SYSTEM) -> dict:
     return counts
 
 
+def add_industry(session: Session, actor, code: str, name: str, covered_from: dt.date | None,
+                 description: str = "") -> Industry:
+    """A new industry brought into the pilot (e.g. from 2027), or a changed start date of one."""
+    import re
+
+    from oip.core.errors import DomainError
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code or ""):
+        raise DomainError("行业编码应为 2–32 位小写字母、数字或下划线，以字母开头", field="code")
+    if not (name or "").strip():
+        raise DomainError("行业名称不能为空", field="name")
+    ind = session.get(Industry, code)
+    before = None if ind is None else {"name": ind.name, "covered_from": ind.covered_from}
+    if ind is None:
+        ind = Industry(code=code)
+        session.add(ind)
+    ind.name, ind.covered_from, ind.description = name.strip(), covered_from, description or ind.description or ""
+    session.flush()
+    audit.record(session, actor, "industry.create" if before is None else "industry.update", entity_type="industry",
+                 entity_id=code, before=before, after={"name": ind.name, "covered_from": covered_from})
+    return ind
+
+
 def regions(session: Session, level: str | None = None, under: str | None = None) -> list[Region]:
     q = select(Region).order_by(Region.code)
     if level:

@@ -24,6 +24,21 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
+def _mount_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, served from the swagger-ui-bundle package (no CDN: works offline)."""
+    import swagger_ui_bundle
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    app.mount("/vendor/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="oip API",
+                                   swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/vendor/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/vendor/swagger/favicon-32x32.png")
+
+
 def create_app() -> FastAPI:
     from oip.auth import api as auth_api, pages as auth_pages
     from oip.core import audit_web
@@ -34,8 +49,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="广西新就业形态人员职业伤害保障信息平台 API", version=__version__,
                   description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
                               "writes); platform systems exchange client credentials for bearer tokens at "
-                              "POST /api/v1/auth/token.")
+                              "POST /api/v1/auth/token.", docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    _mount_api_docs(app)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
