@@ -74,6 +74,14 @@ def create_app() -> FastAPI:
                                        "reason": errors[0]["reason"] if errors else "invalid request"},
                              "errors": errors}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        reason = "系统内部错误，操作未完成且未保存任何数据；请稍后重试或联系运维人员"
+        if _wants_html(request):
+            return render(request, "message.html", status_code=500, title="系统错误", message=reason, kind="error")
+        return JSONResponse({"error": {"code": "internal", "field": None, "reason": reason}}, status_code=500)
+
     @app.get("/healthz", include_in_schema=True, tags=["system"])
     def healthz():
         with get_engine().connect() as c:
