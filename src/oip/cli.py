@@ -75,8 +75,12 @@ def reference_industry(code: str, name: str,
 def _serve(host: str, port: int) -> None:
     import uvicorn
 
+    from oip.core import migrate
     from oip.web.app import create_app
 
+    if migrate.pending():
+        err.print("[red]the database schema is not up to date: run `oip db upgrade` (or `oip demo`) first[/red]")
+        raise typer.Exit(2)
     err.print(f"[bold]oip[/bold] serving on http://{host}:{port}  (Ctrl-C stops; the embedded database stops with it)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
 

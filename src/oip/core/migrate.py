@@ -23,6 +23,17 @@ def upgrade(revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def pending() -> bool:
+    """True when the database is not at the newest schema version."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with get_engine().connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != heads
+
+
 def revision(message: str) -> None:
     """Autogenerate a new migration against the current database (developers only)."""
     cfg = alembic_config()
