@@ -15,6 +15,7 @@ from sqlalchemy import text
 from oip import __version__
 from oip.core.db import get_engine
 from oip.core.errors import DomainError
+from oip.core.validation import translate
 from oip.web.render import render
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
-                   "reason": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+                   "reason": e.get("msg"), "type": e.get("type")} for e in translate(list(exc.errors()))]
         if _wants_html(request):
             return render(request, "message.html", status_code=422, title="输入有误", kind="error",
                           message="；".join(f"{e['field']}：{e['reason']}" for e in errors),
