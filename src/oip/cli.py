@@ -72,7 +72,20 @@ def reference_industry(code: str, name: str,
     print(json.dumps({"code": code, "name": name, "covered_from": covered_from}, ensure_ascii=False))
 
 
+class _NoQueryStrings:
+    """Access-log filter: query strings may hold ID or phone numbers, so they are never logged."""
+
+    def filter(self, record) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
 def _serve(host: str, port: int) -> None:
+    import logging
+
     import uvicorn
 
     from oip.core import migrate
@@ -81,6 +94,7 @@ def _serve(host: str, port: int) -> None:
     if migrate.pending():
         err.print("[red]the database schema is not up to date: run `oip db upgrade` (or `oip demo`) first[/red]")
         raise typer.Exit(2)
+    logging.getLogger("uvicorn.access").addFilter(_NoQueryStrings())
     err.print(f"[bold]oip[/bold] serving on http://{host}:{port}  (Ctrl-C stops; the embedded database stops with it)")
     uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
 
@@ -185,9 +199,10 @@ def platforms_credentials(code: str, label: str = typer.Option("", help="What th
     """Create API credentials for platform CODE and print them once (client_id, client_secret)."""
     from sqlalchemy import select
 
-    from oip.auth import service
     from oip.core import audit
     from oip.core.db import session_scope
+    from oip.core.errors import DomainError
+    from oip.platforms import service
     from oip.platforms.models import Platform
 
     with session_scope() as s:
@@ -195,7 +210,11 @@ def platforms_credentials(code: str, label: str = typer.Option("", help="What th
         if plat is None:
             err.print(f"[red]no platform {code!r}[/red]")
             raise typer.Exit(2)
-        cid, secret = service.create_credential(s, audit.SystemActor(label="cli"), plat.id, label)
+        try:
+            cid, secret = service.issue_credential_for(s, audit.SystemActor(label="cli"), plat, label)
+        except DomainError as e:
+            err.print(f"[red]{e.reason}[/red]")
+            raise typer.Exit(2) from None
     print(json.dumps({"client_id": cid, "client_secret": secret}))
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from oip.core import audit
-from oip.core.db import session_scope
 
 
 def test_events_are_chained_and_the_chain_verifies(db):

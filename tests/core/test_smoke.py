@@ -20,3 +20,13 @@ def test_openapi_and_offline_docs(client):
 def test_bad_json_gets_a_clear_4xx(client):
     r = client.post("/api/v1/auth/token", content=b"\xff\xfe", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"]["reason"]
+
+
+def test_access_log_never_holds_query_strings():
+    import logging
+
+    from oip.cli import _NoQueryStrings
+
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:1", "GET", "/api/v1/workers?q=450103199001010016", "1.1", 200), None)
+    assert _NoQueryStrings().filter(rec) and "4501031990" not in rec.getMessage()

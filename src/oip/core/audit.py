@@ -21,6 +21,22 @@ from sqlalchemy.orm import Session
 from oip.core import clock
 from oip.core.audit_models import AuditEvent, AuditHead
 
+# Chinese names of audit actions, for the pages; each domain adds its own (register_actions).
+ACTION_NAMES = {
+    "auth.sign_in": "登录", "auth.sign_out": "退出登录", "auth.sign_in_failed": "登录失败",
+    "auth.sign_in_throttled": "登录受限（失败次数过多）", "auth.token_issued": "签发访问令牌",
+    "auth.token_refused": "拒绝签发访问令牌", "user.create": "建立用户", "user.set_password": "设置密码",
+    "reference.load": "加载参考数据", "industry.create": "登记试点行业", "industry.update": "修改试点行业",
+    "insurer.assign": "分派受托保险机构",
+    "worker.view": "查看人员详情（脱敏）", "worker.view_full": "查看完整证件号码/手机号", "worker.list": "查询人员名册",
+    "worker.register": "报送人员信息", "worker.status": "变更人员状态", "worker.self_check": "本人公开查询",
+}
+
+
+def register_actions(names: dict[str, str]) -> None:
+    ACTION_NAMES.update(names)
+
+
 GENESIS = "0" * 64
 _LOCK_KEY = 0x0A0D17  # pg_advisory_xact_lock key for the audit chain
 

@@ -13,6 +13,7 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core import audit
+from oip.core.audit import ACTION_NAMES
 from oip.core.audit_models import AuditEvent
 from oip.core.web import get_db
 from oip.web.render import render
@@ -20,10 +21,6 @@ from oip.web.render import render
 api = APIRouter(tags=["audit"])
 pages = APIRouter(include_in_schema=False)
 
-ACTION_NAMES = {
-    "worker.view": "查看人员详情（脱敏）", "worker.view_full": "查看完整证件号码/手机号", "worker.list": "查询人员名册",
-    "worker.register": "报送人员信息", "worker.status": "变更人员状态", "worker.self_check": "本人公开查询",
-}
 
 
 class AuditOut(BaseModel):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
@@ -29,24 +31,26 @@ class ResidentId:
     warnings: list[str] = field(default_factory=list)
 
 
-def _area_warning(number: str, birth_year: int) -> str | None:
-    info = {k: v for part, props in numdb.get("cn/loc").info(number[:6]) for k, v in props.items()}
-    if not info:
-        return f"地区码 {number[:6]} 不在行政区划代码表中（历史代码可能仍有效）"
+@lru_cache(maxsize=8192)
+def _area_warning(area: str, birth_year: int) -> str | None:
+    info = {k: v for part, props in numdb.get("cn/loc").info(area) for k, v in props.items()}
+    if not info.get("county"):  # unknown, or only the province/prefecture is known (e.g. 450199)
+        return f"地区码 {area} 不在行政区划代码表中（历史代码可能仍有效）"
     for county in info["county"].split(","):
         if not county.startswith("["):
             return None
         start, end = county[1:].split("]")[0].split("-")
         if (not start or birth_year >= int(start)) and (not end or birth_year <= int(end)):
             return None
-    return f"地区码 {number[:6]} 在出生年份 {birth_year} 时尚未设立或已撤销"
+    return f"地区码 {area} 在出生年份 {birth_year} 时尚未设立或已撤销"
 
 
 def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
     """Validate and normalise a resident ID number, or raise InvalidId with a Chinese reason."""
     if raw is None:
         raise InvalidId("身份证号码不能为空")
-    number = re.sub(r"[\s-]", "", str(raw)).upper()
+    raw = unicodedata.normalize("NFKC", str(raw))  # full-width digits and Ｘ from Chinese input methods
+    number = re.sub(r"[\s-]", "", raw).upper()
     if not number:
         raise InvalidId("身份证号码不能为空")
     if len(number) == 15:
@@ -71,7 +75,7 @@ def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
         raise InvalidId(f"身份证号码中的出生日期 {born.isoformat()} 不合理")
     if number[17] != ric.calc_check_digit(number):
         raise InvalidId(f"身份证号码校验位错误（应为 {ric.calc_check_digit(number)}）")
-    warnings = [w for w in [_area_warning(number, born.year)] if w]
+    warnings = [w for w in [_area_warning(number[:6], born.year)] if w]
     if len(re.sub(r"[\s-]", "", str(raw))) == 15:
         warnings.append("15 位旧号码已升级为 18 位")
     sex = "M" if int(number[16]) % 2 else "F"
@@ -88,13 +92,14 @@ _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 def parse_mobile(raw: str) -> str:
     if raw is None:
         raise InvalidId("手机号码不能为空")
-    number = re.sub(r"[\s-]", "", str(raw))
+    number = re.sub(r"[\s-]", "", unicodedata.normalize("NFKC", str(raw)))
     if number.startswith("+86"):
         number = number[3:]
     elif number.startswith("0086"):
         number = number[4:]
     if not _MOBILE.match(number):
-        raise InvalidId(f"手机号码 {mask_phone(number) if len(number) == 11 else '格式'} 无效：应为 11 位、以 13–19 开头的大陆手机号")
+        shown = f" {mask_phone(number)} " if len(number) == 11 and number.isdigit() else ""
+        raise InvalidId(f"手机号码{shown}无效：应为 11 位、以 13–19 开头的大陆手机号")
     return number
 
 

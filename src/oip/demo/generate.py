@@ -92,7 +92,7 @@ def _orgs(session: Session, regions: dict[str, Region]) -> dict[str, Organisatio
         orgs[f"{code}-si"] = Organisation(code=f"{code}-si", name=f"{regions[r.parent_code].name}{r.name}社会保险事业局",
                                           kind="si_agency", region_code=code)
     for p in session.scalars(select(Platform).order_by(Platform.id)):
-        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.name_on(dt.date.today()),
+        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(dt.date.today()),
                                                   kind="platform", region_code="450000", platform_id=p.id)
     session.add_all(orgs.values())
     session.flush()
@@ -244,12 +244,8 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     audit.record(session, ACTOR, "insurer.assign", entity_type="insurer_assignment", after={"count": 60},
                  subjects=ids[1:61])
 
-    admissions = 0
-    try:
-        from oip.demo import admissions as demo_admissions
-    except ImportError:  # the admission workflow is not installed in this build
-        demo_admissions = None
-    if demo_admissions is not None:
-        admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
+    from oip.demo import admissions as demo_admissions
+
+    admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
     return {"organisations": len(orgs), "users": len(users) + 1 + len(platforms), "platforms": len(platforms),
             "admissions_in_progress": admissions, **{f"workers_{k}": v for k, v in totals.items()}}

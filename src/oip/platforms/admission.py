@@ -86,6 +86,7 @@ ALLOWED_EXTENSIONS = {
 }
 
 AUDIT_ACTION_NAMES = {f"admission.{a}": n for a, n in ACTION_NAMES.items()}
+audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 def decisions_for(state: str, action: str) -> list[str]:

@@ -12,6 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from oip.core.db import Base, IdMixin, TimestampMixin
 
 
+def in_force(row, day: dt.date) -> bool:
+    """An effective-dated row (valid_from, valid_to inclusive) in force on ``day``."""
+    return row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
+
+
 class Platform(IdMixin, TimestampMixin, Base):
     """`Platform` — 平台企业. ``code`` is stable; names change (see PlatformName).
     ``status``: applicant (admission under way), admitted (in the pilot), rejected, withdrawn.
@@ -38,14 +43,17 @@ class Platform(IdMixin, TimestampMixin, Base):
                                                        cascade="all, delete-orphan")
     regions: Mapped[list[PlatformRegion]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
-    def name_on(self, day: dt.date) -> str:
-        current = [n for n in self.names if n.valid_from <= day and (n.valid_to is None or day <= n.valid_to)]
-        chosen = current or self.names
-        return chosen[-1].name if chosen else self.code
+    def names_on(self, day: dt.date) -> list[str]:
+        """Every name in force on ``day`` (饿了么 and 淘宝闪购 both); else the latest known name."""
+        current = [n.name for n in self.names if in_force(n, day)]
+        return current or ([self.names[-1].name] if self.names else [self.code])
+
+    def display_name(self, day: dt.date) -> str:
+        return " / ".join(self.names_on(day))
 
     def base_on(self, day: dt.date) -> Decimal | None:
         for r in reversed(self.rates):
-            if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to):
+            if in_force(r, day):
                 return r.base_yuan
         return None
 

@@ -118,7 +118,7 @@ def platform_detail(request: Request, code: str, done: str | None = None,
     regions = service.regions_of(db, plat)
     creds = service.list_credentials(db, p, code) if service.may_manage_credentials(p, plat) else None
     adms = admission.admissions_of(db, p, plat) if p.can(P.ADMISSION_READ) else []
-    return render(request, "platform_detail.html", title=service.display_name(plat, today), plat=plat,
+    return render(request, "platform_detail.html", title=plat.display_name(today), plat=plat,
                   d=S.platform_detail(plat, industries[plat.industry_code], regions, today),
                   hq_region=service.region_label(db, plat.headquarters_region), today=today,
                   can_write=p.can(P.PLATFORM_WRITE), credentials=creds, admissions=adms,
@@ -208,7 +208,7 @@ def portal_credentials(request: Request, done: str | None = None, p: Principal =
                        db: Session = Depends(get_db)):
     plat = _own(db, p)
     return render(request, "platform_credentials.html", title="接口凭证", plat=plat,
-                  platform_name=service.display_name(plat, clock.today()), credentials=service.list_credentials(db, p, plat.code),
+                  platform_name=plat.display_name(clock.today()), credentials=service.list_credentials(db, p, plat.code),
                   cred_action="/portal/credentials", done=DONE.get(done or ""))
 
 
@@ -314,7 +314,7 @@ def admission_resolve(admission_id: int, objection_id: int, p: Principal = Depen
 
 def _public(adm, today: dt.date) -> dict:
     plat = adm.platform
-    return {"id": adm.id, "name": service.display_name(plat, today), "uscc": plat.uscc,
+    return {"id": adm.id, "name": plat.display_name(today), "uscc": plat.uscc,
             "headquarters": plat.headquarters, "notice_from": adm.notice_from, "notice_to": adm.notice_to,
             "included_from": adm.included_from, "state": adm.state, "industry_code": plat.industry_code}
 

@@ -220,7 +220,7 @@ def platform_out(plat: Platform, industry: Industry, today: dt.date) -> Platform
     base = plat.base_on(today)
     k = plat.k_for(today.year)
     return PlatformOut(
-        code=plat.code, name=service.display_name(plat, today), industry_code=plat.industry_code,
+        code=plat.code, name=plat.display_name(today), industry_code=plat.industry_code,
         industry_name=industry.name, status=plat.status, status_name=service.STATUS_NAMES.get(plat.status, plat.status),
         uscc=plat.uscc, base_yuan=service.yuan_str(base), year=today.year, k=k,
         rate_yuan=service.yuan_str(service.rate_yuan(base, k)) if base is not None else None,
@@ -325,7 +325,7 @@ def objection_out(o: NoticeObjection) -> ObjectionOut:
 
 
 def admission_out(a: Admission, today: dt.date) -> AdmissionOut:
-    return AdmissionOut(id=a.id, platform_code=a.platform.code, platform_name=service.display_name(a.platform, today),
+    return AdmissionOut(id=a.id, platform_code=a.platform.code, platform_name=a.platform.display_name(today),
                         industry_code=a.platform.industry_code, state=a.state,
                         state_name=adm_rules.STATE_NAMES[a.state], applied_on=a.applied_on, notice_from=a.notice_from,
                         notice_to=a.notice_to, included_from=a.included_from, rejection_reason=a.rejection_reason,

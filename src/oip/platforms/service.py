@@ -67,6 +67,7 @@ AUDIT_ACTION_NAMES = {
     "platform.rate_add": "调整缴费基准额", "platform.float_set": "设定费率浮动档次", "platform.regions_set": "设定经营地区",
     "organisation.create": "建立机构", "credential.create": "签发接口凭证", "credential.revoke": "吊销接口凭证",
 }
+audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
@@ -98,21 +99,6 @@ def is_covered(platform: Any, industry: Any, day: dt.date) -> bool:
     if start is None or day < start:
         return False
     return industry.covered_to is None or day <= industry.covered_to
-
-
-def valid_on(row: Any, day: dt.date) -> bool:
-    """An effective-dated row (valid_from, valid_to inclusive) in force on ``day``."""
-    return row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
-
-
-def names_on(platform: Platform, day: dt.date) -> list[str]:
-    """Every name in force on ``day`` (饿了么 and 淘宝闪购 both); else the latest known name."""
-    current = [n.name for n in platform.names if valid_on(n, day)]
-    return current or [platform.name_on(day)]
-
-
-def display_name(platform: Platform, day: dt.date) -> str:
-    return " / ".join(names_on(platform, day))
 
 
 def yuan_str(amount: Decimal | None) -> str | None:
@@ -147,7 +133,7 @@ def _code(session: Session, code: Any) -> str:
         raise DomainError("平台企业编码应为 2–32 位小写字母、数字或下划线（不能为 new）", field="code")
     existing = session.scalar(select(Platform).where(Platform.code == code))
     if existing is not None:
-        raise Conflict(f"平台企业编码 {code} 已被“{existing.name_on(clock.today())}”使用", field="code")
+        raise Conflict(f"平台企业编码 {code} 已被“{existing.display_name(clock.today())}”使用", field="code")
     return code
 
 
@@ -160,7 +146,7 @@ def _uscc(session: Session, raw: Any, platform_id: int | None = None) -> str:
         raise DomainError(str(e), field="uscc") from None
     other = session.scalar(select(Platform).where(Platform.uscc == number))
     if other is not None and other.id != platform_id:
-        raise Conflict(f"统一社会信用代码 {number} 已登记为平台企业“{other.name_on(clock.today())}”（{other.code}）",
+        raise Conflict(f"统一社会信用代码 {number} 已登记为平台企业“{other.display_name(clock.today())}”（{other.code}）",
                        field="uscc")
     return number
 
@@ -330,7 +316,7 @@ def ensure_organisation(session: Session, actor, platform: Platform) -> Organisa
     org = session.scalar(select(Organisation).where(Organisation.platform_id == platform.id))
     if org is not None:
         return org
-    org = Organisation(code=f"platform-{platform.code}", name=display_name(platform, clock.today()), kind="platform",
+    org = Organisation(code=f"platform-{platform.code}", name=platform.display_name(clock.today()), kind="platform",
                        region_code="450000", platform_id=platform.id)
     session.add(org)
     session.flush()
@@ -506,7 +492,11 @@ def list_credentials(session: Session, actor: Principal, code: str) -> list[ApiC
 
 def issue_credential(session: Session, actor: Principal, code: str, label: Any = "") -> tuple[str, str]:
     """A new client id + secret (the secret is returned once and stored only as a hash)."""
-    plat = credential_platform(session, actor, code)
+    return issue_credential_for(session, actor, credential_platform(session, actor, code), label)
+
+
+def issue_credential_for(session: Session, actor, plat: Platform, label: Any = "") -> tuple[str, str]:
+    """Issue credentials to ``plat`` (already checked to be in the actor's scope, or the CLI)."""
     if plat.status != "admitted":
         raise DomainError(f"平台企业状态为“{STATUS_NAMES.get(plat.status, plat.status)}”，纳入试点后方可签发接口凭证",
                           field="code")

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from oip import __version__
+from oip.core.config import get_settings
 from oip.core.db import get_engine
 from oip.core.errors import DomainError
 from oip.core.validation import translate
@@ -50,7 +51,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="广西新就业形态人员职业伤害保障信息平台 API", version=__version__,
                   description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
                               "writes); platform systems exchange client credentials for bearer tokens at "
-                              "POST /api/v1/auth/token.", docs_url=None, redoc_url=None)
+                              "POST /api/v1/auth/token.", docs_url=None, redoc_url=None,
+                  # A backstop; uploads are also checked against the limit while they stream in.
+                  max_body_size=get_settings().upload_max_bytes + 1024 * 1024)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     _mount_api_docs(app)
 

@@ -13,6 +13,7 @@ from oip.auth.scope import account_condition, platform_condition
 from oip.auth.service import Principal
 from oip.core.audit_web import ACTION_NAMES, access_log
 from oip.core.web import get_db
+from oip.platforms.admission import FINAL_STATES
 from oip.platforms.models import Admission, Platform
 from oip.web.render import render
 from oip.workers.models import PlatformAccount
@@ -36,7 +37,7 @@ def console(request: Request, p: Principal = Depends(Require()), db: Session = D
             platform_condition(p), Platform.status == "admitted"))
     if p.can(P.ADMISSION_READ):
         stats["办理中的纳入申请"] = db.scalar(select(func.count()).select_from(Admission).where(
-            Admission.state.notin_(["admitted", "rejected"])))
+            Admission.state.notin_(FINAL_STATES)))
     if p.can(P.WORKER_READ):
         stats["登记在册的平台账号（本辖区）"] = db.scalar(select(func.count()).select_from(PlatformAccount).where(
             account_condition(p), PlatformAccount.status == "active"))

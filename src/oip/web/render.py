@@ -32,12 +32,19 @@ NAV = [
 ]
 
 
+# What a platform's users call the same pages: their data scope is their own enterprise.
+_PLATFORM_TITLES = {"/workers": "本企业从业人员", "/platforms": "本企业登记信息"}
+
+
 def nav_for(principal) -> list[tuple[str, str]]:
     if principal is None:
         return []
     items = [(t, u) for t, u, perm in NAV if perm is None or principal.can(perm)]
-    if principal.role.scope in ("platform", "self"):
-        items = [(t, u) for t, u in items if u not in ("/console", "/platforms", "/workers")]
+    if principal.role.scope == "platform":
+        items = [(_PLATFORM_TITLES.get(u, t), u) for t, u in items if u != "/console"]
+        items.insert(1, ("接口凭证", "/portal/credentials"))
+    elif principal.role.scope == "self":
+        items = [(t, u) for t, u in items if u != "/console"]
     return items
 
 

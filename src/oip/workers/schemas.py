@@ -182,9 +182,7 @@ class BatchDetail(BatchSummary):
 
 def platform_name(platform: Platform, day: dt.date | None = None) -> str:
     """Every name a platform goes by on a day (饿了么／淘宝闪购), or its code."""
-    day = day or clock.today()
-    current = [n.name for n in platform.names if n.valid_from <= day and (n.valid_to is None or day <= n.valid_to)]
-    return "／".join(current) if current else platform.name_on(day)
+    return platform.display_name(day or clock.today())
 
 
 def worker_item(a: PlatformAccount, counties: dict[str, str]) -> WorkerItem:

@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
-from stdnum.cn import ric
 
 from oip.auth import permissions as P
 from oip.auth.models import LoginAttempt
@@ -31,7 +30,7 @@ from oip.auth.scope import account_condition, out_of_scope
 from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
-from oip.core.ids import InvalidId, ResidentId, mask_id, mask_phone, parse_mobile, parse_resident_id
+from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
@@ -106,31 +105,6 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 _NAME_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", "‧": "·", "∙": "·"})
 
 
-def parse_id(raw: str, today: dt.date | None = None) -> ResidentId:
-    """``oip.core.ids.parse_resident_id``, hardened: full-width digits and X are normalised, and an
-    area code whose province is known but whose county is not (e.g. 450199) gives the 'unknown area'
-    warning instead of the KeyError that the area look-up in oip.core.ids raises for it."""
-    raw = unicodedata.normalize("NFKC", str(raw))
-    try:
-        return parse_resident_id(raw, today)
-    except KeyError:
-        # Everything but the area code was validated before the look-up failed.
-        number = re.sub(r"[\s-]", "", raw).upper()
-        legacy = len(number) == 15
-        if legacy:
-            body = number[:6] + "19" + number[6:]
-            number = body + ric.calc_check_digit(body + "0")
-        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-        warnings = [f"地区码 {number[:6]} 不在行政区划代码表中（历史代码可能仍有效）"]
-        if legacy:
-            warnings.append("15 位旧号码已升级为 18 位")
-        return ResidentId(number, born, "M" if int(number[16]) % 2 else "F", warnings)
-
-
-def parse_phone(raw: str) -> str:
-    return parse_mobile(unicodedata.normalize("NFKC", str(raw)))
-
-
 def parse_day(raw: str, what: str = "日期") -> dt.date:
     """A calendar day as platforms and Excel write it: 2025-07-01, 2025/7/1, 2025年7月1日, 20250701,
     optionally followed by a time of day. Raises DomainError with a Chinese reason."""
@@ -187,7 +161,7 @@ def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Pri
                                                          "请把该列设置为“文本”格式，重新填写号码后再保存上传"})
         else:
             try:
-                rid = parse_id(id_raw, today)
+                rid = parse_resident_id(id_raw, today)
                 warnings += rid.warnings
             except InvalidId as e:
                 errs.append({"field": "id_number", "reason": str(e)})
@@ -199,7 +173,7 @@ def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Pri
                                                      "请把该列设置为“文本”格式后重新填写"})
         else:
             try:
-                phone = parse_phone(phone_raw)
+                phone = parse_mobile(phone_raw)
             except InvalidId as e:
                 errs.append({"field": "phone", "reason": str(e)})
     county = text("county_code", 12)
@@ -447,11 +421,11 @@ class Page:
 def query_kind(q: str) -> tuple[str, Any]:
     """What a search term is: an ID number, a mobile number, or text (name prefix / account)."""
     try:
-        return "id", parse_id(q).number
+        return "id", parse_resident_id(q).number
     except InvalidId:
         pass
     try:
-        return "phone", parse_phone(q)
+        return "phone", parse_mobile(q)
     except InvalidId:
         return "text", q
 
@@ -619,8 +593,8 @@ def self_check(session: Session, id_number: str, phone: str, ip: str | None) -> 
     """The public check: with ID number and a phone registered on at least one platform, the
     platforms where this person is registered. Anything else answers 'not found' alike."""
     try:
-        rid = parse_id(id_number)
-        mobile = parse_phone(phone)
+        rid = parse_resident_id(id_number)
+        mobile = parse_mobile(phone)
     except InvalidId as e:
         raise DomainError(str(e)) from None
     person = session.scalar(select(Person).where(Person.id_bidx == crypto.blind_index(rid.number, ID_CTX)))
