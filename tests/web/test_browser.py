@@ -32,3 +32,84 @@ def test_wrong_password_shows_a_clear_message(page):
     page.fill("#password", "not-the-password")
     page.click("button[type=submit]")
     assert "用户名或密码错误" in page.text_content("[role=alert]")
+
+
+def _answer(question: str) -> str:
+    import re
+
+    a, op, b = re.match(r"(\d+) (加|减) (\d+)", question).groups()
+    return str(int(a) + int(b) if op == "加" else int(a) - int(b))
+
+
+def test_city_agency_searches_views_masked_then_full_with_a_purpose(page):
+    login(page, "nn_si")
+    page.click("nav.side >> text=从业人员")
+    page.click("button:has-text('查询')")
+    rows = page.locator("[data-testid=workers] tbody tr")
+    assert rows.count() >= 1
+    first = rows.first.text_content()
+    assert "**********" in first and "****" in first  # masked ID and phone
+    assert "4501" in first  # Nanning only
+    rows.first.locator("a").first.click()
+    assert "**********" in page.text_content("main")
+    page.fill("#purpose", "职业伤害确认受理核实身份（测试）")
+    page.click("button:has-text('查看完整信息')")
+    full = page.text_content("[data-testid=id-number]")
+    assert "*" not in full and len(full.strip()) == 18
+    assert "已记入审计日志" in page.text_content("[data-testid=full-notice]")
+
+
+def test_platform_uploads_a_gbk_csv_in_its_portal(page, tmp_path):
+    import datetime as dt
+    import random
+
+    from oip.demo.generate import synthetic_id, synthetic_phone
+
+    rng = random.Random()
+    good = synthetic_id(rng, "450103", dt.date(1991, 3, 9))
+    lines = ["平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期",
+             f"BR{rng.randrange(10**8)},黄浏览,{good},{synthetic_phone(rng)},450103,2025-09-01",
+             f"BR{rng.randrange(10**8)},韦错号,{good[:-1]}{'0' if good[-1] != '0' else '1'},{synthetic_phone(rng)},450103,2025-09-01"]
+    f = tmp_path / "人员.csv"
+    f.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    login(page, "meituan_admin")
+    assert page.url.endswith("/portal")
+    assert "美团" in page.text_content("h1")
+    page.set_input_files("#file", str(f))
+    page.click("button:has-text('上传并报送')")
+    page.wait_for_load_state("networkidle")
+    assert page.text_content("[data-testid=received]").strip() == "2"
+    assert page.text_content("[data-testid=accepted]").strip() == "1"
+    assert page.text_content("[data-testid=rejected]").strip() == "1"
+    assert "校验位" in page.text_content("[data-testid=rejects]")
+
+
+def test_regional_department_follows_an_admission_and_the_public_sees_the_notice(page):
+    login(page, "gx_hrss")
+    page.click("nav.side >> text=试点纳入申请")
+    page.click("text=八桂快送")
+    body = page.text_content("main")
+    assert "公示中" in body and "异议" in body
+    page.click("header >> button:has-text('退出')")
+    page.goto("/notices")
+    assert "八桂快送" in page.text_content("main")
+    assert "桂捷出行" not in page.text_content("main")  # not yet under public notice
+
+
+def test_a_worker_checks_their_registration_without_signing_in(page, live_server):
+    from sqlalchemy import select
+
+    from oip.core import crypto
+    from oip.core.db import session_scope
+    from oip.workers.models import PlatformAccount
+
+    with session_scope() as s:
+        acc = s.scalar(select(PlatformAccount).order_by(PlatformAccount.id).limit(1))
+        id_number = crypto.decrypt(acc.person.id_enc, "person.id_number")
+        phone = crypto.decrypt(acc.phone_enc, "account.phone")
+    page.goto("/check")
+    page.fill("#id_number", id_number)
+    page.fill("#phone", phone)
+    page.fill("#answer", _answer(page.text_content("[data-testid=question]")))
+    page.click("button:has-text('查询')")
+    assert page.locator("[data-testid=result] tbody tr").count() >= 1
