@@ -7,3 +7,4 @@ from oip.platforms.models import (Admission, AdmissionStep, Attachment, NoticeOb
                                   PlatformName, PlatformRate, PlatformRegion)
 from oip.reference.models import Industry, Region  # noqa: F401
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch  # noqa: F401
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerDay  # noqa: F401

@@ -30,3 +30,14 @@ def test_access_log_never_holds_query_strings():
     rec = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
                             ("127.0.0.1:1", "GET", "/api/v1/workers?q=450103199001010016", "1.1", 200), None)
     assert _NoQueryStrings().filter(rec) and "4501031990" not in rec.getMessage()
+
+
+def test_migrations_match_the_models(database):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import oip.models  # noqa: F401
+    from oip.core.db import Base, get_engine
+
+    with get_engine().connect() as c:
+        assert compare_metadata(MigrationContext.configure(c), Base.metadata) == []

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted upload (CSV, attachments).")
     batch_max_records: int = Field(default=5000, description="Largest JSON batch of worker registrations.")
     argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only).")
+    ledger_dir: Path | None = Field(default=None, description="Order ledger (Parquet). Default: var_dir/ledger.")
+    duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory limit for order jobs (spills to disk beyond).")
+    duckdb_threads: int = Field(default=2, description="DuckDB threads for order jobs.")
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.ledger_dir or (self.var_dir / "ledger")
 
 
 @lru_cache

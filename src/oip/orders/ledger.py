@@ -1,0 +1,179 @@
+"""The order ledger: append-only Parquet files, one set per published batch, laid out as
+``<ledger>/orders/<YYYY-MM>/<platform>/b<batch>-<n>.parquet`` and listed in PostgreSQL
+(``order_files``). A file is part of the ledger only when its batch is published, so publishing is
+one PostgreSQL transaction: a crash before it leaves nothing visible.
+
+Every file has the columns of ``COLUMNS`` (the platform order interface v1 plus what the ingest
+adds: person, month, day, content hash, version, batch). ``month`` and ``day`` are the local
+(Asia/Shanghai) month and date of ``accepted_at``: an order belongs to the month it was taken.
+
+A corrected order (same order_id, other content) is a new row with ``version + 1``; the old version
+is listed in ``order_supersessions`` and left out by ``current_orders``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from oip.core.config import get_settings
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
+
+# Column name → DuckDB type, in file order. Spark reads the same files (timestamps are UTC instants).
+COLUMNS: dict[str, str] = {
+    "order_id": "VARCHAR",
+    "platform_code": "VARCHAR",
+    "worker_account_id": "VARCHAR",
+    "person_id": "BIGINT",
+    "industry": "VARCHAR",
+    "county_code": "VARCHAR",
+    "accepted_at": "TIMESTAMPTZ",
+    "picked_up_at": "TIMESTAMPTZ",
+    "finished_at": "TIMESTAMPTZ",
+    "status": "VARCHAR",
+    "start_lng": "DOUBLE",
+    "start_lat": "DOUBLE",
+    "end_lng": "DOUBLE",
+    "end_lat": "DOUBLE",
+    "distance_m": "INTEGER",
+    "income_fen": "BIGINT",
+    "month": "VARCHAR",
+    "day": "DATE",
+    "content_hash": "BIGINT",  # 63-bit hash of the order's content (duplicates vs corrections)
+    "version": "INTEGER",
+    "batch_id": "BIGINT",
+}
+
+_LOCK_KEY = 0x0A0D18  # pg_advisory_xact_lock key: publishing and sweeping the ledger exclude each other
+ROW_GROUP_SIZE = 65_536  # small row groups: coverage look-ups prune on worker_account_id
+
+
+def root() -> Path:
+    return get_settings().ledger_path
+
+
+def relative_path(month: str, platform_code: str, batch_id: int, n: int) -> str:
+    return f"orders/{month}/{platform_code}/b{batch_id:09d}-{n:03d}.parquet"
+
+
+def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the project's limits: bounded memory, spilling to var/duckdb-tmp."""
+    s = get_settings()
+    tmp = s.var_dir / "duckdb-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(database)
+    con.execute(f"SET memory_limit = '{s.duckdb_memory_limit}'")
+    con.execute(f"SET threads = {int(s.duckdb_threads)}")
+    con.execute(f"SET temp_directory = '{tmp.resolve()}'")
+    con.execute("SET TimeZone = 'Asia/Shanghai'")
+    return con
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Which part of the ledger a job reads: months and platforms (None = all)."""
+
+    months: tuple[str, ...] | None = None
+    platforms: tuple[str, ...] | None = None
+
+
+def files(session: Session, part: Slice = Slice()) -> list[Path]:
+    """The published files of the slice, as absolute paths."""
+    q = select(OrderFile.path).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
+        OrderBatch.status == "published")
+    if part.months is not None:
+        q = q.where(OrderFile.month.in_(part.months))
+    if part.platforms is not None:
+        q = q.where(OrderFile.platform_code.in_(part.platforms))
+    base = root()
+    return [base / p for p in session.scalars(q.order_by(OrderFile.id))]
+
+
+def superseded(session: Session, part: Slice = Slice()) -> list[tuple[str, str, int]]:
+    """(platform_code, order_id, version) of every superseded version in the slice."""
+    q = select(OrderSupersession.platform_code, OrderSupersession.order_id, OrderSupersession.version)
+    if part.months is not None:
+        q = q.where(OrderSupersession.month.in_(part.months))
+    if part.platforms is not None:
+        q = q.where(OrderSupersession.platform_code.in_(part.platforms))
+    return [tuple(r) for r in session.execute(q)]
+
+
+def _sql_list(paths: Iterable[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+EMPTY_SELECT = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in COLUMNS.items()) + " WHERE false"
+
+
+def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slice = Slice(),
+                    name: str = "orders") -> None:
+    """Make view ``name`` on ``con``: the current version of every order in the slice."""
+    paths = files(session, part)
+    sup = superseded(session, part)
+    con.execute("CREATE OR REPLACE TEMP TABLE superseded (platform_code VARCHAR, order_id VARCHAR, version INTEGER)")
+    if sup:
+        con.executemany("INSERT INTO superseded VALUES (?, ?, ?)", sup)
+    source = f"read_parquet({_sql_list(paths)})" if paths else f"({EMPTY_SELECT})"
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {name} AS
+        SELECT o.* FROM {source} o
+        WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.platform_code = o.platform_code
+                          AND s.order_id = o.order_id AND s.version = o.version)""")
+
+
+@dataclass
+class StagedFile:
+    """A Parquet file written by an import, waiting to be published."""
+
+    path: Path  # where it was written (same filesystem as the ledger)
+    month: str
+    platform_code: str
+    rows: int
+    min_accepted_at: dt.datetime
+    max_accepted_at: dt.datetime
+
+
+def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
+            supersessions: Sequence[tuple[str, str, int, str]] = ()) -> None:
+    """Move the batch's files into the ledger and list them, in the caller's transaction.
+
+    The files are renamed into place first (invisible: no published batch lists them yet); the
+    caller's commit is the moment they become part of the ledger. If the commit fails, the files
+    stay unlisted and ``sweep`` removes them."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    base = root()
+    for n, f in enumerate(staged):
+        rel = relative_path(f.month, f.platform_code, batch.id, n)
+        target = base / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(f.path, target)
+        session.add(OrderFile(batch_id=batch.id, platform_code=f.platform_code, month=f.month, path=rel,
+                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at))
+    for platform_code, order_id, version, month in supersessions:
+        session.add(OrderSupersession(platform_code=platform_code, order_id=order_id, version=version, month=month,
+                                      by_batch_id=batch.id))
+    batch.status = "published"
+    session.flush()
+
+
+def sweep(session: Session) -> list[Path]:
+    """Delete ledger files that no published batch lists (left by a crash before publishing).
+    Holds the ledger lock, so a publish in progress is never swept."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    listed = {root() / p for p in session.scalars(
+        select(OrderFile.path).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
+            OrderBatch.status == "published"))}
+    removed = []
+    orders_dir = root() / "orders"
+    if orders_dir.exists():
+        for p in orders_dir.rglob("*.parquet"):
+            if p not in listed:
+                p.unlink()
+                removed.append(p)
+    return removed
