@@ -218,5 +218,16 @@ def platforms_credentials(code: str, label: str = typer.Option("", help="What th
     print(json.dumps({"client_id": cid, "client_secret": secret}))
 
 
+def _domain_commands() -> None:
+    """Each domain adds its own commands (``register(app)`` in its cli module)."""
+    from oip.orders import cli as orders_cli
+    from oip.premiums import cli as premiums_cli
+
+    orders_cli.register(app)
+    premiums_cli.register(app)
+
+
+_domain_commands()
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

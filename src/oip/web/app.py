@@ -44,7 +44,10 @@ def _mount_api_docs(app: FastAPI) -> None:
 def create_app() -> FastAPI:
     from oip.auth import api as auth_api, pages as auth_pages
     from oip.core import audit_web
+    from oip.exchange import api as exchange_api, pages as exchange_pages
+    from oip.orders import api as orders_api, pages as orders_pages
     from oip.platforms import api as platforms_api, pages as platforms_pages
+    from oip.premiums import api as premiums_api, pages as premiums_pages
     from oip.workers import api as workers_api, pages as workers_pages
     from oip.web import pages as web_pages
 
@@ -92,8 +95,9 @@ def create_app() -> FastAPI:
             c.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    for module in (auth_api, platforms_api, workers_api, audit_web):
+    for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web):
         app.include_router(module.api, prefix="/api/v1")
-    for module in (auth_pages, platforms_pages, workers_pages, audit_web, web_pages):
+    for module in (auth_pages, platforms_pages, workers_pages, orders_pages, premiums_pages, exchange_pages, audit_web,
+                   web_pages):
         app.include_router(module.pages)
     return app

@@ -26,6 +26,9 @@ NAV = [
     ("试点纳入申请", "/admissions", P.ADMISSION_READ),
     ("从业人员", "/workers", P.WORKER_READ),
     ("企业门户", "/portal", P.PORTAL),
+    ("订单数据", "/orders", P.ORDER_READ),
+    ("保障费申报", "/premiums", P.PREMIUM_READ),
+    ("对账与欠费", "/reconciliation", P.RECONCILE),
     ("我的信息", "/me", P.SELF_READ),
     ("审计日志", "/audit", P.AUDIT_READ),
     ("用户", "/users", P.USER_READ),
@@ -33,7 +36,8 @@ NAV = [
 
 
 # What a platform's users call the same pages: their data scope is their own enterprise.
-_PLATFORM_TITLES = {"/workers": "本企业从业人员", "/platforms": "本企业登记信息"}
+_PLATFORM_TITLES = {"/workers": "本企业从业人员", "/platforms": "本企业登记信息", "/orders": "订单报送",
+                    "/premiums": "保障费与欠费"}
 
 
 def nav_for(principal) -> list[tuple[str, str]]:
