@@ -16,7 +16,7 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
+[ "${1:-}" = "--test" ] && extra="[test,spark]"
 stamp=".venv/.installed${extra}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up and runs the whole test suite twice: on the embedded PostgreSQL server, then on the
 # machine's PostgreSQL at 127.0.0.1:5432 (started if it is down). Installs what the browser tests
-# need (Debian's chromium and CJK fonts) when running as root. Extra arguments go to pytest.
+# need (Debian's chromium and CJK fonts, a Java runtime for Spark) when running as root. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 
 need=()
 command -v chromium >/dev/null || need+=(chromium)
+command -v java >/dev/null || need+=(default-jre-headless)  # Apache Spark (local mode) for the national-scale test
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
