@@ -1,8 +1,9 @@
 """Configuration, read from environment variables (prefix ``OIP_``).
 
 Every setting is documented in the README. Secrets (encryption key, blind-index key, session
-key) are generated into ``<var_dir>/keys.json`` on first run when not given; they are never
-committed and never stored in the database.
+key, the key signing what is exchanged with the tax bureau) are generated into
+``<var_dir>/keys.json`` on first run when not given; they are never committed and never stored in
+the database.
 """
 
 from __future__ import annotations
@@ -37,14 +38,26 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, description="Window for counting failed sign-ins.")
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted upload (CSV, attachments).")
     batch_max_records: int = Field(default=5000, description="Largest JSON batch of worker registrations.")
+    order_upload_max_bytes: int = Field(default=2 * 1024 ** 3, description="Largest order file accepted by the API upload (streamed to disk).")
     argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only).")
     ledger_dir: Path | None = Field(default=None, description="Order ledger (Parquet). Default: var_dir/ledger.")
     duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory limit for order jobs (spills to disk beyond).")
     duckdb_threads: int = Field(default=2, description="DuckDB threads for order jobs.")
+    tax_signing_key: str | None = Field(default=None, description="Base64 key shared with the tax bureau: HMAC-SHA256 "
+                                        "signatures of the files and messages exchanged (docs/interfaces/tax-v1.md).")
+    tax_gateway: str = Field(default="file", description="How declarations reach the tax bureau: file or http.")
+    tax_url: str | None = Field(default=None, description="Base URL of the tax bureau's exchange service (tax_gateway=http).")
+    tax_dir: Path | None = Field(default=None, description="File exchange with the tax bureau. Default: var_dir/exchange/tax.")
+    tax_timeout_seconds: float = Field(default=10.0, description="Timeout of one HTTP request to the tax bureau.")
+    tax_http_attempts: int = Field(default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts).")
 
     @property
     def ledger_path(self) -> Path:
         return self.ledger_dir or (self.var_dir / "ledger")
+
+    @property
+    def tax_path(self) -> Path:
+        return self.tax_dir or (self.var_dir / "exchange" / "tax")
 
 
 @lru_cache
@@ -57,12 +70,29 @@ def _b64key() -> str:
 
 
 class Keys:
-    """The three secrets. From settings when given, else from var/keys.json (created once)."""
+    """The secrets. From settings when given, else from var/keys.json (created once)."""
 
-    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes):
+    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes):
         self.data_key = data_key
         self.index_key = index_key
         self.session_key = session_key
+        self.tax_signing_key = tax_signing_key
+
+
+_KEY_NAMES = ("data_key", "index_key", "session_key", "tax_signing_key")
+
+
+def _write_keys(path: Path, stored: dict[str, str], *, create: bool) -> None:
+    if create:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stored, f)
+        return
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(stored, f)
+    os.replace(tmp, path)
 
 
 @lru_cache
@@ -70,17 +100,15 @@ def get_keys() -> Keys:
     s = get_settings()
     stored: dict[str, str] = {}
     path = s.var_dir / "keys.json"
-    if not (s.data_key and s.index_key and s.session_key):
+    if not all(getattr(s, k) for k in _KEY_NAMES):
         if path.exists():
             stored = json.loads(path.read_text())
+            missing = [k for k in _KEY_NAMES if k not in stored]
+            if missing:  # a keys file from an older release: add the new keys, keep the others
+                stored.update({k: _b64key() for k in missing})
+                _write_keys(path, stored, create=False)
         else:
-            stored = {"data_key": _b64key(), "index_key": _b64key(), "session_key": _b64key()}
+            stored = {k: _b64key() for k in _KEY_NAMES}
             s.var_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump(stored, f)
-    return Keys(
-        base64.b64decode(s.data_key or stored["data_key"]),
-        base64.b64decode(s.index_key or stored["index_key"]),
-        base64.b64decode(s.session_key or stored["session_key"]),
-    )
+            _write_keys(path, stored, create=True)
+    return Keys(*(base64.b64decode(getattr(s, k) or stored[k]) for k in _KEY_NAMES))

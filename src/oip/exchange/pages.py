@@ -1,3 +1,53 @@
-from fastapi import APIRouter
+"""The data exchange page (/exchange): every message in and out, and the outbox with redelivery."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from oip.auth import permissions as P
+from oip.auth.deps import Require
+from oip.auth.service import Principal
+from oip.core.config import get_settings
+from oip.core.web import get_db
+from oip.exchange import service
+from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+
+DONE = {"delivered": "已重发发件箱中未送达的消息，结果见下表。", "fetched": "已从税务交换通道获取回执，结果见下表。",
+        "withdrawn": "消息已撤回，其核定已退回“核定中”，下次推送时重新生成。"}
+
+
+@pages.get("/exchange")
+def exchange_page(request: Request, done: str | None = None, p: Principal = Depends(Require(P.RECONCILE, P.PREMIUM_DECLARE)),
+                  db: Session = Depends(get_db)):
+    s = get_settings()
+    channel = f"文件交换目录 {s.tax_path}" if s.tax_gateway == "file" else f"HTTP 接口 {s.tax_url or '（未配置 OIP_TAX_URL）'}"
+    return render(request, "exchange_log.html", title="数据交换日志", messages=service.messages(db, limit=300),
+                  outbox=service.outbox(db, limit=100), message_statuses=service.MESSAGE_STATUSES,
+                  outbox_statuses=service.OUTBOX_STATUSES, kinds=service.KIND_NAMES, systems=service.SYSTEM_NAMES,
+                  channel=channel, can_deliver=p.can(P.PREMIUM_DECLARE), done=DONE.get(done or ""))
+
+
+@pages.post("/exchange/deliver")
+def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = Depends(get_db)):
+    from oip.premiums import service as premiums
+
+    premiums.deliver_pending(db, p)
+    return RedirectResponse("/exchange?done=delivered", status_code=303)
+
+
+@pages.post("/exchange/outbox/{id}/withdraw")
+def exchange_withdraw(id: int, reason: str = Form(""), p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
+                      db: Session = Depends(get_db)):
+    from oip.auth.scope import out_of_scope
+    from oip.exchange.models import OutboxItem
+    from oip.premiums import service as premiums
+
+    item = db.get(OutboxItem, id)
+    if item is None:
+        raise out_of_scope("发件箱消息")
+    premiums.withdraw(db, p, item.message_id, reason)
+    return RedirectResponse("/exchange?done=withdrawn", status_code=303)

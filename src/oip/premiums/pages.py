@@ -1,3 +1,248 @@
-from fastapi import APIRouter
+"""Pages of premiums: the officers' month by platform (/premiums) with the yearly float, a
+platform's own account (/portal/premiums, also what /premiums shows a platform user), and the
+reconciliation worklist (/reconciliation)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from oip.auth import permissions as P
+from oip.auth.deps import Require
+from oip.auth.service import Principal
+from oip.core import clock
+from oip.core.config import get_settings
+from oip.core.errors import DomainError, TooLarge
+from oip.core.web import get_db
+from oip.exchange import service as exchange
+from oip.platforms import service as platforms
+from oip.platforms.models import Platform
+from oip.premiums import calc, floats, reconciliation, service
+from oip.premiums.models import (DECLARATION_STATUSES, FLAG_NAMES, FLAG_STATUSES, PROPOSAL_STATUSES,
+                                 PlatformYearExperience)
+from oip.reference import parameters
+from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+
+DONE = {
+    "computed": "已按订单台账重新核定。", "sent": "已推送税务。", "nothing": "本月没有新的待推送核定。",
+    "failed": "推送未成功，消息已保存在发件箱，可稍后重发（见数据交换日志）。", "proposed": "已按上年度数据完成测算。",
+    "approved": "浮动档次已核定，自该年度 1 月 1 日起执行。", "rejected": "测算已退回。", "experience": "年度赔付与伤害情况已保存。",
+    "reconciled": "对账已完成。", "handled": "处理情况已登记。", "imported": "回执已导入并完成对账。",
+    "fetched": "已从税务交换通道获取回执。",
+}
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+def _fields(form: FormData) -> dict[str, str]:
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _redirect(url: str, **params) -> RedirectResponse:
+    q = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return RedirectResponse(f"{url}?{q}" if q else url, status_code=303)
+
+
+def month_options() -> list[str]:
+    """Order months from the pilot's start to the current month, newest first."""
+    today = clock.today()
+    months, m = [], calc.month_of(today)
+    while m >= "2025-07":
+        months.append(m)
+        m = calc.previous_month(m)
+    return months
+
+
+def default_month() -> str:
+    return calc.previous_month(calc.month_of(clock.today()))
+
+
+def _month(value: str | None) -> str:
+    return calc.parse_month(value) if value else default_month()
+
+
+# ---- officers: the month by platform -------------------------------------------------------------
+
+def _officer_page(request: Request, db: Session, p: Principal, month: str, year: int | None, done: str | None):
+    rows = service.list_declarations(db, p, month)
+    first, _ = calc.month_bounds(month)
+    today = clock.today()
+    covered = service.covered_platforms(db, month) if first <= today else []
+    declared = {d.platform_id for d in rows}
+    missing = [pl for pl, _ in covered if pl.id not in declared]
+    totals = {k: sum(getattr(d, k) for d in rows) for k in ("orders", "amount_fen", "adjustment_fen", "total_fen")}
+    ctx = {}
+    if p.can(P.FLOAT_DECIDE):
+        y = year or today.year + 1
+        proposals = floats.list_proposals(db, p, y)
+        experience = {e.platform_id: e for e in db.scalars(select(PlatformYearExperience).where(
+            PlatformYearExperience.year == y - 1))}
+        ctx.update(float_year=y, proposals=proposals, experience=experience, proposal_statuses=PROPOSAL_STATUSES,
+                   float_years=[today.year, today.year + 1], experience_years=list(range(2025, today.year + 1)),
+                   all_platforms=list(db.scalars(select(Platform).where(Platform.status == "admitted")
+                                                 .order_by(Platform.code))),
+                   rules=parameters.get_version(db, "premium.float_rules", dt.date(y, 1, 1)))
+    return render(request, "premiums_officer.html", title="保障费申报", month=month, months=month_options(),
+                  rows=rows, missing=missing, totals=totals, statuses=DECLARATION_STATUSES, yuan=calc.yuan,
+                  rate_str=calc.rate_str, base_str=platforms.yuan_str, today=today,
+                  month_ended=calc.month_bounds(calc.next_month(month))[0] <= today, month_started=first <= today,
+                  can_declare=p.can(P.PREMIUM_DECLARE), can_float=p.can(P.FLOAT_DECIDE),
+                  can_reconcile=p.can(P.RECONCILE),
+                  undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
+                  len(exchange.outbox(db, system="tax", status="pending")),
+                  billable=parameters.get_version(db, "premium.billable_statuses", first),
+                  due_day=parameters.get(db, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0]),
+                  done=DONE.get(done or ""), **ctx)
+
+
+@pages.get("/premiums")
+def premiums_page(request: Request, month: str | None = None, year: int | None = None, done: str | None = None,
+                  p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = Depends(get_db)):
+    if p.role.scope == "platform":
+        return _portal_page(request, db, p)
+    return _officer_page(request, db, p, _month(month), year, done)
+
+
+@pages.post("/premiums/compute")
+def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
+                     db: Session = Depends(get_db)):
+    month = calc.parse_month(_fields(form).get("month"))
+    service.declare(db, p, month)
+    return _redirect("/premiums", month=month, done="computed")
+
+
+@pages.post("/premiums/send")
+def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
+                  db: Session = Depends(get_db)):
+    month = calc.parse_month(_fields(form).get("month"))
+    res = service.send(db, p, month)
+    done = "failed" if any(not d.ok for d in res.deliveries) else ("sent" if res.message_id else "nothing")
+    return _redirect("/premiums", month=month, done=done)
+
+
+@pages.post("/premiums/floats/propose")
+def floats_propose(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
+                   db: Session = Depends(get_db)):
+    f = _fields(form)
+    year = floats.parse_year(f.get("year"), lo=2026, hi=clock.today().year + 1)
+    floats.propose_floats(db, p, year)
+    return _redirect("/premiums", month=f.get("month"), year=year, done="proposed")
+
+
+@pages.post("/premiums/floats/{id}/approve")
+def floats_approve(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+                   form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+    f = _fields(form)
+    prop = floats.approve_float(db, p, id, f.get("k") or None, f.get("reason", ""))
+    return _redirect("/premiums", month=f.get("month"), year=prop.year, done="approved")
+
+
+@pages.post("/premiums/floats/{id}/reject")
+def floats_reject(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+                  form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+    f = _fields(form)
+    prop = floats.reject_float(db, p, id, f.get("reason", ""))
+    return _redirect("/premiums", month=f.get("month"), year=prop.year, done="rejected")
+
+
+@pages.post("/premiums/experience")
+def experience_save(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
+                    db: Session = Depends(get_db)):
+    f = _fields(form)
+    claims_fen = calc.fen_of_yuan(f.get("claims_yuan", ""), "claims_yuan", "赔付金额")
+    row = floats.set_experience(db, p, f.get("platform_code", ""), f.get("year"), claims_fen=claims_fen,
+                                 injuries=f.get("injuries", ""), insured_avg=f.get("insured_avg", ""),
+                                 source=f.get("source", ""))
+    return _redirect("/premiums", month=f.get("month"), year=row.year + 1, done="experience")
+
+
+# ---- a platform's own account --------------------------------------------------------------------
+
+def _portal_page(request: Request, db: Session, p: Principal):
+    plat = platforms.own_platform(db, p)
+    st = reconciliation.statement(db, p, plat)
+    return render(request, "premiums_portal.html", title="保障费与欠费", platform=plat,
+                  platform_name=plat.display_name(clock.today()), st=st, yuan=calc.yuan, rate_str=calc.rate_str,
+                  base_str=platforms.yuan_str, flag_names=FLAG_NAMES, today=clock.today())
+
+
+@pages.get("/portal/premiums")
+def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = Depends(get_db)):
+    return _portal_page(request, db, p)
+
+
+# ---- the reconciliation worklist -----------------------------------------------------------------
+
+@pages.get("/reconciliation")
+def reconciliation_page(request: Request, month: str | None = None, platform_code: str | None = None,
+                        flag: str | None = None, status: str | None = None, done: str | None = None,
+                        p: Principal = Depends(Require(P.RECONCILE)), db: Session = Depends(get_db)):
+    month = calc.parse_month(month) if month else None
+    status = status or "unresolved"
+    flags = reconciliation.list_flags(db, p, month=month, platform_code=platform_code or None, kind=flag or None,
+                               status=status)
+    recs = reconciliation.reconciliations(db, p, month, platform_code or None) if month else []
+    return render(request, "premiums_reconciliation.html", title="对账与欠费", flags=flags, recs=recs,
+                  month=month or "", months=month_options(), platform_code=platform_code or "", flag=flag or "",
+                  status=status, flag_names=FLAG_NAMES, flag_statuses=FLAG_STATUSES, yuan=calc.yuan,
+                  platforms=list(db.scalars(select(Platform).where(Platform.status == "admitted")
+                                            .order_by(Platform.code))),
+                  default_month=default_month(), done=DONE.get(done or ""), today=clock.today())
+
+
+@pages.post("/reconciliation/run")
+def reconciliation_run(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
+                       db: Session = Depends(get_db)):
+    month = calc.parse_month(_fields(form).get("month"))
+    reconciliation.reconcile(db, p, month)
+    return _redirect("/reconciliation", month=month, done="reconciled")
+
+
+@pages.post("/reconciliation/flags/{id}/handle")
+def reconciliation_handle(id: int, p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
+                          form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+    f = _fields(form)
+    flag = reconciliation.handle_flag(db, p, id, f.get("note", ""))
+    return _redirect("/reconciliation", month=f.get("back_month") or flag.month, done="handled")
+
+
+@pages.post("/reconciliation/returns")
+def reconciliation_upload(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
+                          db: Session = Depends(get_db)):
+    upload, sig = form.get("file"), form.get("signature")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        raise DomainError("请选择回执文件（.json 或 .csv）", field="file")
+    limit = get_settings().upload_max_bytes
+    body = upload.file.read(limit + 1)
+    if len(body) > limit:
+        raise TooLarge("回执文件超过上传大小限制", field="file")
+    signature = None
+    if sig is not None and not isinstance(sig, str) and sig.filename:
+        signature = sig.file.read(1024).decode("ascii", errors="replace").strip()
+    rep = reconciliation.upload_returns(db, p, upload.filename, body, signature or _fields(form).get("signature_text"))
+    first = rep.received[0]
+    if first.status == "rejected":
+        db.commit()  # keep the log entry of the refused file
+        raise DomainError(f"回执文件未导入：{first.reason}", field="file")
+    if first.status == "duplicate":
+        db.commit()
+        raise DomainError(f"回执文件未导入：{first.reason}", field="file")
+    return _redirect("/reconciliation", month=rep.reconciled[0] if rep.reconciled else None, done="imported")
+
+
+@pages.post("/reconciliation/fetch")
+def reconciliation_fetch(p: Principal = Depends(Require(P.RECONCILE)), db: Session = Depends(get_db)):
+    rep = reconciliation.fetch_returns(db, p)
+    db.commit()
+    rep.settle()
+    return _redirect("/exchange", done="fetched")

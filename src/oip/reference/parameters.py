@@ -1,0 +1,222 @@
+"""Effective-dated parameters (参数): values that rules read by date, stored as data with a history.
+
+Every parameter is a row per validity period (``valid_from`` … ``valid_to``, inclusive; an open end
+is ``None``), with who changed it, when, and why. ``get(session, key, day)`` answers the value in
+force on a day; ``set(...)`` starts a new value from a date, closes the one before it and writes an
+audit event in the caller's transaction. Rows are never overwritten, so any past decision can be
+traced to the value that made it (``get_version``).
+
+The defaults below are data too: ``ensure_defaults`` stores each one (from the pilot's start,
+2025-07-01) the first time it is needed, so that their history starts in the database. Until then
+``get`` answers the default. Values marked [P] in docs/domain.md are parameters because no public
+source states them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Date, DateTime, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from oip.core import audit, clock
+from oip.core.db import Base, IdMixin
+from oip.core.errors import DomainError
+
+PILOT_START = dt.date(2025, 7, 1)
+
+
+class Parameter(IdMixin, Base):
+    """`Parameter` — 业务参数（按生效期管理）: one value of a key for a validity period."""
+
+    __tablename__ = "parameters"
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (UniqueConstraint("key", "valid_from"),)
+
+
+# ---- definitions ---------------------------------------------------------------------------------
+
+STATUS_PATTERN = re.compile(r"^[a-z][a-z_]{1,31}$")
+
+
+def _statuses(value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise DomainError("计费订单状态应为非空列表，如 [\"completed\"]", field="value")
+    out: list[str] = []
+    for v in value:
+        if not isinstance(v, str) or not STATUS_PATTERN.match(v):
+            raise DomainError(f"订单状态 {v!r} 无效：应为小写英文状态码，如 completed", field="value")
+        if v in out:
+            raise DomainError(f"订单状态 {v} 重复", field="value")
+        out.append(v)
+    return out
+
+
+def _due_day(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 28:
+        raise DomainError("缴费截止日应为 1 到 28 之间的整数（每月都有的日期）", field="value")
+    return value
+
+
+def _float_rules(value: Any) -> dict:
+    from oip.premiums.float_rules import parse_rules  # the rules' own validation (pure module)
+
+    parse_rules(value)
+    return value
+
+
+def _signing(value: Any) -> dict:
+    if not isinstance(value, dict) or value.keys() != {"algorithm", "require_signed_returns"}:
+        raise DomainError("签名参数应为 {\"algorithm\": \"HMAC-SHA256\", \"require_signed_returns\": true}",
+                          field="value")
+    if value["algorithm"] != "HMAC-SHA256":
+        raise DomainError("签名算法目前只支持 HMAC-SHA256", field="value")
+    if not isinstance(value["require_signed_returns"], bool):
+        raise DomainError("require_signed_returns 应为 true 或 false", field="value")
+    return value
+
+
+@dataclass(frozen=True)
+class Definition:
+    key: str
+    label: str
+    default: Any
+    validate: Callable[[Any], Any]
+    note: str
+
+
+DEFAULT_FLOAT_RULES = {
+    # [P] No public text states the bands; these defaults are the agency's to change (docs/interfaces
+    # and the premiums page show them). 支缴率 = claims paid ÷ premiums of the previous year; the
+    # band whose "upto" (inclusive) first covers the ratio gives the base k.
+    "min_contribution_months": 12,
+    "ratio_bands": [
+        {"upto": "0.30", "k": -3}, {"upto": "0.50", "k": -2}, {"upto": "0.70", "k": -1}, {"upto": "0.90", "k": 0},
+        {"upto": "1.10", "k": 1}, {"upto": "1.30", "k": 2}, {"upto": "1.60", "k": 3}, {"upto": "2.00", "k": 4},
+        {"upto": None, "k": 5},
+    ],
+    # 职业伤害发生率: confirmed injuries per 10,000 insured workers in the year; adds to the base k.
+    "injury_rate_bands": [{"upto": "20", "k": -1}, {"upto": "50", "k": 0}, {"upto": None, "k": 1}],
+    "k_min": -5,
+    "k_max": 5,
+}
+
+DEFINITIONS: dict[str, Definition] = {d.key: d for d in [
+    Definition("premium.billable_statuses", "计费订单状态", ["completed"], _statuses,
+               "按单计费：默认只计已完成订单 [P]"),
+    Definition("premium.payment_due_day", "申报缴费截止日（订单月份次月的第几日）", 15, _due_day,
+               "平台企业于订单月份次月 15 日前申报缴费 [P]"),
+    Definition("premium.float_rules", "年度费率浮动规则", DEFAULT_FLOAT_RULES, _float_rules,
+               "按上年度支缴率和职业伤害发生率确定浮动档次 k（−5…+5）；缴费不满 12 个月的 k = 0 [P]"),
+    Definition("exchange.tax.signing", "与税务部门交换文件的签名方式",
+               {"algorithm": "HMAC-SHA256", "require_signed_returns": True}, _signing,
+               "密钥不入库：来自配置 OIP_TAX_SIGNING_KEY（或 var/keys.json）"),
+]}
+
+audit.register_actions({"parameter.set": "调整业务参数", "parameter.default": "载入业务参数默认值"})
+
+
+def definition(key: str) -> Definition:
+    try:
+        return DEFINITIONS[key]
+    except KeyError:
+        raise DomainError(f"未知的参数 {key}；可用参数：{'、'.join(sorted(DEFINITIONS))}", field="key") from None
+
+
+# ---- reads ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Value:
+    """A parameter's value on a day and where it came from (the row, or the built-in default)."""
+
+    key: str
+    value: Any
+    valid_from: dt.date
+    valid_to: dt.date | None
+    row_id: int | None
+
+    @property
+    def version(self) -> str:
+        return f"{self.key}@{self.valid_from.isoformat()}" + ("" if self.row_id else "（默认值）")
+
+
+def get_version(session: Session, key: str, day: dt.date) -> Value:
+    d = definition(key)
+    rows = list(session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)))
+    if not rows:
+        return Value(key, d.default, PILOT_START, None, None)
+    for r in reversed(rows):
+        if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to):
+            return Value(key, r.value, r.valid_from, r.valid_to, r.id)
+    raise DomainError(f"参数“{d.label}”（{key}）在 {day} 没有有效值", field=key)
+
+
+def get(session: Session, key: str, day: dt.date) -> Any:
+    """The value of ``key`` in force on ``day``."""
+    return get_version(session, key, day).value
+
+
+def history(session: Session, keys: list[str] | None = None) -> list[Parameter]:
+    q = select(Parameter).order_by(Parameter.key, Parameter.valid_from)
+    if keys:
+        q = q.where(Parameter.key.in_(keys))
+    return list(session.scalars(q))
+
+
+# ---- writes --------------------------------------------------------------------------------------
+
+def ensure_defaults(session: Session, actor=audit.SYSTEM) -> list[str]:
+    """Store the default of every parameter that has no row yet (from 2025-07-01)."""
+    have = {k for k in session.scalars(select(Parameter.key).distinct())}
+    added = []
+    for key, d in DEFINITIONS.items():
+        if key in have:
+            continue
+        session.add(Parameter(key=key, value=d.validate(d.default), valid_from=PILOT_START, valid_to=None,
+                              changed_by=getattr(actor, "user_id", None), changed_at=clock.now(), note=d.note))
+        added.append(key)
+    if added:
+        session.flush()
+        audit.record(session, actor, "parameter.default", entity_type="parameter", entity_id=",".join(added),
+                     after={k: DEFINITIONS[k].default for k in added})
+    return added
+
+
+def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note: str) -> Parameter:  # noqa: A001
+    """A new value of ``key`` from ``valid_from``; the value before it ends the day before."""
+    d = definition(key)
+    if not isinstance(valid_from, dt.date):
+        raise DomainError("生效日期应为日期（YYYY-MM-DD）", field="valid_from")
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("请填写调整说明（依据文号或理由）", field="note")
+    value = d.validate(value)
+    ensure_defaults(session, actor)
+    rows = list(session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)
+                                .with_for_update()))
+    last = rows[-1]
+    if valid_from <= last.valid_from:
+        raise DomainError(f"生效日期应晚于现行值的生效日期 {last.valid_from}", field="valid_from")
+    before = None
+    for r in rows:
+        if r.valid_to is None or r.valid_to >= valid_from:
+            r.valid_to = valid_from - dt.timedelta(days=1)
+            before = {"value": r.value, "valid_from": r.valid_from, "valid_to": r.valid_to}
+    row = Parameter(key=key, value=value, valid_from=valid_from, valid_to=None,
+                    changed_by=getattr(actor, "user_id", None), changed_at=clock.now(), note=note)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "parameter.set", entity_type="parameter", entity_id=key, before=before,
+                 after={"value": value, "valid_from": valid_from, "note": note})
+    return row
