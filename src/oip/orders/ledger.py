@@ -119,7 +119,15 @@ def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slic
     sup = superseded(session, part)
     con.execute("CREATE OR REPLACE TEMP TABLE superseded (platform_code VARCHAR, order_id VARCHAR, version INTEGER)")
     if sup:
-        con.executemany("INSERT INTO superseded VALUES (?, ?, ?)", sup)
+        # One Arrow table, not row by row: a correction may supersede a whole month of orders.
+        import pyarrow as pa
+
+        codes, ids, versions = zip(*sup)
+        table = pa.table({"platform_code": pa.array(codes, pa.string()), "order_id": pa.array(ids, pa.string()),
+                          "version": pa.array(versions, pa.int32())})
+        con.register("superseded_in", table)
+        con.execute("INSERT INTO superseded SELECT * FROM superseded_in")
+        con.unregister("superseded_in")
     source = f"read_parquet({_sql_list(paths)})" if paths else f"({EMPTY_SELECT})"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT o.* FROM {source} o

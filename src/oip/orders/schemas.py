@@ -1,0 +1,98 @@
+"""JSON shapes of the order API (documented in docs/interfaces/orders-v1.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class ImportOut(BaseModel):
+    """The result of one upload: always ``received = accepted + rejected + duplicates``."""
+
+    batch_id: int
+    received: int
+    accepted: int
+    rejected: int
+    duplicates: int = Field(description="exact repeats (inside the file or already stored): not stored again")
+    corrections: int = Field(description="accepted rows that replace a stored order with other content (new version)")
+    seconds: float
+    months: list[str] = Field(description="months (YYYY-MM, Asia/Shanghai) the accepted orders belong to")
+    rejects_url: str | None = Field(description="the rejects file (CSV, UTF-8 with BOM); null when nothing was rejected")
+
+
+class BatchFile(BaseModel):
+    month: str
+    rows: int
+
+
+class BatchOut(BaseModel):
+    batch_id: int
+    platform_code: str
+    platform_name: str
+    source: str
+    source_name: str
+    filename: str | None
+    format: str
+    status: str = Field(description="staging (being imported, invisible) | published | failed")
+    status_name: str
+    received: int
+    accepted: int
+    rejected: int
+    duplicates: int
+    corrections: int
+    error: str | None
+    started_at: dt.datetime
+    published_at: dt.datetime | None
+    seconds: float | None
+    months: list[str]
+    files: list[BatchFile]
+    has_rejects: bool
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    platform_code: str
+    account_id: str
+    accepted_at: dt.datetime
+    finished_at: dt.datetime
+    status: str
+    county_code: str
+
+
+class CoverageOut(BaseModel):
+    covered: bool
+    order_id: str | None = Field(description="the covering order (the earliest accepted when several run at once)")
+    platform_code: str | None
+    account_id: str | None
+    at: dt.datetime
+    reason: str
+    order: OrderOut | None
+    covering: list[OrderOut] = Field(description="every order whose window contains the moment")
+    nearest_before: OrderOut | None = Field(description="the last order that finished before the moment")
+    nearest_after: OrderOut | None = Field(description="the first order accepted after the moment")
+
+
+class PlatformCount(BaseModel):
+    platform_code: str
+    platform_name: str
+    insured: int
+    orders: int
+
+
+class CityCount(BaseModel):
+    city_code: str
+    city_name: str
+    insured: int
+    orders: int
+
+
+class InsuredOut(BaseModel):
+    """Distinct workers with at least one order (参保人数) and their orders, in the caller's scope."""
+
+    month: str
+    day: dt.date | None
+    insured: int
+    orders: int
+    by_platform: list[PlatformCount]
+    by_city: list[CityCount]

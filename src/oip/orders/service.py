@@ -1,0 +1,240 @@
+"""Order data: scoped reads of batches and rejects, insured counts, and the entry points that import.
+
+The write path is ``oip.orders.ingest.import_file`` (one batch, published atomically); this module
+checks who may import for which platform and answers the questions officers and platforms ask:
+which batches arrived and what was rejected, how many workers were insured (had at least one order)
+per day or month, by platform and by city."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from oip.auth.scope import out_of_scope
+from oip.auth.service import Principal
+from oip.core import clock
+from oip.core.errors import DomainError, Forbidden
+from oip.orders import ingest
+from oip.orders.models import OrderBatch, WorkerDay
+from oip.platforms.models import Platform
+from oip.reference.models import Region
+
+REJECTS_PREVIEW = 200
+
+
+# ---- who may import for which platform -------------------------------------------------------------
+
+def import_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
+    """The platform a principal imports orders for: a platform user only its own (the code may be
+    omitted); an agency with ORDER_IMPORT any admitted platform, named."""
+    code = (platform_code or "").strip()
+    if actor.role.scope == "platform":
+        plat = session.get(Platform, actor.platform_id) if actor.platform_id else None
+        if plat is None:
+            raise DomainError("账号未关联平台企业")
+        if code and code != plat.code:
+            raise Forbidden(f"只能报送本企业（{plat.code}）的订单数据", field="platform_code")
+        return plat
+    if not code:
+        raise DomainError("请指明平台企业编码（platform_code）", field="platform_code")
+    plat = session.scalar(select(Platform).where(Platform.code == code))
+    if plat is None:
+        raise DomainError(f"未知的平台企业编码 {code[:32]}", field="platform_code")
+    return plat
+
+
+# ---- batches --------------------------------------------------------------------------------------
+
+def _batch_scope(q, actor: Principal):
+    if actor.role.scope == "platform":
+        return q.where(OrderBatch.platform_id == (actor.platform_id or -1))
+    return q
+
+
+def list_batches(session: Session, actor: Principal, *, platform_code: str | None = None, status: str | None = None,
+                 limit: int = 50) -> list[OrderBatch]:
+    """Newest first. A platform sees its own batches; officers see every platform's (batches are
+    not regional: a file holds orders of the whole province)."""
+    q = _batch_scope(select(OrderBatch), actor).order_by(OrderBatch.id.desc()).limit(limit)
+    if platform_code:
+        q = q.join(Platform, Platform.id == OrderBatch.platform_id).where(Platform.code == platform_code)
+    if status:
+        q = q.where(OrderBatch.status == status)
+    return list(session.scalars(q))
+
+
+def all_batches(session: Session, *, platform_code: str | None = None, limit: int = 20) -> list[OrderBatch]:
+    """For the command line (no data scope)."""
+    q = select(OrderBatch).order_by(OrderBatch.id.desc()).limit(limit)
+    if platform_code:
+        q = q.join(Platform, Platform.id == OrderBatch.platform_id).where(Platform.code == platform_code)
+    return list(session.scalars(q))
+
+
+def get_batch(session: Session, actor: Principal, batch_id: int) -> OrderBatch:
+    b = session.scalar(_batch_scope(select(OrderBatch).where(OrderBatch.id == batch_id), actor))
+    if b is None:
+        raise out_of_scope("订单数据批次")
+    return b
+
+
+def batch_dict(b: OrderBatch) -> dict:
+    plat = b.platform
+    return {"batch_id": b.id, "platform_code": plat.code, "platform_name": plat.display_name(clock.today()),
+            "source": b.source, "source_name": ingest.SOURCES.get(b.source, b.source), "filename": b.filename,
+            "format": b.fmt, "status": b.status, "status_name": ingest.STATUS_NAMES.get(b.status, b.status),
+            "received": b.received, "accepted": b.accepted, "rejected": b.rejected, "duplicates": b.duplicates,
+            "corrections": b.corrections, "error": b.error, "started_at": b.started_at,
+            "published_at": b.published_at, "seconds": b.seconds,
+            "months": sorted({f.month for f in b.files}),
+            "files": [{"month": f.month, "rows": f.rows} for f in b.files],
+            "has_rejects": bool(b.rejects_path and Path(b.rejects_path).exists())}
+
+
+def rejects_path(b: OrderBatch) -> Path:
+    if not b.rejects_path or not Path(b.rejects_path).exists():
+        raise out_of_scope("拒绝清单（该批次没有被拒绝的记录）")
+    return Path(b.rejects_path)
+
+
+def rejects_preview(b: OrderBatch, limit: int = REJECTS_PREVIEW) -> list[dict]:
+    """The first ``limit`` rejected records (streamed: the file may be large)."""
+    if not b.rejects_path or not Path(b.rejects_path).exists():
+        return []
+    out: list[dict] = []
+    with open(b.rejects_path, encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.append(row)
+            if len(out) >= limit:
+                break
+    return out
+
+
+# ---- insured counts ---------------------------------------------------------------------------------
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def parse_month(value: str | None) -> str:
+    v = (value or "").strip()
+    if not MONTH.match(v):
+        raise DomainError("月份应为 YYYY-MM，如 2026-08", field="month")
+    return v
+
+
+def month_range(month: str) -> tuple[dt.date, dt.date]:
+    y, m = int(month[:4]), int(month[5:7])
+    first = dt.date(y, m, 1)
+    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return first, nxt
+
+
+def previous_month(today: dt.date | None = None) -> str:
+    t = today or clock.today()
+    first = t.replace(day=1) - dt.timedelta(days=1)
+    return first.strftime("%Y-%m")
+
+
+@dataclass
+class InsuredCounts:
+    """Distinct insured workers (persons with at least one order) and orders in a period."""
+
+    month: str
+    day: dt.date | None
+    insured: int
+    orders: int
+    by_platform: list[dict]
+    by_city: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"month": self.month, "day": self.day.isoformat() if self.day else None, "insured": self.insured,
+                "orders": self.orders, "by_platform": self.by_platform, "by_city": self.by_city}
+
+
+def _scope_days(q, actor: Principal | None):
+    if actor is None:
+        return q
+    if actor.role.scope == "region":
+        return q.where(WorkerDay.county_code.startswith(actor.region_prefix, autoescape=True))
+    if actor.role.scope == "platform":
+        return q.where(WorkerDay.platform_id == (actor.platform_id or -1))
+    return q.where(WorkerDay.platform_id == -1)
+
+
+def insured_counts(session: Session, actor: Principal | None, *, month: str, day: dt.date | None = None
+                   ) -> InsuredCounts:
+    """Per platform and per city (the county code's first four digits + '00'), for the month or one
+    day of it, inside the caller's data scope. A person on two platforms counts once in the total
+    and once on each platform; a person taking orders in two cities counts in each city."""
+    month = parse_month(month)
+    first, nxt = month_range(month)
+    if day is not None:
+        if not first <= day < nxt:
+            raise DomainError(f"日期 {day.isoformat()} 不在 {month} 月内", field="day")
+        lo, hi = day, day + dt.timedelta(days=1)
+    else:
+        lo, hi = first, nxt
+    period = (WorkerDay.day >= lo, WorkerDay.day < hi)
+    total = session.execute(_scope_days(select(func.count(func.distinct(WorkerDay.person_id)),
+                                               func.coalesce(func.sum(WorkerDay.orders), 0)).where(*period),
+                                        actor)).one()
+    rows = session.execute(_scope_days(select(Platform.code, func.count(func.distinct(WorkerDay.person_id)),
+                                              func.sum(WorkerDay.orders)).join(
+        Platform, Platform.id == WorkerDay.platform_id).where(*period), actor).group_by(Platform.code)
+        .order_by(Platform.code)).all()
+    plats = {p.code: p for p in session.scalars(select(Platform).where(Platform.code.in_([r[0] for r in rows])))}
+    city = func.substr(WorkerDay.county_code, 1, 4) + "00"
+    city_rows = session.execute(_scope_days(select(city, func.count(func.distinct(WorkerDay.person_id)),
+                                                   func.sum(WorkerDay.orders)).where(*period), actor)
+                                .group_by(city).order_by(city)).all()
+    names = {r.code: r.name for r in session.scalars(select(Region).where(Region.code.in_([c for c, *_ in city_rows])))}
+    return InsuredCounts(
+        month=month, day=day, insured=int(total[0]), orders=int(total[1]),
+        by_platform=[{"platform_code": c, "platform_name": plats[c].display_name(lo), "insured": int(n),
+                      "orders": int(o)} for c, n, o in rows],
+        by_city=[{"city_code": c, "city_name": names.get(c, c), "insured": int(n), "orders": int(o)}
+                 for c, n, o in city_rows])
+
+
+def daily_insured(session: Session, actor: Principal | None, *, month: str) -> list[dict]:
+    """Insured workers and orders of each day of the month (for the month's chart)."""
+    first, nxt = month_range(parse_month(month))
+    rows = session.execute(_scope_days(select(WorkerDay.day, func.count(func.distinct(WorkerDay.person_id)),
+                                              func.sum(WorkerDay.orders)).where(WorkerDay.day >= first,
+                                                                                WorkerDay.day < nxt), actor)
+                           .group_by(WorkerDay.day).order_by(WorkerDay.day)).all()
+    return [{"day": d.isoformat(), "insured": int(n), "orders": int(o)} for d, n, o in rows]
+
+
+def months_with_data(session: Session, actor: Principal | None, limit: int = 24) -> list[str]:
+    """Months that have published orders (newest first), for the month selector."""
+    from oip.orders.models import OrderFile
+
+    q = select(OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
+        OrderBatch.status == "published").distinct().order_by(OrderFile.month.desc()).limit(limit)
+    if actor is not None and actor.role.scope == "platform":
+        q = q.where(OrderBatch.platform_id == (actor.platform_id or -1))
+    return list(session.scalars(q))
+
+
+def import_upload(session: Session, actor: Principal, path: Path, *, platform_code: str | None, fmt: str | None,
+                  filename: str | None, source: str) -> ingest.ImportResult:
+    """Import an uploaded file for the platform the principal may report for. The import runs on its
+    own database connection and commits by itself (the batch is published atomically)."""
+    plat = import_platform(session, actor, platform_code)
+    session.rollback()  # release the request's snapshot: the import holds its own transaction
+    return ingest.import_file(path, plat.code, fmt=fmt, actor=actor, source=source, filename=filename)
+
+
+def result_dict(res: ingest.ImportResult) -> dict[str, Any]:
+    return {"batch_id": res.batch_id, "received": res.received, "accepted": res.accepted, "rejected": res.rejected,
+            "duplicates": res.duplicates, "corrections": res.corrections, "seconds": round(res.seconds, 3),
+            "months": res.months,
+            "rejects_url": f"/api/v1/orders/batches/{res.batch_id}/rejects.csv" if res.rejected else None}

@@ -1,0 +1,162 @@
+"""Coverage worked examples: inside a window, at its very ends, between orders (nearest before and
+after), a cancelled order, an order across midnight, a person on two platforms, a platform not
+covered on the date, and the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from oip.core.db import session_scope
+from oip.core.errors import DomainError, NotFound
+from oip.orders import coverage
+from tests.orders.conftest import import_rows, order, register_workers
+from tests.workers.conftest import new_id, new_name
+
+SH = dt.timezone(dt.timedelta(hours=8))
+
+
+def at(s: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(s).replace(tzinfo=SH)
+
+
+@pytest.fixture(scope="module")
+def worker(database, tmp_path_factory):
+    """One person on meituan and didi with a day of orders each (2025-11-10 … 2025-11-14)."""
+    number, name = new_id(), new_name()
+    (m, person), = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    (d, person2), = register_workers("didi", 1, id_numbers=[number], names=[name])
+    assert person == person2
+    tmp = tmp_path_factory.mktemp("cov")
+    o1 = order(m, day="2025-11-10", start="09:00", minutes=30)
+    o2 = order(m, day="2025-11-10", start="10:00", minutes=45, status="cancelled", picked_up_at="")
+    o3 = order(m, day="2025-11-10", start="23:40", minutes=40)
+    o4 = order(m, day="2025-11-14", start="08:00", minutes=20)
+    import_rows(tmp, [o1, o2, o3, o4])
+    r1 = order(d, "didi", day="2025-11-12", start="15:00", minutes=25)
+    import_rows(tmp, [r1], platform="didi")
+    return {"person": person, "meituan": m, "didi": d, "o1": o1, "o2": o2, "o3": o3, "o4": o4, "r1": r1}
+
+
+def ask(when: str, **kw):
+    with session_scope() as s:
+        return coverage.covered_at(s, at=at(when), **kw)
+
+
+def by_account(w, when):
+    return ask(when, platform_code="meituan", account_id=w["meituan"])
+
+
+def test_inside_an_order(worker):
+    r = by_account(worker, "2025-11-10T09:15:00")
+    assert r.covered and r.order_id == worker["o1"]["order_id"] and r.platform_code == "meituan"
+    assert r.nearest_before is None and r.nearest_after.order_id == worker["o2"]["order_id"]
+
+
+def test_at_exactly_accepted_at_and_finished_at(worker):
+    assert by_account(worker, "2025-11-10T09:00:00").order_id == worker["o1"]["order_id"]
+    assert by_account(worker, "2025-11-10T09:30:00").order_id == worker["o1"]["order_id"]
+    assert not by_account(worker, "2025-11-10T08:59:59").covered
+    assert not by_account(worker, "2025-11-10T09:30:01").covered
+
+
+def test_between_orders_not_covered_with_nearest_before_and_after(worker):
+    r = by_account(worker, "2025-11-10T09:45:00")
+    assert not r.covered and r.order_id is None
+    assert r.nearest_before.order_id == worker["o1"]["order_id"]
+    assert r.nearest_after.order_id == worker["o2"]["order_id"]
+    d = r.as_dict()
+    assert d["covered"] is False and d["nearest_before"]["finished_at"] == "2025-11-10T09:30:00+08:00"
+
+
+def test_a_cancelled_order_still_covers_its_window(worker):
+    r = by_account(worker, "2025-11-10T10:20:00")
+    assert r.covered and r.order_id == worker["o2"]["order_id"] and r.order.status == "cancelled"
+
+
+def test_an_order_across_midnight(worker):
+    r = by_account(worker, "2025-11-11T00:10:00")
+    assert r.covered and r.order_id == worker["o3"]["order_id"]
+
+
+def test_days_without_orders_answer_with_the_nearest_days(worker):
+    r = by_account(worker, "2025-11-12T12:00:00")
+    assert not r.covered
+    assert r.nearest_before.order_id == worker["o3"]["order_id"]
+    assert r.nearest_after.order_id == worker["o4"]["order_id"]
+
+
+def test_by_person_across_two_platforms(worker):
+    r = ask("2025-11-12T15:10:00", person_id=worker["person"])
+    assert r.covered and r.platform_code == "didi" and r.order_id == worker["r1"]["order_id"]
+    assert sorted(r.accounts) == [("didi", worker["didi"]), ("meituan", worker["meituan"])]
+    # The meituan account alone was not working then.
+    only = by_account(worker, "2025-11-12T15:10:00")
+    assert not only.covered and only.nearest_after.order_id == worker["o4"]["order_id"]
+    # Across platforms the nearest orders come from either.
+    r = ask("2025-11-12T12:00:00", person_id=worker["person"])
+    assert r.nearest_after.order_id == worker["r1"]["order_id"]
+
+
+def test_before_any_order_and_before_coverage_started(worker):
+    r = ask("2025-06-30T12:00:00", person_id=worker["person"])
+    assert not r.covered and r.nearest_before is None and r.nearest_after.order_id == worker["o1"]["order_id"]
+
+
+def test_an_order_on_a_day_the_platform_was_not_covered(worker):
+    """Coverage is decided on the date of the order: if a platform's start date is moved later,
+    its earlier orders no longer cover (the reason says so)."""
+    from sqlalchemy import select
+
+    from oip.platforms.models import Platform
+
+    with session_scope() as s:
+        plat = s.scalar(select(Platform).where(Platform.code == "meituan"))
+        original = plat.covered_from
+        plat.covered_from = dt.date(2025, 11, 11)
+    try:
+        r = by_account(worker, "2025-11-10T09:15:00")
+        assert not r.covered and r.covering[0].order_id == worker["o1"]["order_id"]
+        assert "不在职业伤害保障范围内" in r.reason
+        assert by_account(worker, "2025-11-14T08:10:00").covered
+    finally:
+        with session_scope() as s:
+            s.scalar(select(Platform).where(Platform.code == "meituan")).covered_from = original
+
+
+def test_unknown_account_and_bad_time(worker):
+    with pytest.raises(NotFound):
+        ask("2025-11-10T09:15:00", platform_code="meituan", account_id="NOBODY")
+    with pytest.raises(DomainError):
+        coverage.parse_at("2025-11-10T09:15:00")
+    assert coverage.parse_at("2025-11-10T01:15:00Z") == at("2025-11-10T09:15:00")
+
+
+def test_api_coverage_with_scope(client, worker):
+    from tests.conftest import bearer
+
+    q = {"at": "2025-11-10T09:15:00+08:00", "platform_code": "meituan", "account_id": worker["meituan"]}
+    r = client.get("/api/v1/coverage", params=q, headers=bearer("nn_si"))
+    assert r.status_code == 200 and r.json()["covered"] is True and r.json()["order_id"] == worker["o1"]["order_id"]
+    assert client.get("/api/v1/coverage", params=q, headers=bearer("gl_si")).status_code == 404  # Guilin: not theirs
+    assert client.get("/api/v1/coverage", params=q, headers=bearer("meituan_admin")).status_code == 403
+    r = client.get("/api/v1/coverage", params={"at": "2025-11-12T15:10:00+08:00", "person_id": worker["person"]},
+                   headers=bearer("gx_si"))
+    assert r.json()["platform_code"] == "didi"
+    assert client.get("/api/v1/coverage", params={"at": "2025-11-12T15:10:00", "person_id": worker["person"]},
+                      headers=bearer("gx_si")).status_code == 400
+
+
+def test_cli_coverage_prints_json(worker):
+    out = subprocess.run([sys.executable, "-m", "oip.cli", "coverage", "--platform", "meituan", "--account",
+                          worker["meituan"], "--at", "2025-11-10T09:45:00+08:00"], env=dict(os.environ),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"covered", "order_id", "platform_code", "nearest_before", "nearest_after"} <= set(data)
+    assert data["covered"] is False and data["nearest_before"]["order_id"] == worker["o1"]["order_id"]

@@ -1,0 +1,196 @@
+"""Nothing lost, nothing silently overwritten: duplicates, re-imports, corrections as new versions,
+and crashes at any step leave nothing of a batch visible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from oip.core.db import session_scope
+from oip.orders import ingest, ledger
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerDay
+from tests.orders.conftest import csv_bytes, import_rows, order, register_workers, rejects, stored, worker_days
+
+
+def _ledger_state(platform="meituan"):
+    with session_scope() as s:
+        files = s.scalar(select(func.count(OrderFile.id)).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+                         .where(OrderBatch.status == "published", OrderFile.platform_code == platform))
+        days = s.scalar(select(func.count()).select_from(WorkerDay))
+        sup = s.scalar(select(func.count()).select_from(OrderSupersession))
+    on_disk = sorted(p.name for p in (ledger.root() / "orders").rglob("*.parquet"))
+    return files, days, sup, on_disk
+
+
+def test_reimporting_the_same_file_changes_nothing(tmp_path):
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-03", start=f"{h:02d}:00") for h in range(8, 14)]
+    first = import_rows(tmp_path, rows)
+    assert (first.accepted, first.duplicates) == (6, 0)
+    days_before = worker_days(a)
+    state = _ledger_state()
+    again = import_rows(tmp_path, rows)
+    assert (again.received, again.accepted, again.rejected, again.duplicates) == (6, 0, 0, 6)
+    assert again.months == []
+    assert _ledger_state() == state
+    assert worker_days(a) == days_before
+    # The same orders in another format are the same orders.
+    third = import_rows(tmp_path, rows, fmt="parquet")
+    assert (third.accepted, third.duplicates) == (0, 6)
+
+
+def test_stored_duplicates_and_new_orders_in_one_file(tmp_path):
+    (a, _), = register_workers("meituan", 1)
+    old = [order(a, day="2025-10-04", start="09:00"), order(a, day="2025-10-04", start="10:00")]
+    import_rows(tmp_path, old)
+    res = import_rows(tmp_path, old + [order(a, day="2025-10-04", start="11:00"), old[0]])
+    assert (res.received, res.accepted, res.rejected, res.duplicates) == (4, 1, 0, 3)
+    assert worker_days(a)[0]["orders"] == 3
+
+
+def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path):
+    (a, _), = register_workers("meituan", 1)
+    o1 = order(a, day="2025-10-05", start="09:00")
+    o2 = order(a, day="2025-10-05", start="10:00")
+    import_rows(tmp_path, [o1, o2])
+    assert worker_days(a)[0]["completed"] == 2
+    # The platform corrects o1: it was cancelled, and moves to another county.
+    fixed = dict(o1, status="cancelled", picked_up_at="", county_code="450105")
+    res = import_rows(tmp_path, [fixed])
+    assert (res.received, res.accepted, res.duplicates, res.corrections) == (1, 1, 0, 1)
+    current = stored(o1["order_id"])
+    assert len(current) == 1 and current[0]["version"] == 2 and current[0]["status"] == "cancelled"
+    with session_scope() as s:
+        sup = s.scalars(select(OrderSupersession).where(OrderSupersession.order_id == o1["order_id"])).all()
+        assert [(x.version, x.month, x.by_batch_id) for x in sup] == [(1, "2025-10", res.batch_id)]
+        # The old version is still in its file: nothing was overwritten.
+        con = ledger.connect()
+        paths = ledger.files(s, ledger.Slice(months=("2025-10",), platforms=("meituan",)))
+        versions = con.execute(f"SELECT version, status FROM read_parquet({[str(p) for p in paths]}) "
+                               "WHERE order_id = ? ORDER BY version", [o1["order_id"]]).fetchall()
+        con.close()
+    assert versions == [(1, "completed"), (2, "cancelled")]
+    days = worker_days(a)
+    assert [(d["county_code"], d["orders"], d["completed"]) for d in days] == [("450103", 1, 1), ("450105", 1, 0)]
+    # The correction imported again is a duplicate of version 2; the original again is a correction back.
+    assert import_rows(tmp_path, [fixed]).duplicates == 1
+    back = import_rows(tmp_path, [o1])
+    assert back.corrections == 1 and stored(o1["order_id"])[0]["version"] == 3
+    assert [(d["county_code"], d["orders"], d["completed"]) for d in worker_days(a)] == [("450103", 2, 2)]
+
+
+def test_a_correction_that_moves_the_order_to_the_next_month(tmp_path):
+    (a, _), = register_workers("meituan", 1)
+    o = order(a, day="2025-10-31", start="23:30")
+    import_rows(tmp_path, [o])
+    moved = dict(o, accepted_at="2025-11-01T00:10:00+08:00", picked_up_at="", finished_at="2025-11-01T00:40:00+08:00")
+    res = import_rows(tmp_path, [moved])
+    assert res.corrections == 1 and res.months == ["2025-11"]
+    assert [d["day"] for d in worker_days(a)] == [dt.date(2025, 11, 1)]
+    assert stored(o["order_id"])[0]["month"] == "2025-11"
+
+
+@pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "stored", "rejects", "worker_days", "written", "staged", "published",
+                                  "before_commit"])
+def test_a_crash_at_any_step_leaves_nothing_visible(tmp_path, step):
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-06", start="09:00"), order(a, day="2025-10-06", start="10:00"),
+            order(a, status="done")]
+    path = tmp_path / "o.csv"
+    path.write_bytes(csv_bytes(rows))
+    state = _ledger_state()
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        ingest.import_file(path, "meituan", _fail_after=step)
+    assert _ledger_state() == state
+    assert worker_days(a) == [] and stored(rows[0]["order_id"]) == []
+    with session_scope() as s:
+        b = s.scalars(select(OrderBatch).order_by(OrderBatch.id.desc()).limit(1)).one()
+        assert b.status == "failed" and "simulated failure" in b.error and b.rejects_path is None
+    assert not list((ledger.root() / "staging").glob(f"b{b.id:09d}-*"))
+    res = ingest.import_file(path, "meituan")
+    assert (res.accepted, res.rejected) == (2, 1)
+    assert worker_days(a)[0]["orders"] == 2
+
+
+def _big_csv(path, account: str, rows: int) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT 'K' || lpad(CAST(i AS VARCHAR), 9, '0') || '{account}' AS order_id, 'meituan' AS platform_code,
+        '{account}' AS worker_account_id, 'instant_delivery' AS industry, '450103' AS county_code,
+        strftime(TIMESTAMP '2025-11-01 00:00:00' + to_seconds(i % 2500000), '%Y-%m-%dT%H:%M:%S+08:00') AS accepted_at,
+        NULL AS picked_up_at,
+        strftime(TIMESTAMP '2025-11-01 00:20:00' + to_seconds(i % 2500000), '%Y-%m-%dT%H:%M:%S+08:00') AS finished_at,
+        'completed' AS status, 108.3 AS start_lng, 22.8 AS start_lat, 108.31 AS end_lng, 22.81 AS end_lat,
+        1000 + i % 5000 AS distance_m, 500 + i % 900 AS income_fen FROM range({rows}) t(i))
+        TO '{path}' (FORMAT csv, HEADER true)""")
+    con.close()
+
+
+@pytest.mark.slow
+def test_sigkill_mid_import_leaves_nothing_and_a_reimport_works(tmp_path):
+    """A real process killed with SIGKILL while it imports: the batch stays invisible; the next
+    import marks it failed, sweeps its files and publishes normally."""
+    (a, _), = register_workers("meituan", 1)
+    path = tmp_path / "big.csv"
+    _big_csv(path, a, 1_500_000)
+    state = _ledger_state()
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "oip.cli", "orders", "import", str(path), "--platform", "meituan"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    batch_id = None
+    while time.monotonic() < deadline and batch_id is None:
+        with session_scope() as s:
+            batch_id = s.scalar(select(OrderBatch.id).where(OrderBatch.status == "staging",
+                                                            OrderBatch.filename == "big.csv"))
+        time.sleep(0.05)
+    assert batch_id is not None, proc.communicate()
+    time.sleep(1.0)  # well inside the import
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert _ledger_state()[:3] == state[:3]
+    assert worker_days(a) == []
+    with session_scope() as s:
+        assert s.get(OrderBatch, batch_id).status == "staging"  # as the dead process left it
+    res = ingest.import_file(path, "meituan")
+    assert res.accepted == 1_500_000
+    with session_scope() as s:
+        dead = s.get(OrderBatch, batch_id)
+        assert dead.status == "failed" and "中断" in dead.error
+    assert not (ledger.root() / "staging").exists() or not list((ledger.root() / "staging").glob(f"b{batch_id:09d}-*"))
+    assert sum(d["orders"] for d in worker_days(a)) == 1_500_000
+
+
+def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
+    """Two imports of the same new orders at once: the platform lock serialises them, so the second
+    sees the first's orders as stored duplicates."""
+    import threading
+
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-07", start=f"{h:02d}:00") for h in range(8, 20)]
+    p1, p2 = tmp_path / "1.csv", tmp_path / "2.csv"
+    p1.write_bytes(csv_bytes(rows))
+    p2.write_bytes(csv_bytes(rows))
+    results = []
+    threads = [threading.Thread(target=lambda p=p: results.append(ingest.import_file(p, "meituan"))) for p in (p1, p2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sorted((r.accepted, r.duplicates) for r in results) == [(0, 12), (12, 0)]
+    assert worker_days(a)[0]["orders"] == 12
+
+
+def test_rejects_are_listed_in_file_order(tmp_path):
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, status="x" if i % 3 == 0 else "completed", start=f"{8 + i % 10:02d}:{i % 60:02d}")
+            for i in range(30)]
+    res = import_rows(tmp_path, rows)
+    assert [r["row"] for r in rejects(res)] == [i + 2 for i in range(30) if i % 3 == 0]
