@@ -157,7 +157,7 @@ def worker_records(seed: int, n: int, counties_by_city: dict[str, list[str]], pl
                          "registered_on": registered.isoformat()}
 
 
-def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progress=None) -> dict:
+def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progress=None, orders: bool = True) -> dict:
     from oip.workers import service as workers_service
 
     rng = random.Random(seed)
@@ -247,5 +247,14 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     from oip.demo import admissions as demo_admissions
 
     admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
-    return {"organisations": len(orgs), "users": len(users) + 1 + len(platforms), "platforms": len(platforms),
-            "admissions_in_progress": admissions, **{f"workers_{k}": v for k, v in totals.items()}}
+    summary = {"organisations": len(orgs), "users": len(users) + 1 + len(platforms), "platforms": len(platforms),
+               "admissions_in_progress": admissions, **{f"workers_{k}": v for k, v in totals.items()}}
+    if orders:
+        # Three whole months of orders through the real import, then their declarations, the first
+        # two sent to the tax bureau (file gateway) with synthetic returns, and reconciliation.
+        from oip.demo import orders as demo_orders, premiums as demo_premiums
+
+        made = demo_orders.generate(session, seed, months=3, progress=progress)
+        summary.update({f"orders_{k}": made[k] for k in ("orders", "batches", "rejected", "months")})
+        summary["premiums"] = demo_premiums.generate(session, made["months"])
+    return summary
