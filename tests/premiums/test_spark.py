@@ -63,7 +63,6 @@ def _both(spark, part, sql: str):
 
 def test_jobs_agree_on_duckdb_and_spark(spark, ledger_data):
     from oip.orders import engines, ledger
-    from oip.premiums import service
 
     codes = ledger_data
     part = ledger.Slice(months=MONTHS, platforms=codes)
@@ -71,8 +70,8 @@ def test_jobs_agree_on_duckdb_and_spark(spark, ledger_data):
         for sql in (engines.billable_orders_sql(month, ["completed"]),
                     engines.billable_orders_sql(month, ["completed", "cancelled"]),
                     engines.insured_counts_sql(month),
-                    service.reported_orders_sql(month),
-                    service.billable_before_sql(month, ["completed"], codes[1], dt.date(2026, 2, 10))):
+                    engines.reported_orders_sql(month),
+                    engines.billable_before_sql(month, ["completed"], codes[1], dt.date(2026, 2, 10))):
             duck, sp = _both(spark, part, sql)
             assert duck == sp, sql
             if "insured" not in sql and "day <" not in sql:

@@ -8,6 +8,7 @@ storage every executor reads, such as HDFS or S3, given as ``OIP_LEDGER_DIR``)."
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 from typing import Protocol
@@ -66,8 +67,12 @@ class SparkEngine:
         pass  # the session is shared and reused
 
 
+def _q(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+    return "(" + ", ".join(_q(v) for v in values) + ")"
 
 
 def billable_orders_sql(month: str, statuses: Sequence[str]) -> str:
@@ -78,7 +83,20 @@ def billable_orders_sql(month: str, statuses: Sequence[str]) -> str:
 
 def insured_counts_sql(month: str) -> str:
     """Distinct workers (persons) with at least one order in ``month``, per platform and city
-    (the county code's first four digits + '00'), with the total per platform."""
+    (the county code's first four digits + '00')."""
     return (f"SELECT platform_code, CONCAT(SUBSTRING(county_code, 1, 4), '00') AS city_code, "
             f"COUNT(DISTINCT person_id) AS insured FROM orders WHERE month = '{month}' "
             f"GROUP BY platform_code, CONCAT(SUBSTRING(county_code, 1, 4), '00') ORDER BY 1, 2")
+
+
+def reported_orders_sql(month: str) -> str:
+    """Orders per platform taken in ``month``, every status (what the platforms reported)."""
+    return (f"SELECT platform_code, COUNT(*) AS orders FROM orders WHERE month = {_q(month)} "
+            f"GROUP BY platform_code ORDER BY platform_code")
+
+
+def billable_before_sql(month: str, statuses: Sequence[str], platform_code: str, day: dt.date) -> str:
+    """Billable orders of one platform in ``month`` taken before ``day`` (before its coverage began)."""
+    return (f"SELECT platform_code, COUNT(*) AS orders FROM orders WHERE month = {_q(month)} "
+            f"AND platform_code = {_q(platform_code)} AND status IN {_in(statuses)} "
+            f"AND day < DATE {_q(day.isoformat())} GROUP BY platform_code")

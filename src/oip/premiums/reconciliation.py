@@ -29,7 +29,8 @@ from oip.orders import engines, ledger
 from oip.platforms.models import Platform
 from oip.premiums import calc
 from oip.premiums.models import FLAG_NAMES, Declaration, DeclarationAdjustment, Reconciliation, ReconciliationFlag, TaxReturn
-from oip.premiums.service import SENT, billable_before_sql, open_engine, reported_orders_sql
+from oip.orders.engines import billable_before_sql, reported_orders_sql
+from oip.premiums.service import SENT, open_engine
 from oip.reference import parameters
 
 

@@ -69,27 +69,6 @@ audit.register_actions(AUDIT_ACTION_NAMES)
 
 # ---- ledger jobs (SQL that DuckDB and Spark both run) -----------------------------------------------
 
-def _q(v: str) -> str:
-    return "'" + str(v).replace("'", "''") + "'"
-
-
-def _in(values: Iterable[str]) -> str:
-    return "(" + ", ".join(_q(v) for v in values) + ")"
-
-
-def reported_orders_sql(month: str) -> str:
-    """Orders per platform taken in ``month``, every status (what the platforms reported)."""
-    return (f"SELECT platform_code, COUNT(*) AS orders FROM orders WHERE month = {_q(month)} "
-            f"GROUP BY platform_code ORDER BY platform_code")
-
-
-def billable_before_sql(month: str, statuses: Sequence[str], platform_code: str, day: dt.date) -> str:
-    """Billable orders of one platform in ``month`` taken before ``day`` (before its coverage began)."""
-    return (f"SELECT platform_code, COUNT(*) AS orders FROM orders WHERE month = {_q(month)} "
-            f"AND platform_code = {_q(platform_code)} AND status IN {_in(statuses)} "
-            f"AND day < DATE {_q(day.isoformat())} GROUP BY platform_code")
-
-
 def open_engine(session: Session, name: str, part: ledger.Slice):
     if name == "duckdb":
         return engines.DuckDBEngine(session, part)
@@ -129,7 +108,7 @@ def _run_counts(session: Session, engine_name: str, wanted: set[_Count],
         for w in wanted:
             n = by_group.get((w.code, w.month, w.statuses), 0)
             if n and w.start > calc.month_bounds(w.month)[0]:
-                before = eng.query(billable_before_sql(w.month, w.statuses, w.code, w.start))
+                before = eng.query(engines.billable_before_sql(w.month, w.statuses, w.code, w.start))
                 n -= int(before[0][1]) if before else 0
             out[w] = n
         return out, by_group
