@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import clock
-from oip.core.errors import DomainError, Forbidden
+from oip.core.errors import DomainError
 from oip.orders import ingest
 from oip.orders.models import OrderBatch, WorkerDay
 from oip.platforms.models import Platform
@@ -34,20 +34,9 @@ REJECTS_PREVIEW = 200
 def import_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
     """The platform a principal imports orders for: a platform user only its own (the code may be
     omitted); an agency with ORDER_IMPORT any admitted platform, named."""
-    code = (platform_code or "").strip()
-    if actor.role.scope == "platform":
-        plat = session.get(Platform, actor.platform_id) if actor.platform_id else None
-        if plat is None:
-            raise DomainError("账号未关联平台企业")
-        if code and code != plat.code:
-            raise Forbidden(f"只能报送本企业（{plat.code}）的订单数据", field="platform_code")
-        return plat
-    if not code:
-        raise DomainError("请指明平台企业编码（platform_code）", field="platform_code")
-    plat = session.scalar(select(Platform).where(Platform.code == code))
-    if plat is None:
-        raise DomainError(f"未知的平台企业编码 {code[:32]}", field="platform_code")
-    return plat
+    from oip.platforms.service import acting_platform
+
+    return acting_platform(session, actor, platform_code, "订单数据")
 
 
 # ---- batches --------------------------------------------------------------------------------------

@@ -285,6 +285,29 @@ def get_platform(session: Session, actor: Principal, code: str, *, for_update: b
     return plat
 
 
+def acting_platform(session: Session, actor: Principal, platform_code: Any, what: str) -> Platform:
+    """The platform whose data (``what``: 人员, 订单数据 …) a principal delivers: a platform's own users
+    only their own (the code may be left out); an agency must name it."""
+    from oip.core.errors import Forbidden
+
+    if platform_code is not None and not isinstance(platform_code, str):
+        raise DomainError("平台企业编码应为字符串", field="platform_code")
+    code = (platform_code or "").strip()
+    if actor.role.scope == "platform":
+        plat = session.get(Platform, actor.platform_id) if actor.platform_id else None
+        if plat is None:
+            raise DomainError("账号未关联平台企业")
+        if code and code != plat.code:
+            raise Forbidden(f"只能报送本企业（{plat.code}）的{what}", field="platform_code")
+        return plat
+    if not code:
+        raise DomainError("请指明平台企业编码（platform_code）", field="platform_code")
+    plat = session.scalar(select(Platform).where(Platform.code == code))
+    if plat is None:
+        raise DomainError(f"未知的平台企业编码 {code[:32]}", field="platform_code")
+    return plat
+
+
 def own_platform(session: Session, actor: Principal) -> Platform:
     """A platform user's own register entry."""
     plat = session.scalar(select(Platform).where(Platform.id == actor.platform_id, platform_condition(actor))) \

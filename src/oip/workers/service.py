@@ -204,22 +204,9 @@ def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Pri
 
 def resolve_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
     """Which platform a registration is for: a platform's own users may only name themselves."""
-    if platform_code is not None and not isinstance(platform_code, str):
-        raise DomainError("平台企业编码应为字符串", field="platform_code")
-    platform_code = (platform_code or "").strip() or None
-    if actor.role.scope == "platform":
-        plat = session.get(Platform, actor.platform_id) if actor.platform_id else None
-        if plat is None:
-            raise DomainError("账号未关联平台企业")
-        if platform_code and platform_code != plat.code:
-            raise Forbidden(f"只能报送本企业（{plat.code}）的人员", field="platform_code")
-        return plat
-    if not platform_code:
-        raise DomainError("请指明平台企业编码（platform_code）", field="platform_code")
-    plat = session.scalar(select(Platform).where(Platform.code == platform_code))
-    if plat is None:
-        raise DomainError(f"未知的平台企业编码 {platform_code[:32]}", field="platform_code")
-    return plat
+    from oip.platforms.service import acting_platform
+
+    return acting_platform(session, actor, platform_code, "人员")
 
 
 def _chunks(values: Sequence, size: int = _LOOKUP_CHUNK) -> Iterable[Sequence]:
