@@ -194,3 +194,25 @@ def test_rejects_are_listed_in_file_order(tmp_path):
             for i in range(30)]
     res = import_rows(tmp_path, rows)
     assert [r["row"] for r in rejects(res)] == [i + 2 for i in range(30) if i % 3 == 0]
+
+
+def test_a_whole_batch_of_corrections(tmp_path):
+    """A platform re-sends a day with every income changed: every order becomes version 2, the
+    summaries stay right, and the orders view holds each order once."""
+    accounts = [a for a, _ in register_workers("meituan", 4)]
+    rows = [order(accounts[i % 4], day="2025-10-08", start=f"{8 + i // 60:02d}:{i % 60:02d}") for i in range(240)]
+    import_rows(tmp_path, rows)
+    before = {a: worker_days(a) for a in accounts}
+    res = import_rows(tmp_path, [dict(r, income_fen="700") for r in rows])
+    assert (res.accepted, res.corrections, res.duplicates) == (240, 240, 0)
+    assert {a: worker_days(a) for a in accounts} == before  # same orders, same times: same summaries
+    with session_scope() as s:
+        assert s.scalar(select(func.count()).select_from(OrderSupersession)
+                        .where(OrderSupersession.by_batch_id == res.batch_id)) == 240
+        con = ledger.connect()
+        ledger.register_orders(con, s, ledger.Slice(months=("2025-10",), platforms=("meituan",)))
+        ids = [r["order_id"] for r in rows]
+        got = con.execute("SELECT count(*), min(version), max(version), min(income_fen), max(income_fen) FROM orders "
+                          f"WHERE order_id IN ({', '.join(repr(i) for i in ids)})").fetchone()
+        con.close()
+    assert got == (240, 2, 2, 700, 700)

@@ -1,32 +1,39 @@
 """Import of a platform's order file (interface v1, docs/interfaces/orders-v1.md) into the ledger.
 
-One file is one batch (``OrderBatch``). Everything heavy runs as SQL in DuckDB; Python only
-orchestrates. The steps:
+One file is one batch (``OrderBatch``). Everything heavy runs as SQL in DuckDB (an on-disk database
+per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only orchestrates:
 
 1. The batch row is committed with status ``staging`` (invisible) on a dedicated PostgreSQL
-   connection that also holds a session-level advisory lock on the batch id for as long as the import
-   runs: a batch left in ``staging`` whose lock is free belongs to a dead process (see
-   ``recover_interrupted``).
+   connection that holds a session-level advisory lock on the batch id for as long as the import
+   runs: a batch left in ``staging`` whose lock is free belongs to a dead process and is marked
+   failed by the next import (``recover_interrupted``).
 2. A second transaction on that connection takes the platform's import lock (imports of one platform
-   are serialised, so "already stored?" cannot race), reads the platform's accounts, the counties and
-   the list of published files, and keeps the transaction open until publishing.
-3. CSV and JSON Lines are read once, in file order, into a typed staging Parquet file under
-   ``var/ingest/`` (GBK/GB18030 CSV is first transcoded to UTF-8 in a streaming pass). The row number of
-   a record is its position in that file. A Parquet upload is read in place (``file_row_number``).
-4. Every row gets one reason string (all rules that fail, in Chinese with the field, joined with
-   '；'), computed by one SQL expression. Repeats of an order_id inside the batch and orders already
-   in the ledger (same platform, the batch's months ±1) are found with hash joins.
-5. The rejects file (CSV, UTF-8 with BOM) and the accepted rows, one Parquet file per month sorted
-   by (worker account, accepted_at), are written next to the ledger.
-6. One PostgreSQL transaction: ``ledger.publish`` (files, supersessions), the per-worker-day
-   summaries, the batch's counts and an audit event. Before its commit nothing of the batch is
-   visible; a crash leaves unlisted files that ``ledger.sweep`` removes.
+   run one after another, so "already stored?" cannot race), copies the platform's accounts and the
+   counties into DuckDB, and stays open until publishing.
+3. CSV and JSON Lines are read once, in file order, into a typed staging Parquet file (GBK/GB18030
+   CSV is first transcoded to UTF-8 in a streaming pass); a record's row number is its position
+   there. Lines the reader cannot split are rejects of their own. Parquet is read in place
+   (``file_row_number``), keeping native types.
+4. Every row gets ``ok`` and, when not ok, one reason string — every failing rule, in Chinese with
+   the field, joined with '；' — from one SQL expression (view ``v``). Repeats of an order_id in the
+   batch (hash grouping) and orders already in the ledger (the platform's files of the batch's months
+   ±1) are found with hash joins: same content → duplicate; other content → a correction, written as
+   the next version, the old one superseded (compared by value, so the hash only accelerates).
+5. The rejects file (CSV, UTF-8 with BOM, ``var/rejects/batch-<id>.csv``) is written; then DuckDB
+   writes the accepted rows — one Parquet file per month, sorted by (worker account, accepted_at),
+   next to the ledger — while this thread adds their per-worker-day summaries in PostgreSQL.
+6. ``ledger.publish`` moves the files into place and lists them, the superseded versions are copied
+   in, the batch's counts and an audit event are written — and the one transaction commits. Before
+   that commit nothing of the batch is visible. A failure the process survives marks the batch
+   ``failed`` and deletes its files; after a crash, unlisted files are removed by the next import
+   (or ``oip orders sweep``).
 
 Row numbers in reasons and in the rejects file: CSV — the line number in the file (the header is
 line 1); JSON Lines — the line number; Parquet — the record number (1-based). Empty lines are not
-records and are not counted; a record containing a line break inside quotes counts as one row.
+records and are not counted; a CSV record with a line break inside quotes counts as one row.
 
-``received = accepted + rejected + duplicates`` always (asserted before publishing)."""
+``received = accepted + rejected + duplicates`` always: the counts are reconciled with what was
+actually written before anything is published."""
 
 from __future__ import annotations
 
@@ -531,7 +538,6 @@ class _Plan:
     months: list[str] = field(default_factory=list)
     worker_days: Path | None = None          # CSV: per-worker-day sums of the accepted rows (added)
     recomputed_days: Path | None = None      # CSV: worker-days rebuilt because a version was superseded
-    affected_days: int = 0
 
 
 def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platform:
@@ -1118,7 +1124,6 @@ def _rebuild_days(session: Session, con, ctx: _Context, plan: _Plan, stored: lis
     """The worker-days that held a now superseded version: summed again from the current rows."""
     con.execute("CREATE TABLE sup AS SELECT order_id, version FROM sup0 UNION ALL SELECT order_id, old_version FROM corr")
     con.execute("CREATE TABLE aff AS SELECT DISTINCT account_id, day, county_code FROM corr")
-    plan.affected_days = _scalar(con, "SELECT count(*) FROM aff")
     sources = [str(p) for p in stored] + [str(f.path) for f in plan.staged]
     plan.recomputed_days = work / "recomputed_days.csv"
     con.execute(f"""COPY (SELECT {int(ctx.platform_id)}, a.account_id, a.day, a.county_code, any_value(o.person_id),
