@@ -64,6 +64,24 @@ def sniff_format(path: Path) -> str:
     return "csv"
 
 
+async def _spool(chunks, suffix: str, limit: int) -> tuple[Path, int]:
+    """Write an async stream of bytes to a new spool file, refusing more than ``limit`` bytes;
+    nothing is left behind on any error."""
+    path = _spool_path(suffix)
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large()
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size
+
+
 async def receive_file(request: Request) -> tuple[Path, str | None, str | None, dict[str, str]]:
     """Stream the uploaded file to disk. Returns (path, file name, format from the request, form
     fields). The raw request body is the file, or a multipart form with the field ``file``."""
@@ -76,18 +94,11 @@ async def receive_file(request: Request) -> tuple[Path, str | None, str | None, 
             if not isinstance(upload, UploadFile):
                 raise DomainError("请选择要上传的订单文件（表单字段 file）", field="file")
             name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:200] or None
-            path = _spool_path(Path(name or "").suffix[:16])
-            size = 0
-            try:
-                with open(path, "wb") as out:
-                    while chunk := await upload.read(_CHUNK):
-                        size += len(chunk)
-                        if size > limit:
-                            raise _too_large()
-                        out.write(chunk)
-            except BaseException:
-                path.unlink(missing_ok=True)
-                raise
+            async def parts():
+                while chunk := await upload.read(_CHUNK):
+                    yield chunk
+
+            path, _ = await _spool(parts(), Path(name or "").suffix[:16], limit)
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             return path, name, _CONTENT_TYPES.get((upload.content_type or "").lower()), fields
         finally:
@@ -99,18 +110,7 @@ async def receive_file(request: Request) -> tuple[Path, str | None, str | None, 
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _too_large()
-    path = _spool_path("")
-    size = 0
-    try:
-        with open(path, "wb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large()
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    path, size = await _spool(request.stream(), "", limit)
     if size == 0:
         path.unlink(missing_ok=True)
         raise DomainError("请求体为空：请把订单文件作为请求体上传", field="body")
