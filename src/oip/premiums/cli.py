@@ -20,8 +20,9 @@ def _fail(reason: str) -> None:
     raise typer.Exit(2)
 
 
-def _officer(session, username: str | None):
-    """The acting officer for commands that change what officers decide (audited under their name)."""
+def _officer(session, username: str | None, permission: str | None = None, what: str = "办理此事项"):
+    """The acting officer for commands that change what officers decide (audited under their name);
+    with ``permission``, one their role must hold."""
     from sqlalchemy import select
 
     from oip.auth.models import User
@@ -32,7 +33,10 @@ def _officer(session, username: str | None):
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.is_active:
         _fail(f"没有启用的用户 {username}")
-    return principal_for(session, user, via="cli")
+    actor = principal_for(session, user, via="cli")
+    if permission is not None and not actor.can(permission):
+        _fail(f"用户 {username}（{actor.role.name}）无权{what}")
+    return actor
 
 
 def _cli_actor():
@@ -172,9 +176,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             with session_scope() as s:
-                actor = _officer(s, by)
-                if not actor.can(P.FLOAT_DECIDE):
-                    _fail(f"用户 {by}（{actor.role.name}）无权核定浮动档次")
+                actor = _officer(s, by, P.FLOAT_DECIDE, "核定浮动档次")
                 out = S.proposal_out(floats.approve_float(s, actor, proposal_id, k, reason)).model_dump(mode="json")
         except DomainError as e:
             _fail(e.reason)
@@ -191,9 +193,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             with session_scope() as s:
-                actor = _officer(s, by)
-                if not actor.can(P.FLOAT_DECIDE):
-                    _fail(f"用户 {by}（{actor.role.name}）无权核定浮动档次")
+                actor = _officer(s, by, P.FLOAT_DECIDE, "核定浮动档次")
                 out = S.proposal_out(floats.reject_float(s, actor, proposal_id, reason)).model_dump(mode="json")
         except DomainError as e:
             _fail(e.reason)
@@ -214,9 +214,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             with session_scope() as s:
-                actor = _officer(s, by)
-                if not actor.can(P.FLOAT_DECIDE):
-                    _fail(f"用户 {by}（{actor.role.name}）无权录入浮动档次测算数据")
+                actor = _officer(s, by, P.FLOAT_DECIDE, "录入浮动档次测算数据")
                 row = floats.set_experience(s, actor, code, year, claims_fen=claims_fen, injuries=injuries,
                                              insured_avg=insured_avg, source=source)
                 out = {"platform_code": code, "year": row.year, "claims_fen": row.claims_fen, "injuries": row.injuries,
