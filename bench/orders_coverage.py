@@ -6,11 +6,12 @@
 Builds (once; reused while the parameters stay the same) a ledger of ``--rows`` orders over
 ``--months`` months for the 11 pilot platforms in its own var directory (default var/bench-coverage):
 the workers are registered in bulk, the Parquet files are written directly in the ledger layout —
-each file one week of one platform, sorted by worker account and acceptance time as the import
-writes them — and published through ``ledger.publish`` with their per-worker-day summaries in
-PostgreSQL. Then ``oip.orders.coverage.covered_at`` answers ``--lookups`` questions by person: half at
-a moment inside one of the person's orders, half at a random moment of the period. Prints the
-latency percentiles (after a few warm-up calls, reported apart), overall and by answer."""
+each file one week of one platform, in acceptance-time order (a platform's export order, which the
+import keeps) with the import's write options — and published through ``ledger.publish``, with the
+per-worker-month summaries of each month (``ingest.months_sql`` over its week files) in PostgreSQL.
+Then ``oip.orders.coverage.covered_at`` answers ``--lookups`` questions by person: half at a moment
+inside one of the person's orders, half at a random moment of the period. Prints the latency
+percentiles (after a few warm-up calls, reported apart), overall and by answer."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
     con = duckdb.connect(str(work / "build.duckdb"))
     con.execute("SET threads = 2; SET memory_limit = '1GB'; SET TimeZone = 'Asia/Shanghai'")
     con.execute(f"SET temp_directory = '{work / 'tmp'}'")
-    built = {"rows": 0, "files": 0, "worker_days": 0, "workers": 0}
+    built = {"rows": 0, "files": 0, "worker_months": 0, "workers": 0}
     with session_scope() as s:
         plats = {p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(list(PLATFORMS))))}
     for k, (code, weight) in enumerate(PLATFORMS.items()):
@@ -101,8 +102,9 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
             tmp_csv = work / "unit.parquet"
             gen.generate(tmp_csv, "parquet", rows=n_m, workers=workers, tag=tag, platform=code, month=month,
                          prefix=f"{code[:2].upper()}{month.replace('-', '')}")
-            # Weekly files, each sorted by account and acceptance time (as the import writes them).
+            # Weekly files in acceptance-time order, written as the import writes them.
             weeks = [(d, min(d + 7, ndays)) for d in range(0, ndays, 7)]
+            published: list[Path] = []
             for lo, hi in weeks:
                 with session_scope() as s:
                     batch = OrderBatch(platform_id=plats[code].id, source="cli", filename=f"bench-{code}-{month}-{lo}",
@@ -114,7 +116,6 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
                     target = staging / f"bench-{batch.id}.parquet"
                     day_lo = f"DATE '{month}-01' + {lo}"
                     day_hi = f"DATE '{month}-01' + {hi}"
-                    hash_sql = ingest.content_hash_sql("o")
                     n = con.execute(f"""COPY (
                         SELECT o.order_id, o.platform_code, o.worker_account_id, acc.person_id, '{industry}' AS industry,
                                o.county_code, o.accepted_at, o.picked_up_at,
@@ -122,25 +123,28 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
                                    ELSE {lo_min} + CAST(hash(o.order_id) % {span} AS INTEGER) END) AS finished_at,
                                o.status, o.start_lng, o.start_lat, o.end_lng, o.end_lat,
                                CAST(o.distance_m AS INTEGER) AS distance_m, o.income_fen, '{month}' AS month,
-                               CAST(o.accepted_at AS DATE) AS day, {hash_sql} AS content_hash, 1 AS version,
+                               CAST(o.accepted_at AS DATE) AS day, 1 AS version,
                                {batch.id} AS batch_id
                         FROM read_parquet('{tmp_csv}') o JOIN acc ON acc.account_id = o.worker_account_id
                         WHERE CAST(o.accepted_at AS DATE) >= {day_lo} AND CAST(o.accepted_at AS DATE) < {day_hi}
-                        ORDER BY o.worker_account_id, o.accepted_at)
-                        TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE {ledger.ROW_GROUP_SIZE})""").fetchone()[0]
+                        ORDER BY o.accepted_at)
+                        TO '{target}' ({ledger.WRITE_OPTIONS})""").fetchone()[0]
                     lo_t, hi_t = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM '{target}'").fetchone()
-                    wd = work / "wd.csv"
-                    con.execute(f"""COPY (SELECT {plats[code].id}, worker_account_id, day, county_code, any_value(person_id),
-                            count(*), count(*) FILTER (WHERE status = 'completed'), min(accepted_at), max(finished_at)
-                        FROM '{target}' GROUP BY worker_account_id, day, county_code
-                        ORDER BY worker_account_id, day) TO '{wd}' (FORMAT csv, HEADER false)""")
                     ledger.publish(s, batch, [ledger.StagedFile(target, month, code, n, lo_t, hi_t)])
                     batch.received = batch.accepted = n
                     batch.published_at = clock.now()
-                    ingest._copy_in(s, "worker_days", ingest._WD_COLUMNS, wd)
-                    built["worker_days"] += sum(1 for _ in open(wd, "rb"))
+                    published.append(ledger.root() / ledger.relative_path(month, code, batch.id, 0))
                 built["rows"] += n
                 built["files"] += 1
+            # The month's per-worker-month summaries, summed over its week files (a worker's month
+            # spans several of them), then copied in as the import does.
+            if published:
+                wm = work / "wm.csv"
+                summaries = ingest.months_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
+                con.execute(f"COPY ({summaries} ORDER BY account_id) TO '{wm}' (FORMAT csv, HEADER false)")
+                with session_scope() as s:
+                    ingest._copy_in(s, "worker_months", ingest.WM_COLUMNS, wm)
+                built["worker_months"] += sum(1 for _ in open(wm, "rb"))
         _common.emit({"step": "platform", "platform": code, "rows": n_p, "workers": workers,
                       "seconds": round(time.monotonic() - t_p, 1)})
     con.close()
@@ -171,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     var = _common.setup_env(a)
     months = _months(a.last_month, a.months)
     marker = var / "coverage-ledger.json"
-    params = {"rows": a.rows, "months": months, "per_worker_day": a.per_worker_day}
+    # ``layout``: how the files and summaries are written (a ledger built otherwise is rebuilt).
+    params = {"rows": a.rows, "months": months, "per_worker_day": a.per_worker_day,
+              "layout": "accepted_at-order, worker_months, ledger columns without content_hash"}
     if a.rebuild or not marker.exists() or json.loads(marker.read_text()).get("params") != params:
         marker.unlink(missing_ok=True)
         built = build(var, a.rows, months, a.per_worker_day)
@@ -188,12 +194,12 @@ def main(argv: list[str] | None = None) -> None:
     from oip.core import clock
     from oip.core.db import get_sessionmaker
     from oip.orders import coverage, ledger
-    from oip.orders.models import WorkerDay
+    from oip.orders.models import WorkerMonth
 
     rng = random.Random(a.seed)
     Session = get_sessionmaker()
     with Session() as s:
-        wd_rows = s.scalar(select(func.count()).select_from(WorkerDay))
+        wm_rows = s.scalar(select(func.count()).select_from(WorkerMonth))
         persons = [r[0] for r in s.execute(text("SELECT person_id FROM platform_accounts ORDER BY random() LIMIT 5000"))]
         con = ledger.connect()
         paths = ledger.files(s)
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             if i >= a.warmup:
                 timings.append((ms, res.covered))
     all_ms = [t for t, _ in timings]
-    out = {"step": "lookups", "ledger_rows": a.rows, "worker_days": wd_rows, "files": len(paths),
+    out = {"step": "lookups", "ledger_rows": a.rows, "worker_months": wm_rows, "files": len(paths),
            "lookups": len(all_ms), "cold_first_ms": round(cold, 1),
            "p50_ms": round(pct(all_ms, 0.50), 2), "p95_ms": round(pct(all_ms, 0.95), 2),
            "p99_ms": round(pct(all_ms, 0.99), 2), "max_ms": round(max(all_ms), 2),

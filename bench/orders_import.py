@@ -7,8 +7,11 @@ For each format: generate the file once (bench/orders_generate.py, cached under 
 then in separate processes (so that each one's peak memory is its own)
   1. DuckDB merely reading the file: ``SELECT count(*)`` and a full read into a table;
   2. ``ingest.import_file`` — every row validated, rejects written, files staged, published with
-     the per-worker-day summaries in PostgreSQL — on a fresh benchmark database;
+     the per-worker-month summaries in PostgreSQL — on a fresh benchmark database; its seconds per
+     step are printed too (``steps``);
   3. optionally (``--reimport``) the same file again: every row a duplicate.
+A generated file is clean, so the import takes its one-pass path; ``--bad-rows N`` imports instead a
+copy with N invalid rows (new order ids), which takes the general path (reasons and row numbers).
 Prints one JSON line per measurement and a summary table: rows/s, the ratio import / full read, and
 the peak resident memory of the process (DuckDB runs inside it; PostgreSQL is a separate server).
 The CSV and Parquet files are of different months, so neither import sees the other's orders."""
@@ -52,7 +55,7 @@ def _child(args: argparse.Namespace) -> None:
         from oip.orders import ingest
 
         res = ingest.import_file(path, args.platform, actor=audit.SystemActor(label="bench"), source="cli")
-        out = {**res.summary(), "months": res.months}
+        out = {**res.summary(), "months": res.months, "steps": res.steps}
     out["wall_s"] = round(time.monotonic() - t0, 2)
     out["peak_rss_mb"] = round(_common.peak_rss_mb())
     print(json.dumps(out, ensure_ascii=False), flush=True)
@@ -69,6 +72,32 @@ def _run_child(args: argparse.Namespace, kind: str, path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _with_bad_rows(path: Path, n: int) -> Path:
+    """A copy of the file (cached) in which ``n`` evenly spaced rows have the invalid status 'lost'.
+    Its orders are new ids (prefix 'Z'), so it may be imported next to the original."""
+    import duckdb
+
+    out = path.with_name(f"{path.stem}-bad{n}{path.suffix}")
+    if out.exists():
+        return out
+    con = duckdb.connect()
+    if path.suffix == ".csv":
+        src = f"read_csv('{path}', all_varchar=true, header=true)"
+        fmt = "FORMAT csv, HEADER true"
+    else:
+        src = f"read_parquet('{path}')"
+        fmt = "FORMAT parquet, COMPRESSION snappy"
+    rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    step = max(1, rows // n)
+    con.execute(f"""COPY (SELECT * REPLACE ('Z' || order_id AS order_id,
+                                           CASE WHEN rn % {step} = {step // 2} THEN 'lost' ELSE status END AS status)
+                         EXCLUDE (rn)
+                         FROM (SELECT *, row_number() OVER () AS rn FROM {src}))
+                    TO '{out}' ({fmt})""")
+    con.close()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=10_000_000)
@@ -76,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--platform", default="meituan")
     p.add_argument("--month", default="2026-08", help="month of the CSV file (the Parquet file: two months earlier)")
     p.add_argument("--reimport", action="store_true", help="also import each file a second time (all duplicates)")
+    p.add_argument("--bad-rows", type=int, default=0,
+                   help="make that many rows of each file invalid (status 'lost', evenly spaced): the general path")
     p.add_argument("--keep", action="store_true", help="keep the benchmark database and ledger (default: fresh)")
     p.add_argument("--child", choices=["read", "import"], help=argparse.SUPPRESS)
     p.add_argument("--child-file", help=argparse.SUPPRESS)
@@ -109,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
                                 prefix=prefix)
             _common.emit({"step": "generate", "format": fmt, "rows": a.rows, "seconds": round(secs, 2),
                           "rows_per_s": round(a.rows / secs)})
+        if a.bad_rows:
+            path = _with_bad_rows(path, a.bad_rows)
         read = _run_child(a, "read", path)
         _common.emit({"step": "duckdb_read", "format": fmt, "bytes": path.stat().st_size, **read})
         imp = _run_child(a, "import", path)

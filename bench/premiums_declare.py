@@ -122,7 +122,6 @@ def _file_sql(code: str, industry: str, month: str, lo: int, hi: int, batch_id: 
                CAST(300 + (r >> 28) % 2500 AS BIGINT) AS income_fen,
                '{month}' AS month,
                CAST(ts AS DATE) AS day,
-               CAST(r >> 1 AS BIGINT) AS content_hash,
                1 AS version,
                CAST({batch_id} AS BIGINT) AS batch_id
         FROM (SELECT i, w, r,
@@ -165,8 +164,7 @@ def generate(month: str, rows: int, var: Path) -> dict:
                 hi = min(n, lo + MAX_FILE_ROWS)
                 path = staging / f"bench-{code}-{k}.parquet"
                 sql = _file_sql(code, plat.industry_code, month, lo, hi, batch.id, 180, 10_000_000 * (n_plat + 1))
-                con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION snappy, "
-                            f"ROW_GROUP_SIZE {ledger.ROW_GROUP_SIZE})")
+                con.execute(f"COPY ({sql}) TO '{path}' ({ledger.WRITE_OPTIONS})")
                 lo_t, hi_t, completed = con.execute(
                     f"SELECT min(accepted_at), max(accepted_at), count(*) FILTER (WHERE status = 'completed') "
                     f"FROM read_parquet('{path}')").fetchone()
@@ -191,7 +189,7 @@ def generate(month: str, rows: int, var: Path) -> dict:
             originals = _file_sql(code, plat.industry_code, month, 0, n, batch.id, 180, 10_000_000 * (n_plat + 1),
                                   step=step)
             con.execute(f"COPY (SELECT * REPLACE (2 AS version, 'cancelled' AS status) FROM ({originals})) "
-                        f"TO '{path}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ledger.ROW_GROUP_SIZE})")
+                        f"TO '{path}' ({ledger.WRITE_OPTIONS})")
             was_completed, lo_t, hi_t = con.execute(
                 f"SELECT count(*) FILTER (WHERE status = 'completed'), min(accepted_at), max(accepted_at) "
                 f"FROM ({originals})").fetchone()

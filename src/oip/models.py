@@ -7,5 +7,5 @@ from oip.platforms.models import (Admission, AdmissionStep, Attachment, NoticeOb
                                   PlatformName, PlatformRate, PlatformRegion)
 from oip.reference.models import Industry, Region  # noqa: F401
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch  # noqa: F401
-from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerDay  # noqa: F401
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
 import oip.exchange.models, oip.premiums.models, oip.reference.parameters  # noqa: F401,E401  (premiums, tax exchange, parameters)

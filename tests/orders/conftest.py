@@ -153,19 +153,23 @@ def stored(order_id: str, platform: str = "meituan") -> list[dict]:
             con.close()
 
 
-def worker_days(account: str, platform: str = "meituan") -> list[dict]:
+def worker_months(account: str, platform: str = "meituan") -> list[dict]:
+    """The account's per-worker-month summaries, by month and county; ``days``: {date: orders} of
+    the days with orders."""
     from sqlalchemy import select
 
     from oip.core.db import session_scope
-    from oip.orders.models import WorkerDay
+    from oip.orders.models import WorkerMonth
     from oip.platforms.models import Platform
 
     with session_scope() as s:
         pid = s.scalar(select(Platform.id).where(Platform.code == platform))
-        rows = s.scalars(select(WorkerDay).where(WorkerDay.platform_id == pid, WorkerDay.account_id == account)
-                         .order_by(WorkerDay.day, WorkerDay.county_code)).all()
-        return [{"day": r.day, "county_code": r.county_code, "orders": r.orders, "completed": r.completed,
-                 "first": r.first_accepted_at, "last": r.last_finished_at, "person_id": r.person_id} for r in rows]
+        rows = s.scalars(select(WorkerMonth).where(WorkerMonth.platform_id == pid, WorkerMonth.account_id == account)
+                         .order_by(WorkerMonth.month, WorkerMonth.county_code)).all()
+        return [{"month": r.month, "county_code": r.county_code, "orders": r.orders, "completed": r.completed,
+                 "day_orders": list(r.day_orders), "first": r.first_accepted_at, "last": r.last_finished_at,
+                 "person_id": r.person_id, "days": {d: r.day_orders[d.day - 1] for d in r.active_days()}}
+                for r in rows]
 
 
 @pytest.fixture

@@ -91,6 +91,22 @@ def test_days_without_orders_answer_with_the_nearest_days(worker):
     assert r.nearest_after.order_id == worker["o4"]["order_id"]
 
 
+def test_an_order_across_the_end_of_a_month_with_days_apart(tmp_path):
+    """T on the first of a month, covered by an order of the last day of the month before; the
+    nearest orders days apart in either month (three separate runs of days read at once)."""
+    (a, _), = register_workers("meituan", 1)
+    early = order(a, day="2025-09-20", start="12:00", minutes=30)
+    late = order(a, day="2025-09-30", start="23:50", minutes=30)
+    later = order(a, day="2025-10-05", start="08:00", minutes=20)
+    import_rows(tmp_path, [early, late, later])
+    r = ask("2025-10-01T00:10:00", platform_code="meituan", account_id=a)
+    assert r.covered and r.order_id == late["order_id"]
+    assert r.nearest_before.order_id == early["order_id"] and r.nearest_after.order_id == later["order_id"]
+    r = ask("2025-10-03T12:00:00", platform_code="meituan", account_id=a)
+    assert not r.covered and r.covering == []
+    assert r.nearest_before.order_id == late["order_id"] and r.nearest_after.order_id == later["order_id"]
+
+
 def test_by_person_across_two_platforms(worker):
     r = ask("2025-11-12T15:10:00", person_id=worker["person"])
     assert r.covered and r.platform_code == "didi" and r.order_id == worker["r1"]["order_id"]

@@ -66,7 +66,7 @@ def test_api_is_scoped(client, people):
     assert client.get("/api/v1/orders/insured", params={"month": MONTH}, headers=bearer("insurer_a")).status_code == 403
 
 
-def test_engine_sql_on_duckdb_matches_the_worker_day_counts(people):
+def test_engine_sql_on_duckdb_matches_the_worker_month_counts(people):
     from oip.orders import engines, ledger
 
     with session_scope() as s:
@@ -78,14 +78,15 @@ def test_engine_sql_on_duckdb_matches_the_worker_day_counts(people):
             eng.close()
         from sqlalchemy import func, select
 
-        from oip.orders.models import WorkerDay
+        from oip.orders.models import WorkerMonth
         from oip.platforms.models import Platform
 
-        first, nxt = service.month_range(MONTH)
-        city = func.substr(WorkerDay.county_code, 1, 4) + "00"
-        expected = s.execute(select(Platform.code, city, func.count(func.distinct(WorkerDay.person_id)))
-                             .join(Platform, Platform.id == WorkerDay.platform_id)
-                             .where(WorkerDay.day >= first, WorkerDay.day < nxt, Platform.code.in_(["didi", "meituan"]))
+        first, _ = service.month_range(MONTH)
+        city = func.substr(WorkerMonth.county_code, 1, 4) + "00"
+        expected = s.execute(select(Platform.code, city, func.count(func.distinct(WorkerMonth.person_id)))
+                             .join(Platform, Platform.id == WorkerMonth.platform_id)
+                             .where(WorkerMonth.month == first, WorkerMonth.orders > 0,
+                                    Platform.code.in_(["didi", "meituan"]))
                              .group_by(Platform.code, city).order_by(Platform.code, city)).all()
     assert [tuple(r) for r in got] == [tuple(r) for r in expected] == [
         ("didi", "450100", 1), ("meituan", "450100", 2), ("meituan", "450300", 1)]

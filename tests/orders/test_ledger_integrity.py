@@ -15,18 +15,18 @@ from sqlalchemy import func, select
 
 from oip.core.db import session_scope
 from oip.orders import ingest, ledger
-from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerDay
-from tests.orders.conftest import csv_bytes, import_rows, order, register_workers, rejects, stored, worker_days
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
+from tests.orders.conftest import csv_bytes, import_rows, order, register_workers, rejects, stored, worker_months
 
 
 def _ledger_state(platform="meituan"):
     with session_scope() as s:
         files = s.scalar(select(func.count(OrderFile.id)).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
                          .where(OrderBatch.status == "published", OrderFile.platform_code == platform))
-        days = s.scalar(select(func.count()).select_from(WorkerDay))
+        months = s.scalar(select(func.count()).select_from(WorkerMonth))
         sup = s.scalar(select(func.count()).select_from(OrderSupersession))
     on_disk = sorted(p.name for p in (ledger.root() / "orders").rglob("*.parquet"))
-    return files, days, sup, on_disk
+    return files, months, sup, on_disk
 
 
 def test_reimporting_the_same_file_changes_nothing(tmp_path):
@@ -34,13 +34,13 @@ def test_reimporting_the_same_file_changes_nothing(tmp_path):
     rows = [order(a, day="2025-10-03", start=f"{h:02d}:00") for h in range(8, 14)]
     first = import_rows(tmp_path, rows)
     assert (first.accepted, first.duplicates) == (6, 0)
-    days_before = worker_days(a)
+    months_before = worker_months(a)
     state = _ledger_state()
     again = import_rows(tmp_path, rows)
     assert (again.received, again.accepted, again.rejected, again.duplicates) == (6, 0, 0, 6)
     assert again.months == []
     assert _ledger_state() == state
-    assert worker_days(a) == days_before
+    assert worker_months(a) == months_before
     # The same orders in another format are the same orders.
     third = import_rows(tmp_path, rows, fmt="parquet")
     assert (third.accepted, third.duplicates) == (0, 6)
@@ -52,7 +52,7 @@ def test_stored_duplicates_and_new_orders_in_one_file(tmp_path):
     import_rows(tmp_path, old)
     res = import_rows(tmp_path, old + [order(a, day="2025-10-04", start="11:00"), old[0]])
     assert (res.received, res.accepted, res.rejected, res.duplicates) == (4, 1, 0, 3)
-    assert worker_days(a)[0]["orders"] == 3
+    assert [(m["orders"], m["days"]) for m in worker_months(a)] == [(3, {dt.date(2025, 10, 4): 3})]
 
 
 def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path):
@@ -60,7 +60,7 @@ def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path
     o1 = order(a, day="2025-10-05", start="09:00")
     o2 = order(a, day="2025-10-05", start="10:00")
     import_rows(tmp_path, [o1, o2])
-    assert worker_days(a)[0]["completed"] == 2
+    assert worker_months(a)[0]["completed"] == 2
     # The platform corrects o1: it was cancelled, and moves to another county.
     fixed = dict(o1, status="cancelled", picked_up_at="", county_code="450105")
     res = import_rows(tmp_path, [fixed])
@@ -77,13 +77,15 @@ def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path
                                "WHERE order_id = ? ORDER BY version", [o1["order_id"]]).fetchall()
         con.close()
     assert versions == [(1, "completed"), (2, "cancelled")]
-    days = worker_days(a)
-    assert [(d["county_code"], d["orders"], d["completed"]) for d in days] == [("450103", 1, 1), ("450105", 1, 0)]
+    months = worker_months(a)
+    assert [(m["county_code"], m["orders"], m["completed"]) for m in months] == [("450103", 1, 1), ("450105", 1, 0)]
+    assert [m["days"] for m in months] == [{dt.date(2025, 10, 5): 1}] * 2
     # The correction imported again is a duplicate of version 2; the original again is a correction back.
     assert import_rows(tmp_path, [fixed]).duplicates == 1
     back = import_rows(tmp_path, [o1])
     assert back.corrections == 1 and stored(o1["order_id"])[0]["version"] == 3
-    assert [(d["county_code"], d["orders"], d["completed"]) for d in worker_days(a)] == [("450103", 2, 2)]
+    assert [(m["county_code"], m["orders"], m["completed"], m["days"]) for m in worker_months(a)] == [
+        ("450103", 2, 2, {dt.date(2025, 10, 5): 2})]
 
 
 def test_a_correction_that_moves_the_order_to_the_next_month(tmp_path):
@@ -93,11 +95,11 @@ def test_a_correction_that_moves_the_order_to_the_next_month(tmp_path):
     moved = dict(o, accepted_at="2025-11-01T00:10:00+08:00", picked_up_at="", finished_at="2025-11-01T00:40:00+08:00")
     res = import_rows(tmp_path, [moved])
     assert res.corrections == 1 and res.months == ["2025-11"]
-    assert [d["day"] for d in worker_days(a)] == [dt.date(2025, 11, 1)]
+    assert [list(m["days"]) for m in worker_months(a)] == [[dt.date(2025, 11, 1)]]
     assert stored(o["order_id"])[0]["month"] == "2025-11"
 
 
-@pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "stored", "rejects", "worker_days", "written", "staged", "published",
+@pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "stored", "rejects", "summaries", "written", "staged", "published",
                                   "before_commit"])
 def test_a_crash_at_any_step_leaves_nothing_visible(tmp_path, step):
     (a, _), = register_workers("meituan", 1)
@@ -109,14 +111,14 @@ def test_a_crash_at_any_step_leaves_nothing_visible(tmp_path, step):
     with pytest.raises(RuntimeError, match="simulated failure"):
         ingest.import_file(path, "meituan", _fail_after=step)
     assert _ledger_state() == state
-    assert worker_days(a) == [] and stored(rows[0]["order_id"]) == []
+    assert worker_months(a) == [] and stored(rows[0]["order_id"]) == []
     with session_scope() as s:
         b = s.scalars(select(OrderBatch).order_by(OrderBatch.id.desc()).limit(1)).one()
         assert b.status == "failed" and "simulated failure" in b.error and b.rejects_path is None
     assert not list((ledger.root() / "staging").glob(f"b{b.id:09d}-*"))
     res = ingest.import_file(path, "meituan")
     assert (res.accepted, res.rejected) == (2, 1)
-    assert worker_days(a)[0]["orders"] == 2
+    assert worker_months(a)[0]["orders"] == 2
 
 
 def _big_csv(path, account: str, rows: int) -> None:
@@ -158,7 +160,7 @@ def test_sigkill_mid_import_leaves_nothing_and_a_reimport_works(tmp_path):
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert _ledger_state()[:3] == state[:3]
-    assert worker_days(a) == []
+    assert worker_months(a) == []
     with session_scope() as s:
         assert s.get(OrderBatch, batch_id).status == "staging"  # as the dead process left it
     res = ingest.import_file(path, "meituan")
@@ -167,7 +169,7 @@ def test_sigkill_mid_import_leaves_nothing_and_a_reimport_works(tmp_path):
         dead = s.get(OrderBatch, batch_id)
         assert dead.status == "failed" and "中断" in dead.error
     assert not (ledger.root() / "staging").exists() or not list((ledger.root() / "staging").glob(f"b{batch_id:09d}-*"))
-    assert sum(d["orders"] for d in worker_days(a)) == 1_500_000
+    assert sum(m["orders"] for m in worker_months(a)) == 1_500_000
 
 
 def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
@@ -185,7 +187,7 @@ def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert sorted((r.accepted, r.duplicates) for r in results) == [(0, 12), (12, 0)]
-    assert worker_days(a)[0]["orders"] == 12
+    assert worker_months(a)[0]["orders"] == 12
 
 
 def test_rejects_are_listed_in_file_order(tmp_path):
@@ -202,10 +204,10 @@ def test_a_whole_batch_of_corrections(tmp_path):
     accounts = [a for a, _ in register_workers("meituan", 4)]
     rows = [order(accounts[i % 4], day="2025-10-08", start=f"{8 + i // 60:02d}:{i % 60:02d}") for i in range(240)]
     import_rows(tmp_path, rows)
-    before = {a: worker_days(a) for a in accounts}
+    before = {a: worker_months(a) for a in accounts}
     res = import_rows(tmp_path, [dict(r, income_fen="700") for r in rows])
     assert (res.accepted, res.corrections, res.duplicates) == (240, 240, 0)
-    assert {a: worker_days(a) for a in accounts} == before  # same orders, same times: same summaries
+    assert {a: worker_months(a) for a in accounts} == before  # same orders, same times: same summaries
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(OrderSupersession)
                         .where(OrderSupersession.by_batch_id == res.batch_id)) == 240

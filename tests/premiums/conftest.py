@@ -92,9 +92,9 @@ def publish(session, platform, month: str, rows: Iterable[Order], *,
             data.append((o.order_id, platform.code, f"acct-{o.person_id}", o.person_id, platform.industry_code,
                          o.county_code, accepted, accepted + dt.timedelta(minutes=5),
                          accepted + dt.timedelta(minutes=30), o.status, 108.3, 22.8, 108.4, 22.9, 3200, 850,
-                         month, day, _rng.randrange(2**62), o.version, batch.id))
+                         month, day, o.version, batch.id))
         con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(ledger.COLUMNS))})", data)
-        con.execute(f"COPY (SELECT * FROM t ORDER BY worker_account_id, accepted_at) TO '{path}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT * FROM t ORDER BY accepted_at) TO '{path}' ({ledger.WRITE_OPTIONS})")
         lo, hi = con.execute("SELECT MIN(accepted_at), MAX(accepted_at) FROM t").fetchone()
     finally:
         con.close()

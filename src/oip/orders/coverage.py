@@ -5,13 +5,14 @@ A worker is covered at T when T lies in the window of one of their orders, from 
 workers are covered on that date (``platforms.service.is_covered``: platform admitted, industry in
 the pilot). Asked for one platform account, or for a person across all their accounts.
 
-How it stays fast at 100M orders: PostgreSQL's per-worker-day summaries (``WorkerDay``: first
-acceptance and last finish of each worker-day) say whether any order of the local day of T or the
-day before (orders last at most 24 hours) can contain T. Only then, and for the nearest orders
-before and after, the published Parquet files of just those platforms and months are read with
-DuckDB, filtered by account and day (files are sorted by account: row-group statistics skip the
-rest). One in-memory DuckDB instance per process caches Parquet footers; each call uses its own
-cursor, so look-ups may run in parallel threads."""
+How it stays fast at 100M orders: PostgreSQL's per-worker-month summaries (``WorkerMonth``: the
+orders of each day of the month, and the first acceptance and last finish of the month) say on which
+days the accounts worked and whether any order of the local day of T or the day before (orders last
+at most 24 hours) can contain T. Only then, and for the nearest orders before and after, the
+published Parquet files of just those platforms and months are read with DuckDB, filtered by
+account, day and acceptance time (files keep the platform's file order, usually acceptance time:
+row-group statistics on ``accepted_at`` skip the rest). One in-memory DuckDB instance per process
+caches Parquet footers; each call uses its own cursor, so look-ups may run in parallel threads."""
 
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from oip.core import clock
 from oip.core.errors import DomainError, NotFound
 from oip.orders import ledger
-from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerDay
+from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from oip.platforms.models import Platform
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
@@ -180,18 +181,26 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     by_key = {(a.platform.id, a.account_id): a for a in accounts}
     keys = list(by_key)
     d = _local_day(at)
-    key_cond = tuple_(WorkerDay.platform_id, WorkerDay.account_id).in_(keys)
+    key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(keys)
 
-    # The worker-days around T: those of T's day and the day before, the last one before, the first after.
-    window = session.execute(select(WorkerDay.platform_id, WorkerDay.account_id, WorkerDay.day,
-                                    WorkerDay.first_accepted_at, WorkerDay.last_finished_at)
-                             .where(key_cond, WorkerDay.day.between(d - dt.timedelta(days=1), d))).all()
-    prev_day = session.scalar(select(func.max(WorkerDay.day)).where(key_cond, WorkerDay.day < d - dt.timedelta(days=1)))
-    next_day = session.scalar(select(func.min(WorkerDay.day)).where(key_cond, WorkerDay.day > d))
-    # Any order containing T lies inside its worker-day's span [first accepted, last finished].
-    spans = [w for w in window if w.first_accepted_at <= at <= w.last_finished_at]
+    # The accounts' worker-months (a handful of rows): the days they worked, and the spans of the
+    # months of T's day and the day before.
+    months = session.execute(select(WorkerMonth.month, WorkerMonth.day_orders, WorkerMonth.first_accepted_at,
+                                    WorkerMonth.last_finished_at).where(key_cond)).all()
+    active: set[dt.date] = set()
+    for m in months:
+        active.update(m.month + dt.timedelta(days=i) for i, n in enumerate(m.day_orders or []) if n)
+    day_before = d - dt.timedelta(days=1)
+    # The days around T: T's day and the day before if worked, the last worked day before, the first after.
+    window = {x for x in (day_before, d) if x in active}
+    prev_day = max((x for x in active if x < day_before), default=None)
+    next_day = min((x for x in active if x > d), default=None)
+    # Any order containing T lies inside its worker-month's span [first accepted, last finished].
+    near_months = {day_before.replace(day=1), d.replace(day=1)}
+    spans = [m for m in months
+             if m.month in near_months and m.first_accepted_at <= at <= m.last_finished_at]
 
-    fetch_days: set[dt.date] = {w.day for w in window}
+    fetch_days: set[dt.date] = set(window)
     if prev_day is not None:
         fetch_days.add(prev_day)
     if next_day is not None:
@@ -230,31 +239,59 @@ def _key(accounts: list[_Account], o: OrderRef) -> tuple[int, str]:
     raise KeyError(o.platform_code)
 
 
+def _runs(days: set[dt.date]) -> list[list[dt.date]]:
+    """The days in contiguous runs, in order."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
+
+
 def _fetch(session: Session, accounts: list[_Account], days: set[dt.date]) -> list[OrderRef]:
-    """The current orders of the accounts on the given local days, from the published files."""
+    """The current orders of the accounts on the given local days, from the published files. Each
+    contiguous run of days is read with its own range on ``accepted_at`` (files keep the
+    platform's order, usually acceptance time: the row groups outside the range are skipped)."""
     months = sorted({day.strftime("%Y-%m") for day in days})
     codes = sorted({a.platform.code for a in accounts})
-    lo = dt.datetime.combine(min(days), dt.time(), clock.SHANGHAI)
-    hi = dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time(), clock.SHANGHAI)
-    files = session.execute(select(OrderFile.platform_code, OrderFile.path).join(
+    lo = _day_start(min(days))
+    hi = _day_start(max(days) + dt.timedelta(days=1))
+    files = session.execute(select(OrderFile.platform_code, OrderFile.path, OrderFile.min_accepted_at,
+                                   OrderFile.max_accepted_at).join(
         OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
         OrderBatch.status == "published", OrderFile.platform_code.in_(codes), OrderFile.month.in_(months),
         OrderFile.max_accepted_at >= lo, OrderFile.min_accepted_at < hi).order_by(OrderFile.id)).all()
     if not files:
         return []
-    per_platform: dict[str, list[str]] = defaultdict(list)
-    for code, path in files:
-        per_platform[code].append(str(ledger.root() / path))
-    day_list = sorted(days)
+    per_platform: dict[str, list[tuple[str, dt.datetime, dt.datetime]]] = defaultdict(list)
+    for code, path, f_lo, f_hi in files:
+        per_platform[code].append((str(ledger.root() / path), f_lo, f_hi))
+    runs = [(run, _day_start(run[0]), _day_start(run[-1] + dt.timedelta(days=1))) for run in _runs(days)]
     out: list[OrderRef] = []
     cur = _cursor()
     try:
-        for code, paths in per_platform.items():
-            accts = sorted({a.account_id for a in accounts if a.platform.code == code})
-            sql = (f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
-                   f"version FROM read_parquet({_list(paths)}) WHERE worker_account_id IN ({_list(accts, brackets=False)}) "
-                   f"AND day IN ({', '.join(repr(x.isoformat()) for x in day_list)})")
-            for r in cur.execute(sql).fetchall():
+        for code, platform_files in per_platform.items():
+            accts = _list(sorted({a.account_id for a in accounts if a.platform.code == code}), brackets=False)
+            parts = []
+            for run, r_lo, r_hi in runs:
+                paths = [p for p, f_lo, f_hi in platform_files if f_hi >= r_lo and f_lo < r_hi]
+                if not paths:
+                    continue
+                parts.append(
+                    f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
+                    f"version FROM read_parquet({_list(paths)}) WHERE worker_account_id IN ({accts}) "
+                    f"AND day IN ({', '.join(repr(x.isoformat()) for x in run)}) "
+                    f"AND accepted_at >= TIMESTAMPTZ '{r_lo.isoformat()}' "
+                    f"AND accepted_at < TIMESTAMPTZ '{r_hi.isoformat()}'")
+            if not parts:
+                continue
+            for r in cur.execute(" UNION ALL ".join(parts)).fetchall():
                 out.append(OrderRef(r[0], r[1], r[2], r[3], r[4], r[5], r[6], int(r[7])))
     finally:
         cur.close()

@@ -4,8 +4,10 @@
 one PostgreSQL transaction: a crash before it leaves nothing visible.
 
 Every file has the columns of ``COLUMNS`` (the platform order interface v1 plus what the ingest
-adds: person, month, day, content hash, version, batch). ``month`` and ``day`` are the local
+adds: person, month, day, version, batch). ``month`` and ``day`` are the local
 (Asia/Shanghai) month and date of ``accepted_at``: an order belongs to the month it was taken.
+Rows keep the order of the platform's file (exports in acceptance order let a look-up read only the
+row groups of the hours it asks about).
 
 A corrected order (same order_id, other content) is a new row with ``version + 1``; the old version
 is listed in ``order_supersessions`` and left out by ``current_orders``."""
@@ -45,13 +47,17 @@ COLUMNS: dict[str, str] = {
     "income_fen": "BIGINT",
     "month": "VARCHAR",
     "day": "DATE",
-    "content_hash": "BIGINT",  # 63-bit hash of the order's content (duplicates vs corrections)
     "version": "INTEGER",
     "batch_id": "BIGINT",
 }
 
 _LOCK_KEY = 0x0A0D18  # pg_advisory_xact_lock key: publishing and sweeping the ledger exclude each other
-ROW_GROUP_SIZE = 65_536  # small row groups: coverage look-ups prune on worker_account_id
+ROW_GROUP_SIZE = 65_536  # small row groups: coverage look-ups prune on the time of the order
+# How ledger files are written (DuckDB COPY options). Parquet 2 pages with delta and byte-stream-split
+# encodings; dictionaries only for columns with few values (platform, industry, county, status, month):
+# order and account ids would overflow them and cost a second encoding attempt. Spark 3.3+ reads these.
+WRITE_OPTIONS = (f"FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1000, "
+                 f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}")
 
 
 def root() -> Path:

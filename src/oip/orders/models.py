@@ -1,12 +1,12 @@
 """Manifests of the order ledger. The orders themselves live in Parquet files (oip.orders.ledger);
 PostgreSQL holds what makes them consistent: which batches are published and their files, which
-order versions were superseded by corrections, and per-worker-day summaries."""
+order versions were superseded by corrections, and per-worker-month summaries."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import ARRAY, BigInteger, Date, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oip.core.db import Base, IdMixin
@@ -41,7 +41,7 @@ class OrderBatch(IdMixin, Base):
 
 class OrderFile(IdMixin, Base):
     """One Parquet file of a published batch: the orders of one platform taken in one month
-    (Asia/Shanghai), sorted by worker account and acceptance time. ``path`` is relative to the
+    (Asia/Shanghai), in the order of the platform's file. ``path`` is relative to the
     ledger directory."""
 
     __tablename__ = "order_files"
@@ -66,18 +66,26 @@ class OrderSupersession(Base):
     by_batch_id: Mapped[int] = mapped_column(ForeignKey("order_batches.id"))
 
 
-class WorkerDay(Base):
-    """`WorkerDay` — 人员接单日汇总: a worker account's orders on one day (Asia/Shanghai) in one
-    county. The insured count (distinct workers with at least one order) and fast coverage
-    look-ups start here."""
+class WorkerMonth(Base):
+    """`WorkerMonth` — 人员接单月汇总: a worker account's orders in one month (Asia/Shanghai) in one
+    county, with the orders of each day of the month (``day_orders[d]``, 1-based: day ``d``; 0 on a
+    day without orders). The insured count (distinct workers with at least one order on a day or in
+    a month) and the coverage look-up's first step (on which days did this account work?) start
+    here. One row per account, month and county keeps the table small enough to be written in the
+    import's transaction at the rate orders arrive (about one row per 170 orders)."""
 
-    __tablename__ = "worker_days"
+    __tablename__ = "worker_months"
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # the first day of the month
     county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    person_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    person_id: Mapped[int] = mapped_column(BigInteger)
     orders: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer)
+    day_orders: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     first_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    def active_days(self) -> list[dt.date]:
+        """The days of the month with at least one order."""
+        return [self.month + dt.timedelta(days=i) for i, n in enumerate(self.day_orders or []) if n]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from oip.auth.scope import out_of_scope
@@ -22,7 +22,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError
 from oip.orders import ingest
-from oip.orders.models import OrderBatch, WorkerDay
+from oip.orders.models import OrderBatch, WorkerMonth
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 
@@ -151,10 +151,10 @@ def _scope_days(q, actor: Principal | None):
     if actor is None:
         return q
     if actor.role.scope == "region":
-        return q.where(WorkerDay.county_code.startswith(actor.region_prefix, autoescape=True))
+        return q.where(WorkerMonth.county_code.startswith(actor.region_prefix, autoescape=True))
     if actor.role.scope == "platform":
-        return q.where(WorkerDay.platform_id == (actor.platform_id or -1))
-    return q.where(WorkerDay.platform_id == -1)
+        return q.where(WorkerMonth.platform_id == (actor.platform_id or -1))
+    return q.where(WorkerMonth.platform_id == -1)
 
 
 def insured_counts(session: Session, actor: Principal | None, *, month: str, day: dt.date | None = None
@@ -167,21 +167,23 @@ def insured_counts(session: Session, actor: Principal | None, *, month: str, day
     if day is not None:
         if not first <= day < nxt:
             raise DomainError(f"日期 {day.isoformat()} 不在 {month} 月内", field="day")
-        lo, hi = day, day + dt.timedelta(days=1)
+        lo = day
+        orders = WorkerMonth.day_orders[day.day]  # the orders of that day (PostgreSQL arrays are 1-based)
     else:
-        lo, hi = first, nxt
-    period = (WorkerDay.day >= lo, WorkerDay.day < hi)
-    total = session.execute(_scope_days(select(func.count(func.distinct(WorkerDay.person_id)),
-                                               func.coalesce(func.sum(WorkerDay.orders), 0)).where(*period),
+        lo = first
+        orders = WorkerMonth.orders
+    period = (WorkerMonth.month == first, orders > 0)
+    total = session.execute(_scope_days(select(func.count(func.distinct(WorkerMonth.person_id)),
+                                               func.coalesce(func.sum(orders), 0)).where(*period),
                                         actor)).one()
-    rows = session.execute(_scope_days(select(Platform.code, func.count(func.distinct(WorkerDay.person_id)),
-                                              func.sum(WorkerDay.orders)).join(
-        Platform, Platform.id == WorkerDay.platform_id).where(*period), actor).group_by(Platform.code)
+    rows = session.execute(_scope_days(select(Platform.code, func.count(func.distinct(WorkerMonth.person_id)),
+                                              func.sum(orders)).join(
+        Platform, Platform.id == WorkerMonth.platform_id).where(*period), actor).group_by(Platform.code)
         .order_by(Platform.code)).all()
     plats = {p.code: p for p in session.scalars(select(Platform).where(Platform.code.in_([r[0] for r in rows])))}
-    city = func.substr(WorkerDay.county_code, 1, 4) + "00"
-    city_rows = session.execute(_scope_days(select(city, func.count(func.distinct(WorkerDay.person_id)),
-                                                   func.sum(WorkerDay.orders)).where(*period), actor)
+    city = func.substr(WorkerMonth.county_code, 1, 4) + "00"
+    city_rows = session.execute(_scope_days(select(city, func.count(func.distinct(WorkerMonth.person_id)),
+                                                   func.sum(orders)).where(*period), actor)
                                 .group_by(city).order_by(city)).all()
     names = {r.code: r.name for r in session.scalars(select(Region).where(Region.code.in_([c for c, *_ in city_rows])))}
     return InsuredCounts(
@@ -195,11 +197,15 @@ def insured_counts(session: Session, actor: Principal | None, *, month: str, day
 def daily_insured(session: Session, actor: Principal | None, *, month: str) -> list[dict]:
     """Insured workers and orders of each day of the month (for the month's chart)."""
     first, nxt = month_range(parse_month(month))
-    rows = session.execute(_scope_days(select(WorkerDay.day, func.count(func.distinct(WorkerDay.person_id)),
-                                              func.sum(WorkerDay.orders)).where(WorkerDay.day >= first,
-                                                                                WorkerDay.day < nxt), actor)
-                           .group_by(WorkerDay.day).order_by(WorkerDay.day)).all()
-    return [{"day": d.isoformat(), "insured": int(n), "orders": int(o)} for d, n, o in rows]
+    # Each worker-month row's orders of day i of the month (i from 1).
+    u = func.unnest(WorkerMonth.day_orders).table_valued("n", with_ordinality="i").render_derived().lateral("u")
+    rows = session.execute(_scope_days(select(u.c.i, func.count(func.distinct(WorkerMonth.person_id)),
+                                              func.sum(u.c.n)).select_from(WorkerMonth).join(u, true())
+                                       .where(WorkerMonth.month == first, u.c.n > 0,
+                                              u.c.i <= (nxt - first).days), actor)
+                           .group_by(u.c.i).order_by(u.c.i)).all()
+    return [{"day": (first + dt.timedelta(days=int(i) - 1)).isoformat(), "insured": int(n), "orders": int(o)}
+            for i, n, o in rows]
 
 
 def months_with_data(session: Session, actor: Principal | None, limit: int = 24) -> list[str]:
