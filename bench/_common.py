@@ -84,7 +84,14 @@ def register_accounts(platform_code: str, tag: str, n: int, registered_on: str =
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (DuckDB runs in-process)."""
+    """Peak resident memory of this process so far (DuckDB runs in-process). Linux: VmHWM of
+    /proc/self/status — ``ru_maxrss`` would also count the parent's peak from before the fork."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     marker = var / "coverage-ledger.json"
     # ``layout``: how the files and summaries are written (a ledger built otherwise is rebuilt).
     params = {"rows": a.rows, "months": months, "per_worker_day": a.per_worker_day,
-              "layout": "accepted_at-order, worker_months, ledger columns without content_hash"}
+              "layout": "accepted_at-order, worker_months with day spans, ledger columns without content_hash"}
     if a.rebuild or not marker.exists() or json.loads(marker.read_text()).get("params") != params:
         marker.unlink(missing_ok=True)
         built = build(var, a.rows, months, a.per_worker_day)

@@ -167,7 +167,7 @@ def worker_months(account: str, platform: str = "meituan") -> list[dict]:
         rows = s.scalars(select(WorkerMonth).where(WorkerMonth.platform_id == pid, WorkerMonth.account_id == account)
                          .order_by(WorkerMonth.month, WorkerMonth.county_code)).all()
         return [{"month": r.month, "county_code": r.county_code, "orders": r.orders, "completed": r.completed,
-                 "day_orders": list(r.day_orders), "first": r.first_accepted_at, "last": r.last_finished_at,
+                 "day_orders": list(r.day_orders), "day_first": list(r.day_first), "day_last": list(r.day_last), "first": r.first_accepted_at, "last": r.last_finished_at,
                  "person_id": r.person_id, "days": {d: r.day_orders[d.day - 1] for d in r.active_days()}}
                 for r in rows]
 

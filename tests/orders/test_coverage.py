@@ -176,3 +176,42 @@ def test_cli_coverage_prints_json(worker):
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"covered", "order_id", "platform_code", "nearest_before", "nearest_after"} <= set(data)
     assert data["covered"] is False and data["nearest_before"]["order_id"] == worker["o1"]["order_id"]
+
+
+def test_random_moments_match_a_scan_of_every_order(tmp_path):
+    """A person on two platforms with orders on scattered days, several batches and a correction:
+    for 300 random moments, the answer (covered, covering order, nearest before and after) equals
+    the one found by going through every current order of the person."""
+    import random
+
+    rng = random.Random(20251120)
+    number, name = new_id(), new_name()
+    (m, person), = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    (d, _), = register_workers("didi", 1, id_numbers=[number], names=[name])
+    rows = {"meituan": [], "didi": []}
+    for code, acct in (("meituan", m), ("didi", d)):
+        for day in rng.sample(range(1, 28), 9):
+            for _ in range(rng.randint(1, 6)):
+                start = f"{rng.randint(6, 23):02d}:{rng.randint(0, 59):02d}"
+                rows[code].append(order(acct, code, day=f"2025-11-{day:02d}", start=start,
+                                        minutes=rng.choice([6, 15, 40, 90, 200])))
+    for code in rows:
+        half = len(rows[code]) // 2
+        for part in (rows[code][:half], rows[code][half:]):
+            assert import_rows(tmp_path, part, platform=code).rejected == 0
+    fixed = dict(rows["meituan"][0], picked_up_at="", finished_at=rows["meituan"][0]["accepted_at"])  # a correction
+    assert import_rows(tmp_path, [fixed]).corrections == 1
+    rows["meituan"][0] = fixed
+    every = [(dt.datetime.fromisoformat(r["accepted_at"]), dt.datetime.fromisoformat(r["finished_at"]), r["order_id"])
+             for code in rows for r in rows[code]]
+    for _ in range(300):
+        t = dt.datetime(2025, 10, 31, tzinfo=SH) + dt.timedelta(minutes=rng.randint(0, 30 * 24 * 60))
+        with session_scope() as s:
+            res = coverage.covered_at(s, at=t, person_id=person)
+        covering = sorted((a, o) for a, f, o in every if a <= t <= f)
+        before = max(((f, o) for a, f, o in every if f < t), default=None)
+        after = min(((a, o) for a, f, o in every if a > t), default=None)
+        assert res.covered == bool(covering), t
+        assert (res.order.order_id if res.order else None) == (covering[0][1] if covering else None), t
+        assert (res.nearest_before.order_id if res.nearest_before else None) == (before[1] if before else None), t
+        assert (res.nearest_after.order_id if res.nearest_after else None) == (after[1] if after else None), t

@@ -6,13 +6,13 @@ workers are covered on that date (``platforms.service.is_covered``: platform adm
 the pilot). Asked for one platform account, or for a person across all their accounts.
 
 How it stays fast at 100M orders: PostgreSQL's per-worker-month summaries (``WorkerMonth``: the
-orders of each day of the month, and the first acceptance and last finish of the month) say on which
-days the accounts worked and whether any order of the local day of T or the day before (orders last
-at most 24 hours) can contain T. Only then, and for the nearest orders before and after, the
-published Parquet files of just those platforms and months are read with DuckDB, filtered by
-account, day and acceptance time (files keep the platform's file order, usually acceptance time:
-row-group statistics on ``accepted_at`` skip the rest). One in-memory DuckDB instance per process
-caches Parquet footers; each call uses its own cursor, so look-ups may run in parallel threads."""
+orders of each day of the month with the span of each day's orders, first acceptance to last
+finish) say on which days the accounts worked, and when. Only those parts of the published Parquet
+files are read with DuckDB: every order of T's day and the day before within the worker's span, the
+order that finished last on the last worked day before, the first order of the first worked day
+after — each as a range of ``accepted_at`` (files keep the platform's order, usually acceptance
+time, so row-group statistics skip the rest). One in-memory DuckDB instance per process caches
+Parquet footers; each call uses its own cursor, so look-ups may run in parallel threads."""
 
 from __future__ import annotations
 
@@ -183,29 +183,44 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     d = _local_day(at)
     key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(keys)
 
-    # The accounts' worker-months (a handful of rows): the days they worked, and the spans of the
-    # months of T's day and the day before.
-    months = session.execute(select(WorkerMonth.month, WorkerMonth.day_orders, WorkerMonth.first_accepted_at,
-                                    WorkerMonth.last_finished_at).where(key_cond)).all()
-    active: set[dt.date] = set()
+    # The accounts' worker-months (a handful of rows): the days they worked with the span of each
+    # day's orders, and the spans of the months of T's day and the day before.
+    months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
+                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last,
+                                    WorkerMonth.first_accepted_at, WorkerMonth.last_finished_at).where(key_cond)).all()
+    worked: dict[dt.date, list[tuple[_Account, dt.datetime, dt.datetime]]] = defaultdict(list)
     for m in months:
-        active.update(m.month + dt.timedelta(days=i) for i, n in enumerate(m.day_orders or []) if n)
+        acct = by_key[(m.platform_id, m.account_id)]
+        for i, n in enumerate(m.day_orders or []):
+            if n and m.day_first[i] is not None and m.day_last[i] is not None:
+                day = m.month + dt.timedelta(days=i)
+                start = _day_start(day)
+                worked[day].append((acct, start + dt.timedelta(seconds=m.day_first[i]),
+                                    start + dt.timedelta(seconds=m.day_last[i])))
     day_before = d - dt.timedelta(days=1)
     # The days around T: T's day and the day before if worked, the last worked day before, the first after.
-    window = {x for x in (day_before, d) if x in active}
-    prev_day = max((x for x in active if x < day_before), default=None)
-    next_day = min((x for x in active if x > d), default=None)
+    prev_day = max((x for x in worked if x < day_before), default=None)
+    next_day = min((x for x in worked if x > d), default=None)
     # Any order containing T lies inside its worker-month's span [first accepted, last finished].
     near_months = {day_before.replace(day=1), d.replace(day=1)}
     spans = [m for m in months
              if m.month in near_months and m.first_accepted_at <= at <= m.last_finished_at]
 
-    fetch_days: set[dt.date] = set(window)
+    # What to read: every order of the window days (within each day's span), the order that
+    # finished last on the last worked day before (the nearest before), and the first order of the
+    # first worked day after (the nearest after).
+    reads: list[_Read] = []
+    for day in (day_before, d):
+        reads += [_Read(a, day, lo, hi) for a, lo, hi in worked.get(day, [])]
     if prev_day is not None:
-        fetch_days.add(prev_day)
+        last = max(hi for _, _, hi in worked[prev_day])
+        reads += [_Read(a, prev_day, lo, hi, finished_from=last - dt.timedelta(seconds=1))
+                  for a, lo, hi in worked[prev_day] if hi == last]
     if next_day is not None:
-        fetch_days.add(next_day)
-    orders = _fetch(session, accounts, fetch_days) if fetch_days else []
+        first = min(lo for _, lo, _ in worked[next_day])
+        reads += [_Read(a, next_day, lo, lo + dt.timedelta(seconds=1))
+                  for a, lo, hi in worked[next_day] if lo == first]
+    orders = _fetch(session, reads) if reads else []
 
     covering = sorted((o for o in orders if o.accepted_at <= at <= o.finished_at),
                       key=lambda o: (o.accepted_at, o.order_id)) if spans else []
@@ -239,62 +254,61 @@ def _key(accounts: list[_Account], o: OrderRef) -> tuple[int, str]:
     raise KeyError(o.platform_code)
 
 
-def _runs(days: set[dt.date]) -> list[list[dt.date]]:
-    """The days in contiguous runs, in order."""
-    runs: list[list[dt.date]] = []
-    for day in sorted(days):
-        if runs and day - runs[-1][-1] == dt.timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return runs
+@dataclass(frozen=True)
+class _Read:
+    """The orders of one account on one day accepted in [lo, hi] (and, when given, finished at or
+    after ``finished_from``)."""
+
+    account: _Account
+    day: dt.date
+    lo: dt.datetime
+    hi: dt.datetime
+    finished_from: dt.datetime | None = None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
 
 
-def _fetch(session: Session, accounts: list[_Account], days: set[dt.date]) -> list[OrderRef]:
-    """The current orders of the accounts on the given local days, from the published files. Each
-    contiguous run of days is read with its own range on ``accepted_at`` (files keep the
-    platform's order, usually acceptance time: the row groups outside the range are skipped)."""
-    months = sorted({day.strftime("%Y-%m") for day in days})
-    codes = sorted({a.platform.code for a in accounts})
-    lo = _day_start(min(days))
-    hi = _day_start(max(days) + dt.timedelta(days=1))
-    files = session.execute(select(OrderFile.platform_code, OrderFile.path, OrderFile.min_accepted_at,
-                                   OrderFile.max_accepted_at).join(
+def _ts(t: dt.datetime) -> str:
+    return f"TIMESTAMPTZ '{t.isoformat()}'"
+
+
+def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
+    """The current orders the reads ask for, from the published files. Each read is a range of
+    ``accepted_at`` (files keep the platform's order, usually acceptance time: the row groups
+    outside the range are skipped) in the files of its platform and month that overlap it."""
+    codes = sorted({r.account.platform.code for r in reads})
+    months = sorted({r.day.strftime("%Y-%m") for r in reads})
+    files = session.execute(select(OrderFile.platform_code, OrderFile.month, OrderFile.path,
+                                   OrderFile.min_accepted_at, OrderFile.max_accepted_at).join(
         OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
         OrderBatch.status == "published", OrderFile.platform_code.in_(codes), OrderFile.month.in_(months),
-        OrderFile.max_accepted_at >= lo, OrderFile.min_accepted_at < hi).order_by(OrderFile.id)).all()
+        OrderFile.max_accepted_at >= min(r.lo for r in reads), OrderFile.min_accepted_at <= max(r.hi for r in reads))
+        .order_by(OrderFile.id)).all()
     if not files:
         return []
-    per_platform: dict[str, list[tuple[str, dt.datetime, dt.datetime]]] = defaultdict(list)
-    for code, path, f_lo, f_hi in files:
-        per_platform[code].append((str(ledger.root() / path), f_lo, f_hi))
-    runs = [(run, _day_start(run[0]), _day_start(run[-1] + dt.timedelta(days=1))) for run in _runs(days)]
+    parts = []
+    for r in reads:
+        code, month = r.account.platform.code, r.day.strftime("%Y-%m")
+        paths = [str(ledger.root() / f.path) for f in files
+                 if f.platform_code == code and f.month == month and f.max_accepted_at >= r.lo
+                 and f.min_accepted_at <= r.hi]
+        if not paths:
+            continue
+        finished = f" AND finished_at >= {_ts(r.finished_from)}" if r.finished_from else ""
+        parts.append(
+            f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
+            f"version FROM read_parquet({_list(paths)}) WHERE worker_account_id = {_list([r.account.account_id], brackets=False)} "
+            f"AND accepted_at >= {_ts(r.lo)} AND accepted_at <= {_ts(r.hi)}{finished}")
     out: list[OrderRef] = []
-    cur = _cursor()
-    try:
-        for code, platform_files in per_platform.items():
-            accts = _list(sorted({a.account_id for a in accounts if a.platform.code == code}), brackets=False)
-            parts = []
-            for run, r_lo, r_hi in runs:
-                paths = [p for p, f_lo, f_hi in platform_files if f_hi >= r_lo and f_lo < r_hi]
-                if not paths:
-                    continue
-                parts.append(
-                    f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
-                    f"version FROM read_parquet({_list(paths)}) WHERE worker_account_id IN ({accts}) "
-                    f"AND day IN ({', '.join(repr(x.isoformat()) for x in run)}) "
-                    f"AND accepted_at >= TIMESTAMPTZ '{r_lo.isoformat()}' "
-                    f"AND accepted_at < TIMESTAMPTZ '{r_hi.isoformat()}'")
-            if not parts:
-                continue
-            for r in cur.execute(" UNION ALL ".join(parts)).fetchall():
-                out.append(OrderRef(r[0], r[1], r[2], r[3], r[4], r[5], r[6], int(r[7])))
-    finally:
-        cur.close()
+    if parts:
+        cur = _cursor()
+        try:
+            for row in cur.execute(" UNION ALL ".join(parts)).fetchall():
+                out.append(OrderRef(row[0], row[1], row[2], row[3], row[4], row[5], row[6], int(row[7])))
+        finally:
+            cur.close()
     if not out:
         return out
     # Leave out superseded versions (corrections) and keep the newest version of each order.

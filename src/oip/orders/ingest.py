@@ -1320,26 +1320,40 @@ def _load_superseded(session: Session, con, ctx: _Context, months: list[str], wo
     return bool(path.stat().st_size)
 
 
-WM_COLUMNS = ("platform_id, account_id, month, county_code, person_id, orders, completed, day_orders, "
-              "first_accepted_at, last_finished_at")
+WM_COLUMNS = ("platform_id, account_id, month, county_code, person_id, orders, completed, day_orders, day_first, "
+              "day_last, first_accepted_at, last_finished_at")
 _WM_TEMP = """CREATE TEMP TABLE IF NOT EXISTS {name} (platform_id bigint, account_id varchar(64), month date,
     county_code varchar(6), person_id bigint, orders integer, completed integer, day_orders integer[],
-    first_accepted_at timestamptz, last_finished_at timestamptz) ON COMMIT DROP"""
+    day_first integer[], day_last integer[], first_accepted_at timestamptz, last_finished_at timestamptz)
+    ON COMMIT DROP"""
 
 
 def months_sql(platform_id: int, source: str) -> str:
-    """DuckDB: the per-worker-month summary rows (columns ``WM_COLUMNS``, ``day_orders`` as a
-    PostgreSQL array literal of 31 counts) of the orders in ``source`` (rows in the ledger's columns)."""
-    per_day = ", ".join(f"COALESCE(sum(n) FILTER (WHERE dom = {d}), 0)" for d in range(1, 32))
+    """DuckDB: the per-worker-month summary rows (columns ``WM_COLUMNS``; the per-day arrays as
+    PostgreSQL array literals of 31 values) of the orders in ``source`` (rows in the ledger's columns).
+    ``day_first``/``day_last``: seconds from the day's local midnight to its first acceptance and
+    (rounded up) to its last finish — the span of the day a look-up has to read."""
+    def dense(values: str, empty: str) -> str:  # the worked days' values laid out on days 1…31
+        return (f"'{{' || array_to_string(list_transform(range(1, 32), lambda i: "
+                f"coalesce(CAST({values}[list_position(doms, i)] AS VARCHAR), '{empty}')), ',') || '}}'")
+
+    start = "(CAST(day - DATE '1970-01-01' AS BIGINT) * 86400 - 28800) * 1000000"  # local midnight, epoch µs
     return f"""SELECT CAST({int(platform_id)} AS BIGINT) AS platform_id, worker_account_id AS account_id, mon AS month,
-            county_code, any_value(person_id) AS person_id, CAST(sum(n) AS INTEGER) AS orders,
-            CAST(sum(c) AS INTEGER) AS completed, '{{' || concat_ws(',', {per_day}) || '}}' AS day_orders,
-            min(lo) AS first_accepted_at, max(hi) AS last_finished_at
-        FROM (SELECT worker_account_id, CAST(date_trunc('month', day) AS DATE) AS mon, county_code,
-                     dayofmonth(day) AS dom, any_value(person_id) AS person_id, count(*) AS n,
-                     count(*) FILTER (WHERE status = 'completed') AS c, min(accepted_at) AS lo, max(finished_at) AS hi
-              FROM {source} GROUP BY 1, 2, 3, 4)
-        GROUP BY worker_account_id, mon, county_code"""
+            county_code, person_id, orders, completed, {dense('ns', '0')} AS day_orders,
+            {dense('fs', 'NULL')} AS day_first, {dense('ls', 'NULL')} AS day_last, first_accepted_at, last_finished_at
+        FROM (SELECT worker_account_id, mon, county_code, any_value(person_id) AS person_id,
+                     CAST(sum(n) AS INTEGER) AS orders, CAST(sum(c) AS INTEGER) AS completed, list(dom) AS doms,
+                     list(n) AS ns, list(f) AS fs, list(l) AS ls, min(lo) AS first_accepted_at,
+                     max(hi) AS last_finished_at
+              FROM (SELECT worker_account_id, mon, county_code, dom, person_id, n, c, lo, hi,
+                           CAST((epoch_us(lo) - {start}) // 1000000 AS INTEGER) AS f,
+                           CAST((epoch_us(hi) - {start} + 999999) // 1000000 AS INTEGER) AS l
+                    FROM (SELECT worker_account_id, CAST(date_trunc('month', day) AS DATE) AS mon, county_code, day,
+                                 dayofmonth(day) AS dom, any_value(person_id) AS person_id, count(*) AS n,
+                                 count(*) FILTER (WHERE status = 'completed') AS c, min(accepted_at) AS lo,
+                                 max(finished_at) AS hi
+                          FROM {source} GROUP BY worker_account_id, county_code, day))
+              GROUP BY worker_account_id, mon, county_code)"""
 
 
 def _add_summaries(session: Session, con, ctx: _Context, source: str, work: Path, plan: _Plan) -> None:
@@ -1362,7 +1376,8 @@ def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: l
           AND NOT EXISTS (SELECT 1 FROM sup sp WHERE sp.order_id = o.order_id AND sp.version = o.version))"""
     plan.recomputed_months = work / "recomputed_months.csv"
     con.execute(f"""COPY (SELECT {int(ctx.platform_id)}, a.account_id, a.month, a.county_code, m.person_id,
-            COALESCE(m.orders, 0), COALESCE(m.completed, 0), m.day_orders, m.first_accepted_at, m.last_finished_at
+            COALESCE(m.orders, 0), COALESCE(m.completed, 0), m.day_orders, m.day_first, m.day_last,
+            m.first_accepted_at, m.last_finished_at
         FROM aff a LEFT JOIN ({months_sql(ctx.platform_id, current)}) m
           ON m.account_id = a.account_id AND m.month = a.month AND m.county_code = a.county_code)
         TO {_lit(str(plan.recomputed_months))} (FORMAT csv, HEADER false)""")
@@ -1378,6 +1393,10 @@ def _add_worker_months(session: Session, path: Path) -> None:
             person_id = EXCLUDED.person_id,
             day_orders = ARRAY(SELECT a + b FROM unnest(worker_months.day_orders, EXCLUDED.day_orders)
                                WITH ORDINALITY AS u(a, b, i) ORDER BY i),
+            day_first = ARRAY(SELECT LEAST(a, b) FROM unnest(worker_months.day_first, EXCLUDED.day_first)
+                              WITH ORDINALITY AS u(a, b, i) ORDER BY i),
+            day_last = ARRAY(SELECT GREATEST(a, b) FROM unnest(worker_months.day_last, EXCLUDED.day_last)
+                             WITH ORDINALITY AS u(a, b, i) ORDER BY i),
             first_accepted_at = LEAST(worker_months.first_accepted_at, EXCLUDED.first_accepted_at),
             last_finished_at = GREATEST(worker_months.last_finished_at, EXCLUDED.last_finished_at)"""))
 

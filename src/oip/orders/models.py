@@ -69,7 +69,7 @@ class OrderSupersession(Base):
 class WorkerMonth(Base):
     """`WorkerMonth` — 人员接单月汇总: a worker account's orders in one month (Asia/Shanghai) in one
     county, with the orders of each day of the month (``day_orders[d]``, 1-based: day ``d``; 0 on a
-    day without orders). The insured count (distinct workers with at least one order on a day or in
+    day without orders) and the span of each day's orders (``day_first``, ``day_last``). The insured count (distinct workers with at least one order on a day or in
     a month) and the coverage look-up's first step (on which days did this account work?) start
     here. One row per account, month and county keeps the table small enough to be written in the
     import's transaction at the rate orders arrive (about one row per 170 orders)."""
@@ -83,6 +83,10 @@ class WorkerMonth(Base):
     orders: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer)
     day_orders: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    # Seconds from the local midnight of day d to its first acceptance and to its last finish (NULL
+    # on a day without orders): the part of the day a coverage look-up reads.
+    day_first: Mapped[list[int | None]] = mapped_column(ARRAY(Integer))
+    day_last: Mapped[list[int | None]] = mapped_column(ARRAY(Integer))
     first_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
