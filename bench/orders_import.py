@@ -89,9 +89,8 @@ def _with_bad_rows(path: Path, n: int) -> Path:
         fmt = "FORMAT parquet, COMPRESSION snappy"
     rows = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
     step = max(1, rows // n)
-    con.execute(f"""COPY (SELECT * REPLACE ('Z' || order_id AS order_id,
+    con.execute(f"""COPY (SELECT * EXCLUDE (rn) REPLACE ('Z' || order_id AS order_id,
                                            CASE WHEN rn % {step} = {step // 2} THEN 'lost' ELSE status END AS status)
-                         EXCLUDE (rn)
                          FROM (SELECT *, row_number() OVER () AS rn FROM {src}))
                     TO '{out}' ({fmt})""")
     con.close()
