@@ -153,7 +153,8 @@ def test_returns_upload_through_the_api(client, pilot_month):
     body, sig = tax.returns_message([{"platform_code": "meituan", "month": MONTH, "declared_fen": 0,
                                       "paid_fen": 400, "paid_on": "2025-09-01", "tax_reference": "PAGE-MT-2"}])
     files = {"file": ("returns.json", body, "application/json")}
-    r = client.post("/api/v1/premiums/returns", files=files, data={"signature": sig[:-1] + "0"}, headers=si)
+    r = client.post("/api/v1/premiums/returns", files=files, data={"signature": sig[:-1] + ("1" if sig.endswith("0") else "0")},
+                    headers=si)  # one character changed (appending "0" to a signature ending in "0" changed nothing)
     assert r.status_code == 400 and "签名校验失败" in r.json()["error"]["reason"]
     r = client.post("/api/v1/premiums/returns", files=files, data={"signature": sig}, headers=si)
     assert r.status_code == 200, r.text

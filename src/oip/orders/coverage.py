@@ -184,10 +184,10 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(keys)
 
     # The accounts' worker-months (a handful of rows): the days they worked with the span of each
-    # day's orders, and the spans of the months of T's day and the day before.
+    # day's orders.
     months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
-                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last,
-                                    WorkerMonth.first_accepted_at, WorkerMonth.last_finished_at).where(key_cond)).all()
+                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last)
+                             .where(key_cond)).all()
     worked: dict[dt.date, list[tuple[_Account, dt.datetime, dt.datetime]]] = defaultdict(list)
     for m in months:
         acct = by_key[(m.platform_id, m.account_id)]
@@ -201,10 +201,6 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     # The days around T: T's day and the day before if worked, the last worked day before, the first after.
     prev_day = max((x for x in worked if x < day_before), default=None)
     next_day = min((x for x in worked if x > d), default=None)
-    # Any order containing T lies inside its worker-month's span [first accepted, last finished].
-    near_months = {day_before.replace(day=1), d.replace(day=1)}
-    spans = [m for m in months
-             if m.month in near_months and m.first_accepted_at <= at <= m.last_finished_at]
 
     # What to read: every order of the window days (within each day's span), the order that
     # finished last on the last worked day before (the nearest before), and the first order of the
@@ -223,7 +219,7 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     orders = _fetch(session, reads) if reads else []
 
     covering = sorted((o for o in orders if o.accepted_at <= at <= o.finished_at),
-                      key=lambda o: (o.accepted_at, o.order_id)) if spans else []
+                      key=lambda o: (o.accepted_at, o.order_id))
     before = max((o for o in orders if o.finished_at < at), key=lambda o: (o.finished_at, o.order_id), default=None)
     after = min((o for o in orders if o.accepted_at > at), key=lambda o: (o.accepted_at, o.order_id), default=None)
     res = CoverageResult(at=at, covered=False, nearest_before=before, nearest_after=after,

@@ -380,6 +380,7 @@ def _coord_from_text(s: str) -> str:
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
                   "HUGEINT", "UHUGEINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "DECIMAL", "REAL")
 
 
 def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str], list[str]]:
@@ -423,13 +424,13 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
         elif f in INT_FIELDS:
             if base in _INTEGER_TYPES:
                 typed = f"TRY_CAST({expr} AS BIGINT)"
-            elif base in ("FLOAT", "DOUBLE", "DECIMAL", "REAL"):
+            elif base in _FLOAT_TYPES:
                 typed = f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) AND abs({expr}) < 1e18 " \
                         f"THEN CAST({expr} AS BIGINT) END"
             else:
                 typed = "CAST(NULL AS BIGINT)"
         else:
-            if base in _INTEGER_TYPES or base in ("FLOAT", "DOUBLE", "DECIMAL", "REAL"):
+            if base in _INTEGER_TYPES + _FLOAT_TYPES:
                 typed = f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
             else:
                 typed = "CAST(NULL AS DOUBLE)"
@@ -448,9 +449,6 @@ def _typed_select(inputs: dict[str, tuple[str | None, str]], source_sql: str, pr
     rn_in, rn_out = (f"{row_number} AS rn, ", "rn, ") if row_number else ("", "")
     return (f"SELECT {rn_out}pre_reason, {', '.join(outer)} FROM ("
             f"SELECT {rn_in}CAST({pre_reason} AS VARCHAR) AS pre_reason, {', '.join(inner)} FROM {source_sql})")
-
-
-_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
 
 def _fast_typed_select(inputs: dict[str, tuple[str, str]], source_sql: str, stop: str) -> str | None:
@@ -877,18 +875,14 @@ def _stage_text(con, src: _Source, work: Path, report: Progress) -> str:
     be read at all go to the table ``structural`` (row = line, reason, raw line)."""
     path = _text_source(src, work)
     stage = work / "stage.parquet"
-    reader_opts = ("header=false, auto_detect=false, ignore_errors=true, store_rejects=true, "
-                   "rejects_table='reject_lines', rejects_scan='reject_scan', max_line_size=4194304")
+    rejects_opts = "ignore_errors=true, store_rejects=true, rejects_table='reject_lines', rejects_scan='reject_scan'"
     if src.fmt == "csv":
-        names = [n or f"__unnamed_{i}" for i, n in enumerate(src.header)]
-        spec = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
-        reader = (f"read_csv({_lit(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
-                  f"{reader_opts})")
+        reader = _csv_reader(src, path, {}, rejects_opts)
         inputs = {f: (_ident(f), "VARCHAR") for f in FIELDS if f in src.header}
         sql = _typed_select(inputs, reader)
     else:
         reader = (f"read_csv({_lit(str(path))}, columns={{'j': 'VARCHAR'}}, delim={_lit(chr(1))}, quote='', escape='', "
-                  f"{reader_opts})")
+                  f"header=false, auto_detect=false, max_line_size=4194304, {rejects_opts})")
         paths = "[" + ", ".join(_lit(f"$.{f}") for f in FIELDS) + "]"
         obj = "(json_valid(j) AND json_type(j) = 'OBJECT')"
         inner = f"(SELECT j, CASE WHEN {obj} THEN json_extract(j, {paths}) END AS e FROM {reader})"
@@ -941,7 +935,7 @@ class _Rows:
         self._ready = True
         self.con.execute("CREATE TABLE gap_lines AS SELECT row AS line FROM structural")
         if self.src.fmt == "csv":  # the CSV reader skips empty lines; the JSON Lines reader keeps them as rows
-            text_file = self.work / "utf8.csv" if self.src.transcode else self.src.path
+            text_file = _text_source(self.src, self.work)
             blank = [(ln,) for ln in _blank_lines(text_file) if ln >= self.offset]
             if blank:
                 self.con.executemany("INSERT INTO gap_lines VALUES (?)", blank)
@@ -1010,7 +1004,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         return False
     stop = f"error({_lit(_REJECT_SIGNAL)})"
     if src.fmt == "parquet":
-        inputs = {f: (_ident(name), typ) for f, (name, typ) in src.types.items()}
+        inputs = _parquet_inputs(src)
         source = f"read_parquet({_lit(str(src.path))})"
     else:
         # The reader parses the values itself. Numbers as DOUBLE, integers too: its BIGINT would
@@ -1019,11 +1013,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         # time without one does not parse). A value it cannot parse, or a line it cannot split,
         # stops the pass like a bad row.
         types = {**{f: "DOUBLE" for f in COORD_FIELDS + INT_FIELDS}, **{f: "TIMESTAMP" for f in TIME_FIELDS}}
-        names = [n or f"__unnamed_{i}" for i, n in enumerate(src.header)]
-        spec = "{" + ", ".join(f"{_lit(n)}: {_lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
-        source = (f"read_csv({_lit(str(_text_source(src, work)))}, columns={spec}, skip=1, delim=',', quote='\"', "
-                  f"escape='\"', header=false, auto_detect=false, max_line_size=4194304, "
-                  f"timestampformat='%Y-%m-%dT%H:%M:%S%z')")
+        source = _csv_reader(src, _text_source(src, work), types, "timestampformat='%Y-%m-%dT%H:%M:%S%z'")
         inputs = {f: (_ident(f), "TIMESTAMP_UTC" if f in TIME_FIELDS else types.get(f, "VARCHAR"))
                   for f in FIELDS if f in src.header}
     typed = _fast_typed_select(inputs, source, stop)
@@ -1035,9 +1025,11 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         # The reader cannot count a text file's rows in advance: keep the planner from taking it
         # for the small side of the joins with the accounts and counties.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
-        with _progress(con, report, "校验并写入", 0.05, 0.55):
-            written = _write(con, _ledger_select(ctx, f"CASE WHEN v.ok THEN true ELSE {stop} END"), staged)
-        con.execute("RESET disabled_optimizers")
+        try:
+            with _progress(con, report, "校验并写入", 0.05, 0.55):
+                written = _write(con, _ledger_select(ctx, f"CASE WHEN v.ok THEN true ELSE {stop} END"), staged)
+        finally:
+            con.execute("RESET disabled_optimizers")
         step("read")
         # An order_id twice: the general path tells repeats from conflicts, with row numbers. While
         # that is checked, the summaries of the staged rows are added to PostgreSQL under a
@@ -1067,7 +1059,6 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         step("duplicates")
     except duckdb.Error as e:  # a row to reject, a line that cannot be split (the general path says which)
         log.info("batch %s: the general path (%s)", ctx.batch_id, str(e).splitlines()[0][:200])
-        con.execute("RESET disabled_optimizers")
         ok = False
     if not ok:
         if plan.summaries is not None:
@@ -1079,6 +1070,20 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         return False
     plan.received = plan.valid_new = written
     return True
+
+
+def _csv_reader(src: _Source, path: Path, types: dict[str, str], options: str) -> str:
+    """read_csv of a CSV file with the header's columns (``types``: DuckDB type by field, else
+    VARCHAR); unnamed header cells get a name of their own."""
+    names = [n or f"__unnamed_{i}" for i, n in enumerate(src.header)]
+    spec = "{" + ", ".join(f"{_lit(n)}: {_lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
+    return (f"read_csv({_lit(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
+            f"header=false, auto_detect=false, max_line_size=4194304, {options})")
+
+
+def _parquet_inputs(src: _Source) -> dict[str, tuple[str, str]]:
+    """Interface field → (column of the Parquet file, its DuckDB type)."""
+    return {f: (_ident(name), typ) for f, (name, typ) in src.types.items()}
 
 
 def _text_source(src: _Source, work: Path) -> Path:
@@ -1096,7 +1101,7 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
     """Every row with its row number: reasons, repeats of an order_id in the batch (duplicates or
     conflicts), the rejects file; the valid rows not repeated go to ``staged``."""
     if src.fmt == "parquet":
-        inputs = {f: (_ident(name), typ) for f, (name, typ) in src.types.items()}
+        inputs = _parquet_inputs(src)
         source = f"read_parquet({_lit(str(src.path))}, file_row_number=true)"
         con.execute(f"CREATE VIEW t AS {_typed_select(inputs, source, row_number='file_row_number')}")
     else:
