@@ -57,5 +57,6 @@ def login(page, username: str) -> None:
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")

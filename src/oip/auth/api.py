@@ -12,7 +12,7 @@ from oip.auth.deps import Require
 from oip.auth.models import User
 from oip.auth.service import Principal
 from oip.core.errors import DomainError
-from oip.core.web import client_ip, get_db
+from oip.core.web import DB, client_ip
 
 api = APIRouter(tags=["auth"])
 
@@ -35,7 +35,7 @@ class MeOut(BaseModel):
 
 
 @api.post("/auth/token", response_model=TokenOut, summary="客户端凭证换取访问令牌 (OAuth2 client_credentials)")
-async def token(request: Request, db: Session = Depends(get_db)):
+async def token(request: Request, db: Session = DB):
     """Send ``grant_type=client_credentials``, ``client_id`` and ``client_secret`` as a form or JSON."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
@@ -76,7 +76,7 @@ class UserOut(BaseModel):
 
 
 @api.get("/users", response_model=list[UserOut], summary="用户列表")
-def users(p: Principal = Depends(Require(P.USER_READ)), db: Session = Depends(get_db)):
+def users(p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
     return [UserOut(username=u.username, display_name=u.display_name, role=u.role, kind=u.kind,
                     organisation=u.organisation.name, region_code=u.organisation.region_code, is_active=u.is_active)
             for u in list_users(db, p)]

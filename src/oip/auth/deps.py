@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from oip.auth import service
 from oip.auth.service import Principal
 from oip.core.errors import DomainError
-from oip.core.web import client_ip, get_db
+from oip.core.web import DB, client_ip
 
 SESSION_COOKIE = "oip_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -59,7 +59,7 @@ class Require:
     def __init__(self, *permissions: str):
         self.permissions = permissions
 
-    async def __call__(self, request: Request, db: Session = Depends(get_db)) -> Principal:
+    async def __call__(self, request: Request, db: Session = DB) -> Principal:
         p = await run_in_threadpool(_authenticate, db, request)
         if p is None:
             raise Unauthenticated("请先登录")
@@ -76,7 +76,7 @@ class Require:
         return p
 
 
-async def optional_principal(request: Request, db: Session = Depends(get_db)) -> Principal | None:
+async def optional_principal(request: Request, db: Session = DB) -> Principal | None:
     """For public pages that look different when someone is signed in."""
     try:
         p = await run_in_threadpool(_authenticate, db, request)

@@ -11,7 +11,7 @@ from oip.auth.deps import SESSION_COOKIE, Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
-from oip.core.web import client_ip, get_db
+from oip.core.web import DB, client_ip
 from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
@@ -28,7 +28,7 @@ def login_form(request: Request, next: str | None = None):
 
 @pages.post("/login")
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/console"),
-          db: Session = Depends(get_db)):
+          db: Session = DB):
     try:
         token, p = service.sign_in(db, username, password, client_ip(request))
     except DomainError as e:
@@ -44,7 +44,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
 
 
 @pages.post("/logout")
-def logout(request: Request, p: Principal = Depends(Require()), db: Session = Depends(get_db)):
+def logout(request: Request, p: Principal = Depends(Require()), db: Session = DB):
     service.sign_out(db, request.cookies.get(SESSION_COOKIE, ""), p)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")

@@ -15,7 +15,7 @@ from oip.auth.service import Principal
 from oip.core import audit
 from oip.core.audit import ACTION_NAMES
 from oip.core.audit_models import AuditEvent
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.web.render import render
 
 api = APIRouter(tags=["audit"])
@@ -67,19 +67,19 @@ def access_log(session: Session, person_id: int, limit: int = 200) -> list[Audit
 @api.get("/audit/events", response_model=list[AuditOut], summary="审计日志")
 def events(action: str | None = None, actor: str | None = None, subject: int | None = None,
            before_seq: int | None = None, limit: int = Query(100, ge=1, le=500),
-           p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = Depends(get_db)):
+           p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
     return [AuditOut.model_validate(e, from_attributes=True)
             for e in query_events(db, action=action, actor=actor, subject=subject, before_seq=before_seq, limit=limit)]
 
 
 @api.get("/audit/verify", summary="校验审计日志哈希链")
-def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = Depends(get_db)):
+def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
     r = audit.verify(db)
     return {"ok": r.ok, "events": r.checked, "first_broken_seq": r.broken_seq, "problem": r.problem}
 
 
 @api.get("/me/access-log", response_model=list[AccessOut], summary="谁查看了我的信息")
-def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = Depends(get_db)):
+def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
     return [AccessOut(at=e.at, who=e.actor, action=e.action, action_name=ACTION_NAMES.get(e.action, e.action),
                       purpose=e.purpose) for e in access_log(db, p.person_id)]
 
@@ -87,7 +87,7 @@ def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = De
 @pages.get("/audit")
 def audit_page(request: Request, action: str | None = None, actor: str | None = None,
                before_seq: int | None = None, p: Principal = Depends(Require(P.AUDIT_READ)),
-               db: Session = Depends(get_db)):
+               db: Session = DB):
     rows = query_events(db, action=action, actor=actor, before_seq=before_seq, limit=100)
     return render(request, "audit.html", title="审计日志", rows=rows, action=action or "", actor=actor or "",
                   names=ACTION_NAMES, verify=audit.verify(db) if request.query_params.get("verify") else None)

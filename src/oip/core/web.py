@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from oip.core.db import get_sessionmaker
 
 
-def get_db() -> Iterator[Session]:
+def request_transaction() -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back on error."""
     session = get_sessionmaker()()
     try:
@@ -21,6 +21,13 @@ def get_db() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# Routes take ``db: Session = DB``. The scope is "function": the transaction commits *before* the response is
+# sent, so a client that is told "done" (or follows the redirect) finds the write in place, and a
+# failed commit reaches the client as an error instead of after a success it has already received.
+# FastAPI's default for a dependency with ``yield`` is "request" — exit code after the response.
+DB = Depends(request_transaction, scope="function")
 
 
 def client_ip(request: Request) -> str | None:

@@ -13,7 +13,7 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.exchange import service, tax
 from oip.exchange.models import ExchangeMessage, OutboxItem
 
@@ -73,19 +73,19 @@ def outbox_out(o: OutboxItem) -> OutboxOut:
 
 @api.get("/messages", response_model=list[MessageOut], summary="数据交换日志（收发的每一条消息）")
 def messages(system: str | None = None, direction: str | None = None, status: str | None = None,
-             p: Principal = Depends(READ), db: Session = Depends(get_db)):
+             p: Principal = Depends(READ), db: Session = DB):
     return [message_out(m) for m in service.messages(db, system=system, direction=direction, status=status)]
 
 
 @api.get("/outbox", response_model=list[OutboxOut], summary="发件箱（待发送、已送达、发送失败）")
 def outbox(system: str | None = None, status: str | None = None, p: Principal = Depends(READ),
-           db: Session = Depends(get_db)):
+           db: Session = DB):
     return [outbox_out(o) for o in service.outbox(db, system=system, status=status)]
 
 
 @api.get("/outbox/{id}/payload", summary="发件箱消息的原始内容（与签名对应的字节）",
          responses={200: {"content": {"application/json": {}}}})
-def payload(id: int, p: Principal = Depends(READ), db: Session = Depends(get_db)):  # noqa: A002
+def payload(id: int, p: Principal = Depends(READ), db: Session = DB):  # noqa: A002
     item = db.get(OutboxItem, id)
     if item is None:
         raise out_of_scope("发件箱消息")
@@ -101,7 +101,7 @@ class WithdrawIn(BaseModel):
 @api.post("/outbox/{id}/withdraw", response_model=OutboxOut,
           summary="撤回税务拒收的消息（其核定退回“核定中”，下次推送时重新生成）")
 def withdraw(id: int, body: WithdrawIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-             db: Session = Depends(get_db)):
+             db: Session = DB):
     from oip.premiums import service as premiums
 
     item = db.get(OutboxItem, id)
@@ -111,7 +111,7 @@ def withdraw(id: int, body: WithdrawIn, p: Principal = Depends(Require(P.PREMIUM
 
 
 @api.post("/outbox/deliver", response_model=list[OutboxOut], summary="重发发件箱中未送达的消息")
-def deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = Depends(get_db)):
+def deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
     from oip.premiums import service as premiums
 
     return [outbox_out(d.item) for d in premiums.deliver_pending(db, p)]

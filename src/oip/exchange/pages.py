@@ -10,7 +10,7 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.exchange import service
 from oip.web.render import render
 
@@ -22,7 +22,7 @@ DONE = {"delivered": "已重发发件箱中未送达的消息，结果见下表�
 
 @pages.get("/exchange")
 def exchange_page(request: Request, done: str | None = None, p: Principal = Depends(Require(P.RECONCILE, P.PREMIUM_DECLARE)),
-                  db: Session = Depends(get_db)):
+                  db: Session = DB):
     s = get_settings()
     channel = f"文件交换目录 {s.tax_path}" if s.tax_gateway == "file" else f"HTTP 接口 {s.tax_url or '（未配置 OIP_TAX_URL）'}"
     return render(request, "exchange_log.html", title="数据交换日志", messages=service.messages(db, limit=300),
@@ -32,7 +32,7 @@ def exchange_page(request: Request, done: str | None = None, p: Principal = Depe
 
 
 @pages.post("/exchange/deliver")
-def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = Depends(get_db)):
+def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
     from oip.premiums import service as premiums
 
     premiums.deliver_pending(db, p)
@@ -41,7 +41,7 @@ def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Ses
 
 @pages.post("/exchange/outbox/{id}/withdraw")
 def exchange_withdraw(id: int, reason: str = Form(""), p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-                      db: Session = Depends(get_db)):
+                      db: Session = DB):
     from oip.auth.scope import out_of_scope
     from oip.exchange.models import OutboxItem
     from oip.premiums import service as premiums

@@ -22,7 +22,7 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.orders import coverage, ingest, schemas as S, service
 
 api = APIRouter(tags=["orders"])
@@ -164,7 +164,7 @@ _UPLOAD_LIMIT = get_settings().order_upload_max_bytes + _ENVELOPE
 async def upload(request: Request,
                  platform_code: str | None = Query(None, description="平台企业编码（平台用户可省略：只能报送本企业）"),
                  format: str | None = Query(None, description="csv | jsonl | parquet（省略时按文件名、Content-Type 或内容判断）"),
-                 p: Principal = Depends(Require(P.ORDER_IMPORT)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.ORDER_IMPORT)), db: Session = DB):
     """The file is the raw request body (or the field ``file`` of a multipart form). Every row is
     validated; rejected rows are listed with their row number and reason in the rejects file; exact
     repeats are duplicates; a changed order is stored as a new version. The batch is published
@@ -176,20 +176,20 @@ async def upload(request: Request,
 @api.get("/orders/batches", response_model=list[S.BatchOut], summary="订单数据批次")
 def list_batches(platform_code: str | None = None, status: str | None = Query(None, description="staging | published | failed"),
                  limit: int = Query(50, ge=1, le=500),
-                 p: Principal = Depends(Require(P.ORDER_READ)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Newest first. A platform sees its own batches."""
     return [service.batch_dict(b) for b in service.list_batches(db, p, platform_code=platform_code, status=status,
                                                                 limit=limit)]
 
 
 @api.get("/orders/batches/{batch_id}", response_model=S.BatchOut, summary="订单数据批次详情")
-def get_batch(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = Depends(get_db)):
+def get_batch(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     return service.batch_dict(service.get_batch(db, p, batch_id))
 
 
 @api.get("/orders/batches/{batch_id}/rejects.csv", summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
          response_class=FileResponse, responses={200: {"content": {"text/csv": {}}}})
-def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = Depends(get_db)):
+def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Columns: row, reason, the 15 fields of the record as received, raw (a line that could not be
     parsed at all)."""
     path = service.rejects_path(service.get_batch(db, p, batch_id))
@@ -208,7 +208,7 @@ def get_coverage(at: str = Query(..., description="时点，带时区的 ISO 860
                  person_id: int | None = Query(None, description="人员 ID（跨该人员的所有平台账号）"),
                  platform_code: str | None = Query(None, description="平台企业编码（与 account_id 同用）"),
                  account_id: str | None = Query(None, description="平台账号"),
-                 p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
     """Covered when the moment lies in an order's window (accepted_at … finished_at, cancelled orders
     included) on a platform covered on that date. Also the nearest orders before and after."""
     return _coverage(db, p, at, person_id, platform_code, account_id)
@@ -217,7 +217,7 @@ def get_coverage(at: str = Query(..., description="时点，带时区的 ISO 860
 @api.get("/orders/insured", response_model=S.InsuredOut, summary="参保人数（有订单的人员数）与订单数")
 def insured(month: str = Query(..., description="YYYY-MM"),
             day: dt.date | None = Query(None, description="该月中的某日（省略为全月）"),
-            p: Principal = Depends(Require(P.ORDER_READ)), db: Session = Depends(get_db)):
+            p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Distinct persons with at least one order, per platform and per city (prefecture), in your
     data scope (a city its city, a platform itself)."""
     return service.insured_counts(db, p, month=month, day=day).as_dict()

@@ -17,7 +17,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.orders import api as orders_api, coverage, ingest, service
 from oip.platforms.models import Platform
 from oip.web.render import render
@@ -36,7 +36,7 @@ def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, li
 
 @pages.get("/orders")
 def orders_month(request: Request, month: str | None = None, p: Principal = Depends(Require(P.ORDER_READ)),
-                 db: Session = Depends(get_db)):
+                 db: Session = DB):
     if p.role.scope == "platform":
         return RedirectResponse("/portal/orders" + (f"?month={month}" if month else ""), status_code=303)
     chosen, months = _month_choice(db, p, month)
@@ -58,13 +58,13 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new:
 
 @pages.get("/orders/batches/{batch_id}")
 def batch_page(request: Request, batch_id: int, new: bool = False, p: Principal = Depends(Require(P.ORDER_READ)),
-               db: Session = Depends(get_db)):
+               db: Session = DB):
     return _batch_page(request, db, p, batch_id, new)
 
 
 @pages.get("/portal/orders")
 def portal_orders(request: Request, month: str | None = None, p: Principal = Depends(Require(P.PORTAL)),
-                  db: Session = Depends(get_db)):
+                  db: Session = DB):
     plat = db.get(Platform, p.platform_id) if p.platform_id else None
     if plat is None:
         raise DomainError("账号未关联平台企业")
@@ -80,7 +80,7 @@ def portal_orders(request: Request, month: str | None = None, p: Principal = Dep
 
 @pages.post("/portal/orders/upload", max_body_size=orders_api._UPLOAD_LIMIT)
 async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER_IMPORT)),
-                        db: Session = Depends(get_db)):
+                        db: Session = DB):
     """The portal's upload form (multipart: file, format, csrf_token): imported like the API upload,
     then the batch's page."""
     if p.role.scope != "platform":
@@ -92,7 +92,7 @@ async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER
 @pages.get("/coverage")
 def coverage_page(request: Request, at: str | None = None, person_id: str | None = None,
                   platform_code: str | None = None, account_id: str | None = None,
-                  p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = Depends(get_db)):
+                  p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
     """The look-up form; with ``at`` and a person or account, the answer below it."""
     form = {"at": (at or "").strip(), "person_id": (person_id or "").strip(),
             "platform_code": (platform_code or "").strip(), "account_id": (account_id or "").strip()}

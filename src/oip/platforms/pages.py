@@ -16,7 +16,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.platforms import admission, schemas as S, service
 from oip.platforms.models import Platform
 from oip.web.render import render
@@ -78,7 +78,7 @@ def _redirect(url: str) -> RedirectResponse:
 
 @pages.get("/platforms")
 def platform_list(request: Request, status: str | None = None, p: Principal = Depends(Require(P.PLATFORM_READ)),
-                  db: Session = Depends(get_db)):
+                  db: Session = DB):
     industries, today = service.industries(db), clock.today()
     rows = [S.platform_out(x, industries[x.industry_code], today)
             for x in service.list_platforms(db, p, status or None)]
@@ -93,13 +93,13 @@ def _new_form(request: Request, db: Session, values: dict, error: DomainError | 
 
 
 @pages.get("/platforms/new")
-def platform_new(request: Request, p: Principal = Depends(Require(P.PLATFORM_WRITE)), db: Session = Depends(get_db)):
+def platform_new(request: Request, p: Principal = Depends(Require(P.PLATFORM_WRITE)), db: Session = DB):
     return _new_form(request, db, {"covered_from": clock.today().isoformat()})
 
 
 @pages.post("/platforms/new")
 def platform_create(request: Request, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                    form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                    form: FormData = Depends(form_data), db: Session = DB):
     values = _text_fields(form)
     try:
         body = S.from_form(S.PlatformCreate, values)
@@ -112,7 +112,7 @@ def platform_create(request: Request, p: Principal = Depends(Require(P.PLATFORM_
 
 @pages.get("/platforms/{code}")
 def platform_detail(request: Request, code: str, done: str | None = None,
-                    p: Principal = Depends(Require(P.PLATFORM_READ)), db: Session = Depends(get_db)):
+                    p: Principal = Depends(Require(P.PLATFORM_READ)), db: Session = DB):
     plat = service.get_platform(db, p, code)
     industries, today = service.industries(db), clock.today()
     regions = service.regions_of(db, plat)
@@ -130,7 +130,7 @@ def platform_detail(request: Request, code: str, done: str | None = None,
 
 @pages.post("/platforms/{code}/edit")
 def platform_edit(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data),
-                  db: Session = Depends(get_db)):
+                  db: Session = DB):
     values = _text_fields(form)
     changes = {k: values.get(k, "") for k in service.DETAIL_FIELDS if k != "contact_phone"}
     if values.get("contact_phone", "").strip():  # blank: keep the number on file
@@ -141,7 +141,7 @@ def platform_edit(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), 
 
 @pages.post("/platforms/{code}/names")
 def platform_add_name(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                      form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                      form: FormData = Depends(form_data), db: Session = DB):
     body = S.from_form(S.NameIn, _text_fields(form))
     service.add_name(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=name")
@@ -149,7 +149,7 @@ def platform_add_name(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE
 
 @pages.post("/platforms/{code}/rates")
 def platform_add_rate(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                      form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                      form: FormData = Depends(form_data), db: Session = DB):
     body = S.from_form(S.RateIn, _text_fields(form))
     service.add_rate(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=rate")
@@ -157,7 +157,7 @@ def platform_add_rate(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE
 
 @pages.post("/platforms/{code}/floats")
 def platform_set_float(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                       form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                       form: FormData = Depends(form_data), db: Session = DB):
     values = _text_fields(form)
     body = S.from_form(S.FloatIn, {"k": values.get("k", "")})
     year = values.get("year", "")
@@ -169,7 +169,7 @@ def platform_set_float(code: str, p: Principal = Depends(Require(P.PLATFORM_WRIT
 
 @pages.post("/platforms/{code}/regions")
 def platform_set_regions(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                         form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                         form: FormData = Depends(form_data), db: Session = DB):
     service.set_regions(db, p, code, [c for c in form.getlist("region_codes") if isinstance(c, str)])
     return _redirect(f"/platforms/{code}?done=regions")
 
@@ -188,13 +188,13 @@ def _secret_page(request: Request, db: Session, p: Principal, code: str, label: 
 
 @pages.post("/platforms/{code}/credentials")
 def platform_credential_create(request: Request, code: str, p: Principal = Depends(CREDENTIALS),
-                               form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                               form: FormData = Depends(form_data), db: Session = DB):
     return _secret_page(request, db, p, code, _text_fields(form).get("label", ""), f"/platforms/{code}#credentials")
 
 
 @pages.post("/platforms/{code}/credentials/{client_id}/revoke")
 def platform_credential_revoke(code: str, client_id: str, p: Principal = Depends(CREDENTIALS),
-                               db: Session = Depends(get_db)):
+                               db: Session = DB):
     service.revoke_credential(db, p, code, client_id)
     return _redirect(f"/platforms/{code}?done=revoked#credentials")
 
@@ -205,7 +205,7 @@ def _own(db: Session, p: Principal) -> Platform:
 
 @pages.get("/portal/credentials")
 def portal_credentials(request: Request, done: str | None = None, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                       db: Session = Depends(get_db)):
+                       db: Session = DB):
     plat = _own(db, p)
     return render(request, "platform_credentials.html", title="接口凭证", plat=plat,
                   platform_name=plat.display_name(clock.today()), credentials=service.list_credentials(db, p, plat.code),
@@ -214,14 +214,14 @@ def portal_credentials(request: Request, done: str | None = None, p: Principal =
 
 @pages.post("/portal/credentials")
 def portal_credential_create(request: Request, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                             form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                             form: FormData = Depends(form_data), db: Session = DB):
     plat = _own(db, p)
     return _secret_page(request, db, p, plat.code, _text_fields(form).get("label", ""), "/portal/credentials")
 
 
 @pages.post("/portal/credentials/{client_id}/revoke")
 def portal_credential_revoke(client_id: str, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                             db: Session = Depends(get_db)):
+                             db: Session = DB):
     service.revoke_credential(db, p, _own(db, p).code, client_id)
     return _redirect("/portal/credentials?done=revoked")
 
@@ -230,7 +230,7 @@ def portal_credential_revoke(client_id: str, p: Principal = Depends(Require(P.CR
 
 @pages.get("/admissions")
 def admission_list(request: Request, state: str | None = None, p: Principal = Depends(Require(P.ADMISSION_READ)),
-                   db: Session = Depends(get_db)):
+                   db: Session = DB):
     today = clock.today()
     rows = [S.admission_out(a, today) for a in admission.list_admissions(db, p, state or None)]
     return render(request, "admission_list.html", title="试点纳入申请", rows=rows, state=state or "",
@@ -246,13 +246,13 @@ def _application_form(request: Request, db: Session, values: dict, error: Domain
 
 
 @pages.get("/admissions/new")
-def admission_new(request: Request, p: Principal = Depends(Require(P.ADMISSION_DECIDE)), db: Session = Depends(get_db)):
+def admission_new(request: Request, p: Principal = Depends(Require(P.ADMISSION_DECIDE)), db: Session = DB):
     return _application_form(request, db, {"applied_on": clock.today().isoformat()})
 
 
 @pages.post("/admissions/new")
 def admission_apply(request: Request, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                    form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                    form: FormData = Depends(form_data), db: Session = DB):
     values = _text_fields(form)
     try:
         body = S.from_form(S.ApplicationIn, values)
@@ -265,7 +265,7 @@ def admission_apply(request: Request, p: Principal = Depends(Require(P.ADMISSION
 
 @pages.get("/admissions/{admission_id}")
 def admission_detail(request: Request, admission_id: int, done: str | None = None,
-                     p: Principal = Depends(Require(P.ADMISSION_READ)), db: Session = Depends(get_db)):
+                     p: Principal = Depends(Require(P.ADMISSION_READ)), db: Session = DB):
     adm = admission.get_admission(db, p, admission_id)
     today = clock.today()
     can_decide = p.can(P.ADMISSION_DECIDE)
@@ -286,7 +286,7 @@ def admission_detail(request: Request, admission_id: int, done: str | None = Non
 
 @pages.post("/admissions/{admission_id}/actions/{action}")
 def admission_act(admission_id: int, action: str, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                  form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                  form: FormData = Depends(form_data), db: Session = DB):
     body = S.from_form(S.ActionIn, _text_fields(form))
     admission.act(db, p, admission_id, action, body.step(), _uploads(form))
     return _redirect(f"/admissions/{admission_id}?done={action}")
@@ -294,7 +294,7 @@ def admission_act(admission_id: int, action: str, p: Principal = Depends(Require
 
 @pages.post("/admissions/{admission_id}/objections")
 def admission_objection(admission_id: int, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                        form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                        form: FormData = Depends(form_data), db: Session = DB):
     body = S.from_form(S.ObjectionIn, _text_fields(form))
     admission.record_objection(db, p, admission_id, **body.model_dump(exclude={"attachments"}),
                                attachments=_uploads(form))
@@ -303,7 +303,7 @@ def admission_objection(admission_id: int, p: Principal = Depends(Require(P.ADMI
 
 @pages.post("/admissions/{admission_id}/objections/{objection_id}/resolve")
 def admission_resolve(admission_id: int, objection_id: int, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                      form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                      form: FormData = Depends(form_data), db: Session = DB):
     body = S.from_form(S.ResolutionIn, _text_fields(form))
     admission.resolve_objection(db, p, admission_id, objection_id, **body.model_dump(exclude={"attachments"}),
                                 attachments=_uploads(form))
@@ -320,7 +320,7 @@ def _public(adm, today: dt.date) -> dict:
 
 
 @pages.get("/notices")
-def notices(request: Request, p: Principal | None = Depends(optional_principal), db: Session = Depends(get_db)):
+def notices(request: Request, p: Principal | None = Depends(optional_principal), db: Session = DB):
     today = clock.today()
     current, admitted = admission.public_notices(db)
     return render(request, "notice_list.html", title="试点纳入公示", today=today,
@@ -331,7 +331,7 @@ def notices(request: Request, p: Principal | None = Depends(optional_principal),
 
 @pages.get("/notices/{admission_id}")
 def notice(request: Request, admission_id: int, p: Principal | None = Depends(optional_principal),
-           db: Session = Depends(get_db)):
+           db: Session = DB):
     today = clock.today()
     adm = admission.public_notice(db, admission_id)
     return render(request, "notice_detail.html", title="试点纳入公示", n=_public(adm, today), today=today,

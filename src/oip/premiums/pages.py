@@ -19,7 +19,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.exchange import service as exchange
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform
@@ -107,7 +107,7 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
 
 @pages.get("/premiums")
 def premiums_page(request: Request, month: str | None = None, year: int | None = None, done: str | None = None,
-                  p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = Depends(get_db)):
+                  p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
     if p.role.scope == "platform":
         return _portal_page(request, db, p)
     return _officer_page(request, db, p, _month(month), year, done)
@@ -115,7 +115,7 @@ def premiums_page(request: Request, month: str | None = None, year: int | None =
 
 @pages.post("/premiums/compute")
 def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
-                     db: Session = Depends(get_db)):
+                     db: Session = DB):
     month = calc.parse_month(_fields(form).get("month"))
     service.declare(db, p, month)
     return _redirect("/premiums", month=month, done="computed")
@@ -123,7 +123,7 @@ def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: F
 
 @pages.post("/premiums/send")
 def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
-                  db: Session = Depends(get_db)):
+                  db: Session = DB):
     month = calc.parse_month(_fields(form).get("month"))
     res = service.send(db, p, month)
     done = "failed" if any(not d.ok for d in res.deliveries) else ("sent" if res.message_id else "nothing")
@@ -132,7 +132,7 @@ def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: Form
 
 @pages.post("/premiums/floats/propose")
 def floats_propose(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
-                   db: Session = Depends(get_db)):
+                   db: Session = DB):
     f = _fields(form)
     year = floats.parse_year(f.get("year"), lo=2026, hi=clock.today().year + 1)
     floats.propose_floats(db, p, year)
@@ -141,7 +141,7 @@ def floats_propose(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormDa
 
 @pages.post("/premiums/floats/{id}/approve")
 def floats_approve(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-                   form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                   form: FormData = Depends(form_data), db: Session = DB):
     f = _fields(form)
     prop = floats.approve_float(db, p, id, f.get("k") or None, f.get("reason", ""))
     return _redirect("/premiums", month=f.get("month"), year=prop.year, done="approved")
@@ -149,7 +149,7 @@ def floats_approve(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # 
 
 @pages.post("/premiums/floats/{id}/reject")
 def floats_reject(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-                  form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                  form: FormData = Depends(form_data), db: Session = DB):
     f = _fields(form)
     prop = floats.reject_float(db, p, id, f.get("reason", ""))
     return _redirect("/premiums", month=f.get("month"), year=prop.year, done="rejected")
@@ -157,7 +157,7 @@ def floats_reject(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # n
 
 @pages.post("/premiums/experience")
 def experience_save(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
-                    db: Session = Depends(get_db)):
+                    db: Session = DB):
     f = _fields(form)
     claims_fen = calc.fen_of_yuan(f.get("claims_yuan", ""), "claims_yuan", "赔付金额")
     row = floats.set_experience(db, p, f.get("platform_code", ""), f.get("year"), claims_fen=claims_fen,
@@ -177,7 +177,7 @@ def _portal_page(request: Request, db: Session, p: Principal):
 
 
 @pages.get("/portal/premiums")
-def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = Depends(get_db)):
+def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
     return _portal_page(request, db, p)
 
 
@@ -186,7 +186,7 @@ def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)),
 @pages.get("/reconciliation")
 def reconciliation_page(request: Request, month: str | None = None, platform_code: str | None = None,
                         flag: str | None = None, status: str | None = None, done: str | None = None,
-                        p: Principal = Depends(Require(P.RECONCILE)), db: Session = Depends(get_db)):
+                        p: Principal = Depends(Require(P.RECONCILE)), db: Session = DB):
     month = calc.parse_month(month) if month else None
     status = status or "unresolved"
     flags = reconciliation.list_flags(db, p, month=month, platform_code=platform_code or None, kind=flag or None,
@@ -202,7 +202,7 @@ def reconciliation_page(request: Request, month: str | None = None, platform_cod
 
 @pages.post("/reconciliation/run")
 def reconciliation_run(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
-                       db: Session = Depends(get_db)):
+                       db: Session = DB):
     month = calc.parse_month(_fields(form).get("month"))
     reconciliation.reconcile(db, p, month)
     return _redirect("/reconciliation", month=month, done="reconciled")
@@ -210,7 +210,7 @@ def reconciliation_run(p: Principal = Depends(Require(P.RECONCILE)), form: FormD
 
 @pages.post("/reconciliation/flags/{id}/handle")
 def reconciliation_handle(id: int, p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
-                          form: FormData = Depends(form_data), db: Session = Depends(get_db)):
+                          form: FormData = Depends(form_data), db: Session = DB):
     f = _fields(form)
     flag = reconciliation.handle_flag(db, p, id, f.get("note", ""))
     return _redirect("/reconciliation", month=f.get("back_month") or flag.month, done="handled")
@@ -218,7 +218,7 @@ def reconciliation_handle(id: int, p: Principal = Depends(Require(P.RECONCILE)),
 
 @pages.post("/reconciliation/returns")
 def reconciliation_upload(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
-                          db: Session = Depends(get_db)):
+                          db: Session = DB):
     upload, sig = form.get("file"), form.get("signature")
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise DomainError("请选择回执文件（.json 或 .csv）", field="file")
@@ -241,7 +241,7 @@ def reconciliation_upload(p: Principal = Depends(Require(P.RECONCILE)), form: Fo
 
 
 @pages.post("/reconciliation/fetch")
-def reconciliation_fetch(p: Principal = Depends(Require(P.RECONCILE)), db: Session = Depends(get_db)):
+def reconciliation_fetch(p: Principal = Depends(Require(P.RECONCILE)), db: Session = DB):
     rep = reconciliation.fetch_returns(db, p)
     db.commit()
     rep.settle()

@@ -12,7 +12,7 @@ from oip.auth.deps import Require, optional_principal
 from oip.auth.scope import account_condition, platform_condition
 from oip.auth.service import Principal
 from oip.core.audit_web import ACTION_NAMES, access_log
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.platforms.admission import FINAL_STATES
 from oip.platforms.models import Admission, Platform
 from oip.web.render import render
@@ -29,7 +29,7 @@ def home(request: Request, p: Principal | None = Depends(optional_principal)):
 
 
 @pages.get("/console")
-def console(request: Request, p: Principal = Depends(Require()), db: Session = Depends(get_db)):
+def console(request: Request, p: Principal = Depends(Require()), db: Session = DB):
     """The staff workbench: what this role can do, and counts within its data scope."""
     stats = {}
     if p.can(P.PLATFORM_READ):
@@ -46,7 +46,7 @@ def console(request: Request, p: Principal = Depends(Require()), db: Session = D
 
 
 @pages.get("/me")
-def me(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db: Session = Depends(get_db)):
+def me(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
     """A worker's own registrations and everyone who viewed their data."""
     accounts = list(db.scalars(select(PlatformAccount).where(account_condition(p)).order_by(PlatformAccount.id)))
     return render(request, "me.html", title="我的信息", accounts=accounts, log=access_log(db, p.person_id),

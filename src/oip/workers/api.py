@@ -23,7 +23,7 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import get_db
+from oip.core.web import DB
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
 from oip.workers import csvio, schemas as S, service
@@ -75,7 +75,7 @@ def _register_one(db: Session, p: Principal, body: dict) -> JSONResponse:
           responses=_REJECTED, openapi_extra={"requestBody": {"required": True, "content": {
               "application/json": {"schema": S.inline_schema(S.RegistrationIn)}}}})
 async def register_one(request: Request, _limit: None = Depends(csvio.limit_body),
-                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     """Creates the person (or finds them by ID number) and the platform account, or updates the
     account's phone, county and registration date. ``status``: created | updated | unchanged."""
     body = await _json_body(request)
@@ -93,7 +93,7 @@ def _register_batch(db: Session, p: Principal, records: list, platform_code: Any
           openapi_extra={"requestBody": {"required": True, "content": {
               "application/json": {"schema": S.batch_request_schema()}}}})
 async def register_batch(request: Request, _limit: None = Depends(csvio.limit_body),
-                         p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                         p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     """A JSON array of records, or ``{"platform_code": ..., "records": [...]}``. One transaction:
     the accepted records are stored, every rejected one is reported with its row (1-based), field
     and reason; ``received = accepted + rejected``."""
@@ -129,7 +129,7 @@ def _import(db: Session, p: Principal, upload: csvio.Upload) -> dict:
                                           "county_code,registered_on 或 平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期"},
                   "platform_code": {"type": "string", "description": "平台企业编码（社保经办机构代报时必填）"}}}}}}})
 async def upload(request: Request, _limit: None = Depends(csvio.limit_body),
-                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     """The same upload as the platform portal. Row numbers in the result are the file's line
     numbers (the header is line 1). A file that cannot be read as a whole (encoding, header, size)
     is refused with 400/413 and nothing is stored."""
@@ -162,7 +162,7 @@ def _set_status(db: Session, p: Principal, body: dict) -> S.StatusOut:
           openapi_extra={"requestBody": {"required": True, "content": {
               "application/json": {"schema": S.inline_schema(S.StatusIn)}}}})
 async def set_status(request: Request, _limit: None = Depends(csvio.limit_body),
-                     p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                     p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     """``{"platform_account_id", "status": "active"|"left", "effective_on", "platform_code"?}``.
     Reporting the same status and date again changes nothing (``changed: false``)."""
     body = await _json_body(request)
@@ -186,7 +186,7 @@ def list_workers(q: str | None = Query(None, description="姓名前缀、平台�
                  region: str | None = Query(None, description="接单地区划代码前缀，如 4501（南宁市）"),
                  status: str | None = Query(None, description="active 在册 / left 已退出"),
                  page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=200),
-                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
     """Registrations in your data scope, one item per platform account, ID and phone masked.
     To look a person up by ID or mobile number without the number appearing in URLs and access
     logs, prefer POST /api/v1/workers/search."""
@@ -220,7 +220,7 @@ def _search_body(db: Session, p: Principal, body: dict) -> S.WorkerPage:
                   "status": {"type": "string", "enum": ["active", "left"]},
                   "page": {"type": "integer", "minimum": 1}, "size": {"type": "integer", "minimum": 1, "maximum": 200}}}}}}})
 async def search_workers(request: Request, _limit: None = Depends(csvio.limit_body),
-                         p: Principal = Depends(Require(P.WORKER_READ)), db: Session = Depends(get_db)):
+                         p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
     """The same search as GET /api/v1/workers, with the conditions in the body, so that an ID or
     mobile number looked up never appears in a URL."""
     body = await _json_body(request)
@@ -231,7 +231,7 @@ async def search_workers(request: Request, _limit: None = Depends(csvio.limit_bo
 
 @api.get("/workers/batches", response_model=list[S.BatchSummary], summary="报送批次")
 def list_batches(platform_code: str | None = None, limit: int = Query(50, ge=1, le=500),
-                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     """A platform sees its own batches; social insurance agencies see every platform's."""
     platform_id = None
     if platform_code:
@@ -244,7 +244,7 @@ def list_batches(platform_code: str | None = None, limit: int = Query(50, ge=1, 
 
 
 @api.get("/workers/batches/{batch_id}", response_model=S.BatchDetail, summary="报送批次结果")
-def get_batch(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+def get_batch(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     b = service.get_batch(db, p, batch_id)
     summary = S.batch_summary(b, _platforms(db, {b.platform_id})).model_dump(mode="json")
     return JSONResponse({**summary, "results": b.results or []})
@@ -252,7 +252,7 @@ def get_batch(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)),
 
 @api.get("/workers/batches/{batch_id}/rejects.csv", summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
          response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     b = service.get_batch(db, p, batch_id)
     return Response(csvio.rejects_csv(b.results or []), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="rejects-batch-{b.id}.csv"'})
@@ -261,7 +261,7 @@ def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTE
 @api.get("/workers/{person_id}", response_model=S.PersonOut, summary="从业人员详情")
 def get_person(person_id: int, full: bool = Query(False, description="查看完整证件号码和手机号（须有权限并填写事由，留痕）"),
                purpose: str | None = Query(None, description="查询事由（完整查看时必填）"),
-               p: Principal = Depends(Require(P.WORKER_READ)), db: Session = Depends(get_db)):
+               p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
     """Masked by default, with the platform accounts in your data scope. ``full=true`` with a
     ``purpose`` returns the clear numbers to agencies holding worker.read_full, and is audited."""
     person, accounts, clear = service.get_person(db, p, person_id, full=full, purpose=purpose)

@@ -19,7 +19,7 @@ from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.ids import mask_id, mask_phone
-from oip.core.web import client_ip, get_db
+from oip.core.web import DB, client_ip
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.reference.service import region_names
@@ -77,7 +77,7 @@ def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str 
 @pages.get("/workers")
 def workers_page(request: Request, q: str | None = None, platform_code: str | None = None,
                  region: str | None = None, status: str | None = None, page: int = Query(1, ge=1),
-                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = Depends(get_db)):
+                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
     filters = {"q": _blank(q), "platform_code": _blank(platform_code), "region": _blank(region),
                "status": _blank(status)}
     return _roster(request, db, p, filters, page)
@@ -86,7 +86,7 @@ def workers_page(request: Request, q: str | None = None, platform_code: str | No
 @pages.post("/workers")
 def workers_search(request: Request, q: str = Form(""), platform_code: str = Form(""), region: str = Form(""),
                    status: str = Form(""), p: Principal = Depends(Require(P.WORKER_READ)),
-                   db: Session = Depends(get_db)):
+                   db: Session = DB):
     """The search form posts here, so that an ID or mobile number searched for never appears in a
     URL (browser history, proxy and access logs): such a search is answered directly, any other is
     redirected to the bookmarkable GET /workers."""
@@ -112,7 +112,7 @@ def _person_page(request: Request, db: Session, p: Principal, person_id: int, *,
 
 @pages.get("/workers/upload")
 def upload_page(request: Request, platform_code: str | None = None,
-                p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     if p.role.scope == "platform":
         return RedirectResponse("/portal", status_code=303)
     plat_id = None
@@ -133,7 +133,7 @@ async def _upload_and_report(request: Request, db: Session, p: Principal, report
 
 @pages.post("/workers/upload")
 async def upload_for_platform(request: Request, _limit: None = Depends(csvio.limit_body),
-                              p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                              p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     base = "/portal/batches" if p.role.scope == "platform" else "/workers/batches"
     return await _upload_and_report(request, db, p, base)
 
@@ -153,7 +153,7 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, back
 
 @pages.get("/workers/batches/{batch_id}")
 def officer_batch_page(request: Request, batch_id: int, new: bool = False,
-                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = Depends(get_db)):
+                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     if p.role.scope == "platform":
         return RedirectResponse(f"/portal/batches/{batch_id}", status_code=303)
     return _batch_page(request, db, p, batch_id, "/workers/upload", new)
@@ -161,13 +161,13 @@ def officer_batch_page(request: Request, batch_id: int, new: bool = False,
 
 @pages.get("/workers/{person_id}")
 def person_page(request: Request, person_id: int, p: Principal = Depends(Require(P.WORKER_READ)),
-                db: Session = Depends(get_db)):
+                db: Session = DB):
     return _person_page(request, db, p, person_id)
 
 
 @pages.post("/workers/{person_id}/full")
 def person_full_page(request: Request, person_id: int, purpose: str = Form(""),
-                     p: Principal = Depends(Require(P.WORKER_READ_FULL)), db: Session = Depends(get_db)):
+                     p: Principal = Depends(Require(P.WORKER_READ_FULL)), db: Session = DB):
     """The clear ID and phone numbers, shown once in this response (not cached) and audited with
     the stated purpose."""
     if not purpose.strip():
@@ -178,7 +178,7 @@ def person_full_page(request: Request, person_id: int, purpose: str = Form(""),
 # ---- the platform portal ---------------------------------------------------------------------------
 
 @pages.get("/portal")
-def portal(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = Depends(get_db)):
+def portal(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
     plat = db.get(Platform, p.platform_id) if p.platform_id else None
     if plat is None:
         raise DomainError("账号未关联平台企业")
@@ -201,13 +201,13 @@ def portal_template(lang: str = "zh", p: Principal = Depends(Require(P.PORTAL, P
 
 @pages.post("/portal/upload")
 async def portal_upload(request: Request, _limit: None = Depends(csvio.limit_body),
-                        p: Principal = Depends(Require(P.PORTAL)), db: Session = Depends(get_db)):
+                        p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
     return await _upload_and_report(request, db, p, "/portal/batches")
 
 
 @pages.get("/portal/batches/{batch_id}")
 def portal_batch_page(request: Request, batch_id: int, new: bool = False,
-                      p: Principal = Depends(Require(P.PORTAL)), db: Session = Depends(get_db)):
+                      p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
     return _batch_page(request, db, p, batch_id, "/portal", new)
 
 
@@ -230,7 +230,7 @@ def check_form(request: Request):
 
 @pages.post("/check")
 def check(request: Request, id_number: str = Form(""), phone: str = Form(""), answer: str = Form(""),
-          token: str = Form(""), db: Session = Depends(get_db)):
+          token: str = Form(""), db: Session = DB):
     """Every outcome returns normally (no exception), so that the attempt is counted even when the
     check is refused."""
     ip = client_ip(request)
