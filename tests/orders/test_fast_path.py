@@ -94,13 +94,17 @@ def test_what_the_one_pass_does_not_take_goes_the_general_path(tmp_path, change,
         assert reason in rejects(res)[0]["reason"]
 
 
-def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path):
+@pytest.mark.parametrize("sort_max", [ingest.SORT_REPEATS_MAX_ROWS, 0], ids=["sorted-hashes", "hash-aggregate"])
+def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypatch, sort_max):
+    monkeypatch.setattr(ingest, "SORT_REPEATS_MAX_ROWS", sort_max)  # 0: the way of files too big to sort in memory
     (a, _), = register_workers("meituan", 1)
     o = order(a, day="2025-10-14")
+    clean = import_rows(tmp_path, [order(a, day="2025-10-13", start=f"{h:02d}:00") for h in (8, 9, 10)])
+    assert not GENERAL_ONLY & set(clean.steps)  # no repeat: the one pass holds
     res = import_rows(tmp_path, [o, dict(o)])
     assert (res.accepted, res.duplicates, res.rejected) == (1, 1, 0)
     assert GENERAL_ONLY <= set(res.steps)
-    assert worker_months(a)[0]["orders"] == 1
+    assert worker_months(a)[0]["orders"] == 3 + 1
 
 
 def test_a_clean_batch_that_repeats_stored_orders_keeps_the_summaries_right(tmp_path):

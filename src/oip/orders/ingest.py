@@ -15,9 +15,12 @@ per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only 
    and of timestamps with an offset), checks every rule of view ``v`` and writes the rows in the
    ledger's columns to a staged Parquet file — no row numbers, no reasons. The first row that
    breaks a rule (or a value the reader cannot parse, a line it cannot split) stops the pass with
-   an error; then an order_id twice is looked for while the per-worker-month summaries of the
-   staged rows are added to PostgreSQL under a savepoint. Anything found: the staged file and the
-   savepoint are dropped and the batch takes the general path (a dirty file costs that first pass).
+   an error; then an order_id twice is looked for (the ids' 64-bit hashes sorted in memory; a hash
+   aggregate in DuckDB for files too big for that) while the per-worker-month summaries of the
+   staged rows are added to PostgreSQL under a savepoint (copied straight in when the platform has
+   none yet for those months). Anything found: the staged file and the savepoint are dropped and
+   the batch takes the general path (a dirty file costs that first pass). The columns with few
+   values reach the Parquet writer as ENUMs (the file holds plain strings either way).
 4. The general path: CSV and JSON Lines are read once, in file order, into a typed staging Parquet
    file (GBK/GB18030 CSV is first transcoded to UTF-8 in a streaming pass); a record's row number is
    its position there. Lines the reader cannot split are rejects of their own. Parquet is read in
@@ -975,12 +978,33 @@ def _check(session: Session, con, ctx: _Context, src: _Source, work: Path, repor
     return plan
 
 
-def _ledger_select(ctx: _Context, where: str) -> str:
-    """The ledger columns of the rows of view ``v`` matching ``where`` (version 1: corrections get
-    their version when compared with the ledger)."""
-    exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)),
-             "month": "strftime(v.day, '%Y-%m')", "day": "v.day"}
-    cols = ", ".join(f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}" for c, typ in ledger.COLUMNS.items())
+def _enum(values) -> str:
+    return "ENUM(" + ", ".join(_lit(v) for v in sorted(set(values))) + ")"
+
+
+def _ledger_select(con, ctx: _Context, where: str) -> str:
+    """The ledger columns of the valid rows of view ``v`` matching ``where`` (version 1: corrections
+    get their version when compared with the ledger).
+
+    The columns with few values — platform, industry, county, status, month — are handed to the
+    Parquet writer as ENUMs of the values the rules admit. The file holds the same plain strings,
+    but the writer's dictionaries cost a fraction of what hashing each string does; the month
+    comes from a list indexed by the day's year and month instead of a date format per row."""
+    counties = [r[0] for r in con.execute("SELECT code FROM cty").fetchall()]
+    # A valid row's day lies between the coverage start and now, so its index is 1 or more.
+    first, last = ctx.coverage_start, ctx.now_limit.astimezone(clock.SHANGHAI).date()
+    months = [f"{y:04d}-{m + 1:02d}" for y, m in (divmod(i, 12) for i in range(
+        first.year * 12 + first.month - 1, last.year * 12 + last.month))]
+    index = f"(year(v.day) * 12 + month(v.day) - {first.year * 12 + first.month - 1})"
+    month = "strftime(v.day, '%Y-%m')"
+    if months:
+        month = f"COALESCE(CAST([{', '.join(_lit(m) for m in months)}] AS {_enum(months)}[])[{index}], {month})"
+    exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)), "month": month,
+             "day": "v.day", "platform_code": f"CAST(v.platform_code AS {_enum([ctx.platform_code])})",
+             "industry": f"CAST(v.industry AS {_enum([ctx.industry_code])})",
+             "status": f"CAST(v.status AS {_enum(STATUSES)})", "county_code": f"CAST(v.county_code AS {_enum(counties)})"}
+    cols = ", ".join(f"{exprs[c]} AS {c}" if c in ("platform_code", "industry", "status", "county_code")
+                     else f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}" for c, typ in ledger.COLUMNS.items())
     return f"SELECT {cols} FROM v WHERE {where}"
 
 
@@ -1027,35 +1051,33 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             with _progress(con, report, "校验并写入", 0.05, 0.55):
-                written = _write(con, _ledger_select(ctx, f"CASE WHEN v.ok THEN true ELSE {stop} END"), staged)
+                written = _write(con, _ledger_select(con, ctx, f"CASE WHEN v.ok THEN true ELSE {stop} END"), staged)
         finally:
             con.execute("RESET disabled_optimizers")
         step("read")
         # An order_id twice: the general path tells repeats from conflicts, with row numbers. While
-        # that is checked, the summaries of the staged rows are added to PostgreSQL under a
-        # savepoint — they stand unless the batch turns out to repeat an order or one already stored.
-        repeated: list[Any] = []
+        # that is checked, the summaries of the staged rows (computed first: DuckDB, both cores) are
+        # copied into PostgreSQL under a savepoint (one core, in a thread) — they stand unless the
+        # batch turns out to repeat an order or one already stored.
+        months = _summaries_file(con, ctx, f"read_parquet({_lit(str(staged))})", work, plan)
+        plan.summaries = session.begin_nested()
+        failed: list[BaseException] = []
 
-        def count_repeats() -> None:
-            cur = con.cursor()
+        def add() -> None:
             try:
-                repeated.append(_scalar(cur, f"SELECT count(*) FROM (SELECT 1 FROM read_parquet({_lit(str(staged))}) "
-                                             f"GROUP BY hash(order_id) HAVING count(*) > 1)"))
+                _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
             except BaseException as e:  # noqa: BLE001 - re-raised below
-                repeated.append(e)
-            finally:
-                cur.close()
+                failed.append(e)
 
-        checker = threading.Thread(target=count_repeats, name=f"ingest-b{ctx.batch_id}-repeats", daemon=True)
-        checker.start()
+        adder = threading.Thread(target=add, name=f"ingest-b{ctx.batch_id}-summaries", daemon=True)
+        adder.start()
         try:
-            plan.summaries = session.begin_nested()
-            _add_summaries(session, con, ctx, f"read_parquet({_lit(str(staged))})", work, plan)
+            repeated = _has_repeats(con, staged, written)
         finally:
-            checker.join()
-        if isinstance(repeated[0], BaseException):
-            raise repeated[0]
-        ok = not repeated[0]
+            adder.join()
+        if failed:
+            raise failed[0]
+        ok = not repeated
         step("duplicates")
     except duckdb.Error as e:  # a row to reject, a line that cannot be split (the general path says which)
         log.info("batch %s: the general path (%s)", ctx.batch_id, str(e).splitlines()[0][:200])
@@ -1070,6 +1092,24 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         return False
     plan.received = plan.valid_new = written
     return True
+
+
+# Up to this many rows, repeated order_ids are looked for by sorting their 64-bit hashes in memory
+# (8 bytes a row: 320 MB at most next to DuckDB's own limit); beyond, by DuckDB's hash aggregate,
+# which spills to disk but costs about four times the CPU.
+SORT_REPEATS_MAX_ROWS = 40_000_000
+
+
+def _has_repeats(con, staged: Path, rows: int) -> bool:
+    """Whether some order_id occurs twice in the staged file. Compared by 64-bit hash: two different
+    ids with one hash (odds about 3 in a million for 10^7 rows) only send the batch to the general path,
+    which compares the ids themselves."""
+    hashes = f"SELECT hash(order_id) AS h FROM read_parquet({_lit(str(staged))})"
+    if rows > SORT_REPEATS_MAX_ROWS:
+        return bool(_scalar(con, f"SELECT count(*) FROM ({hashes}) GROUP BY h HAVING count(*) > 1 LIMIT 1"))
+    h = con.execute(hashes).fetchnumpy()["h"]
+    h.sort()
+    return bool((h[1:] == h[:-1]).any())
 
 
 def _csv_reader(src: _Source, path: Path, types: dict[str, str], options: str) -> str:
@@ -1157,7 +1197,7 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
     step("rejects")
 
     # 4. The valid rows, each order once.
-    plan.valid_new = _write(con, _ledger_select(ctx, "v.ok AND v.rn NOT IN (SELECT rn FROM excluded)"), staged)
+    plan.valid_new = _write(con, _ledger_select(con, ctx, "v.ok AND v.rn NOT IN (SELECT rn FROM excluded)"), staged)
 
 
 def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Path, plan: _Plan,
@@ -1361,12 +1401,19 @@ def months_sql(platform_id: int, source: str) -> str:
               GROUP BY worker_account_id, mon, county_code)"""
 
 
-def _add_summaries(session: Session, con, ctx: _Context, source: str, work: Path, plan: _Plan) -> None:
-    """Add the per-worker-month summaries of the rows of ``source`` to PostgreSQL."""
+def _summaries_file(con, ctx: _Context, source: str, work: Path, plan: _Plan) -> list[str]:
+    """Write the per-worker-month summaries of the rows of ``source`` (``plan.worker_months``, CSV);
+    the months they cover."""
     plan.worker_months = work / "worker_months.csv"
     con.execute(f"COPY ({months_sql(ctx.platform_id, source)}) TO {_lit(str(plan.worker_months))} "
                 f"(FORMAT csv, HEADER false)")
-    _add_worker_months(session, plan.worker_months)
+    return [r[0] for r in con.execute(f"SELECT DISTINCT month FROM {source}").fetchall()]
+
+
+def _add_summaries(session: Session, con, ctx: _Context, source: str, work: Path, plan: _Plan) -> None:
+    """Add the per-worker-month summaries of the rows of ``source`` to PostgreSQL."""
+    months = _summaries_file(con, ctx, source, work, plan)
+    _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
 
 
 def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: list[Path], work: Path) -> None:
@@ -1388,8 +1435,15 @@ def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: l
         TO {_lit(str(plan.recomputed_months))} (FORMAT csv, HEADER false)""")
 
 
-def _add_worker_months(session: Session, path: Path) -> None:
-    """Add the batch's rows (per worker, month and county) to the summaries."""
+def _add_worker_months(session: Session, path: Path, platform_id: int, months: list[str]) -> None:
+    """Add the batch's rows (per worker, month and county) to the summaries. The platform's first
+    batch of a month (the usual monthly file) is copied straight in; otherwise the rows are added to
+    those already there. The caller holds the platform's import lock: no other batch adds rows meanwhile."""
+    firsts = [dt.date(int(m[:4]), int(m[5:7]), 1) for m in months]
+    if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM worker_months WHERE platform_id = :p "
+                               "AND month = ANY(:m))"), {"p": int(platform_id), "m": firsts}):
+        _copy_in(session, "worker_months", WM_COLUMNS, path)
+        return
     session.execute(text(_WM_TEMP.format(name="wm_in")))
     _copy_in(session, "wm_in", WM_COLUMNS, path)
     session.execute(text(f"""INSERT INTO worker_months ({WM_COLUMNS}) SELECT {WM_COLUMNS} FROM wm_in
