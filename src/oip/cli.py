@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 
@@ -10,6 +11,21 @@ import typer
 from rich.console import Console
 
 app = typer.Typer(help="广西新就业形态人员职业伤害保障信息平台 (oip)", no_args_is_help=True, add_completion=False)
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+@app.callback()
+def _main() -> None:
+    # SIGTERM (systemd, docker stop, kill) ends oip the way Ctrl-C does: Python exits normally, so
+    # open transactions roll back and the embedded PostgreSQL stops with the process (its exit
+    # hook). Without this the default action kills the process outright — uvicorn re-raises the
+    # signal after its own graceful shutdown — and the embedded server keeps running.
+    signal.signal(signal.SIGTERM, _terminated)
+
+
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ref_app = typer.Typer(help="Reference data.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
