@@ -118,3 +118,18 @@ def test_expired_and_unknown_tokens_are_refused(client):
     assert client.get("/api/v1/me", headers={"Authorization": "Bearer oip_nonsense"}).status_code == 401
     headers = bearer("nn_si", minutes=-1)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_attempts_older_than_the_retention_are_dropped_as_new_ones_come_in(client):
+    from oip.auth.models import LoginAttempt
+    from oip.auth.service import ATTEMPT_RETENTION
+    from oip.core import clock
+
+    user = _new_user()
+    with session_scope() as s:
+        for age in (ATTEMPT_RETENTION + dt.timedelta(hours=1), ATTEMPT_RETENTION - dt.timedelta(hours=1)):
+            s.add(LoginAttempt(username=user, at=clock.now() - age, success=False, ip="198.51.100.7"))
+    assert client.post("/login", data={"username": user, "password": "nope"}).status_code == 401
+    with session_scope() as s:
+        ages = sorted(clock.now() - a.at for a in s.scalars(select(LoginAttempt).where(LoginAttempt.username == user)))
+    assert len(ages) == 2 and ages[-1] < ATTEMPT_RETENTION  # the new one and the one inside the retention

@@ -55,7 +55,8 @@ class StaffSession(Base):
 
 
 class LoginAttempt(IdMixin, Base):
-    """Every sign-in attempt, for throttling (repeated failures) and the audit trail."""
+    """Sign-in attempts (and public checks, under ``check:<ip>``) of the last 30 days, for throttling
+    repeated failures; the audit trail keeps every sign-in for good."""
 
     __tablename__ = "login_attempts"
     username: Mapped[str] = mapped_column(String(64), index=True)

@@ -108,6 +108,19 @@ def _recent_failures(session: Session, username: str) -> int:
         LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at > since)) or 0
 
 
+# Attempts only throttle (windows of minutes); every sign-in, failed or not, is also in the audit
+# trail, which keeps it for good. Older attempts are removed as new ones come in.
+ATTEMPT_RETENTION = dt.timedelta(days=30)
+
+
+def record_attempt(session: Session, key: str, success: bool, ip: str | None) -> None:
+    """Count an attempt under ``key`` (a username, or ``check:<ip>`` for the public check) and drop
+    those older than ``ATTEMPT_RETENTION``."""
+    now = clock.now()
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
+    session.add(LoginAttempt(username=key, at=now, success=success, ip=ip))
+
+
 def sign_in(session: Session, username: str, password: str, ip: str | None) -> tuple[str, Principal]:
     """Check a staff or worker password and open a session. Returns (cookie value, principal).
 
@@ -122,7 +135,7 @@ def sign_in(session: Session, username: str, password: str, ip: str | None) -> t
     user = session.scalar(select(User).where(User.username == username))
     ok = user is not None and user.is_active and user.kind in ("staff", "worker") and check_secret(
         user.password_hash, password)
-    session.add(LoginAttempt(username=username, at=clock.now(), success=ok, ip=ip))
+    record_attempt(session, username, ok, ip)
     if not ok:
         audit.record(session, actor, "auth.sign_in_failed", entity_type="user", entity_id=username)
         session.commit()

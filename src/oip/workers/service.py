@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, contains_eager, lazyload
 from oip.auth import permissions as P
 from oip.auth.models import LoginAttempt
 from oip.auth.scope import account_condition, out_of_scope
-from oip.auth.service import Principal
+from oip.auth.service import Principal, record_attempt
 from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
@@ -569,7 +569,7 @@ def record_check_attempt(session: Session, ip: str | None) -> None:
     since = clock.now() - CHECK_WINDOW
     recent = session.scalar(select(func.count()).select_from(LoginAttempt).where(
         LoginAttempt.username == key, LoginAttempt.at > since)) or 0
-    session.add(LoginAttempt(username=key, at=clock.now(), success=recent < CHECK_MAX_ATTEMPTS, ip=ip))
+    record_attempt(session, key, recent < CHECK_MAX_ATTEMPTS, ip)
     session.flush()
     if recent >= CHECK_MAX_ATTEMPTS:
         minutes = int(CHECK_WINDOW.total_seconds() // 60)
