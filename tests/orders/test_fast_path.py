@@ -108,8 +108,8 @@ def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypa
 
 
 def test_a_clean_batch_that_repeats_stored_orders_keeps_the_summaries_right(tmp_path):
-    """The fast path adds the summaries while it checks for repeats; when the ledger already holds
-    some of the orders, they are taken back and added again from the accepted rows only."""
+    """The ledger already holds some of the orders: the summaries are added from the accepted rows
+    only."""
     (a, _), = register_workers("meituan", 1)
     first = [order(a, day="2025-10-15", start=f"{h:02d}:00") for h in (8, 9, 10)]
     import_rows(tmp_path, first)
@@ -119,6 +119,18 @@ def test_a_clean_batch_that_repeats_stored_orders_keeps_the_summaries_right(tmp_
     assert (res.accepted, res.duplicates, res.corrections) == (2, 2, 1)
     (m,) = worker_months(a)
     assert m["orders"] == 4 and m["days"] == {dt.date(2025, 10, 15): 3, dt.date(2025, 10, 16): 1}
+
+
+def test_a_clean_batch_within_the_span_of_stored_orders_gets_its_summaries_from_the_final_file(tmp_path):
+    """New orders taken between stored ones: the one pass holds, and the summaries (left until the
+    batch has been compared with the ledger) count every order once."""
+    (a, _), = register_workers("meituan", 1)
+    import_rows(tmp_path, [order(a, day="2025-10-17", start=f"{h:02d}:00") for h in (8, 12)])
+    res = import_rows(tmp_path, [order(a, day="2025-10-17", start="10:00"), order(a, day="2025-10-18", start="09:00")])
+    assert not GENERAL_ONLY & set(res.steps)
+    assert (res.accepted, res.duplicates, res.corrections) == (2, 0, 0)
+    (m,) = worker_months(a)
+    assert m["orders"] == 4 and m["days"] == {dt.date(2025, 10, 17): 3, dt.date(2025, 10, 18): 1}
 
 
 def test_a_clean_batch_across_two_months_is_written_per_month(tmp_path):

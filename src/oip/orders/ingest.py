@@ -18,9 +18,11 @@ per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only 
    an error; then an order_id twice is looked for (the ids' 64-bit hashes sorted in memory; a hash
    aggregate in DuckDB for files too big for that) while the per-worker-month summaries of the
    staged rows are added to PostgreSQL under a savepoint (copied straight in when the platform has
-   none yet for those months). Anything found: the staged file and the savepoint are dropped and
-   the batch takes the general path (a dirty file costs that first pass). The columns with few
-   values reach the Parquet writer as ENUMs (the file holds plain strings either way).
+   none yet for those months; left to step 5 when the ledger holds orders of the platform from
+   the batch's time span, as when a file is sent twice). Anything found: the staged file and the
+   savepoint are dropped and the batch takes the general path (a dirty file costs that first
+   pass). The columns with few values reach the Parquet writer as ENUMs (the file holds plain
+   strings either way).
 4. The general path: CSV and JSON Lines are read once, in file order, into a typed staging Parquet
    file (GBK/GB18030 CSV is first transcoded to UTF-8 in a streaming pass); a record's row number is
    its position there. Lines the reader cannot split are rejects of their own. Parquet is read in
@@ -74,7 +76,7 @@ from oip.core.config import get_settings
 from oip.core.db import get_engine
 from oip.core.errors import DomainError, Forbidden
 from oip.orders import ledger
-from oip.orders.models import OrderBatch
+from oip.orders.models import OrderBatch, OrderFile
 from oip.platforms.models import Platform
 from oip.reference.models import Industry, Region
 
@@ -1002,7 +1004,8 @@ def _ledger_select(con, ctx: _Context, where: str) -> str:
     exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)), "month": month,
              "day": "v.day", "platform_code": f"CAST(v.platform_code AS {_enum([ctx.platform_code])})",
              "industry": f"CAST(v.industry AS {_enum([ctx.industry_code])})",
-             "status": f"CAST(v.status AS {_enum(STATUSES)})", "county_code": f"CAST(v.county_code AS {_enum(counties)})"}
+             "status": f"CAST(v.status AS {_enum(STATUSES)})",
+             "county_code": f"CAST(v.county_code AS {_enum(counties)})"}
     cols = ", ".join(f"{exprs[c]} AS {c}" if c in ("platform_code", "industry", "status", "county_code")
                      else f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}" for c, typ in ledger.COLUMNS.items())
     return f"SELECT {cols} FROM v WHERE {where}"
@@ -1059,22 +1062,27 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         # that is checked, the summaries of the staged rows (computed first: DuckDB, both cores) are
         # copied into PostgreSQL under a savepoint (one core, in a thread) — they stand unless the
         # batch turns out to repeat an order or one already stored.
-        months = _summaries_file(con, ctx, f"read_parquet({_lit(str(staged))})", work, plan)
-        plan.summaries = session.begin_nested()
+        # When the ledger holds orders of this platform accepted within the batch's time span (the
+        # same file sent again, or corrections), they are left to be added from the final files.
         failed: list[BaseException] = []
+        adder = None
+        if not _overlaps_stored(session, con, ctx, staged):
+            months = _summaries_file(con, ctx, f"read_parquet({_lit(str(staged))})", work, plan)
+            plan.summaries = session.begin_nested()
 
-        def add() -> None:
-            try:
-                _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
-            except BaseException as e:  # noqa: BLE001 - re-raised below
-                failed.append(e)
+            def add() -> None:
+                try:
+                    _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
+                except BaseException as e:  # noqa: BLE001 - re-raised below
+                    failed.append(e)
 
-        adder = threading.Thread(target=add, name=f"ingest-b{ctx.batch_id}-summaries", daemon=True)
-        adder.start()
+            adder = threading.Thread(target=add, name=f"ingest-b{ctx.batch_id}-summaries", daemon=True)
+            adder.start()
         try:
             repeated = _has_repeats(con, staged, written)
         finally:
-            adder.join()
+            if adder is not None:
+                adder.join()
         if failed:
             raise failed[0]
         ok = not repeated
@@ -1092,6 +1100,18 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         return False
     plan.received = plan.valid_new = written
     return True
+
+
+def _overlaps_stored(session: Session, con, ctx: _Context, staged: Path) -> bool:
+    """Whether a published file of the platform has orders accepted within the staged rows' span
+    (from the files' statistics and the ledger's list: no data read)."""
+    lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({_lit(str(staged))})").fetchone()
+    if lo is None:
+        return False
+    return bool(session.scalar(
+        select(OrderFile.id).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(OrderBatch.status == "published", OrderFile.platform_code == ctx.platform_code,
+               OrderFile.max_accepted_at >= lo, OrderFile.min_accepted_at <= hi).limit(1)))
 
 
 # Up to this many rows, repeated order_ids are looked for by sorting their 64-bit hashes in memory
@@ -1227,30 +1247,27 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
         has_sup = _load_superseded(session, con, ctx, sorted(near), work)
         not_superseded = ("AND NOT EXISTS (SELECT 1 FROM sup0 WHERE sup0.order_id = o.order_id "
                           "AND sup0.version = o.version)") if has_sup else ""
-        con.execute(f"""CREATE TABLE sm AS
-            SELECT s.srn, s.order_id, st.ver FROM s JOIN (
-                SELECT o.order_id, o.version AS ver FROM read_parquet({_paths(stored)}) o WHERE true {not_superseded}) st
-            USING (order_id)""")
-        if _scalar(con, "SELECT count(*) FROM sm"):
-            # The same order_id: the same content is a duplicate, other content a correction. Content
-            # hashes of both sides find the equal ones; the rest are compared value by value (so a
-            # collision could only ever make a correction, never lose one).
-            con.execute(f"""CREATE TABLE sh AS
-                SELECT c.srn, {content_hash_sql('o')} = {content_hash_sql('n')} AS eq
-                FROM sm c JOIN read_parquet({_paths(stored)}) o ON o.order_id = c.order_id AND o.version = c.ver
-                JOIN s n ON n.srn = c.srn""")
-            con.execute("INSERT INTO stored_dup SELECT srn FROM sh WHERE eq")
-            if _scalar(con, "SELECT count(*) FROM sh WHERE NOT eq"):
-                same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in CONTENT_COLUMNS)
-                con.execute(f"""CREATE TABLE cmp AS
-                    SELECT n.srn, n.order_id, ({same}) AS same, o.version, o.month, o.worker_account_id, o.day,
-                           o.county_code
-                    FROM (SELECT * FROM s WHERE srn IN (SELECT srn FROM sh WHERE NOT eq)) n
-                    JOIN sm c ON c.srn = n.srn
-                    JOIN read_parquet({_paths(stored)}) o ON o.order_id = c.order_id AND o.version = c.ver""")
-                con.execute("INSERT INTO stored_dup SELECT srn FROM cmp WHERE same")
-                con.execute("""INSERT INTO corr SELECT srn, order_id, version + 1, version, month, worker_account_id,
-                                      day, county_code FROM cmp WHERE NOT same""")
+        # The same order_id: the same content is a duplicate, other content a correction. One join
+        # of narrow rows (id, version, content hash of each side) finds the equal ones; the rest are
+        # compared value by value (so a collision could only ever make a correction, never lose one).
+        con.execute(f"""CREATE TABLE sh AS
+            SELECT n.srn, n.order_id, st.ver, n.h = st.h AS eq
+            FROM (SELECT srn, order_id, {content_hash_sql('s')} AS h FROM s) n
+            JOIN (SELECT o.order_id, o.version AS ver, {content_hash_sql('o')} AS h
+                  FROM read_parquet({_paths(stored)}) o WHERE true {not_superseded}) st
+              ON st.order_id = n.order_id""")
+        con.execute("INSERT INTO stored_dup SELECT srn FROM sh WHERE eq")
+        if _scalar(con, "SELECT count(*) FROM sh WHERE NOT eq"):
+            same = " AND ".join(f"n.{c} IS NOT DISTINCT FROM o.{c}" for c in CONTENT_COLUMNS)
+            con.execute(f"""CREATE TABLE cmp AS
+                SELECT n.srn, n.order_id, ({same}) AS same, o.version, o.month, o.worker_account_id, o.day,
+                       o.county_code
+                FROM (SELECT * FROM s WHERE srn IN (SELECT srn FROM sh WHERE NOT eq)) n
+                JOIN sh c ON c.srn = n.srn
+                JOIN read_parquet({_paths(stored)}) o ON o.order_id = c.order_id AND o.version = c.ver""")
+            con.execute("INSERT INTO stored_dup SELECT srn FROM cmp WHERE same")
+            con.execute("""INSERT INTO corr SELECT srn, order_id, version + 1, version, month, worker_account_id,
+                                  day, county_code FROM cmp WHERE NOT same""")
     step("stored")
     plan.corrections = _scalar(con, "SELECT count(*) FROM corr")
     if plan.corrections:
