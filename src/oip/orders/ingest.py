@@ -1290,6 +1290,8 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
         con.execute("DROP VIEW s")
         shutil.move(str(staged), target)
         written.append((m, target, int(rows)))
+    elif stored_dups == sum(month_rows.values()):
+        pass  # every order is stored already (the same file sent again): nothing to write
     else:
         cols = ", ".join("COALESCE(corr.version, s.version) AS version" if c == "version" else f"s.{c}"
                          for c in ledger.COLUMNS)
