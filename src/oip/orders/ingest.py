@@ -58,7 +58,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import re
 import shutil
 import threading
 import time
@@ -323,37 +322,32 @@ def _transcode(src: Path, dst: Path) -> None:
         fout.write(dec.decode(b"", final=True))
 
 
-_BLANK_AFTER = re.compile(rb"\n(?=\r?\n)")  # a newline followed by an empty line
-
-
 def _blank_lines(path: Path) -> list[int]:
     """1-based numbers of the empty lines of a text file (the readers skip them), in one streaming
-    pass of bounded memory."""
-    found: list[int] = []
-    line = 1          # line number at position 0 of ``buf``
-    buf = b""
-    with open(path, "rb") as fh:
-        start = fh.read(2)
-        if start[:1] == b"\n" or start == b"\r\n":
-            found.append(1)
-        buf = start
-        while True:
-            data = fh.read(_SCAN_CHUNK)
-            buf += data
-            limit = len(buf) if not data else len(buf) - 2  # keep 2 bytes for the look-ahead
-            pos = 0
-            for m in _BLANK_AFTER.finditer(buf, 0, len(buf)):
-                if m.start() >= limit:
-                    break
-                line += buf.count(b"\n", pos, m.start() + 1)
-                pos = m.start() + 1
-                found.append(line)
-            line += buf.count(b"\n", pos, limit)
-            buf = buf[limit:]
-            if not data:
-                break
-    return found
+    pass of bounded memory. Newline ``i`` (from 0) ends line ``i + 1``; that line is empty when the
+    newline before it (the file's start for line 1) is right before it, or one carriage return
+    before it. Vectorised: a 1.9 GB file in about the time of counting its newlines."""
+    import numpy as np
 
+    found: list[int] = []
+    prev = -1        # position of the previous newline; the file's start stands for one
+    newlines = 0     # newlines before the chunk
+    offset = 0       # the chunk's position in the file
+    last = 0         # the byte before the chunk
+    with open(path, "rb") as fh:
+        while data := fh.read(_SCAN_CHUNK):
+            a = np.frombuffer(data, dtype=np.uint8)
+            nl = np.flatnonzero(a == 10)
+            if len(nl):
+                gap = nl + offset - np.concatenate(([prev], nl[:-1] + offset))
+                before = np.where(nl > 0, a[np.maximum(nl - 1, 0)], last)
+                empty = np.flatnonzero((gap == 1) | ((gap == 2) & (before == 13)))
+                found.extend((newlines + empty + 1).tolist())
+                newlines += len(nl)
+                prev = int(nl[-1]) + offset
+            last = data[-1]
+            offset += len(data)
+    return found
 
 
 # ---- the typed projection ----------------------------------------------------------------------------
