@@ -117,15 +117,6 @@ def _cursor() -> duckdb.DuckDBPyConnection:
         return _con.cursor()
 
 
-def reset_cache() -> None:
-    """Forget the cached connection (tests that switch ledgers)."""
-    global _con
-    with _lock:
-        if _con is not None:
-            _con.close()
-        _con = None
-
-
 # ---- the look-up ------------------------------------------------------------------------------------
 
 @dataclass

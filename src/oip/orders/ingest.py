@@ -93,7 +93,6 @@ REQUIRED = ("order_id", "platform_code", "worker_account_id", "industry", "count
 PARSED = TIME_FIELDS + INT_FIELDS + COORD_FIELDS  # fields whose text must parse; raw text kept when it does not
 STATUSES = ("completed", "cancelled")
 FORMATS = ("csv", "jsonl", "parquet")
-FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
 
 MAX_ID_LENGTH = 64
 MAX_DURATION_HOURS = 24          # an order lasts at most a day: coverage looks at the day of T and the day before
