@@ -8,7 +8,7 @@ Builds (once; reused while the parameters stay the same) a ledger of ``--rows`` 
 the workers are registered in bulk, the Parquet files are written directly in the ledger layout —
 each file one week of one platform, in acceptance-time order (a platform's export order, which the
 import keeps) with the import's write options — and published through ``ledger.publish``, with the
-per-worker-month summaries of each month (``ingest.months_sql`` over its week files) in PostgreSQL.
+per-worker-month summaries of each month (``summaries.rows_sql`` over its week files) in PostgreSQL.
 Then ``oip.orders.coverage.covered_at`` answers ``--lookups`` questions by person: half at a moment
 inside one of the person's orders, half at a random moment of the period. Prints the latency
 percentiles (after a few warm-up calls, reported apart), overall and by answer."""
@@ -54,7 +54,7 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
 
     from oip.core import clock
     from oip.core.db import session_scope
-    from oip.orders import ingest, ledger
+    from oip.orders import ledger, summaries
     from oip.orders.models import OrderBatch
     from oip.platforms.models import Platform
 
@@ -139,12 +139,10 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
             # The month's per-worker-month summaries, summed over its week files (a worker's month
             # spans several of them), then copied in as the import does.
             if published:
-                wm = work / "wm.csv"
-                summaries = ingest.months_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
-                con.execute(f"COPY ({summaries} ORDER BY account_id) TO '{wm}' (FORMAT csv, HEADER false)")
+                rows = summaries.rows_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
                 with session_scope() as s:
-                    ingest._copy_in(s, "worker_months", ingest.WM_COLUMNS, wm)
-                built["worker_months"] += sum(1 for _ in open(wm, "rb"))
+                    built["worker_months"] += summaries.copy_in(
+                        s, "worker_months", summaries.batches(con, f"{rows} ORDER BY account_id"))
         _common.emit({"step": "platform", "platform": code, "rows": n_p, "workers": workers,
                       "seconds": round(time.monotonic() - t_p, 1)})
     con.close()

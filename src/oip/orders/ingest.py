@@ -74,7 +74,7 @@ from oip.core import audit, clock
 from oip.core.config import get_settings
 from oip.core.db import get_engine
 from oip.core.errors import DomainError, Forbidden
-from oip.orders import ledger
+from oip.orders import ledger, summaries
 from oip.orders.models import OrderBatch, OrderFile
 from oip.platforms.models import Platform
 from oip.reference.models import Industry, Region
@@ -624,9 +624,7 @@ class _Plan:
     rejects_path: Path | None = None
     months: list[str] = field(default_factory=list)
     valid_new: int = 0                       # valid rows staged: each order of the batch once
-    worker_months: Path | None = None        # CSV: per-worker-month sums of the accepted rows (added)
-    summaries: Any = None                    # the savepoint under which the fast path added them
-    recomputed_months: Path | None = None    # CSV: worker-months rebuilt because a version was superseded
+    summaries: Any = None                    # the savepoint under which the fast path added the summaries
 
 
 def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platform:
@@ -1052,20 +1050,22 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
             con.execute("RESET disabled_optimizers")
         step("read")
         # An order_id twice: the general path tells repeats from conflicts, with row numbers. While
-        # that is checked, the summaries of the staged rows (computed first: DuckDB, both cores) are
-        # copied into PostgreSQL under a savepoint (one core, in a thread) — they stand unless the
-        # batch turns out to repeat an order or one already stored.
+        # that is checked, the summaries of the staged rows are summed (DuckDB, on a second
+        # connection) and copied into PostgreSQL under a savepoint, in a thread — they stand unless
+        # the batch turns out to repeat an order or one already stored.
         # When the ledger holds orders of this platform accepted within the batch's time span (the
         # same file sent again, or corrections), they are left to be added from the final files.
         failed: list[BaseException] = []
         adder = None
         if not _overlaps_stored(session, con, ctx, staged):
-            months = _summaries_file(con, ctx, f"read_parquet({_lit(str(staged))})", work, plan)
+            source = f"read_parquet({_lit(str(staged))})"
+            months = [r[0] for r in con.execute(f"SELECT DISTINCT month FROM {source}").fetchall()]
             plan.summaries = session.begin_nested()
 
             def add() -> None:
                 try:
-                    _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
+                    summaries.add(session, ctx.platform_id, months,
+                                  summaries.batches(con, summaries.rows_sql(ctx.platform_id, source)))
                 except BaseException as e:  # noqa: BLE001 - re-raised below
                     failed.append(e)
 
@@ -1317,10 +1317,9 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
     if plan.summaries is not None:
         plan.summaries.commit()  # release the savepoint: the summaries stand
     elif plan.staged:
-        _add_summaries(session, con, ctx, f"read_parquet({_paths(f.path for f in plan.staged)})", work, plan)
+        _add_summaries(session, con, ctx, f"read_parquet({_paths(f.path for f in plan.staged)})", plan.months)
     if plan.corrections:
-        _rebuild_months(session, con, ctx, plan, stored, work)
-        _fix_worker_months(session, plan.recomputed_months)
+        _rebuild_months(session, con, ctx, plan, stored)
     step("summaries")
 
 
@@ -1377,106 +1376,24 @@ def _load_superseded(session: Session, con, ctx: _Context, months: list[str], wo
     return bool(path.stat().st_size)
 
 
-WM_COLUMNS = ("platform_id, account_id, month, county_code, person_id, orders, completed, day_orders, day_first, "
-              "day_last, first_accepted_at, last_finished_at")
-_WM_TEMP = """CREATE TEMP TABLE IF NOT EXISTS {name} (platform_id bigint, account_id varchar(64), month date,
-    county_code varchar(6), person_id bigint, orders integer, completed integer, day_orders integer[],
-    day_first integer[], day_last integer[], first_accepted_at timestamptz, last_finished_at timestamptz)
-    ON COMMIT DROP"""
+def _add_summaries(session: Session, con, ctx: _Context, source: str, months: list[str]) -> None:
+    """Add the per-worker-month summaries of the rows of ``source`` (of ``months``) to PostgreSQL."""
+    summaries.add(session, ctx.platform_id, months,
+                  summaries.batches(con, summaries.rows_sql(ctx.platform_id, source)))
 
 
-def months_sql(platform_id: int, source: str) -> str:
-    """DuckDB: the per-worker-month summary rows (columns ``WM_COLUMNS``; the per-day arrays as
-    PostgreSQL array literals of 31 values) of the orders in ``source`` (rows in the ledger's columns).
-    ``day_first``/``day_last``: seconds from the day's local midnight to its first acceptance and
-    (rounded up) to its last finish — the span of the day a look-up has to read."""
-    def dense(values: str, empty: str) -> str:  # the worked days' values laid out on days 1…31
-        return (f"'{{' || array_to_string(list_transform(range(1, 32), lambda i: "
-                f"coalesce(CAST({values}[list_position(doms, i)] AS VARCHAR), '{empty}')), ',') || '}}'")
-
-    start = "(CAST(day - DATE '1970-01-01' AS BIGINT) * 86400 - 28800) * 1000000"  # local midnight, epoch µs
-    return f"""SELECT CAST({int(platform_id)} AS BIGINT) AS platform_id, worker_account_id AS account_id, mon AS month,
-            county_code, person_id, orders, completed, {dense('ns', '0')} AS day_orders,
-            {dense('fs', 'NULL')} AS day_first, {dense('ls', 'NULL')} AS day_last, first_accepted_at, last_finished_at
-        FROM (SELECT worker_account_id, mon, county_code, any_value(person_id) AS person_id,
-                     CAST(sum(n) AS INTEGER) AS orders, CAST(sum(c) AS INTEGER) AS completed, list(dom) AS doms,
-                     list(n) AS ns, list(f) AS fs, list(l) AS ls, min(lo) AS first_accepted_at,
-                     max(hi) AS last_finished_at
-              FROM (SELECT worker_account_id, mon, county_code, dom, person_id, n, c, lo, hi,
-                           CAST((epoch_us(lo) - {start}) // 1000000 AS INTEGER) AS f,
-                           CAST((epoch_us(hi) - {start} + 999999) // 1000000 AS INTEGER) AS l
-                    FROM (SELECT worker_account_id, CAST(date_trunc('month', day) AS DATE) AS mon, county_code, day,
-                                 dayofmonth(day) AS dom, any_value(person_id) AS person_id, count(*) AS n,
-                                 count(*) FILTER (WHERE status = 'completed') AS c, min(accepted_at) AS lo,
-                                 max(finished_at) AS hi
-                          FROM {source} GROUP BY worker_account_id, county_code, day))
-              GROUP BY worker_account_id, mon, county_code)"""
-
-
-def _summaries_file(con, ctx: _Context, source: str, work: Path, plan: _Plan) -> list[str]:
-    """Write the per-worker-month summaries of the rows of ``source`` (``plan.worker_months``, CSV);
-    the months they cover."""
-    plan.worker_months = work / "worker_months.csv"
-    con.execute(f"COPY ({months_sql(ctx.platform_id, source)}) TO {_lit(str(plan.worker_months))} "
-                f"(FORMAT csv, HEADER false)")
-    return [r[0] for r in con.execute(f"SELECT DISTINCT month FROM {source}").fetchall()]
-
-
-def _add_summaries(session: Session, con, ctx: _Context, source: str, work: Path, plan: _Plan) -> None:
-    """Add the per-worker-month summaries of the rows of ``source`` to PostgreSQL."""
-    months = _summaries_file(con, ctx, source, work, plan)
-    _add_worker_months(session, plan.worker_months, ctx.platform_id, months)
-
-
-def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: list[Path], work: Path) -> None:
+def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: list[Path]) -> None:
     """The worker-months that held a now superseded version: summed again from the current rows
-    (zero orders when none is left)."""
+    (gone when none is left)."""
     con.execute("CREATE TABLE sup AS SELECT order_id, version FROM sup0 UNION ALL SELECT order_id, old_version FROM corr")
     con.execute("""CREATE TABLE aff AS SELECT DISTINCT account_id, CAST(date_trunc('month', day) AS DATE) AS month,
                    county_code FROM corr""")
+    keys = con.execute("SELECT account_id, strftime(month, '%Y-%m-%d'), county_code FROM aff").fetchall()
     sources = [str(p) for p in stored] + [str(f.path) for f in plan.staged]
     current = f"""(SELECT o.* FROM read_parquet({_paths(sources)}) o
         WHERE o.worker_account_id IN (SELECT account_id FROM aff)
           AND NOT EXISTS (SELECT 1 FROM sup sp WHERE sp.order_id = o.order_id AND sp.version = o.version))"""
-    plan.recomputed_months = work / "recomputed_months.csv"
-    con.execute(f"""COPY (SELECT {int(ctx.platform_id)}, a.account_id, a.month, a.county_code, m.person_id,
-            COALESCE(m.orders, 0), COALESCE(m.completed, 0), m.day_orders, m.day_first, m.day_last,
-            m.first_accepted_at, m.last_finished_at
-        FROM aff a LEFT JOIN ({months_sql(ctx.platform_id, current)}) m
-          ON m.account_id = a.account_id AND m.month = a.month AND m.county_code = a.county_code)
-        TO {_lit(str(plan.recomputed_months))} (FORMAT csv, HEADER false)""")
-
-
-def _add_worker_months(session: Session, path: Path, platform_id: int, months: list[str]) -> None:
-    """Add the batch's rows (per worker, month and county) to the summaries. The platform's first
-    batch of a month (the usual monthly file) is copied straight in; otherwise the rows are added to
-    those already there. The caller holds the platform's import lock: no other batch adds rows meanwhile."""
-    firsts = [dt.date(int(m[:4]), int(m[5:7]), 1) for m in months]
-    if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM worker_months WHERE platform_id = :p "
-                               "AND month = ANY(:m))"), {"p": int(platform_id), "m": firsts}):
-        _copy_in(session, "worker_months", WM_COLUMNS, path)
-        return
-    session.execute(text(_WM_TEMP.format(name="wm_in")))
-    _copy_in(session, "wm_in", WM_COLUMNS, path)
-    session.execute(text(f"""INSERT INTO worker_months ({WM_COLUMNS}) SELECT {WM_COLUMNS} FROM wm_in
-        ON CONFLICT (platform_id, account_id, month, county_code) DO UPDATE SET
-            orders = worker_months.orders + EXCLUDED.orders, completed = worker_months.completed + EXCLUDED.completed,
-            person_id = EXCLUDED.person_id,
-            day_orders = ARRAY(SELECT a + b FROM unnest(worker_months.day_orders, EXCLUDED.day_orders)
-                               WITH ORDINALITY AS u(a, b, i) ORDER BY i),
-            day_first = ARRAY(SELECT LEAST(a, b) FROM unnest(worker_months.day_first, EXCLUDED.day_first)
-                              WITH ORDINALITY AS u(a, b, i) ORDER BY i),
-            day_last = ARRAY(SELECT GREATEST(a, b) FROM unnest(worker_months.day_last, EXCLUDED.day_last)
-                             WITH ORDINALITY AS u(a, b, i) ORDER BY i),
-            first_accepted_at = LEAST(worker_months.first_accepted_at, EXCLUDED.first_accepted_at),
-            last_finished_at = GREATEST(worker_months.last_finished_at, EXCLUDED.last_finished_at)"""))
-
-
-def _fix_worker_months(session: Session, path: Path) -> None:
-    """Replace the summaries of the worker-months that held a superseded version with their sums
-    over the current rows (which include the batch's own rows); months left empty disappear."""
-    session.execute(text(_WM_TEMP.format(name="wm_fix")))
-    _copy_in(session, "wm_fix", WM_COLUMNS, path)
-    session.execute(text("""DELETE FROM worker_months w USING wm_fix f WHERE w.platform_id = f.platform_id
-                            AND w.account_id = f.account_id AND w.month = f.month AND w.county_code = f.county_code"""))
-    session.execute(text(f"INSERT INTO worker_months ({WM_COLUMNS}) SELECT {WM_COLUMNS} FROM wm_fix WHERE orders > 0"))
+    rows = f"""SELECT m.* FROM ({summaries.rows_sql(ctx.platform_id, current)}) m
+        WHERE EXISTS (SELECT 1 FROM aff a WHERE a.account_id = m.account_id AND a.month = m.month
+                                            AND a.county_code = m.county_code)"""
+    summaries.replace(session, ctx.platform_id, keys, summaries.batches(con, rows))
