@@ -599,7 +599,7 @@ def _validated_view(c: _Context) -> str:
     reasons = ", ".join(f"CASE WHEN {cond} THEN {msg} END" for cond, msg in checks)
     # A line that is not a record at all (not a JSON object) gets that one reason, not a list of missing fields.
     return f"""CREATE OR REPLACE VIEW v AS
-        SELECT t.*, acc.person_id, {content_hash_sql()} AS h,
+        SELECT t.*, acc.person_id, cty.county, {content_hash_sql()} AS h,
                NOT {bad} AS ok,
                CASE WHEN t.pre_reason LIKE '该行%' THEN t.pre_reason
                     WHEN {bad} THEN concat_ws('；', {reasons}) END AS reason
@@ -861,9 +861,10 @@ def _load_reference(session: Session, con, ctx: _Context, work: Path) -> None:
         columns={{'account_id': 'VARCHAR', 'person_id': 'BIGINT', 'registered_on': 'DATE', 'left_on': 'DATE'}},
         header=false, auto_detect=false, delim=',', quote='"', escape='"')""")
     rows = session.execute(select(Region.code, Region.valid_from, Region.valid_to).where(Region.level == "county")).all()
-    con.execute("CREATE TABLE cty (code VARCHAR, valid_from DATE, valid_to DATE)")
-    con.executemany("INSERT INTO cty VALUES (?, ?, COALESCE(?, DATE '9999-12-31'))",
-                    [(c, f, t) for c, f, t in rows if c.startswith("45")])
+    rows = [(c, f, t) for c, f, t in rows if c.startswith("45")]
+    county = _enum(r[0] for r in rows) if rows else "VARCHAR"  # the code as the ledger writer takes it
+    con.execute(f"CREATE TABLE cty (code VARCHAR, valid_from DATE, valid_to DATE, county {county})")
+    con.executemany("INSERT INTO cty VALUES (?, ?, COALESCE(?, DATE '9999-12-31'), ?)", [(c, f, t, c) for c, f, t in rows])
 
 
 def _stage_text(con, src: _Source, work: Path, report: Progress) -> str:
@@ -981,9 +982,9 @@ def _ledger_select(con, ctx: _Context, where: str) -> str:
 
     The columns with few values — platform, industry, county, status, month — are handed to the
     Parquet writer as ENUMs of the values the rules admit. The file holds the same plain strings,
-    but the writer's dictionaries cost a fraction of what hashing each string does; the month
-    comes from a list indexed by the day's year and month instead of a date format per row."""
-    counties = [r[0] for r in con.execute("SELECT code FROM cty").fetchall()]
+    but the writer's dictionaries cost a fraction of what hashing each string does. No string is
+    looked up for it: a valid row's platform and industry are the batch's (constants), its county
+    comes from the join with the counties, its month from a list indexed by the day's year and month."""
     # A valid row's day lies between the coverage start and now, so its index is 1 or more.
     first, last = ctx.coverage_start, ctx.now_limit.astimezone(clock.SHANGHAI).date()
     months = [f"{y:04d}-{m + 1:02d}" for y, m in (divmod(i, 12) for i in range(
@@ -993,10 +994,10 @@ def _ledger_select(con, ctx: _Context, where: str) -> str:
     if months:
         month = f"COALESCE(CAST([{', '.join(_lit(m) for m in months)}] AS {_enum(months)}[])[{index}], {month})"
     exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)), "month": month,
-             "day": "v.day", "platform_code": f"CAST(v.platform_code AS {_enum([ctx.platform_code])})",
-             "industry": f"CAST(v.industry AS {_enum([ctx.industry_code])})",
+             "day": "v.day", "platform_code": f"CAST({_lit(ctx.platform_code)} AS {_enum([ctx.platform_code])})",
+             "industry": f"CAST({_lit(ctx.industry_code)} AS {_enum([ctx.industry_code])})",
              "status": f"CAST(v.status AS {_enum(STATUSES)})",
-             "county_code": f"CAST(v.county_code AS {_enum(counties)})"}
+             "county_code": "v.county"}
     cols = ", ".join(f"{exprs[c]} AS {c}" if c in ("platform_code", "industry", "status", "county_code")
                      else f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}" for c, typ in ledger.COLUMNS.items())
     return f"SELECT {cols} FROM v WHERE {where}"
