@@ -94,6 +94,37 @@ def test_what_the_one_pass_does_not_take_goes_the_general_path(tmp_path, change,
         assert reason in rejects(res)[0]["reason"]
 
 
+KEPT = "valid rows the one pass wrote are kept"
+
+
+@pytest.mark.parametrize("case", ["rejects", "normalised", "repeat"])
+def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_the_valid_ones(
+        tmp_path, caplog, case):
+    """The one pass over a Parquet file leaves its invalid rows out; the general path then says why
+    and keeps what the pass wrote — unless it accepts a row the pass did not take (it normalises
+    text) or finds an order_id twice: then it writes the valid rows itself. The ledger is the same."""
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-19", start=f"{h:02d}:00") for h in (8, 9, 10)]
+    rows.insert(1, order(a, day="2025-10-19", start="11:00", worker_account_id=a + "-unknown"))
+    if case == "normalised":
+        rows.append(order(a, day="2025-10-19", start="12:00", status="Completed "))
+    if case == "repeat":
+        rows.append(dict(rows[0]))
+    caplog.set_level("INFO", logger="oip.orders.ingest")
+    res = import_rows(tmp_path, rows, fmt="parquet")
+    assert GENERAL_ONLY <= set(res.steps)
+    assert (res.received, res.accepted, res.rejected, res.duplicates) == (
+        len(rows), 4 if case == "normalised" else 3, 1, 1 if case == "repeat" else 0)
+    assert [(r["row"], r["worker_account_id"]) for r in rejects(res)] == [(2, a + "-unknown")]
+    assert (KEPT in caplog.text) == (case == "rejects")
+    valid = [r for r in rows if r["worker_account_id"] == a]
+    assert all(len(stored(r["order_id"])) == 1 for r in valid) and stored(rows[1]["order_id"]) == []
+    if case == "normalised":
+        assert stored(rows[-1]["order_id"])[0]["status"] == "completed"
+    (m,) = worker_months(a)
+    assert m["orders"] == res.accepted
+
+
 @pytest.mark.parametrize("sort_max", [ingest.SORT_REPEATS_MAX_ROWS, 0], ids=["sorted-hashes", "hash-aggregate"])
 def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypatch, sort_max):
     monkeypatch.setattr(ingest, "SORT_REPEATS_MAX_ROWS", sort_max)  # 0: the way of files too big to sort in memory

@@ -67,6 +67,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -210,6 +212,7 @@ class _Source:
     header: list[str] = field(default_factory=list)     # CSV: the names in the header, normalised
     types: dict[str, str] = field(default_factory=dict)  # Parquet: DuckDB type of each interface column present
     transcode: bool = False                  # CSV in GB18030 to be transcoded to UTF-8 first
+    rows: int = 0                            # Parquet: the rows its metadata counts
 
 
 _SIGNATURES = [
@@ -284,6 +287,7 @@ def open_source(path: Path, fmt: str) -> _Source:
         con = duckdb.connect()
         try:
             desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(path))})").fetchone()[0]
         except duckdb.Error:
             raise FileError("文件不是可读取的 Parquet 文件") from None
         finally:
@@ -296,7 +300,7 @@ def open_source(path: Path, fmt: str) -> _Source:
         missing = [f for f in REQUIRED if f not in types]
         if missing:
             raise FileError(f"Parquet 文件缺少必需的列：{', '.join(missing)}")
-        return _Source("parquet", path, "parquet", types=types)  # type: ignore[arg-type]
+        return _Source("parquet", path, "parquet", types=types, rows=int(rows))  # type: ignore[arg-type]
     with open(path, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     encoding = _text_encoding(head, fmt)
@@ -326,8 +330,6 @@ def _blank_lines(path: Path) -> list[int]:
     pass of bounded memory. Newline ``i`` (from 0) ends line ``i + 1``; that line is empty when the
     newline before it (the file's start for line 1) is right before it, or one carriage return
     before it. Vectorised: a 1.9 GB file in about the time of counting its newlines."""
-    import numpy as np
-
     found: list[int] = []
     prev = -1        # position of the previous newline; the file's start stands for one
     newlines = 0     # newlines before the chunk
@@ -625,6 +627,8 @@ class _Plan:
     months: list[str] = field(default_factory=list)
     valid_new: int = 0                       # valid rows staged: each order of the batch once
     summaries: Any = None                    # the savepoint under which the fast path added the summaries
+    fast_ok: Path | None = None              # Parquet: the rows the one pass found valid, when it found others
+    fast_written: int = 0
 
 
 def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platform:
@@ -1011,14 +1015,19 @@ def _write(con, sql: str, target: Path) -> int:
 _REJECT_SIGNAL = "oip: a row needs the general path"
 
 
+class _NeedsGeneralPath(Exception):
+    """The one pass found rows that are not valid."""
+
+
 def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, staged: Path, plan: _Plan,
                 report: Progress, step) -> bool:
     """One pass for a batch that is all valid and has no order twice (what a platform's export
     normally is): read, check every rule and write the rows in the ledger format at once, without
-    row numbers. The first row that is not valid, or (CSV) a line the reader cannot split, stops
-    the pass. True when the pass held — staged holds every record; False (staged removed) when the
-    batch needs the general path: a row to reject or an order_id twice. JSON Lines always takes the
-    general path."""
+    row numbers. In a CSV file the first row that is not valid, or a line the reader cannot split,
+    stops the pass; in a Parquet file such rows are left out (and ``plan.fast_ok`` keeps the rest for
+    the general path); a value of a type the pass does not take stops it in both. True when the pass
+    held — staged holds every record; False (staged removed) when the batch needs the general path:
+    a row to reject or an order_id twice. JSON Lines always takes the general path."""
     if src.fmt == "jsonl":
         return False
     stop = f"error({_lit(_REJECT_SIGNAL)})"
@@ -1038,6 +1047,10 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
     typed = _fast_typed_select(inputs, source, stop)
     if typed is None:
         return False
+    # A Parquet file's rows are counted in its metadata: its rows that break a rule are only left
+    # out, so that the general path may keep what this pass wrote. The rows of a text file are not
+    # known in advance: the first one that breaks a rule stops the pass.
+    keep = "v.ok" if src.fmt == "parquet" else f"CASE WHEN v.ok THEN true ELSE {stop} END"
     con.execute(f"CREATE OR REPLACE VIEW t AS {typed}")
     con.execute(_validated_view(ctx))
     try:
@@ -1046,10 +1059,17 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
             with _progress(con, report, "校验并写入", 0.05, 0.55):
-                written = _write(con, _ledger_select(con, ctx, f"CASE WHEN v.ok THEN true ELSE {stop} END"), staged)
+                written = _write(con, _ledger_select(con, ctx, keep), staged)
         finally:
             con.execute("RESET disabled_optimizers")
         step("read")
+        if src.fmt == "parquet" and written < src.rows:
+            # Some rows are not valid: the general path says why (and compares the valid ones'
+            # order_ids); these rows are kept for it, to stand unless it finds they are not exactly
+            # the valid ones.
+            plan.fast_ok, plan.fast_written = work / "fast-ok.parquet", written
+            staged.rename(plan.fast_ok)
+            raise _NeedsGeneralPath(f"{src.rows - written} of {src.rows} rows not valid")
         # An order_id twice: the general path tells repeats from conflicts, with row numbers. While
         # that is checked, the summaries of the staged rows are summed (DuckDB, on a second
         # connection) and copied into PostgreSQL under a savepoint, in a thread — they stand unless
@@ -1081,7 +1101,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
             raise failed[0]
         ok = not repeated
         step("duplicates")
-    except duckdb.Error as e:  # a row to reject, a line that cannot be split (the general path says which)
+    except (duckdb.Error, _NeedsGeneralPath) as e:  # a row to reject, a line that cannot be split
         log.info("batch %s: the general path (%s)", ctx.batch_id, str(e).splitlines()[0][:200])
         ok = False
     if not ok:
@@ -1114,16 +1134,25 @@ def _overlaps_stored(session: Session, con, ctx: _Context, staged: Path) -> bool
 SORT_REPEATS_MAX_ROWS = 40_000_000
 
 
+def _repeated_hashes(con, hashes: str, rows: int, first_only: bool = False) -> np.ndarray:
+    """The values of column ``h`` (UBIGINT) of the query ``hashes`` (``rows`` rows at most) that occur
+    more than once: by sorting them in memory, or above SORT_REPEATS_MAX_ROWS with DuckDB's hash
+    aggregate. ``first_only``: stop at the first one found (whether there is any)."""
+    if rows > SORT_REPEATS_MAX_ROWS:
+        limit = " LIMIT 1" if first_only else ""
+        found = con.execute(f"SELECT h FROM ({hashes}) GROUP BY h HAVING count(*) > 1{limit}").fetchall()
+        return np.array([r[0] for r in found], dtype=np.uint64)
+    h = con.execute(hashes).fetchnumpy()["h"]
+    h.sort()
+    return np.unique(h[1:][h[1:] == h[:-1]])
+
+
 def _has_repeats(con, staged: Path, rows: int) -> bool:
     """Whether some order_id occurs twice in the staged file. Compared by 64-bit hash: two different
     ids with one hash (odds about 3 in a million for 10^7 rows) only send the batch to the general path,
     which compares the ids themselves."""
     hashes = f"SELECT hash(order_id) AS h FROM read_parquet({_lit(str(staged))})"
-    if rows > SORT_REPEATS_MAX_ROWS:
-        return bool(_scalar(con, f"SELECT count(*) FROM ({hashes}) GROUP BY h HAVING count(*) > 1 LIMIT 1"))
-    h = con.execute(hashes).fetchnumpy()["h"]
-    h.sort()
-    return bool((h[1:] == h[:-1]).any())
+    return bool(len(_repeated_hashes(con, hashes, rows, first_only=True)))
 
 
 def _csv_reader(src: _Source, path: Path, types: dict[str, str], options: str) -> str:
@@ -1169,8 +1198,11 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
     con.execute(_validated_view(ctx))
 
     # 1. order_ids that occur more than once in the batch (by hash first, then the exact strings).
-    con.execute("""CREATE TABLE dup_keys AS SELECT hash(order_id) AS hk FROM t WHERE order_id IS NOT NULL
-                   GROUP BY 1 HAVING count(*) > 1""")
+    repeated = pa.table({"hk": _repeated_hashes(
+        con, "SELECT hash(order_id) AS h FROM t WHERE order_id IS NOT NULL", plan.received)})
+    con.register("repeated_hashes", repeated)
+    con.execute("CREATE TABLE dup_keys AS SELECT CAST(hk AS UBIGINT) AS hk FROM repeated_hashes")
+    con.unregister("repeated_hashes")
     con.execute("CREATE TABLE conflict (rn BIGINT, reason VARCHAR)")
     con.execute("CREATE TABLE excluded (rn BIGINT)")  # valid rows that are not written: repeats and conflicts
     if _scalar(con, "SELECT count(*) FROM dup_keys"):
@@ -1196,21 +1228,32 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
                                           WHERE dg.valid AND dgs.nk = 1 AND dg.rn <> dgs.first_rn""")
     step("duplicates")
 
-    # 2. One pass over every row: its reason (NULL: valid).
-    con.execute("CREATE TABLE verdict AS SELECT rn, reason FROM v")
+    # 2. One pass over every row: the reasons of those that are not valid.
+    con.execute("CREATE TABLE verdict AS SELECT rn, order_id, reason FROM v WHERE NOT v.ok")
     step("verdict")
 
     # 3. The rejects file: row, reason and the fields of every rejected record, in file order.
     report("写入拒绝清单", 0.4 if src.fmt != "parquet" else 0.35)
     con.execute("""CREATE TABLE rej AS
-        SELECT rn, concat_ws('；', verdict.reason, c.reason) AS reason
-        FROM verdict LEFT JOIN conflict c USING (rn) WHERE verdict.reason IS NOT NULL OR c.rn IS NOT NULL""")
+        SELECT rn, concat_ws('；', verdict.reason, c.reason) AS reason FROM verdict FULL JOIN conflict c USING (rn)""")
     plan.rejected = _write_rejects(con, ctx, work, rows_of)
     if plan.rejected:
         plan.rejects_path = rejects_file(ctx.batch_id)
     step("rejects")
 
-    # 4. The valid rows, each order once.
+    # 4. The valid rows, each order once: those the one pass wrote (Parquet) when they are exactly
+    # these — no order_id twice, as many rows, none of them rejected here — else written now.
+    if plan.fast_ok is not None:
+        fast = f"read_parquet({_lit(str(plan.fast_ok))})"
+        if (not _scalar(con, "SELECT count(*) FROM dup_keys")
+                and plan.received - _scalar(con, "SELECT count(*) FROM verdict") == plan.fast_written
+                and not _scalar(con, f"SELECT count(*) FROM {fast} WHERE order_id IN "
+                                     f"(SELECT order_id FROM verdict WHERE order_id IS NOT NULL)")):
+            shutil.move(str(plan.fast_ok), staged)
+            plan.valid_new = plan.fast_written
+            log.info("batch %s: the %s valid rows the one pass wrote are kept", ctx.batch_id, plan.fast_written)
+            return
+        plan.fast_ok.unlink()
     plan.valid_new = _write(con, _ledger_select(con, ctx, "v.ok AND v.rn NOT IN (SELECT rn FROM excluded)"), staged)
 
 
