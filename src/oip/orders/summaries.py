@@ -109,12 +109,18 @@ class _Layout:
         self.n, self.pos = n, 0
         self.keep[:n] = True
 
+    def _view(self, base: np.ndarray, dtype: str, count: int = 0, step: int = 0, at: int = 0) -> np.ndarray:
+        """A typed view of the rows of ``base`` (the bytes or the mask) at the current position
+        (plus ``at``): one value a row, or ``count`` values ``step`` bytes apart."""
+        dt = np.dtype(dtype)
+        if not count:
+            return np.ndarray((self.n,), dt, base, self.pos + at, (base.strides[0],))
+        return np.ndarray((self.n, count), dt, base, self.pos + at, (base.strides[0], step))
+
     def put(self, values, dtype: str) -> None:
         """One big-endian value a row (or the same for every row)."""
-        a = np.asarray(values, dtype=np.dtype(dtype))
-        w = a.dtype.itemsize
-        self.mat[:self.n, self.pos:self.pos + w] = a.reshape(-1, 1).view(np.uint8) if a.ndim else a.reshape(1).view(np.uint8)
-        self.pos += w
+        self._view(self.mat, dtype)[:] = values
+        self.pos += np.dtype(dtype).itemsize
 
     def field(self, values, dtype: str) -> None:
         self.put(np.dtype(dtype).itemsize, ">i4")
@@ -130,24 +136,21 @@ class _Layout:
 
     def int_array(self, values: np.ndarray, present: np.ndarray | None) -> None:
         """An int4[] of DAYS elements; ``present`` None: none is NULL, else False marks the NULLs."""
-        n, w = self.n, DAYS * 8
         if present is None:
-            self.put(20 + w, ">i4")
+            self.put(20 + DAYS * 8, ">i4")
             nulls = 0
         else:
             count = present.sum(axis=1)
             self.put(20 + DAYS * 4 + 4 * count, ">i4")
-            nulls = (count < DAYS).astype(np.int32)
+            nulls = count < DAYS
         for v in (1, nulls, _INT4_OID, DAYS, 1):  # dimensions, has NULLs, element type, length, lower bound
             self.put(v, ">i4")
-        cells = self.mat[:n, self.pos:self.pos + w].reshape(n, DAYS, 8)
-        if present is None:
-            cells[:, :, :4] = np.array([0, 0, 0, 4], np.uint8)
-        else:
-            cells[:, :, :4] = np.where(present, 4, -1).astype(">i4").view(np.uint8).reshape(n, DAYS, 4)
-            self.keep[:n, self.pos:self.pos + w].reshape(n, DAYS, 8)[:, :, 4:] = present[:, :, None]
-        cells[:, :, 4:] = np.ascontiguousarray(values, dtype=">i4").view(np.uint8).reshape(n, DAYS, 4)
-        self.pos += w
+        # each element: its length (4, or -1 for NULL) and its value (left out for NULL)
+        self._view(self.mat, ">i4", DAYS, 8)[:] = 4 if present is None else np.where(present, 4, -1)
+        self._view(self.mat, ">i4", DAYS, 8, at=4)[:] = values
+        if present is not None:  # four mask bytes at once
+            self._view(self.keep, "<u4", DAYS, 8, at=4)[:] = present.astype(np.uint32) * 0x01010101
+        self.pos += DAYS * 8
 
     def bytes(self) -> bytes:
         return np.compress(self.keep[:self.n].ravel(), self.mat[:self.n].ravel()).tobytes()
