@@ -57,6 +57,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import shutil
 import threading
@@ -1082,11 +1083,12 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
             source = f"read_parquet({_lit(str(staged))})"
             months = [r[0] for r in con.execute(f"SELECT DISTINCT month FROM {source}").fetchall()]
             plan.summaries = session.begin_nested()
+            rows = summaries.batches(con, summaries.rows_sql(ctx.platform_id, source))
+            first = next(rows, None)  # DuckDB sums them here, on both cores; the thread streams them out
 
             def add() -> None:
                 try:
-                    summaries.add(session, ctx.platform_id, months,
-                                  summaries.batches(con, summaries.rows_sql(ctx.platform_id, source)))
+                    summaries.add(session, ctx.platform_id, months, itertools.chain([first] if first else [], rows))
                 except BaseException as e:  # noqa: BLE001 - re-raised below
                     failed.append(e)
 

@@ -75,7 +75,9 @@ class WorkerMonth(Base):
     import's transaction at the rate orders arrive (about one row per 170 orders)."""
 
     __tablename__ = "worker_months"
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"), primary_key=True)
+    # No foreign key: derived data, written only by the import of the platform (a key check per row
+    # cost a third of the copy).
+    platform_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)  # the first day of the month
     county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
