@@ -198,3 +198,20 @@ def test_a_crash_at_any_step_of_the_fast_path_leaves_nothing_visible(tmp_path, s
     res = ingest.import_file(path, "meituan")
     assert res.accepted == 2 and not GENERAL_ONLY & set(res.steps)
     assert worker_months(a)[0]["orders"] == 2
+
+
+@pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "rejects", "stored", "summaries", "published"])
+def test_a_crash_while_a_parquet_file_with_invalid_rows_is_imported_leaves_nothing_visible(tmp_path, step):
+    """The summaries of the rows the one pass kept are being added while the general path runs: a
+    crash at any step takes them back with the rest."""
+    from tests.orders.conftest import parquet_file
+
+    (a, _), = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-20", start=f"{h:02d}:00") for h in (8, 9)] + [order(a, day="2025-10-20", status="lost")]
+    path = parquet_file(tmp_path / "o.parquet", rows)
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        ingest.import_file(path, "meituan", _fail_after=step)
+    assert worker_months(a) == [] and stored(rows[0]["order_id"]) == []
+    res = ingest.import_file(path, "meituan")
+    assert (res.accepted, res.rejected) == (2, 1)
+    assert worker_months(a)[0]["orders"] == 2
