@@ -139,10 +139,10 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
             # The month's per-worker-month summaries, summed over its week files (a worker's month
             # spans several of them), then copied in as the import does.
             if published:
-                rows = summaries.rows_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
+                month_rows = summaries.rows_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
                 with session_scope() as s:
                     built["worker_months"] += summaries.copy_in(
-                        s, "worker_months", summaries.batches(con, f"{rows} ORDER BY account_id"))
+                        s, "worker_months", summaries.batches(con, f"{month_rows} ORDER BY account_id"))
         _common.emit({"step": "platform", "platform": code, "rows": n_p, "workers": workers,
                       "seconds": round(time.monotonic() - t_p, 1)})
     con.close()
