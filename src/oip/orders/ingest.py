@@ -1071,10 +1071,10 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
             plan.fast_ok, plan.fast_written = work / "fast-ok.parquet", written
             staged.rename(plan.fast_ok)
             raise _NeedsGeneralPath(f"{src.rows - written} of {src.rows} rows not valid")
-        # An order_id twice: the general path tells repeats from conflicts, with row numbers. While
-        # that is checked, the summaries of the staged rows are summed (DuckDB, on a second
-        # connection) and copied into PostgreSQL under a savepoint, in a thread — they stand unless
-        # the batch turns out to repeat an order or one already stored.
+        # An order_id twice: the general path tells repeats from conflicts, with row numbers. The
+        # summaries of the staged rows are summed first (DuckDB, both cores); while the repeats are
+        # checked, a thread encodes them and copies them into PostgreSQL under a savepoint — they
+        # stand unless the batch turns out to repeat an order or one already stored.
         # When the ledger holds orders of this platform accepted within the batch's time span (the
         # same file sent again, or corrections), they are left to be added from the final files.
         failed: list[BaseException] = []
@@ -1088,7 +1088,8 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
 
             def add() -> None:
                 try:
-                    summaries.add(session, ctx.platform_id, months, itertools.chain([first] if first else [], rows))
+                    summaries.add(session, ctx.platform_id, months,
+                                  itertools.chain([] if first is None else [first], rows))
                 except BaseException as e:  # noqa: BLE001 - re-raised below
                     failed.append(e)
 
