@@ -65,3 +65,21 @@ def test_a_null_where_none_is_allowed_is_refused(database):
     rows = _rows().set_column(4, "person_id", pa.array([1, None, 3, 4, 5], pa.int64()))
     with pytest.raises(ValueError, match="NULL"):
         b"".join(summaries.copy_stream(rows.to_batches()))
+
+
+def test_per_day_lists_are_read_by_their_own_offsets(database):
+    """Arrow lists may start anywhere in their values (a slice, another producer): each per-day
+    list is read through its own offsets."""
+    rows = _rows()
+    ns = rows.column("ns").combine_chunks()
+    lengths = [len(x) for x in ns.to_pylist()]
+    offsets = [3]
+    for n in lengths:
+        offsets.append(offsets[-1] + n)
+    values = [-9, -9, -9] + [v for x in ns.to_pylist() for v in x]
+    shifted = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(values, pa.int32()))
+    moved = rows.set_column(rows.column_names.index("ns"), "ns", shifted)
+    assert b"".join(summaries.copy_stream(moved.to_batches())) == b"".join(summaries.copy_stream(rows.to_batches()))
+    uneven = rows.set_column(rows.column_names.index("fs"), "fs", pa.array([[0], [1], [2], [3], [4]], pa.list_(pa.int32())))
+    with pytest.raises(ValueError, match="different lengths"):
+        b"".join(summaries.copy_stream(uneven.to_batches()))

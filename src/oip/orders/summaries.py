@@ -178,7 +178,10 @@ def _encode(batch: pa.RecordBatch) -> Iterator[bytes]:
              "last": _int_values(col["last_finished_at"], "<i8") - _PG_EPOCH_US}
     offsets, doms = _list_parts(col["doms"])
     days = doms.to_numpy().astype(np.int64) - 1
-    per_day = [_list_parts(col[c])[1].to_numpy() for c in ("ns", "fs", "ls")]
+    per_day = [_list_parts(col[c]) for c in ("ns", "fs", "ls")]  # the same lengths as doms, day by day
+    if any(not np.array_equal(np.diff(o), np.diff(offsets)) for o, _ in per_day):
+        raise ValueError("worker_months: per-day lists of different lengths")
+    per_day = [(o, v.to_numpy()) for o, v in per_day]
     rows = min(batch.num_rows, _ROWS_PER_CHUNK)
     out = _Layout(rows, 2 + 12 + 4 + widths[0] + 8 + 4 + widths[1] + 12 + 8 + 8 + 3 * (24 + DAYS * 8) + 12 + 12)
     dense = np.zeros((3, rows, DAYS), np.int32)
@@ -194,8 +197,8 @@ def _encode(batch: pa.RecordBatch) -> Iterator[bytes]:
         dense[:, :n] = 0
         present[:n] = False
         present[r, d] = True
-        for k in range(3):
-            dense[k, r, d] = per_day[k][a:b]
+        for k, (o, v) in enumerate(per_day):
+            dense[k, r, d] = v[o[lo]:o[hi]]
         out.start(n)
         out.put(len(COLUMNS), ">i2")
         out.field(fixed["platform_id"][lo:hi], ">i8")
