@@ -13,16 +13,18 @@ per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only 
 3. The fast path, for the file a platform normally sends (CSV or Parquet, every row valid, every
    order_id once): one DuckDB pass reads the file (CSV with the reader's own parsing of numbers
    and of timestamps with an offset), checks every rule of view ``v`` and writes the rows in the
-   ledger's columns to a staged Parquet file — no row numbers, no reasons. The first row that
-   breaks a rule (or a value the reader cannot parse, a line it cannot split) stops the pass with
-   an error; then an order_id twice is looked for (the ids' 64-bit hashes sorted in memory; a hash
-   aggregate in DuckDB for files too big for that) while the per-worker-month summaries of the
-   staged rows are added to PostgreSQL under a savepoint (copied straight in when the platform has
-   none yet for those months; left to step 5 when the ledger holds orders of the platform from
-   the batch's time span, as when a file is sent twice). Anything found: the staged file and the
-   savepoint are dropped and the batch takes the general path (a dirty file costs that first
-   pass). The columns with few values reach the Parquet writer as ENUMs (the file holds plain
-   strings either way).
+   ledger's columns to a staged Parquet file — no row numbers, no reasons. In a CSV file the first
+   row that breaks a rule (or a value the reader cannot parse, a line it cannot split) stops the
+   pass with an error; a Parquet file's such rows are left out (its metadata counts its rows), and
+   the general path keeps what the pass wrote if that is exactly the valid rows. Then an order_id
+   twice is looked for (the ids' 64-bit hashes sorted in memory; a hash aggregate in DuckDB for
+   files too big for that) while the per-worker-month summaries of the staged rows are added to
+   PostgreSQL under a savepoint, in binary COPY format (``oip.orders.summaries``; copied straight
+   in when the platform has none yet for those months; left to step 5 when the ledger holds orders
+   of the platform from the batch's time span, as when a file is sent twice). Anything found: the
+   staged file and the savepoint are dropped and the batch takes the general path (a dirty file
+   costs that first pass). The columns with few values reach the Parquet writer as ENUMs (the file
+   holds plain strings either way).
 4. The general path: CSV and JSON Lines are read once, in file order, into a typed staging Parquet
    file (GBK/GB18030 CSV is first transcoded to UTF-8 in a streaming pass); a record's row number is
    its position there. Lines the reader cannot split are rejects of their own. Parquet is read in
@@ -30,7 +32,8 @@ per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only 
    reason string — every failing rule, in Chinese with the field, joined with '；' — from view
    ``v``. Repeats of an order_id in the batch (hash grouping) are duplicates (same content) or
    conflicts (other content: every copy rejected). The rejects file (CSV, UTF-8 with BOM,
-   ``var/rejects/batch-<id>.csv``) is written and the valid rows, each order once, are staged.
+   ``var/rejects/batch-<id>.csv``) is written and the valid rows, each order once, are staged
+   (or, for Parquet, the one pass's rows kept when they are exactly these: step 3).
 5. Both paths: the staged rows are compared with what the ledger holds for their months ±1 (hash
    join on order_id): same content → duplicate; other content → a correction, written as the next
    version, the old one superseded (content hashes of both sides find the equal ones, the rest are
