@@ -25,6 +25,7 @@ def setup_env(args: argparse.Namespace) -> Path:
         os.environ["OIP_DATABASE_URL"] = args.database_url
     else:
         os.environ.pop("OIP_DATABASE_URL", None)
+    import oip.models  # noqa: F401  (every table's mapper)
     from oip.core import config, db
 
     config.get_settings.cache_clear()

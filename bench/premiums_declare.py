@@ -133,13 +133,13 @@ def _file_sql(code: str, industry: str, month: str, lo: int, hi: int, batch_id: 
 def generate(month: str, rows: int, var: Path) -> dict:
     """Write and publish the month's orders; returns what the count must be."""
     import duckdb
+    from sqlalchemy import select
 
     from oip.core import clock
     from oip.core.db import session_scope
     from oip.orders import ledger
     from oip.orders.models import OrderBatch
     from oip.platforms.models import Platform
-    from sqlalchemy import select
 
     staging = ledger.root() / "staging"
     staging.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+echo "== lint: ruff, and the floor plan's import contracts (.importlinter)"
+.venv/bin/ruff check src tests bench
+.venv/bin/lint-imports --no-cache
+
 echo "== tests on the embedded PostgreSQL server"
 env -u OIP_DATABASE_URL -u OIP_TEST_DATABASE_URL .venv/bin/python -m pytest "$@"
 

@@ -44,6 +44,7 @@ def database(tmp_path_factory):
     url = make_url(_libpq(admin)).set(database=name).render_as_string(hide_password=False)
     os.environ.update({"OIP_DATABASE_URL": url, "OIP_VAR_DIR": str(root / "var"), "OIP_ARGON2_FAST": "1"})
 
+    import oip.models  # noqa: F401  (every table's mapper)
     from oip.auth import service as auth_service
     from oip.core import config, db
 

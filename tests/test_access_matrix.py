@@ -86,7 +86,7 @@ def test_every_role_against_every_endpoint(app, client):
     headers = {role: bearer(user) for role, user in ROLE_USERS.items()}
     wrong = []
     checked = 0
-    for method, path, role, user, allowed in _matrix(app):
+    for method, path, role, _user, allowed in _matrix(app):
         r = client.request(method, _url(path), headers=headers[role],
                            json={} if method in ("POST", "PUT", "PATCH") else None)
         checked += 1
@@ -121,7 +121,7 @@ def guilin_meituan_person(database):
     from oip.auth.models import User
     from oip.auth.service import principal_for
     from oip.core.db import session_scope
-    from oip.demo.generate import synthetic_id, synthetic_phone
+    from oip.demo.synthetic import synthetic_id, synthetic_phone
     from oip.platforms.models import Platform
     from oip.workers import service
 

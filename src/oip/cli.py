@@ -24,6 +24,7 @@ def _main() -> None:
     # hook). Without this the default action kills the process outright — uvicorn re-raises the
     # signal after its own graceful shutdown — and the embedded server keeps running.
     signal.signal(signal.SIGTERM, _terminated)
+    import oip.models  # noqa: F401  (every table's mapper, before any command touches the database)
 
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -42,11 +43,13 @@ err = Console(stderr=True)
 def _upgrade() -> None:
     from oip.core import migrate
     from oip.core.db import session_scope
+    from oip.platforms import service as platforms
     from oip.reference import service as reference
 
     migrate.upgrade()
     with session_scope() as s:
         reference.load(s)
+        platforms.load_pilot_platforms(s)
 
 
 @db_app.command("upgrade")
@@ -60,10 +63,13 @@ def db_upgrade() -> None:
 def reference_load() -> None:
     """(Re)load regions, industries and the pilot platforms shipped with the package."""
     from oip.core.db import session_scope
+    from oip.platforms import service as platforms
     from oip.reference import service as reference
 
     with session_scope() as s:
-        print(json.dumps(reference.load(s), ensure_ascii=False))
+        counts = reference.load(s)
+        counts["platforms_added"] = platforms.load_pilot_platforms(s)
+        print(json.dumps(counts, ensure_ascii=False))
 
 
 @ref_app.command("industry")

@@ -1,11 +1,34 @@
-"""Every table, imported once so that metadata (Alembic, tests) sees them all."""
+"""Every table and every parameter definition, imported once so that metadata (Alembic, tests) and
+the parameter registry see them all. Imported by the entry points (oip.cli, oip.web.app, the
+migrations, tests and benchmarks) — never by a domain or by core."""
 
-from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
+import oip.exchange.parameters  # noqa: F401
+import oip.premiums.parameters  # noqa: F401
+from oip.auth.models import (  # noqa: F401
+                                  ApiCredential,
+                                  ApiToken,
+                                  InsurerAssignment,
+                                  LoginAttempt,
+                                  Organisation,
+                                  StaffSession,
+                                  User,
+)
 from oip.core.audit_models import AuditEvent, AuditHead  # noqa: F401
 from oip.core.db import Base  # noqa: F401
-from oip.platforms.models import (Admission, AdmissionStep, Attachment, NoticeObjection, Platform, PlatformFloat,  # noqa: F401
-                                  PlatformName, PlatformRate, PlatformRegion)
-from oip.reference.models import Industry, Region  # noqa: F401
-from oip.workers.models import Person, PlatformAccount, RegistrationBatch  # noqa: F401
+from oip.exchange.models import ExchangeMessage, OutboxItem  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
-import oip.exchange.models, oip.premiums.models, oip.reference.parameters  # noqa: F401,E401  (premiums, tax exchange, parameters)
+from oip.platforms.models import (  # noqa: F401
+                                  Admission,
+                                  AdmissionStep,
+                                  Attachment,
+                                  NoticeObjection,
+                                  Platform,
+                                  PlatformFloat,
+                                  PlatformName,
+                                  PlatformRate,
+                                  PlatformRegion,
+)
+from oip.premiums.models import Declaration  # noqa: F401
+from oip.reference.models import Industry, Region  # noqa: F401
+from oip.reference.parameters import Parameter  # noqa: F401
+from oip.workers.models import Person, PlatformAccount, RegistrationBatch  # noqa: F401

@@ -1,9 +1,9 @@
 """The audit trail: append-only, hash-chained, verifiable from the command line."""
 
 import os
+import secrets
 import subprocess
 import sys
-import secrets
 
 import psycopg
 import pytest
@@ -101,6 +101,7 @@ def test_users_commands(database):
     tok = _oip(database, "users", "token", "gl_si")
     assert tok.returncode == 0 and tok.stdout.startswith("oip_")
     from fastapi.testclient import TestClient
+
     from oip.web.app import create_app
     with TestClient(create_app()) as c:
         me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {tok.stdout.strip()}"}).json()

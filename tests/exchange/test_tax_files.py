@@ -133,7 +133,7 @@ def test_csv_returns_and_a_changed_record_under_a_known_reference(db, si, gw):
     p = make_platform(db)
     csv_body = ("\ufeffuscc,platform_code,month,declared_fen,paid_fen,declared_on,paid_on,tax_reference\r\n"
                 f"{p.uscc},{p.code},202507,700,300,2025-08-12,2025-08-12,CSV{p.code}1\r\n"
-                f",{p.code},2025-07,0,400,,2025-08-14,CSV{p.code}2\r\n").encode("utf-8")
+                f",{p.code},2025-07,0,400,,2025-08-14,CSV{p.code}2\r\n").encode()
     _drop(gw, "returns.csv", csv_body, tax.sign(csv_body))
     rep = _import(db, si, gw)
     assert [(r.status, r.records) for r in rep.received] == [("imported", 2)]

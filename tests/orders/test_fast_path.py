@@ -56,10 +56,10 @@ def test_a_clean_file_takes_one_pass_and_stores_what_the_general_path_stores(tmp
 
     assert _ledger_rows([r["order_id"] for r in clean]) == _ledger_rows([r["order_id"] for r in again[:4]])
     first = stored(clean[1]["order_id"])[0]
-    assert first["accepted_at"] == dt.datetime(2025, 10, 12, 1, 0, tzinfo=dt.timezone.utc)
-    assert first["finished_at"] == dt.datetime(2025, 10, 12, 1, 30, tzinfo=dt.timezone.utc)
+    assert first["accepted_at"] == dt.datetime(2025, 10, 12, 1, 0, tzinfo=dt.UTC)
+    assert first["finished_at"] == dt.datetime(2025, 10, 12, 1, 30, tzinfo=dt.UTC)
     third = stored(clean[2]["order_id"])[0]
-    assert third["accepted_at"] == dt.datetime(2025, 10, 12, 2, 0, tzinfo=dt.timezone.utc)
+    assert third["accepted_at"] == dt.datetime(2025, 10, 12, 2, 0, tzinfo=dt.UTC)
     assert third["picked_up_at"] is None and third["income_fen"] is None and third["start_lng"] is None
     assert stored("X-1,2")[0]["distance_m"] == 1200
     (m,) = worker_months(a)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from oip.core.db import session_scope
 from oip.orders import summaries
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _rows() -> pa.Table:

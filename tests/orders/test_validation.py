@@ -78,7 +78,7 @@ def test_longer_than_a_day(tmp_path, acct):
 
 
 def test_in_the_future(tmp_path, acct):
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).astimezone(dt.timezone(dt.timedelta(hours=8)))
     reason = one_bad(tmp_path, acct, accepted_at=future.isoformat(timespec="seconds"), picked_up_at="",
                      finished_at=(future + dt.timedelta(minutes=30)).isoformat(timespec="seconds"))
     assert "accepted_at：晚于当前时间" in reason and "finished_at：晚于当前时间" in reason

@@ -18,9 +18,9 @@ def new_code() -> str:
 
 
 def new_uscc() -> str:
-    from oip.demo.generate import _uscc
+    from oip.demo.synthetic import synthetic_uscc
 
-    return _uscc(_rng, "450100")
+    return synthetic_uscc(_rng, "450100")
 
 
 def today() -> dt.date:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from oip.core.audit_models import AuditEvent
 from tests.conftest import bearer
-from tests.platforms.conftest import (TO_CONSENTED, application, current_notice, days, past_notice, today)
+from tests.platforms.conftest import TO_CONSENTED, application, current_notice, days, past_notice, today
 
 PDF = base64.b64encode(b"%PDF-1.4 test document").decode()
 

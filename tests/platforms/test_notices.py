@@ -12,7 +12,7 @@ def _demo(client, hrss, code):
 
 
 def test_the_board_is_public_and_shows_current_notices(client, hrss):
-    bagui, guijie = _demo(client, hrss, "bagui"), _demo(client, hrss, "guijie")
+    bagui, _guijie = _demo(client, hrss, "bagui"), _demo(client, hrss, "guijie")
     r = client.get("/notices", headers=HTML)
     assert r.status_code == 200
     assert "八桂快送" in r.text and f"/notices/{bagui['id']}" in r.text

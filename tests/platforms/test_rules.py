@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from oip.core.errors import DomainError, IllegalTransition, TooLarge
-from oip.platforms import admission as A
-from oip.platforms import service as S
+from oip.platforms import admission as A, rates, service as S
 
 # ---- the transition table ------------------------------------------------------------------------
 
@@ -177,10 +176,10 @@ def test_yuan_str(amount, text):
 
 
 def test_default_bases_live_in_one_place():
-    assert S.default_base("ride_hailing") == Decimal("0.01")
-    assert S.default_base("instant_delivery") == Decimal("0.07")
-    assert S.default_base("intracity_freight") == Decimal("0.18")
-    assert S.default_base("other") is None
+    assert rates.default_base("ride_hailing") == Decimal("0.01")
+    assert rates.default_base("instant_delivery") == Decimal("0.07")
+    assert rates.default_base("intracity_freight") == Decimal("0.18")
+    assert rates.default_base("other") is None
 
 
 @pytest.mark.parametrize("value", ["0", "-0.01", "10.01", "abc", "0.00001", "", None, "NaN", "Infinity"])

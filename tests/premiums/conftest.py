@@ -25,9 +25,9 @@ def new_code(prefix: str = "q") -> str:
 
 
 def new_uscc() -> str:
-    from oip.demo.generate import _uscc
+    from oip.demo.synthetic import synthetic_uscc
 
-    return _uscc(_rng, "450100")
+    return synthetic_uscc(_rng, "450100")
 
 
 def officer(session, username: str = "gx_si"):

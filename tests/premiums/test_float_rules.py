@@ -9,7 +9,7 @@ import pytest
 
 from oip.core.errors import DomainError
 from oip.premiums import float_rules as F
-from oip.reference.parameters import DEFAULT_FLOAT_RULES
+from oip.premiums.parameters import DEFAULT_FLOAT_RULES
 
 RULES = F.parse_rules(DEFAULT_FLOAT_RULES)
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from oip.core.audit_models import AuditEvent
 from oip.core.errors import DomainError
+from oip.premiums.parameters import DEFAULT_FLOAT_RULES
 from oip.reference import parameters as P
 
 
@@ -52,7 +53,7 @@ def test_a_change_needs_a_note_and_a_later_date(db, si):
     with pytest.raises(DomainError) as e:
         P.set(db, si, "premium.payment_due_day", 10, dt.date(2025, 7, 1), "与默认值同日")
     assert e.value.field == "valid_from"
-    rules = copy.deepcopy(P.DEFAULT_FLOAT_RULES)
+    rules = copy.deepcopy(DEFAULT_FLOAT_RULES)
     rules["min_contribution_months"] = 24
     P.set(db, si, "premium.float_rules", rules, dt.date(2028, 1, 1), "测试：满 24 个月方可浮动")
     assert P.get(db, "premium.float_rules", dt.date(2027, 12, 31))["min_contribution_months"] == 12

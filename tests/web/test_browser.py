@@ -63,7 +63,7 @@ def test_platform_uploads_a_gbk_csv_in_its_portal(page, tmp_path):
     import datetime as dt
     import random
 
-    from oip.demo.generate import synthetic_id, synthetic_phone
+    from oip.demo.synthetic import synthetic_id, synthetic_phone
 
     rng = random.Random()
     good = synthetic_id(rng, "450103", dt.date(1991, 3, 9))

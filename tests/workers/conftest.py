@@ -13,7 +13,7 @@ import secrets
 
 import pytest
 
-from oip.demo.generate import synthetic_id
+from oip.demo.synthetic import synthetic_id
 
 _rng = random.Random(secrets.randbits(64))
 _SURNAMES = "韦黄覃陆莫蒙梁农李张王陈刘杨赵周吴"

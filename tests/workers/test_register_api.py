@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import func, select
 
 from oip.core.audit_models import AuditEvent
-
 from oip.core.config import get_settings
 from oip.workers.models import PlatformAccount, RegistrationBatch
 from tests.conftest import bearer

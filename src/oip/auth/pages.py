@@ -6,15 +6,17 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from oip.auth import service
+from oip.auth import permissions as P, service
 from oip.auth.deps import SESSION_COOKIE, Require
 from oip.auth.service import Principal
+from oip.core import layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
+from oip.core.layout import render
 from oip.core.web import DB, client_ip
-from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(layout.NavItem("用户", "/users", P.USER_READ, order=110))
 
 
 def _safe_next(url: str | None) -> str:

@@ -15,7 +15,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from oip.auth.models import ApiCredential, ApiToken, LoginAttempt, Organisation, StaffSession, User
+from oip.auth.models import (
+    ApiCredential,
+    ApiToken,
+    LoginAttempt,
+    Organisation,
+    StaffSession,
+    User,
+)
 from oip.auth.permissions import Role, role
 from oip.core import audit, clock
 from oip.core.config import get_settings

@@ -78,7 +78,7 @@ def _digest(prev_hash: str, ev: dict) -> str:
 
 def _content(e: AuditEvent) -> dict:
     return {
-        "seq": e.seq, "at": e.at.astimezone(dt.timezone.utc).isoformat(), "actor_user_id": e.actor_user_id,
+        "seq": e.seq, "at": e.at.astimezone(dt.UTC).isoformat(), "actor_user_id": e.actor_user_id,
         "actor": e.actor, "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id,
         "subjects": list(e.subjects or []), "purpose": e.purpose, "before": e.before, "after": e.after,
         "ip": e.ip,

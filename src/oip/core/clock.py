@@ -9,7 +9,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def today() -> dt.date:

@@ -80,8 +80,8 @@ def database_url() -> str:
 
 @lru_cache
 def get_engine() -> Engine:
-    import oip.models  # noqa: F401  (every mapper known before the first query)
-
+    # Entry points (oip.cli, oip.web.app, migrations, tests, bench) import oip.models first, so that
+    # every mapper is known before the first query; core knows no domain's tables.
     return create_engine(database_url(), pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 

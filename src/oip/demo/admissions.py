@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from oip.auth.models import User
 from oip.auth.service import principal_for
 from oip.core import clock
-from oip.demo.generate import _uscc, synthetic_phone
+from oip.demo.synthetic import synthetic_phone, synthetic_uscc
 from oip.platforms import admission
 from oip.platforms.admission import StepInput, Upload
 
@@ -28,7 +28,7 @@ def generate(session: Session, rng: random.Random, officer_user: User) -> int:
     year = today.year
 
     guijie = admission.apply(
-        session, officer, code="guijie", name="桂捷出行", uscc=_uscc(rng, "450103"), industry_code="ride_hailing",
+        session, officer, code="guijie", name="桂捷出行", uscc=synthetic_uscc(rng, "450103"), industry_code="ride_hailing",
         headquarters="南宁市青秀区民族大道（演示地址）", headquarters_region="450103", contact_name="覃经理",
         contact_phone=synthetic_phone(rng), contact_email="hr@guijie.example.cn", applied_on=today - dt.timedelta(days=40),
         comment="书面申请及营业执照、在桂运营情况说明已收齐（演示）。",
@@ -39,7 +39,7 @@ def generate(session: Session, rng: random.Random, officer_user: User) -> int:
         comment=f"桂人社函〔{year}〕12号，{today - dt.timedelta(days=20)} 报人力资源社会保障部等国家有关部门（演示）。"))
 
     bagui = admission.apply(
-        session, officer, code="bagui", name="八桂快送", uscc=_uscc(rng, "450202"), industry_code="instant_delivery",
+        session, officer, code="bagui", name="八桂快送", uscc=synthetic_uscc(rng, "450202"), industry_code="instant_delivery",
         headquarters="柳州市城中区（演示地址）", headquarters_region="450202", contact_name="韦主管",
         contact_phone=synthetic_phone(rng), contact_email="contact@bagui.example.cn",
         applied_on=today - dt.timedelta(days=75), comment="书面申请材料齐全（演示）。",

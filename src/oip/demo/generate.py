@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from stdnum.cn import ric
 
 from oip.auth import service as auth
 from oip.auth.models import ApiCredential, InsurerAssignment, Organisation, User
-from oip.core import audit
+from oip.core import audit, clock
+from oip.demo.synthetic import synthetic_id, synthetic_phone, synthetic_uscc
 from oip.platforms.models import Platform, PlatformRegion
 from oip.reference.models import Region
 
@@ -92,7 +92,7 @@ def _orgs(session: Session, regions: dict[str, Region]) -> dict[str, Organisatio
         orgs[f"{code}-si"] = Organisation(code=f"{code}-si", name=f"{regions[r.parent_code].name}{r.name}社会保险事业局",
                                           kind="si_agency", region_code=code)
     for p in session.scalars(select(Platform).order_by(Platform.id)):
-        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(dt.date.today()),
+        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(clock.today()),
                                                   kind="platform", region_code="450000", platform_id=p.id)
     session.add_all(orgs.values())
     session.flush()
@@ -100,23 +100,6 @@ def _orgs(session: Session, regions: dict[str, Region]) -> dict[str, Organisatio
         audit.record(session, ACTOR, "organisation.create", entity_type="organisation", entity_id=o.id,
                      after={"code": o.code, "name": o.name, "kind": o.kind, "region_code": o.region_code})
     return orgs
-
-
-def _uscc(rng: random.Random, region: str) -> str:
-    """A synthetic unified social credit code with a valid check character (GB 32100)."""
-    from stdnum.cn import uscc
-    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-    body = "91" + region + "".join(rng.choice(alphabet) for _ in range(9))
-    return body + uscc.calc_check_digit(body)
-
-
-def synthetic_id(rng: random.Random, area: str, born: dt.date) -> str:
-    body = f"{area}{born:%Y%m%d}{rng.randrange(0, 1000):03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
-def synthetic_phone(rng: random.Random) -> str:
-    return rng.choice(["13", "15", "17", "18", "19"]) + f"{rng.randrange(0, 10**9):09d}"
 
 
 def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
@@ -168,7 +151,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     # Register details the reference data leaves to officers: USCC, headquarters, where they operate.
     for p in platforms.values():
         if not p.uscc:
-            p.uscc = _uscc(rng, "110000")
+            p.uscc = synthetic_uscc(rng, "110000")
         if not p.headquarters:
             p.headquarters = "（演示）平台企业总部"
         for city in CITY_WEIGHT:
@@ -188,7 +171,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
                      after={"username": u.username, "role": u.role, "organisation_id": u.organisation_id})
 
     # API credentials for every pilot platform, with a known demo secret.
-    for code, p in platforms.items():
+    for code in platforms:
         org = orgs[f"platform-{code}"]
         svc = User(username=f"{code}-api", display_name=f"{org.name} 接口", role="platform", kind="service",
                    organisation_id=org.id)
@@ -221,7 +204,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
             totals[k] += getattr(res, k)
 
     today = dt.date.today()
-    for i, (code, rec) in enumerate(worker_records(seed, workers, counties_by_city, by_industry, today)):
+    for _i, (code, rec) in enumerate(worker_records(seed, workers, counties_by_city, by_industry, today)):
         pending.setdefault(code, []).append(rec)
         if len(pending[code]) >= 2000:
             flush(code)

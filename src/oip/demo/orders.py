@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
 from oip.platforms.models import Platform
+from oip.platforms.scope import admitted
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
 
@@ -165,7 +166,7 @@ def generate(session: Session, seed: int, months: int = 3, end: dt.date | None =
     now_limit = np.datetime64(clock.now().replace(tzinfo=None) - dt.timedelta(minutes=10), "s")
     rng = np.random.default_rng(seed)
     industries = {i.code: i for i in session.scalars(select(Industry))}
-    q = select(Platform).where(Platform.status == "admitted").order_by(Platform.code)
+    q = select(Platform).where(admitted()).order_by(Platform.code)
     if platforms:
         q = q.where(Platform.code.in_(platforms))
     totals = {"orders": 0, "batches": 0, "rejected": 0, "duplicates": 0, "files": 0}

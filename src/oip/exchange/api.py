@@ -92,26 +92,3 @@ def payload(id: int, p: Principal = Depends(READ), db: Session = DB):  # noqa: A
     return Response(item.payload, media_type="application/json; charset=utf-8",
                     headers={tax.SIGNATURE_HEADER: item.signature, tax.MESSAGE_ID_HEADER: item.message_id,
                              "Content-Disposition": f'attachment; filename="{item.filename}"'})
-
-
-class WithdrawIn(BaseModel):
-    reason: str
-
-
-@api.post("/outbox/{id}/withdraw", response_model=OutboxOut,
-          summary="撤回税务拒收的消息（其核定退回“核定中”，下次推送时重新生成）")
-def withdraw(id: int, body: WithdrawIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-             db: Session = DB):
-    from oip.premiums import service as premiums
-
-    item = db.get(OutboxItem, id)
-    if item is None:
-        raise out_of_scope("发件箱消息")
-    return outbox_out(premiums.withdraw(db, p, item.message_id, body.reason))
-
-
-@api.post("/outbox/deliver", response_model=list[OutboxOut], summary="重发发件箱中未送达的消息")
-def deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
-    from oip.premiums import service as premiums
-
-    return [outbox_out(d.item) for d in premiums.deliver_pending(db, p)]

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
+from oip.core.layout import render
 from oip.core.web import DB
 from oip.exchange import service
-from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
 
@@ -29,25 +28,3 @@ def exchange_page(request: Request, done: str | None = None, p: Principal = Depe
                   outbox=service.outbox(db, limit=100), message_statuses=service.MESSAGE_STATUSES,
                   outbox_statuses=service.OUTBOX_STATUSES, kinds=service.KIND_NAMES, systems=service.SYSTEM_NAMES,
                   channel=channel, can_deliver=p.can(P.PREMIUM_DECLARE), done=DONE.get(done or ""))
-
-
-@pages.post("/exchange/deliver")
-def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
-    from oip.premiums import service as premiums
-
-    premiums.deliver_pending(db, p)
-    return RedirectResponse("/exchange?done=delivered", status_code=303)
-
-
-@pages.post("/exchange/outbox/{id}/withdraw")
-def exchange_withdraw(id: int, reason: str = Form(""), p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-                      db: Session = DB):
-    from oip.auth.scope import out_of_scope
-    from oip.exchange.models import OutboxItem
-    from oip.premiums import service as premiums
-
-    item = db.get(OutboxItem, id)
-    if item is None:
-        raise out_of_scope("发件箱消息")
-    premiums.withdraw(db, p, item.message_id, reason)
-    return RedirectResponse("/exchange?done=withdrawn", status_code=303)

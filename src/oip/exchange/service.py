@@ -206,4 +206,4 @@ def outbox(session: Session, *, system: str | None = None, status: str | None = 
 
 
 def utc(t: dt.datetime | None) -> str | None:
-    return t.astimezone(dt.timezone.utc).isoformat() if t else None
+    return t.astimezone(dt.UTC).isoformat() if t else None

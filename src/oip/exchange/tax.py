@@ -104,7 +104,7 @@ def declarations_message(message_id: str, month: str, records: list[DeclarationR
                          created_at: dt.datetime) -> SignedMessage:
     """The ``declarations`` message (UTF-8 JSON) for one order month, signed."""
     doc = {"header": {"version": VERSION, "kind": "declarations", "message_id": message_id, "sender": SENDER,
-                      "created_at": created_at.astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
+                      "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
                       "month": month, "count": len(records),
                       "total_fen": sum(r.total_fen for r in records), "currency": "CNY", "unit": "fen"},
            "records": [r.as_dict() for r in records]}
@@ -235,9 +235,9 @@ def parse_returns(body: bytes, fmt: str) -> ParsedReturns:
 def returns_message(records: list[dict[str, Any]], message_id: str | None = None, sender: str = "gx-tax",
                     as_of: str | None = None) -> tuple[bytes, str]:
     """A returns message as the tax bureau sends it (used by the demo, tests and the docs' example)."""
-    message_id = message_id or f"RET-{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    message_id = message_id or f"RET-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     head = {"version": VERSION, "kind": "returns", "message_id": message_id, "sender": sender,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "count": len(records)}
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "count": len(records)}
     if as_of:
         head["as_of"] = as_of
     body = (json.dumps({"header": head, "records": records}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -320,7 +320,7 @@ class FileTaxGateway:
             _atomic_write(target, message.body)
         except OSError as e:
             raise DeliveryFailed(f"写入发件箱失败：{e.strerror or e}") from None
-        return SendReceipt(message.message_id, str(target), None, dt.datetime.now(dt.timezone.utc))
+        return SendReceipt(message.message_id, str(target), None, dt.datetime.now(dt.UTC))
 
     def fetch_returns(self, since: str | None = None) -> list[InboundMessage]:
         if not self.inbox.is_dir():
@@ -342,7 +342,7 @@ class FileTaxGateway:
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / src.name
         if dest.exists():
-            dest = dest_dir / f"{src.stem}.{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}{src.suffix}"
+            dest = dest_dir / f"{src.stem}.{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}{src.suffix}"
         sig = src.with_name(src.name + ".sig")
         os.replace(src, dest)
         if sig.exists():
@@ -402,7 +402,7 @@ class HttpTaxGateway:
                 raise DeliveryFailed(f"税务系统拒收：HTTP 409 {r.text[:200]}", retryable=False)
             if doc.get("message_id") not in (None, message.message_id):
                 raise DeliveryFailed(f"税务系统回执的 message_id {doc.get('message_id')} 与发送的不一致", retryable=False)
-            return SendReceipt(message.message_id, url, doc.get("receipt"), dt.datetime.now(dt.timezone.utc))
+            return SendReceipt(message.message_id, url, doc.get("receipt"), dt.datetime.now(dt.UTC))
         raise DeliveryFailed(f"税务系统拒收：HTTP {r.status_code} {r.text[:200]}", retryable=False)
 
     def fetch_returns(self, since: str | None = None) -> list[InboundMessage]:

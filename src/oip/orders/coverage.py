@@ -128,7 +128,8 @@ class _Account:
 
 def _accounts(session: Session, *, person_id: int | None, platform_code: str | None, account_id: str | None,
               actor: Any = None) -> list[_Account]:
-    from oip.auth.scope import account_condition, out_of_scope
+    from oip.auth.scope import out_of_scope
+    from oip.workers.scope import account_condition
 
     if person_id is not None:
         if actor is not None:

@@ -161,7 +161,7 @@ def _lit(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, dt.datetime):
-        return f"TIMESTAMPTZ '{value.astimezone(dt.timezone.utc).isoformat()}'"
+        return f"TIMESTAMPTZ '{value.astimezone(dt.UTC).isoformat()}'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, (int, float)):

@@ -8,21 +8,22 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
-from oip.core import clock
+from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
+from oip.core.layout import render
 from oip.core.web import DB
 from oip.orders import api as orders_api, coverage, ingest, service
+from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
-from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}))
 
 
 def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, list[str]]:
@@ -111,8 +112,7 @@ def coverage_page(request: Request, at: str | None = None, person_id: str | None
             if e.status_code == 404:
                 raise
             error = e.reason
-    platforms = [(x.code, x.display_name(clock.today())) for x in db.scalars(
-        select(Platform).where(Platform.status == "admitted").order_by(Platform.code))]
+    platforms = [(x.code, x.display_name(clock.today())) for x in platforms_service.admitted_platforms(db)]
     example = (dt.datetime.now(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
                                                                                  microsecond=0).isoformat()
     return render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,

@@ -21,13 +21,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oip.auth.scope import out_of_scope, platform_condition
+from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import audit, clock
 from oip.core.config import get_settings
 from oip.core.errors import Conflict, DomainError, IllegalTransition, NotFound, TooLarge
-from oip.platforms import service as register
+from oip.platforms import rates, service as register
 from oip.platforms.models import Admission, AdmissionStep, Attachment, NoticeObjection, Platform
+from oip.platforms.scope import platform_condition
 
 # ---- the state machine (data) --------------------------------------------------------------------
 
@@ -219,7 +220,7 @@ def apply(session: Session, actor: Principal, *, code: Any, name: Any, uscc: Any
         if not str(details[field] or "").strip():
             raise DomainError(f"请填写{label}", field=field)
     if base_yuan in (None, ""):
-        base_yuan = register.default_base(str(industry_code or "").strip())
+        base_yuan = rates.default_base(str(industry_code or "").strip())
     plat = register.new_platform(session, code=code, uscc=uscc, industry_code=industry_code, name=name,
                                  base_yuan=base_yuan, valid_from=applied_on, status="applicant")
     register.set_details(session, plat, details)

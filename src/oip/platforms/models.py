@@ -5,8 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Integer, LargeBinary, Numeric, SmallInteger,
-                        String, Text, UniqueConstraint, CheckConstraint)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oip.core.db import Base, IdMixin, TimestampMixin
@@ -15,6 +27,9 @@ from oip.core.db import Base, IdMixin, TimestampMixin
 def in_force(row, day: dt.date) -> bool:
     """An effective-dated row (valid_from, valid_to inclusive) in force on ``day``."""
     return row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
+
+
+ADMITTED = "admitted"  # Platform.status of a platform in the pilot
 
 
 class Platform(IdMixin, TimestampMixin, Base):
@@ -42,6 +57,11 @@ class Platform(IdMixin, TimestampMixin, Base):
     floats: Mapped[list[PlatformFloat]] = relationship(order_by="PlatformFloat.year", lazy="selectin",
                                                        cascade="all, delete-orphan")
     regions: Mapped[list[PlatformRegion]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def is_admitted(self) -> bool:
+        """In the pilot (已纳入试点)."""
+        return self.status == ADMITTED
 
     def names_on(self, day: dt.date) -> list[str]:
         """Every name in force on ``day`` (饿了么 and 淘宝闪购 both); else the latest known name."""

@@ -7,21 +7,39 @@ import datetime as dt
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require, optional_principal
 from oip.auth.service import Principal
-from oip.core import clock
+from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
+from oip.core.layout import render
 from oip.core.web import DB
-from oip.platforms import admission, schemas as S, service
-from oip.platforms.models import Platform
-from oip.web.render import render
+from oip.platforms import admission, rates, schemas as S, service
+from oip.platforms.models import Admission, Platform
+from oip.platforms.scope import admitted, platform_condition
 
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(
+    layout.NavItem("平台企业名录", "/platforms", P.PLATFORM_READ, order=20, titles={"platform": "本企业登记信息"}),
+    layout.NavItem("接口凭证", "/portal/credentials", P.CREDENTIALS_SELF, order=25, scopes=frozenset({"platform"})),
+    layout.NavItem("试点纳入申请", "/admissions", P.ADMISSION_READ, order=30))
+
+
+def _pilot_platforms(db: Session, p: Principal) -> int:
+    return db.scalar(select(func.count()).select_from(Platform).where(platform_condition(p), admitted()))
+
+
+def _open_admissions(db: Session, p: Principal) -> int:
+    return db.scalar(select(func.count()).select_from(Admission).where(Admission.state.notin_(admission.FINAL_STATES)))
+
+
+layout.register_stat(layout.Stat("试点平台企业", P.PLATFORM_READ, _pilot_platforms, order=10),
+                     layout.Stat("办理中的纳入申请", P.ADMISSION_READ, _open_admissions, order=20))
 
 DONE = {
     "created": "平台企业已登记。", "updated": "平台企业信息已保存。", "name": "名称变更已登记。", "rate": "缴费基准额已调整。",
@@ -89,7 +107,7 @@ def platform_list(request: Request, status: str | None = None, p: Principal = De
 def _new_form(request: Request, db: Session, values: dict, error: DomainError | None = None):
     return render(request, "platform_new.html", status_code=error.status_code if error else 200,
                   title="登记国家确定的试点平台企业", values=values, error=error,
-                  industries=service.industries(db).values(), defaults=service.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS)
+                  industries=service.industries(db).values(), defaults=rates.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS)
 
 
 @pages.get("/platforms/new")
@@ -124,7 +142,7 @@ def platform_detail(request: Request, code: str, done: str | None = None,
                   can_write=p.can(P.PLATFORM_WRITE), credentials=creds, admissions=adms,
                   state_names=admission.STATE_NAMES, choices=service.operating_region_choices(db) if
                   p.can(P.PLATFORM_WRITE) else [], selected={r.code for r in regions},
-                  years=[today.year, today.year + 1], k_range=range(service.K_MIN, service.K_MAX + 1),
+                  years=[today.year, today.year + 1], k_range=range(rates.K_MIN, rates.K_MAX + 1),
                   done=DONE.get(done or ""))
 
 
@@ -240,7 +258,7 @@ def admission_list(request: Request, state: str | None = None, p: Principal = De
 def _application_form(request: Request, db: Session, values: dict, error: DomainError | None = None):
     return render(request, "admission_new.html", status_code=error.status_code if error else 200,
                   title="受理试点纳入申请", values=values, error=error, industries=service.industries(db).values(),
-                  defaults=service.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS,
+                  defaults=rates.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS,
                   extensions=", ".join(sorted(admission.ALLOWED_EXTENSIONS)),
                   max_mb=get_settings().upload_max_bytes // (1024 * 1024))
 

@@ -18,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oip.core.errors import DomainError
 from oip.core.validation import register_labels, translate
-from oip.platforms import admission as adm_rules
-from oip.platforms import service
+from oip.platforms import admission as adm_rules, rates, service
 from oip.platforms.models import Admission, AdmissionStep, Attachment, NoticeObjection, Platform
 from oip.reference.models import Industry, Region
 
@@ -223,7 +222,7 @@ def platform_out(plat: Platform, industry: Industry, today: dt.date) -> Platform
         code=plat.code, name=plat.display_name(today), industry_code=plat.industry_code,
         industry_name=industry.name, status=plat.status, status_name=service.STATUS_NAMES.get(plat.status, plat.status),
         uscc=plat.uscc, base_yuan=service.yuan_str(base), year=today.year, k=k,
-        rate_yuan=service.yuan_str(service.rate_yuan(base, k)) if base is not None else None,
+        rate_yuan=service.yuan_str(rates.rate_yuan(base, k)) if base is not None else None,
         coverage_start=service.coverage_start(plat, industry))
 
 

@@ -1,8 +1,8 @@
 """Register of platform enterprises (平台企业名录): the only write path, scoped reads, and the pure
 rules of rates and phasing.
 
-- ``rate_yuan(base, k)`` is the one place of the premium rate formula: base × (1 + 0.10·k).
-- ``DEFAULT_BASE_YUAN`` is the one place of the industries' default base amounts.
+- the premium rate formula base × (1 + 0.10·k) and the industries' default base amounts live in
+  one place, the pure module ``oip.platforms.rates``.
 - ``coverage_start`` / ``is_covered`` phase a platform's coverage in: it starts on the later of the
   industry's and the platform's start date.
 
@@ -14,6 +14,7 @@ caller's transaction. Platforms designated by national decision are entered dire
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -22,29 +23,21 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oip.auth import permissions as P
-from oip.auth import service as auth
+from oip.auth import permissions as P, service as auth
 from oip.auth.models import ApiCredential, Organisation
-from oip.auth.scope import out_of_scope, platform_condition
+from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
-from oip.platforms.models import Platform, PlatformFloat, PlatformName, PlatformRate, PlatformRegion
+from oip.platforms.models import ADMITTED, Platform, PlatformFloat, PlatformName, PlatformRate, PlatformRegion
+from oip.platforms.rates import BASE_MAX, K_MAX, K_MIN, rate_yuan
+from oip.platforms.scope import admitted, platform_condition
+from oip.reference import service as reference
 from oip.reference.models import Industry, Region
 
 STATUS_NAMES = {"applicant": "申请中", "admitted": "已纳入试点", "rejected": "未予纳入", "withdrawn": "已撤回申请"}
 
-# Default base amount per order (缴费基准额, yuan) by industry, from 2025-07-01 (domain.md §2). Used when
-# an applicant does not ask for another one; 即时配送 platforms paying 0.25 get their own rate.
-DEFAULT_BASE_YUAN: dict[str, Decimal] = {
-    "ride_hailing": Decimal("0.01"),
-    "instant_delivery": Decimal("0.07"),
-    "intracity_freight": Decimal("0.18"),
-}
-BASE_MAX = Decimal("10")      # a sanity bound: no base amount above 10 yuan per order
-K_MIN, K_MAX = -5, 5          # the yearly float k (费率浮动档次)
-FLOAT_STEP = Decimal("0.10")  # each step of k moves the rate by 10 % of the base
 
 CODE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
 RESERVED_CODES = frozenset({"new"})  # would clash with the page /platforms/new
@@ -64,7 +57,7 @@ PROVINCES = {
 # Chinese names of this domain's audit actions (for the audit log pages).
 AUDIT_ACTION_NAMES = {
     "platform.create": "登记平台企业（国家确定）", "platform.update": "修改平台企业信息", "platform.name_add": "登记平台名称变更",
-    "platform.rate_add": "调整缴费基准额", "platform.float_set": "设定费率浮动档次", "platform.regions_set": "设定经营地区",
+    "platform.rate_add": "调整缴费基准额", "platform.float_set": "设定费率浮动档次", "platform.pilot_load": "载入试点平台企业", "platform.regions_set": "设定经营地区",
     "organisation.create": "建立机构", "credential.create": "签发接口凭证", "credential.revoke": "吊销接口凭证",
 }
 audit.register_actions(AUDIT_ACTION_NAMES)
@@ -72,23 +65,11 @@ audit.register_actions(AUDIT_ACTION_NAMES)
 
 # ---- pure rules ----------------------------------------------------------------------------------
 
-def rate_yuan(base: Decimal, k: int) -> Decimal:
-    """The premium per order: 缴费费率 = 基准额 × (1 + 0.10·k), k an integer in −5…+5."""
-    if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
-        raise ValueError(f"k must be an integer in {K_MIN}…{K_MAX}, not {k!r}")
-    return base * (1 + FLOAT_STEP * k)
-
-
-def default_base(industry_code: str) -> Decimal | None:
-    """The industry's default base amount, or None for an industry without one."""
-    return DEFAULT_BASE_YUAN.get(industry_code)
-
-
 def coverage_start(platform: Any, industry: Any) -> dt.date | None:
     """The first day the platform's workers are covered: the later of the industry's start
     (``industry.covered_from``) and the platform's (``platform.covered_from``). None while either
     is unknown or the platform is not admitted."""
-    if platform.status != "admitted" or platform.covered_from is None or industry.covered_from is None:
+    if platform.status != ADMITTED or platform.covered_from is None or industry.covered_from is None:
         return None
     return max(platform.covered_from, industry.covered_from)
 
@@ -520,7 +501,7 @@ def issue_credential(session: Session, actor: Principal, code: str, label: Any =
 
 def issue_credential_for(session: Session, actor, plat: Platform, label: Any = "") -> tuple[str, str]:
     """Issue credentials to ``plat`` (already checked to be in the actor's scope, or the CLI)."""
-    if plat.status != "admitted":
+    if not plat.is_admitted:
         raise DomainError(f"平台企业状态为“{STATUS_NAMES.get(plat.status, plat.status)}”，纳入试点后方可签发接口凭证",
                           field="code")
     label = clean_text(label, "label", "用途说明", 128)
@@ -538,3 +519,32 @@ def revoke_credential(session: Session, actor: Principal, code: str, client_id: 
     auth.revoke_credential(session, actor, cred)
     session.flush()
     return cred
+
+
+def load_pilot_platforms(session: Session, actor=audit.SYSTEM) -> int:
+    """Enter the pilot platforms shipped with the package (reference data ``pilot.json``) into the
+    register. Platforms already there are left as officers edited them: only missing ones are
+    added. Returns how many were added."""
+    known = set(session.scalars(select(Platform.code)))
+    added = []
+    for p in json.loads(reference.data_file("pilot.json"))["platforms"]:
+        if p["code"] in known:
+            continue
+        plat = Platform(code=p["code"], industry_code=p["industry"], status="admitted",
+                        covered_from=dt.date.fromisoformat(p["covered_from"]))
+        plat.names = [PlatformName(name=n["name"], valid_from=dt.date.fromisoformat(n["valid_from"]))
+                      for n in p["names"]]
+        plat.rates = [PlatformRate(base_yuan=Decimal(r["base_yuan"]), valid_from=dt.date.fromisoformat(r["valid_from"]))
+                      for r in p["rates"]]
+        session.add(plat)
+        added.append(p["code"])
+    if added:
+        session.flush()
+        audit.record(session, actor, "platform.pilot_load", entity_type="platform", entity_id=",".join(added),
+                     after={"added": added})
+    return len(added)
+
+
+def admitted_platforms(session: Session) -> list[Platform]:
+    """The platforms in the pilot (纳入试点的平台企业), by code."""
+    return list(session.scalars(select(Platform).where(admitted()).order_by(Platform.code)))

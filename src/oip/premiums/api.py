@@ -6,21 +6,28 @@ from __future__ import annotations
 from collections import defaultdict
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require
+from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
 from oip.core.web import DB
+from oip.exchange.api import OutboxOut, outbox_out
+from oip.exchange.models import OutboxItem
 from oip.platforms import service as platforms
 from oip.premiums import floats, reconciliation, schemas as S, service
 from oip.premiums.models import PlatformYearExperience
 from oip.reference import parameters
 
 api = APIRouter(prefix="/premiums", tags=["premiums"])
+# Acting on the tax outbox is a premium action (it redelivers or withdraws declarations): its routes
+# live here, under the exchange's path.
+outbox_api = APIRouter(prefix="/exchange", tags=["exchange"])
 
 
 # ---- declarations --------------------------------------------------------------------------------
@@ -166,3 +173,22 @@ def list_parameters(p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session
                            note=d.note + "（默认值，尚未入库）", changed_at=None)
             for k, d in parameters.DEFINITIONS.items() if k not in have]
     return out
+
+
+class WithdrawIn(BaseModel):
+    reason: str
+
+
+@outbox_api.post("/outbox/{id}/withdraw", response_model=OutboxOut,
+          summary="撤回税务拒收的消息（其核定退回“核定中”，下次推送时重新生成）")
+def withdraw(id: int, body: WithdrawIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
+             db: Session = DB):
+    item = db.get(OutboxItem, id)
+    if item is None:
+        raise out_of_scope("发件箱消息")
+    return outbox_out(service.withdraw(db, p, item.message_id, body.reason))
+
+
+@outbox_api.post("/outbox/deliver", response_model=list[OutboxOut], summary="重发发件箱中未送达的消息")
+def deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
+    return [outbox_out(d.item) for d in service.deliver_pending(db, p)]

@@ -13,16 +13,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oip.auth.scope import out_of_scope, platform_condition
+from oip.auth.scope import out_of_scope
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform
+from oip.platforms.scope import platform_condition
 from oip.premiums import float_rules
-from oip.premiums.models import Declaration, FloatProposal, PlatformYearExperience, TaxReturn
+from oip.premiums.models import (
+    Declaration,
+    FloatProposal,
+    PlatformYearExperience,
+    TaxReturn,
+)
 from oip.premiums.service import SENT
 from oip.reference import parameters
-
 
 # ---- the yearly float --------------------------------------------------------------------------------
 
@@ -102,7 +107,7 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
     parameters.ensure_defaults(session)
     version = parameters.get_version(session, "premium.float_rules", dt.date(y, 1, 1))
     rules = float_rules.parse_rules(version.value)
-    plats = list(session.scalars(select(Platform).where(Platform.status == "admitted").order_by(Platform.code)))
+    plats = platforms.admitted_platforms(session)
     existing = {f.platform_id: f for f in session.scalars(select(FloatProposal).where(FloatProposal.year == y)
                                                           .with_for_update(of=FloatProposal))}
     now, out, counts = clock.now(), [], defaultdict(int)

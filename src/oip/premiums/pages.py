@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,21 +15,30 @@ from starlette.datastructures import FormData
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require
+from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.core import clock
+from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
+from oip.core.layout import render
 from oip.core.web import DB
 from oip.exchange import service as exchange
+from oip.exchange.models import OutboxItem
 from oip.platforms import service as platforms
-from oip.platforms.models import Platform
 from oip.premiums import calc, floats, reconciliation, service
-from oip.premiums.models import (DECLARATION_STATUSES, FLAG_NAMES, FLAG_STATUSES, PROPOSAL_STATUSES,
-                                 PlatformYearExperience)
+from oip.premiums.models import (
+    DECLARATION_STATUSES,
+    FLAG_NAMES,
+    FLAG_STATUSES,
+    PROPOSAL_STATUSES,
+    PlatformYearExperience,
+)
 from oip.reference import parameters
-from oip.web.render import render
 
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(
+    layout.NavItem("保障费申报", "/premiums", P.PREMIUM_READ, order=70, titles={"platform": "保障费与欠费"}),
+    layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE, order=80))
 
 DONE = {
     "computed": "已按订单台账重新核定。", "sent": "已推送税务。", "nothing": "本月没有新的待推送核定。",
@@ -89,8 +98,7 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
             PlatformYearExperience.year == y - 1))}
         ctx.update(float_year=y, proposals=proposals, experience=experience, proposal_statuses=PROPOSAL_STATUSES,
                    float_years=[today.year, today.year + 1], experience_years=list(range(2025, today.year + 1)),
-                   all_platforms=list(db.scalars(select(Platform).where(Platform.status == "admitted")
-                                                 .order_by(Platform.code))),
+                   all_platforms=platforms.admitted_platforms(db),
                    rules=parameters.get_version(db, "premium.float_rules", dt.date(y, 1, 1)))
     return render(request, "premiums_officer.html", title="保障费申报", month=month, months=month_options(),
                   rows=rows, missing=missing, totals=totals, statuses=DECLARATION_STATUSES, yuan=calc.yuan,
@@ -195,8 +203,7 @@ def reconciliation_page(request: Request, month: str | None = None, platform_cod
     return render(request, "premiums_reconciliation.html", title="对账与欠费", flags=flags, recs=recs,
                   month=month or "", months=month_options(), platform_code=platform_code or "", flag=flag or "",
                   status=status, flag_names=FLAG_NAMES, flag_statuses=FLAG_STATUSES, yuan=calc.yuan,
-                  platforms=list(db.scalars(select(Platform).where(Platform.status == "admitted")
-                                            .order_by(Platform.code))),
+                  platforms=platforms.admitted_platforms(db),
                   default_month=default_month(), done=DONE.get(done or ""), today=clock.today())
 
 
@@ -246,3 +253,20 @@ def reconciliation_fetch(p: Principal = Depends(Require(P.RECONCILE)), db: Sessi
     db.commit()
     rep.settle()
     return _redirect("/exchange", done="fetched")
+
+
+# Acting on the tax outbox (the exchange page's buttons) is a premium action.
+@pages.post("/exchange/deliver")
+def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
+    service.deliver_pending(db, p)
+    return RedirectResponse("/exchange?done=delivered", status_code=303)
+
+
+@pages.post("/exchange/outbox/{id}/withdraw")
+def exchange_withdraw(id: int, reason: str = Form(""), p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
+                      db: Session = DB):
+    item = db.get(OutboxItem, id)
+    if item is None:
+        raise out_of_scope("发件箱消息")
+    service.withdraw(db, p, item.message_id, reason)
+    return RedirectResponse("/exchange?done=withdrawn", status_code=303)

@@ -20,19 +20,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oip.auth.scope import out_of_scope, platform_condition
+from oip.auth.scope import out_of_scope
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
-from oip.exchange import service as exchange
-from oip.exchange import tax
+from oip.exchange import service as exchange, tax
 from oip.orders import engines, ledger
-from oip.platforms.models import Platform
-from oip.premiums import calc
-from oip.premiums.models import FLAG_NAMES, Declaration, DeclarationAdjustment, Reconciliation, ReconciliationFlag, TaxReturn
 from oip.orders.engines import billable_before_sql, reported_orders_sql
+from oip.platforms.models import Platform
+from oip.platforms.scope import platform_condition
+from oip.premiums import calc
+from oip.premiums.models import (
+    FLAG_NAMES,
+    Declaration,
+    DeclarationAdjustment,
+    Reconciliation,
+    ReconciliationFlag,
+    TaxReturn,
+)
 from oip.premiums.service import SENT, open_engine
 from oip.reference import parameters
-
 
 # ---- the tax bureau's returns ------------------------------------------------------------------------
 

@@ -13,8 +13,16 @@ from oip.core.validation import register_labels
 from oip.exchange.service import Delivery
 from oip.platforms import service as platforms
 from oip.premiums import calc
-from oip.premiums.models import (DECLARATION_STATUSES, FLAG_NAMES, FLAG_STATUSES, PROPOSAL_STATUSES, Declaration,
-                                 FloatProposal, Reconciliation, ReconciliationFlag)
+from oip.premiums.models import (
+    DECLARATION_STATUSES,
+    FLAG_NAMES,
+    FLAG_STATUSES,
+    PROPOSAL_STATUSES,
+    Declaration,
+    FloatProposal,
+    Reconciliation,
+    ReconciliationFlag,
+)
 
 FIELD_LABELS = {
     "month": "订单月份", "platforms": "平台企业", "engine": "计算引擎", "note": "处理情况", "flag": "差异类型",

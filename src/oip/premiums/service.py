@@ -39,15 +39,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from oip.auth.scope import platform_condition
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError, NotFound
-from oip.exchange import service as exchange
-from oip.exchange import tax
+from oip.exchange import service as exchange, tax
 from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform
+from oip.platforms.scope import admitted, platform_condition
 from oip.premiums import calc
 from oip.premiums.models import Declaration, DeclarationAdjustment
 from oip.reference import parameters
@@ -151,7 +150,7 @@ def covered_platforms(session: Session, month: str, codes: Sequence[str] | None 
     """Admitted platforms covered on at least one day of ``month``, with their first covered day in it."""
     first, last = calc.month_bounds(month)
     inds = _industries(session)
-    q = select(Platform).where(Platform.status == "admitted").order_by(Platform.code)
+    q = select(Platform).where(admitted()).order_by(Platform.code)
     wanted = None
     if codes is not None:
         wanted = sorted({c.strip() for c in codes if c and c.strip()})

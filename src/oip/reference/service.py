@@ -1,57 +1,43 @@
-"""Loading reference data: regions (GB/T 2260), industries and the pilot platforms.
+"""Loading reference data: regions (GB/T 2260) and industries, from the files in ``data/``.
 
-Idempotent: existing rows are updated from the files (regions, industries); platforms already in
-the register are left as officers edited them — only missing ones are added."""
+Idempotent: existing rows are updated from the files. The pilot platforms listed in
+``data/pilot.json`` are entered into the register by the platforms domain
+(oip.platforms.service.load_pilot_platforms)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
-from decimal import Decimal
 from importlib import resources
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.core import audit
-from oip.platforms.models import Platform, PlatformName, PlatformRate
 from oip.reference.models import Industry, Region
 
 
-def _data(name: str) -> str:
+def data_file(name: str) -> str:
     return resources.files("oip.reference").joinpath("data", name).read_text(encoding="utf-8")
 
 
 def load(session: Session, actor=audit.SYSTEM) -> dict:
-    counts = {"regions": 0, "industries": 0, "platforms_added": 0}
+    counts = {"regions": 0, "industries": 0}
     existing = {r.code: r for r in session.scalars(select(Region))}
-    for row in csv.DictReader(_data("guangxi-divisions.csv").splitlines()):
+    for row in csv.DictReader(data_file("guangxi-divisions.csv").splitlines()):
         r = existing.get(row["code"]) or Region(code=row["code"])
         r.name, r.level, r.parent_code = row["name"], row["level"], row["parent_code"] or None
         r.valid_from = r.valid_from or dt.date(1980, 1, 1)
         session.add(r)
         counts["regions"] += 1
-    pilot = json.loads(_data("pilot.json"))
+    pilot = json.loads(data_file("pilot.json"))
     for i in pilot["industries"]:
         ind = session.get(Industry, i["code"]) or Industry(code=i["code"])
         ind.name, ind.description = i["name"], i.get("description", "")
         ind.covered_from = dt.date.fromisoformat(i["covered_from"]) if i.get("covered_from") else None
         session.add(ind)
         counts["industries"] += 1
-    session.flush()
-    known = set(session.scalars(select(Platform.code)))
-    for p in pilot["platforms"]:
-        if p["code"] in known:
-            continue
-        plat = Platform(code=p["code"], industry_code=p["industry"], status="admitted",
-                        covered_from=dt.date.fromisoformat(p["covered_from"]))
-        plat.names = [PlatformName(name=n["name"], valid_from=dt.date.fromisoformat(n["valid_from"]))
-                      for n in p["names"]]
-        plat.rates = [PlatformRate(base_yuan=Decimal(r["base_yuan"]), valid_from=dt.date.fromisoformat(r["valid_from"]))
-                      for r in p["rates"]]
-        session.add(plat)
-        counts["platforms_added"] += 1
     session.flush()
     audit.record(session, actor, "reference.load", entity_type="reference", after=counts)
     return counts

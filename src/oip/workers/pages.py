@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -16,17 +16,32 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.models import User
 from oip.auth.service import Principal
+from oip.core import layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.ids import mask_id, mask_phone
+from oip.core.layout import render
 from oip.core.web import DB, client_ip
+from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.reference.service import region_names
-from oip.web.render import render
 from oip.workers import csvio, schemas as S, service
+from oip.workers.models import PlatformAccount
+from oip.workers.scope import account_condition
 
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(
+    layout.NavItem("从业人员", "/workers", P.WORKER_READ, order=40, titles={"platform": "本企业从业人员"}),
+    layout.NavItem("企业门户", "/portal", P.PORTAL, order=50))
+
+
+def _active_accounts(db: Session, p: Principal) -> int:
+    return db.scalar(select(func.count()).select_from(PlatformAccount).where(
+        account_condition(p), PlatformAccount.status == "active"))
+
+
+layout.register_stat(layout.Stat("登记在册的平台账号（本辖区）", P.WORKER_READ, _active_accounts, order=30))
 
 REPORT_ROWS = 1000  # rows of a batch report shown on the page; the CSV has them all
 
@@ -46,8 +61,7 @@ def _region_options(db: Session, p: Principal) -> list[tuple[str, str, str]]:
 def _platform_options(db: Session, p: Principal) -> list[tuple[str, str]]:
     if p.role.scope == "platform":
         return []
-    return [(x.code, S.platform_name(x)) for x in db.scalars(
-        select(Platform).where(Platform.status == "admitted").order_by(Platform.code))]
+    return [(x.code, S.platform_name(x)) for x in platforms_service.admitted_platforms(db)]
 
 
 # ---- officers: roster and person -------------------------------------------------------------------

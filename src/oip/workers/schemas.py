@@ -17,7 +17,6 @@ from oip.platforms.models import Platform
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.service import SOURCES, STATUSES
 
-
 register_labels({"platform_account_id": "平台账号", "id_number": "身份证号码", "phone": "手机号码",
                  "county_code": "接单地区划代码", "registered_on": "注册日期", "effective_on": "生效日期",
                  "platform_code": "平台企业编码", "records": "记录", "status": "状态"})

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from oip.auth import permissions as P
 from oip.auth.models import LoginAttempt
-from oip.auth.scope import account_condition, out_of_scope
+from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal, record_attempt
 from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
@@ -34,6 +34,7 @@ from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_res
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
+from oip.workers.scope import account_condition
 
 FIELDS = ("platform_account_id", "name", "id_number", "phone", "county_code", "registered_on")
 FIELD_NAMES = {"platform_account_id": "平台账号", "name": "姓名", "id_number": "身份证号码", "phone": "手机号码",
@@ -224,7 +225,7 @@ def register(session: Session, actor: Principal, platform: Platform, records: li
     already found (e.g. a CSV line with more cells than the header): such a record is rejected.
     ``keep_batch=False`` (single registrations) stores no RegistrationBatch; accepted records are
     audited all the same."""
-    if platform.status != "admitted":
+    if not platform.is_admitted:
         raise DomainError(f"平台企业 {platform.code} 尚未纳入试点，不能报送人员", field="platform_code")
     if rows is not None and len(rows) != len(records):
         raise ValueError("rows must number every record")

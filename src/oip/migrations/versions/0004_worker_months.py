@@ -8,9 +8,8 @@ The import writes one summary row per worker account, month and county (with the
 in ``day_orders``) instead of one per worker-day: ~15 times fewer rows for PostgreSQL to index in the
 import's transaction. Existing summaries are carried over.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'

@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
-from oip.core import audit
+from oip.core import audit, layout
 from oip.core.audit import ACTION_NAMES
 from oip.core.audit_models import AuditEvent
+from oip.core.layout import render
 from oip.core.web import DB
-from oip.web.render import render
 
 api = APIRouter(tags=["audit"])
 pages = APIRouter(include_in_schema=False)
+layout.register_nav(layout.NavItem("审计日志", "/audit", P.AUDIT_READ, order=100))
 
 
 

@@ -1,0 +1,30 @@
+"""The data scope of the workers domain: which platform accounts (registrations) a principal sees.
+
+- region scope: accounts whose county code starts with the organisation's region prefix;
+- platform scope: the platform's own accounts;
+- insurer scope: the people assigned to the insurer (open assignments);
+- self scope: the worker's own accounts.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, exists, false, select
+
+from oip.auth.models import InsurerAssignment
+from oip.auth.service import Principal
+from oip.workers.models import PlatformAccount as A
+
+
+def account_condition(p: Principal) -> ColumnElement[bool]:
+    match p.role.scope:
+        case "region":
+            return A.county_code.startswith(p.region_prefix, autoescape=True)
+        case "platform":
+            return A.platform_id == p.platform_id if p.platform_id else false()
+        case "insurer":
+            return exists(select(InsurerAssignment.id).where(
+                InsurerAssignment.organisation_id == p.organisation_id,
+                InsurerAssignment.person_id == A.person_id, InsurerAssignment.closed_at.is_(None)))
+        case "self":
+            return A.person_id == p.person_id if p.person_id else false()
+    return false()
