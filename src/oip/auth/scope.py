@@ -12,12 +12,7 @@ builds it from the principal's scope; what is shared lives here.
 
 from __future__ import annotations
 
-from oip.auth.service import Principal
 from oip.core.errors import NotFound
-
-
-def region_visible(p: Principal, region_code: str | None) -> bool:
-    return p.role.scope == "region" and region_code is not None and region_code.startswith(p.region_prefix)
 
 
 def out_of_scope(what: str = "记录") -> NotFound:

@@ -15,7 +15,6 @@ missing signature is rejected with the reason before anything is read from it.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -203,7 +202,3 @@ def outbox(session: Session, *, system: str | None = None, status: str | None = 
     if status:
         q = q.where(OutboxItem.status == status)
     return list(session.scalars(q))
-
-
-def utc(t: dt.datetime | None) -> str | None:
-    return t.astimezone(dt.UTC).isoformat() if t else None

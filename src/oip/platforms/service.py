@@ -31,7 +31,7 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
 from oip.platforms.models import ADMITTED, Platform, PlatformFloat, PlatformName, PlatformRate, PlatformRegion
-from oip.platforms.rates import BASE_MAX, K_MAX, K_MIN, rate_yuan
+from oip.platforms.rates import BASE_MAX, K_MAX, K_MIN
 from oip.platforms.scope import admitted, platform_condition
 from oip.reference import service as reference
 from oip.reference.models import Industry, Region
@@ -90,11 +90,6 @@ def yuan_str(amount: Decimal | None) -> str | None:
     if q.as_tuple().exponent > -2:
         q = q.quantize(Decimal("0.01"))
     return f"{q:f}"
-
-
-def rate_on(platform: Platform, day: dt.date) -> Decimal | None:
-    base = platform.base_on(day)
-    return None if base is None else rate_yuan(base, platform.k_for(day.year))
 
 
 # ---- validation ----------------------------------------------------------------------------------
