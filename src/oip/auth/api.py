@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P, service
 from oip.auth.deps import Require
-from oip.auth.models import User
+from oip.auth.models import Organisation, User
 from oip.auth.service import Principal
+from oip.core import clock
 from oip.core.errors import DomainError
 from oip.core.web import DB, client_ip
 
@@ -54,7 +55,6 @@ async def token(request: Request, db: Session = DB):
     from starlette.concurrency import run_in_threadpool
     tok, expires = await run_in_threadpool(service.exchange_credentials, db, body["client_id"],
                                            body["client_secret"], client_ip(request))
-    from oip.core import clock
     return TokenOut(access_token=tok, expires_in=int((expires - clock.now()).total_seconds()))
 
 
@@ -83,6 +83,5 @@ def users(p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
 
 
 def list_users(db: Session, p: Principal) -> list[User]:
-    from oip.auth.models import Organisation
     return list(db.scalars(select(User).join(Organisation).where(
         Organisation.region_code.startswith(p.region_prefix)).order_by(User.id)))

@@ -27,6 +27,7 @@ from oip.auth.permissions import Role, role
 from oip.core import audit, clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, NotFound
+from oip.reference.models import Region
 
 
 @lru_cache
@@ -82,8 +83,6 @@ class Principal:
 
 def principal_for(session: Session, user: User, *, via: str = "session", csrf_token: str | None = None,
                   ip: str | None = None) -> Principal:
-    from oip.reference.models import Region
-
     org = user.organisation
     region = session.get(Region, org.region_code)
     return Principal(

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from oip.core.config import get_keys
+from oip.core.config import get_keys, get_settings
+from oip.core.errors import DomainError
 
 VERSION = "tax-v1"
 SENDER = "gx-si"  # 广西壮族自治区社会保险事业管理中心
@@ -423,9 +424,6 @@ class HttpTaxGateway:
 
 
 def gateway_from_settings() -> TaxGateway:
-    from oip.core.config import get_settings
-    from oip.core.errors import DomainError
-
     s = get_settings()
     if s.tax_gateway == "file":
         return FileTaxGateway(s.tax_path)

@@ -28,7 +28,7 @@ from oip.auth.models import ApiCredential, Organisation
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
-from oip.core.errors import Conflict, DomainError, NotFound
+from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
 from oip.platforms.models import ADMITTED, Platform, PlatformFloat, PlatformName, PlatformRate, PlatformRegion
 from oip.platforms.rates import BASE_MAX, K_MAX, K_MIN
@@ -264,8 +264,6 @@ def get_platform(session: Session, actor: Principal, code: str, *, for_update: b
 def acting_platform(session: Session, actor: Principal, platform_code: Any, what: str) -> Platform:
     """The platform whose data (``what``: 人员, 订单数据 …) a principal delivers: a platform's own users
     only their own (the code may be left out); an agency must name it."""
-    from oip.core.errors import Forbidden
-
     if platform_code is not None and not isinstance(platform_code, str):
         raise DomainError("平台企业编码应为字符串", field="platform_code")
     code = (platform_code or "").strip()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.core import audit
+from oip.core.errors import DomainError
 from oip.reference.models import Industry, Region
 
 
@@ -47,8 +48,6 @@ def add_industry(session: Session, actor, code: str, name: str, covered_from: dt
                  description: str = "") -> Industry:
     """A new industry brought into the pilot (e.g. from 2027), or a changed start date of one."""
     import re
-
-    from oip.core.errors import DomainError
 
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,31}", code or ""):
         raise DomainError("行业编码应为 2–32 位小写字母、数字或下划线，以字母开头", field="code")

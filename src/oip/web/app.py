@@ -14,11 +14,18 @@ from sqlalchemy import text
 
 import oip.models  # noqa: F401  (every table's mapper, before the first request)
 from oip import __version__
+from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.core.config import get_settings
 from oip.core.db import get_engine
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
+from oip.exchange import api as exchange_api, pages as exchange_pages
+from oip.orders import api as orders_api, pages as orders_pages
+from oip.platforms import api as platforms_api, pages as platforms_pages
+from oip.premiums import api as premiums_api, pages as premiums_pages
+from oip.web import pages as web_pages
+from oip.workers import api as workers_api, pages as workers_pages
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +50,6 @@ def _mount_api_docs(app: FastAPI) -> None:
 
 
 def create_app() -> FastAPI:
-    from oip.auth import api as auth_api, audit_web, pages as auth_pages
-    from oip.exchange import api as exchange_api, pages as exchange_pages
-    from oip.orders import api as orders_api, pages as orders_pages
-    from oip.platforms import api as platforms_api, pages as platforms_pages
-    from oip.premiums import api as premiums_api, pages as premiums_pages
-    from oip.web import pages as web_pages
-    from oip.workers import api as workers_api, pages as workers_pages
-
     app = FastAPI(title="广西新就业形态人员职业伤害保障信息平台 API", version=__version__,
                   description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
                               "writes); platform systems exchange client credentials for bearer tokens at "

@@ -32,6 +32,7 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.platforms.models import Platform
+from oip.platforms.service import acting_platform
 from oip.reference.models import Region
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.scope import account_condition
@@ -205,8 +206,6 @@ def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Pri
 
 def resolve_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
     """Which platform a registration is for: a platform's own users may only name themselves."""
-    from oip.platforms.service import acting_platform
-
     return acting_platform(session, actor, platform_code, "人员")
 
 
