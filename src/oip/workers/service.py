@@ -30,7 +30,7 @@ from oip.auth.scope import account_condition, out_of_scope
 from oip.auth.service import Principal, record_attempt
 from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
-from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
+from oip.core.ids import InvalidId, age_on, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
@@ -127,6 +127,22 @@ def parse_day(raw: str, what: str = "日期") -> dt.date:
 
 # ---- validation ----------------------------------------------------------------------------------
 
+MIN_AGE = 16    # 劳动法 art. 15: no one under 16 may be taken on
+ADULT_AGE = 18  # 16–17: 未成年工, who are owed special protection (劳动法 art. 58, 64)
+
+
+def age_problem(born: dt.date, registered_on: dt.date) -> tuple[str, str] | None:
+    """("error", reason) when the worker was under 16 on the registration date, ("warning", text)
+    at 16 or 17, None for an adult. The 16th birthday itself is old enough."""
+    age = age_on(born, registered_on)
+    if age < MIN_AGE:
+        return "error", (f"身份证号码显示出生日期为 {born.isoformat()}，注册日期 {registered_on.isoformat()} 时未满 {MIN_AGE} 周岁"
+                         f"（{age} 周岁），依《劳动法》第十五条不予登记")
+    if age < ADULT_AGE:
+        return "warning", (f"注册日期 {registered_on.isoformat()} 时年满 {age} 周岁、未满 {ADULT_AGE} 周岁，属未成年工："
+                           "平台应遵守未成年工特殊保护规定（《劳动法》第五十八条、第六十四条）")
+    return None
+
 def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Principal | None = None) -> _Clean | Outcome:
     if not isinstance(raw, dict):
         return Outcome(row, None, "rejected", [{"field": None, "reason": "记录应为对象（字段名: 值）"}])
@@ -192,8 +208,14 @@ def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Pri
         else:
             if reg > today:
                 errs.append({"field": "registered_on", "reason": "注册日期不能晚于今天"})
-    if rid is not None and reg is not None and reg < rid.birth_date:
-        errs.append({"field": "registered_on", "reason": "注册日期早于出生日期"})
+    if rid is not None and reg is not None:
+        if reg < rid.birth_date:
+            errs.append({"field": "registered_on", "reason": "注册日期早于出生日期"})
+        else:
+            problem = age_problem(rid.birth_date, reg)
+            if problem is not None:
+                (errs.append({"field": "id_number", "reason": problem[1]}) if problem[0] == "error"
+                 else warnings.append(problem[1]))
     unknown = sorted(str(k) for k in set(raw) - set(FIELDS) - {"platform_code", "status"})
     if unknown:
         warnings.append("已忽略未知字段：" + "、".join(unknown))
