@@ -18,6 +18,8 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
+from oip.core import clock
+
 
 class InvalidId(ValueError):
     pass
@@ -70,7 +72,7 @@ def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
         born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidId(f"身份证号码中的出生日期 {number[6:14]} 不存在") from None
-    today = today or dt.date.today()
+    today = today or clock.today()
     if born > today or born.year < 1900:
         raise InvalidId(f"身份证号码中的出生日期 {born.isoformat()} 不合理")
     if number[17] != ric.calc_check_digit(number):
