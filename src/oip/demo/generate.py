@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from functools import lru_cache
 
 from faker import Faker
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from stdnum.cn import ric
 
 from oip.auth import service as auth
 from oip.auth.models import ApiCredential, InsurerAssignment, Organisation, User
-from oip.core import audit
+from oip.core import audit, clock
+from oip.core.ids import area_codes, area_valid_in
 from oip.platforms.models import Platform, PlatformRegion
 from oip.reference.models import Region
 
@@ -92,7 +94,7 @@ def _orgs(session: Session, regions: dict[str, Region]) -> dict[str, Organisatio
         orgs[f"{code}-si"] = Organisation(code=f"{code}-si", name=f"{regions[r.parent_code].name}{r.name}社会保险事业局",
                                           kind="si_agency", region_code=code)
     for p in session.scalars(select(Platform).order_by(Platform.id)):
-        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(dt.date.today()),
+        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(clock.today()),
                                                   kind="platform", region_code="450000", platform_id=p.id)
     session.add_all(orgs.values())
     session.flush()
@@ -113,6 +115,37 @@ def _uscc(rng: random.Random, region: str) -> str:
 def synthetic_id(rng: random.Random, area: str, born: dt.date) -> str:
     body = f"{area}{born:%Y%m%d}{rng.randrange(0, 1000):03d}"
     return body + ric.calc_check_digit(body + "0")
+
+
+@lru_cache(maxsize=256)
+def _in_use(year: int) -> tuple[str, ...]:
+    return tuple(c for c in sorted(area_codes()) if area_valid_in(c, year))
+
+
+@lru_cache(maxsize=1024)
+def _names(codes: tuple[str, ...]) -> frozenset[str]:
+    """The names of counties and county-level cities these codes ever had. Districts (…区) are
+    left out: 城区, 郊区, 城中区 recur from city to city."""
+    known = area_codes()
+    return frozenset(name for c in codes for name, _, _ in known.get(c, ()) if not name.endswith("区"))
+
+
+def birth_area(rng: random.Random, county: str, year: int) -> str:
+    """The area code of a resident ID for someone born in ``year`` who comes from ``county``: the
+    county's own code when it was in use that year; else a code in use then under the same name
+    (横县 452122 before 2002, 450127 after); else one of the same city's former or present counties
+    (the old 南宁地区 for a district of 南宁 created in 1983); else any Guangxi code of that year.
+    So every number passes python-stdnum's check and raises no area-code warning."""
+    if area_valid_in(county, year):
+        return county
+    in_use = _in_use(year)
+    names = _names((county,))
+    same = [c for c in in_use if names & _names((c,))]
+    if same:
+        return rng.choice(same)
+    city_names = _names(tuple(c for c in area_codes() if c[:4] == county[:4]))
+    near = [c for c in in_use if c[:4] == county[:4] or city_names & _names((c,))]
+    return rng.choice(near or list(in_use))
 
 
 def synthetic_phone(rng: random.Random) -> str:
@@ -137,7 +170,7 @@ def worker_records(seed: int, n: int, counties_by_city: dict[str, list[str]], pl
         city = _weighted(rng, CITY_WEIGHT)
         county = rng.choice(counties_by_city[city])
         born = dt.date(1966, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 39))
-        area = county if rng.random() < 0.8 else rng.choice(all_counties)
+        area = birth_area(rng, county if rng.random() < 0.8 else rng.choice(all_counties), born.year)
         number = synthetic_id(rng, area, born)
         while number in used:
             number = synthetic_id(rng, area, born)
@@ -220,7 +253,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
         for k in totals:
             totals[k] += getattr(res, k)
 
-    today = dt.date.today()
+    today = clock.today()
     for i, (code, rec) in enumerate(worker_records(seed, workers, counties_by_city, by_industry, today)):
         pending.setdefault(code, []).append(rec)
         if len(pending[code]) >= 2000:
