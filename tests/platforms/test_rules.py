@@ -151,22 +151,22 @@ def test_coverage_ends_with_the_industry():
 @pytest.mark.parametrize("base", ["0.01", "0.07", "0.25", "0.18"])
 def test_rate_is_base_times_one_plus_a_tenth_k(base, k):
     b = Decimal(base)
-    r = S.rate_yuan(b, k)
+    r = rates.rate_yuan(b, k)
     assert isinstance(r, Decimal)
     assert r == b * (Decimal(10 + k) / Decimal(10))  # exact, no float on the way
 
 
 def test_rate_worked_examples():
-    assert S.rate_yuan(Decimal("0.07"), 5) == Decimal("0.105")
-    assert S.rate_yuan(Decimal("0.07"), -5) == Decimal("0.035")
-    assert S.rate_yuan(Decimal("0.18"), 0) == Decimal("0.18")
-    assert S.yuan_str(S.rate_yuan(Decimal("0.0700"), 3)) == "0.091"
+    assert rates.rate_yuan(Decimal("0.07"), 5) == Decimal("0.105")
+    assert rates.rate_yuan(Decimal("0.07"), -5) == Decimal("0.035")
+    assert rates.rate_yuan(Decimal("0.18"), 0) == Decimal("0.18")
+    assert S.yuan_str(rates.rate_yuan(Decimal("0.0700"), 3)) == "0.091"
 
 
 @pytest.mark.parametrize("k", [6, -6, 1.5, True, "1"])
 def test_rate_refuses_k_outside_the_range(k):
     with pytest.raises(ValueError):
-        S.rate_yuan(Decimal("0.07"), k)
+        rates.rate_yuan(Decimal("0.07"), k)
 
 
 @pytest.mark.parametrize("amount,text", [("0.0700", "0.07"), ("0.1050", "0.105"), ("10", "10.00"), ("0.1", "0.10"),

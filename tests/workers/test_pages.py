@@ -44,8 +44,11 @@ def test_roster_page_is_masked_filtered_and_paginated(client, as_user, nanning_w
     assert by_name.status_code == 303 and by_name.headers["location"].startswith("/workers?q=")
     assert client.get(by_name.headers["location"]).status_code == 200
     assert 'value="4503"' not in page.text  # only the officer's own region in the filter
-    second = client.get("/workers", params={"region": "450103", "status": "active", "page": 2})
-    assert second.status_code == 200 and "region=450103" in second.text and "status=active" in second.text
+    second = client.get("/workers", params={"region": "450103", "status": "active", "page": 2}, follow_redirects=False)
+    if second.status_code == 303:  # fewer than two pages: sent to the last page, filters kept
+        assert second.headers["location"] == "/workers?region=450103&status=active&page=1"
+    else:
+        assert second.status_code == 200 and "region=450103" in second.text and "status=active" in second.text
     assert client.get("/workers", params={"status": "bogus"}, headers={"Accept": "text/html"}).status_code == 400
 
 

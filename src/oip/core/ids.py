@@ -18,6 +18,8 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
+from oip.core import clock
+
 
 class InvalidId(ValueError):
     pass
@@ -45,6 +47,40 @@ def _area_warning(area: str, birth_year: int) -> str | None:
     return f"地区码 {area} 在出生年份 {birth_year} 时尚未设立或已撤销"
 
 
+def _periods(county: str) -> list[tuple[str, int | None, int | None]]:
+    """"[1983-2003]新城区,[2004-]青秀区" → [("新城区", 1983, 2003), ("青秀区", 2004, None)]."""
+    out = []
+    for part in county.split(","):
+        if part.startswith("["):
+            span, name = part[1:].split("]", 1)
+            start, end = span.split("-")
+            out.append((name, int(start) if start else None, int(end) if end else None))
+        else:
+            out.append((part, None, None))
+    return out
+
+
+@lru_cache(maxsize=64)
+def area_codes(province: str = "45") -> dict[str, tuple[tuple[str, int | None, int | None], ...]]:
+    """Every county-level area code python-stdnum knows under a province (current and former), with
+    its names and the years each was in use: ``{"450103": (("新城区", 1983, 2003), ("青秀区", 2004, None))}``.
+    Prefecture and province codes (``xx00``) and the cities' 市辖区 (``xx01``) are left out."""
+    out = {}
+    for _, low, high, _props, children in numdb.get("cn/loc").prefixes:
+        if low != province or high != province:
+            continue
+        for _, lo, hi, cprops, _ in children:
+            if lo == hi and not lo.endswith(("00", "01")) and cprops.get("county"):
+                out[province + lo] = tuple(_periods(cprops["county"]))
+    return out
+
+
+def area_valid_in(area: str, year: int) -> bool:
+    """Whether a resident ID with this area code and birth year raises no area-code warning (and so
+    passes python-stdnum's ``cn.ric`` check)."""
+    return _area_warning(area, year) is None
+
+
 def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
     """Validate and normalise a resident ID number, or raise InvalidId with a Chinese reason."""
     if raw is None:
@@ -70,7 +106,7 @@ def parse_resident_id(raw: str, today: dt.date | None = None) -> ResidentId:
         born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidId(f"身份证号码中的出生日期 {number[6:14]} 不存在") from None
-    today = today or dt.date.today()
+    today = today or clock.today()
     if born > today or born.year < 1900:
         raise InvalidId(f"身份证号码中的出生日期 {born.isoformat()} 不合理")
     if number[17] != ric.calc_check_digit(number):

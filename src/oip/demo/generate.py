@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from oip.auth import service as auth
 from oip.auth.models import ApiCredential, InsurerAssignment, Organisation, User
 from oip.core import audit, clock
-from oip.demo.synthetic import synthetic_id, synthetic_phone, synthetic_uscc
+from oip.demo.synthetic import birth_area, synthetic_id, synthetic_phone, synthetic_uscc
 from oip.platforms.models import Platform, PlatformRegion
 from oip.reference.models import Region
 
@@ -120,7 +120,7 @@ def worker_records(seed: int, n: int, counties_by_city: dict[str, list[str]], pl
         city = _weighted(rng, CITY_WEIGHT)
         county = rng.choice(counties_by_city[city])
         born = dt.date(1966, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 39))
-        area = county if rng.random() < 0.8 else rng.choice(all_counties)
+        area = birth_area(rng, county if rng.random() < 0.8 else rng.choice(all_counties), born.year)
         number = synthetic_id(rng, area, born)
         while number in used:
             number = synthetic_id(rng, area, born)
@@ -203,8 +203,8 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
         for k in totals:
             totals[k] += getattr(res, k)
 
-    today = dt.date.today()
-    for _i, (code, rec) in enumerate(worker_records(seed, workers, counties_by_city, by_industry, today)):
+    today = clock.today()
+    for code, rec in worker_records(seed, workers, counties_by_city, by_industry, today):
         pending.setdefault(code, []).append(rec)
         if len(pending[code]) >= 2000:
             flush(code)

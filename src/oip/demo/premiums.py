@@ -3,10 +3,16 @@ through the file gateway, and synthetic tax returns for them — one platform pa
 underpaid, the others on time — so that the reconciliation worklist and the platforms' portal have
 something to show. The last month stays a draft (what an officer sees before sending).
 
+Each step carries the date it would have had (``demo.timeline``): a month is declared on the 2nd
+of the next month and sent to the tax bureau on the 3rd; the platforms pay before (one after) the
+due date; the tax bureau's returns arrive the day after the last payment. Never later than now,
+and no payment before its declaration was sent. Reconciliation runs now, as of today.
+
 Deterministic: the same ledger gives the same declarations, returns and flags."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 
@@ -15,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
 from oip.core.config import get_settings
+from oip.demo.timeline import at, moment
 from oip.exchange import tax
 from oip.premiums import calc, reconciliation, service
 from oip.premiums.models import Declaration, ReconciliationFlag
@@ -30,22 +37,31 @@ def _days_before(code: str, month: str) -> int:
     return 1 + hashlib.sha256(f"{code}/{month}".encode()).digest()[0] % 8
 
 
+class _Gateway(tax.FileTaxGateway):
+    """The file gateway, with the receipt stamped by the (simulated) clock of the demo's past."""
+
+    def send(self, message):
+        return dataclasses.replace(super().send(message), at=clock.now())
+
+
 def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
     """Declare ``months`` (order months, oldest first); send the first two that are over; import
     the tax bureau's returns for them; reconcile. Commits (sending is committed before delivery)."""
     months = sorted(calc.parse_month(m) for m in months)
-    gw = tax.FileTaxGateway(tax_dir or get_settings().tax_path)
+    gw = _Gateway(tax_dir or get_settings().tax_path)
     today = clock.today()
-    declared = {}
+    sendable = [m for m in months if calc.month_bounds(calc.next_month(m))[0] <= today][:2]
+    declared, sent, sent_on = {}, {}, {}
     for m in months:
-        res = service.declare(session, ACTOR, m)
+        next_first = calc.month_bounds(calc.next_month(m))[0]
+        with at(moment(next_first + dt.timedelta(days=1), 9, 30)):
+            res = service.declare(session, ACTOR, m)
         declared[m] = {"platforms": len(res.declarations), "orders": sum(d.orders for d in res.declarations),
                        "total_fen": sum(d.total_fen for d in res.declarations)}
-    sendable = [m for m in months if calc.month_bounds(calc.next_month(m))[0] <= today][:2]
-    sent = {}
-    for m in sendable:
-        res = service.send(session, ACTOR, m, gateway=gw)
-        sent[m] = res.message_id
+        if m in sendable:
+            with at(moment(next_first + dt.timedelta(days=2), 10, 15)) as when:
+                sent[m] = service.send(session, ACTOR, m, gateway=gw).message_id
+            sent_on[m] = clock.local(when).date()
     session.commit()
 
     records = []
@@ -58,22 +74,24 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
                 paid_on = due + dt.timedelta(days=9)
             elif code == UNDERPAID and i == len(sendable) - 1:
                 paid = d.total_fen * UNDERPAID_SHARE // 100
-            paid_on = min(paid_on, today)
-            declared_on = min(paid_on, due)
+            paid_on = max(min(paid_on, today), sent_on[m])
+            declared_on = max(min(paid_on, due), sent_on[m])
             records.append({"uscc": d.platform.uscc, "platform_code": code, "month": m, "declared_fen": d.total_fen,
                             "paid_fen": paid, "declared_on": declared_on.isoformat(), "paid_on": paid_on.isoformat(),
                             "tax_reference": f"DEMO-{m.replace('-', '')}-{code.upper()}"})
     imported = 0
     if records:
-        body, sig = tax.returns_message(records, message_id=f"RET-DEMO-{sendable[0].replace('-', '')}",
-                                        sender="gx-tax-demo")
-        gw.inbox.mkdir(parents=True, exist_ok=True)
-        name = f"RET-DEMO-{'-'.join(m.replace('-', '') for m in sendable)}.json"
-        (gw.inbox / name).write_bytes(body)
-        (gw.inbox / f"{name}.sig").write_text(sig + "\n", encoding="ascii")
-        rep = reconciliation.fetch_returns(session, ACTOR, gw)
-        session.commit()
-        rep.settle()
+        last_paid = max(dt.date.fromisoformat(r["paid_on"]) for r in records)
+        with at(moment(last_paid + dt.timedelta(days=1), 8, 45)):
+            body, sig = tax.returns_message(records, message_id=f"RET-DEMO-{sendable[0].replace('-', '')}",
+                                            sender="gx-tax-demo")
+            gw.inbox.mkdir(parents=True, exist_ok=True)
+            name = f"RET-DEMO-{'-'.join(m.replace('-', '') for m in sendable)}.json"
+            (gw.inbox / name).write_bytes(body)
+            (gw.inbox / f"{name}.sig").write_text(sig + "\n", encoding="ascii")
+            rep = reconciliation.fetch_returns(session, ACTOR, gw)
+            session.commit()
+            rep.settle()
         imported = sum(r.records for r in rep.received)
     for m in sendable:
         reconciliation.reconcile(session, ACTOR, m)

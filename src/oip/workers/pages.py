@@ -43,7 +43,31 @@ def _active_accounts(db: Session, p: Principal) -> int:
 
 layout.register_stat(layout.Stat("登记在册的平台账号（本辖区）", P.WORKER_READ, _active_accounts, order=30))
 
-REPORT_ROWS = 1000  # rows of a batch report shown on the page; the CSV has them all
+ROSTER_PAGE = 50        # registrations per page of the roster
+REPORT_PAGE = 100       # records per page in each list of a batch report (the rejects CSV has them all)
+
+
+def page_window(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last, and ``around`` either side of the current page;
+    None where numbers are left out (shown as …). A gap of a single page shows that page instead."""
+    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
+    out: list[int | None] = []
+    prev = 0
+    for n in shown:
+        if n - prev == 2:
+            out.append(n - 1)
+        elif n - prev > 2:
+            out.append(None)
+        out.append(n)
+        prev = n
+    return out
+
+
+def page_count(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+OUTCOMES = {"created": "新增", "updated": "更新", "unchanged": "无变化", "rejected": "拒绝"}
 
 
 def _blank(v: str | None) -> str | None:
@@ -67,7 +91,7 @@ def _platform_options(db: Session, p: Principal) -> list[tuple[str, str]]:
 # ---- officers: roster and person -------------------------------------------------------------------
 
 def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str | None], page: int):
-    res = service.search(db, p, page=page, size=50, **filters)
+    res = service.search(db, p, page=page, size=ROSTER_PAGE, **filters)
     counties = region_names(db)
     searched_for = None
     if filters["q"]:
@@ -79,11 +103,14 @@ def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str 
     def page_url(n: int) -> str:
         return "/workers?" + urlencode({**kept, "page": n})
 
+    if res.page > res.pages and not searched_for:  # a page past the end (a jump, an old link): the last one
+        return RedirectResponse(page_url(res.pages), status_code=303)
     shown = {k: v or "" for k, v in filters.items()}
     if searched_for:
         shown["q"] = ""
     return render(request, "workers_list.html", title="从业人员名册", items=[S.worker_item(a, counties) for a in res.items],
-                  result=res, filters=shown, searched_for=searched_for, page_url=page_url,
+                  result=res, filters=shown, searched_for=searched_for, page_url=page_url, kept=kept,
+                  window=page_window(res.page, res.pages),
                   regions=_region_options(db, p), platforms=_platform_options(db, p), statuses=service.STATUSES,
                   can_upload=p.can(P.WORKER_REGISTER) and p.role.scope == "region")
 
@@ -152,25 +179,41 @@ async def upload_for_platform(request: Request, _limit: None = Depends(csvio.lim
     return await _upload_and_report(request, db, p, base)
 
 
-def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, back: str, new: bool):
+def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, back: str, new: bool, rp: int, wp: int):
+    """A batch's report: its rejected records and the accepted ones with warnings, each list paged
+    on its own (``rp``, ``wp``) — a batch of 20,000 lines may carry as many warnings."""
     b = service.get_batch(db, p, batch_id)
     plat = db.get(Platform, b.platform_id)
     detail = S.batch_detail(b, {plat.id: plat})
     submitter = db.get(User, b.submitted_by)
     rejected = [r for r in detail.results if r.status == "rejected"]
     warned = [r for r in detail.results if r.status != "rejected" and r.warnings]
+    rpages, wpages = page_count(len(rejected), REPORT_PAGE), page_count(len(warned), REPORT_PAGE)
+    rp, wp = min(rp, rpages), min(wp, wpages)
+    path = request.url.path
+
+    def rejected_url(n: int) -> str:
+        return f"{path}?{urlencode({'rp': n, 'wp': wp})}#rejected"
+
+    def warned_url(n: int) -> str:
+        return f"{path}?{urlencode({'rp': rp, 'wp': n})}#warnings"
+
     return render(request, "workers_batch.html", title=f"报送结果 · 第 {b.id} 批", batch=detail, back=back, new=new,
-                  submitter=submitter.display_name if submitter else "", rejected=rejected[:REPORT_ROWS],
-                  rejected_total=len(rejected), warned=warned[:REPORT_ROWS], warned_total=len(warned),
-                  report_rows=REPORT_ROWS, reason_names=service.FIELD_NAMES)
+                  submitter=submitter.display_name if submitter else "", path=path,
+                  rejected=rejected[(rp - 1) * REPORT_PAGE:rp * REPORT_PAGE], rejected_total=len(rejected),
+                  rp=rp, rpages=rpages, rwindow=page_window(rp, rpages), rejected_url=rejected_url,
+                  warned=warned[(wp - 1) * REPORT_PAGE:wp * REPORT_PAGE], warned_total=len(warned),
+                  wp=wp, wpages=wpages, wwindow=page_window(wp, wpages), warned_url=warned_url,
+                  first_row=lambda page: (page - 1) * REPORT_PAGE + 1,
+                  reason_names=service.FIELD_NAMES, outcome_names=OUTCOMES)
 
 
 @pages.get("/workers/batches/{batch_id}")
-def officer_batch_page(request: Request, batch_id: int, new: bool = False,
-                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+def officer_batch_page(request: Request, batch_id: int, new: bool = False, rp: int = Query(1, ge=1),
+                       wp: int = Query(1, ge=1), p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     if p.role.scope == "platform":
         return RedirectResponse(f"/portal/batches/{batch_id}", status_code=303)
-    return _batch_page(request, db, p, batch_id, "/workers/upload", new)
+    return _batch_page(request, db, p, batch_id, "/workers/upload", new, rp, wp)
 
 
 @pages.get("/workers/{person_id}")
@@ -220,9 +263,9 @@ async def portal_upload(request: Request, _limit: None = Depends(csvio.limit_bod
 
 
 @pages.get("/portal/batches/{batch_id}")
-def portal_batch_page(request: Request, batch_id: int, new: bool = False,
-                      p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
-    return _batch_page(request, db, p, batch_id, "/portal", new)
+def portal_batch_page(request: Request, batch_id: int, new: bool = False, rp: int = Query(1, ge=1),
+                      wp: int = Query(1, ge=1), p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
+    return _batch_page(request, db, p, batch_id, "/portal", new, rp, wp)
 
 
 # ---- the public self-check -------------------------------------------------------------------------

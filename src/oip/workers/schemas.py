@@ -30,7 +30,8 @@ class RegistrationIn(BaseModel):
 
     platform_account_id: str = Field(max_length=64, description="平台账号（平台内唯一）", examples=["MT0001234"])
     name: str = Field(max_length=64, description="姓名", examples=["韦小宝"])
-    id_number: str = Field(description="身份证号码（18 位；15 位旧号码自动升级）", examples=["45010319900307123X"])
+    id_number: str = Field(description="身份证号码（18 位；15 位旧号码自动升级）。按其中的出生日期，注册日期时未满 16 周岁"
+                                       "不予登记，16–17 周岁登记并提示未成年工", examples=["450103199003071234"])
     phone: str = Field(description="手机号码（11 位大陆手机号）", examples=["13812345678"])
     county_code: str = Field(description="接单地县级行政区划代码（按接单地参保）", examples=["450103"])
     registered_on: dt.date = Field(description="在平台注册的日期 YYYY-MM-DD", examples=["2025-07-01"])

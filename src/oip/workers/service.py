@@ -14,11 +14,10 @@ reasons, batch reports and audit events carry masked forms only.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -34,174 +33,20 @@ from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_res
 from oip.platforms.models import Platform
 from oip.platforms.service import acting_platform
 from oip.reference.models import Region
+from oip.workers import rules
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
+from oip.workers.rules import FIELD_NAMES, FIELDS, BatchResult, Outcome, parse_day  # noqa: F401  (the domain's names)
 from oip.workers.scope import account_condition
 
-FIELDS = ("platform_account_id", "name", "id_number", "phone", "county_code", "registered_on")
-FIELD_NAMES = {"platform_account_id": "平台账号", "name": "姓名", "id_number": "身份证号码", "phone": "手机号码",
-               "county_code": "接单地区划代码", "registered_on": "注册日期"}
 STATUSES = {"active": "在册", "left": "已退出"}
 SOURCES = {"api": "接口单条", "json": "接口批量", "csv": "CSV 上传", "demo": "演示数据"}
 ID_CTX, PHONE_CTX = "person.id_number", "account.phone"
 _LOOKUP_CHUNK = 5000  # values per IN (...) look-up: PostgreSQL allows at most 65,535 parameters
 
 
-@dataclass
-class Outcome:
-    """What happened to one record. ``row`` is the record's number in its batch (1-based), or its
-    line number in an uploaded file (the header is line 1)."""
-
-    row: int
-    platform_account_id: str | None
-    status: str  # created | updated | unchanged | rejected
-    reasons: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    person_id: int | None = None
-
-    def as_dict(self) -> dict:
-        d = {"row": self.row, "platform_account_id": self.platform_account_id, "status": self.status}
-        if self.reasons:
-            d["reasons"] = self.reasons
-        if self.warnings:
-            d["warnings"] = self.warnings
-        return d
-
-
-@dataclass
-class BatchResult:
-    batch_id: int | None
-    received: int
-    accepted: int
-    rejected: int
-    outcomes: list[Outcome]
-
-    def as_dict(self) -> dict:
-        return {"batch_id": self.batch_id, "received": self.received, "accepted": self.accepted,
-                "rejected": self.rejected, "results": [o.as_dict() for o in self.outcomes]}
-
-
-@dataclass
-class _Clean:
-    row: int
-    account_id: str
-    name: str
-    id_number: str
-    birth_date: dt.date
-    sex: str
-    phone: str
-    county_code: str
-    registered_on: dt.date
-    warnings: list[str]
-
-
 def county_codes(session: Session) -> set[str]:
     """County-level divisions of Guangxi currently in force (where orders are taken)."""
     return set(session.scalars(select(Region.code).where(Region.level == "county", Region.valid_to.is_(None))))
-
-
-# ---- parsing of single values ----------------------------------------------------------------------
-
-_EXCEL_NUMBER = re.compile(r"^\d+(\.\d+)?E\+?\d+$", re.IGNORECASE)
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-                   r"(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_NAME_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", "‧": "·", "∙": "·"})
-
-
-def parse_day(raw: str, what: str = "日期") -> dt.date:
-    """A calendar day as platforms and Excel write it: 2025-07-01, 2025/7/1, 2025年7月1日, 20250701,
-    optionally followed by a time of day. Raises DomainError with a Chinese reason."""
-    s = unicodedata.normalize("NFKC", str(raw)).strip()
-    m = _DATE.match(s)
-    if m:
-        y, mo, d = (int(x) for x in m.groups())
-    elif re.fullmatch(r"\d{8}", s):
-        y, mo, d = int(s[:4]), int(s[4:6]), int(s[6:])
-    elif re.fullmatch(r"\d{5}(\.0+)?", s):
-        raise DomainError(f"{what} {s} 像是 Excel 的日期序列号：请把该列设置为“文本”或“日期”格式（YYYY-MM-DD）后重新保存")
-    else:
-        raise DomainError(f"{s[:32]} 不是合法日期（应为 YYYY-MM-DD，如 2025-07-01）")
-    try:
-        return dt.date(y, mo, d)
-    except ValueError:
-        raise DomainError(f"{s[:32]} 不是合法日期：{y} 年 {mo} 月没有 {d} 日" if 1 <= mo <= 12
-                          else f"{s[:32]} 不是合法日期：月份应为 1–12") from None
-
-
-# ---- validation ----------------------------------------------------------------------------------
-
-def _validate(row: int, raw: Any, counties: set[str], today: dt.date, actor: Principal | None = None) -> _Clean | Outcome:
-    if not isinstance(raw, dict):
-        return Outcome(row, None, "rejected", [{"field": None, "reason": "记录应为对象（字段名: 值）"}])
-    errs: list[dict] = []
-    warnings: list[str] = []
-
-    def text(name: str, maxlen: int) -> str | None:
-        v = raw.get(name)
-        if v is None or (isinstance(v, str) and not v.strip()):
-            errs.append({"field": name, "reason": f"{FIELD_NAMES[name]}必填"})
-            return None
-        if not isinstance(v, (str, int)) or isinstance(v, bool):
-            errs.append({"field": name, "reason": f"{FIELD_NAMES[name]}应为字符串"})
-            return None
-        v = str(v).strip()
-        if len(v) > maxlen:
-            errs.append({"field": name, "reason": f"{FIELD_NAMES[name]}长度不能超过 {maxlen} 个字符"})
-            return None
-        return v
-
-    account = text("platform_account_id", 64)
-    name = text("name", 64)
-    if name is not None:
-        name = re.sub(r"\s+", " ", name.translate(_NAME_DOTS))
-        if any(ch.isdigit() for ch in name):
-            errs.append({"field": "name", "reason": "姓名不能包含数字"})
-    rid = None
-    id_raw = text("id_number", 32)
-    if id_raw is not None:
-        if _EXCEL_NUMBER.match(id_raw):
-            errs.append({"field": "id_number", "reason": f"身份证号码被 Excel 写成了科学计数法（{id_raw}），后几位已丢失："
-                                                         "请把该列设置为“文本”格式，重新填写号码后再保存上传"})
-        else:
-            try:
-                rid = parse_resident_id(id_raw, today)
-                warnings += rid.warnings
-            except InvalidId as e:
-                errs.append({"field": "id_number", "reason": str(e)})
-    phone = None
-    phone_raw = text("phone", 20)
-    if phone_raw is not None:
-        if _EXCEL_NUMBER.match(phone_raw):
-            errs.append({"field": "phone", "reason": f"手机号码被 Excel 写成了科学计数法（{phone_raw}）："
-                                                     "请把该列设置为“文本”格式后重新填写"})
-        else:
-            try:
-                phone = parse_mobile(phone_raw)
-            except InvalidId as e:
-                errs.append({"field": "phone", "reason": str(e)})
-    county = text("county_code", 12)
-    if county is not None:
-        if county not in counties:
-            errs.append({"field": "county_code", "reason": f"{county} 不是广西现行的县级行政区划代码"})
-        elif actor is not None and actor.role.scope == "region" and not county.startswith(actor.region_prefix):
-            errs.append({"field": "county_code", "reason": f"接单地 {county} 不在您的辖区（{actor.organisation_name}）内"})
-    reg = None
-    reg_raw = text("registered_on", 32)
-    if reg_raw is not None:
-        try:
-            reg = parse_day(reg_raw, "注册日期")
-        except DomainError as e:
-            errs.append({"field": "registered_on", "reason": e.reason})
-        else:
-            if reg > today:
-                errs.append({"field": "registered_on", "reason": "注册日期不能晚于今天"})
-    if rid is not None and reg is not None and reg < rid.birth_date:
-        errs.append({"field": "registered_on", "reason": "注册日期早于出生日期"})
-    unknown = sorted(str(k) for k in set(raw) - set(FIELDS) - {"platform_code", "status"})
-    if unknown:
-        warnings.append("已忽略未知字段：" + "、".join(unknown))
-    if errs:
-        return Outcome(row, account, "rejected", errs, warnings)
-    return _Clean(row, account, name, rid.number, rid.birth_date, rid.sex, phone, county, reg, warnings)
 
 
 def resolve_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
@@ -214,10 +59,36 @@ def _chunks(values: Sequence, size: int = _LOOKUP_CHUNK) -> Iterable[Sequence]:
         yield values[i:i + size]
 
 
+def editor(actor: Principal) -> rules.Editor:
+    """What the registration rules need to know of the acting principal."""
+    return rules.Editor(actor.region_prefix if actor.role.scope == "region" else None, actor.organisation_name)
+
+
+def _load_persons(session: Session, bidxs: Iterable[bytes]) -> dict[bytes, Person]:
+    persons: dict[bytes, Person] = {}
+    for part in _chunks(sorted(set(bidxs))):
+        persons.update((p.id_bidx, p) for p in session.scalars(
+            select(Person).where(Person.id_bidx.in_(part)).options(lazyload(Person.accounts))))
+    return persons
+
+
+def _load_accounts(session: Session, platform: Platform, account_ids: list[str]) -> dict[str, PlatformAccount]:
+    accounts: dict[str, PlatformAccount] = {}
+    for part in _chunks(account_ids):
+        accounts.update((a.account_id, a) for a in session.scalars(
+            select(PlatformAccount).where(PlatformAccount.platform_id == platform.id, PlatformAccount.account_id.in_(part))
+            .options(lazyload(PlatformAccount.person), lazyload(PlatformAccount.platform))))
+    return accounts
+
+
 def register(session: Session, actor: Principal, platform: Platform, records: list[Any], *, source: str,
              filename: str | None = None, row_offset: int = 1, rows: Sequence[int] | None = None,
              problems: dict[int, list[dict]] | None = None, keep_batch: bool = True) -> BatchResult:
     """Register a batch of records for one platform. Returns what happened to each record.
+
+    Load (counties, the persons and accounts the batch names) → decide (``workers.rules``: validate,
+    minimum age, de-duplicate; nothing written yet, so a rejected record leaves nothing behind) →
+    write and audit, in the caller's transaction.
 
     ``rows`` gives each record's number for the report (e.g. its line in a file); by default the
     records are numbered from ``row_offset``. ``problems`` maps a record's index to reasons its reader
@@ -228,121 +99,54 @@ def register(session: Session, actor: Principal, platform: Platform, records: li
         raise DomainError(f"平台企业 {platform.code} 尚未纳入试点，不能报送人员", field="platform_code")
     if rows is not None and len(rows) != len(records):
         raise ValueError("rows must number every record")
-    today = clock.today()
-    counties = county_codes(session)
-    outcomes: list[Outcome] = []
-    clean: list[_Clean] = []
-    seen: dict[str, int] = {}
-    for i, raw in enumerate(records):
-        row = rows[i] if rows is not None else i + row_offset
-        c = _validate(row, raw, counties, today, actor)
-        found = (problems or {}).get(i)
-        if found:
-            acc_id = c.account_id if isinstance(c, _Clean) else c.platform_account_id
-            reasons = list(found) + (c.reasons if isinstance(c, Outcome) else [])
-            outcomes.append(Outcome(row, acc_id, "rejected", reasons, c.warnings))
-            continue
-        if isinstance(c, Outcome):
-            outcomes.append(c)
-            continue
-        if c.account_id in seen:
-            outcomes.append(Outcome(row, c.account_id, "rejected", [{"field": "platform_account_id",
-                            "reason": f"与本批第 {seen[c.account_id]} 条记录的平台账号重复"}], c.warnings))
-            continue
-        seen[c.account_id] = row
-        clean.append(c)
+    ed = editor(actor)
+    outcomes, clean = rules.screen(records, county_codes(session), clock.today(), ed, rows=rows,
+                                   row_offset=row_offset, problems=problems)
+    id_bidx = {c.row: crypto.blind_index(c.id_number, ID_CTX) for c in clean}
+    phone_bidx = {c.row: crypto.blind_index(c.phone, PHONE_CTX) for c in clean}
+    persons = _load_persons(session, id_bidx.values())
+    accounts = _load_accounts(session, platform, [c.account_id for c in clean])
 
-    bidx = {c.row: crypto.blind_index(c.id_number, ID_CTX) for c in clean}
-    persons: dict[bytes, Person] = {}
-    for part in _chunks(sorted(set(bidx.values()))):
-        persons.update((p.id_bidx, p) for p in session.scalars(
-            select(Person).where(Person.id_bidx.in_(part)).options(lazyload(Person.accounts))))
-    accounts: dict[str, PlatformAccount] = {}
-    for part in _chunks([c.account_id for c in clean]):
-        accounts.update((a.account_id, a) for a in session.scalars(
-            select(PlatformAccount).where(PlatformAccount.platform_id == platform.id, PlatformAccount.account_id.in_(part))
-            .options(lazyload(PlatformAccount.person), lazyload(PlatformAccount.platform))))
+    decision = rules.decide(
+        clean, id_bidx, phone_bidx, {b: rules.KnownPerson(p.id, p.name) for b, p in persons.items()},
+        {k: rules.KnownAccount(a.account_id, a.person_id, a.county_code, a.phone_bidx, a.phone_masked, a.registered_on)
+         for k, a in accounts.items()}, ed)
+    outcomes += decision.outcomes
+    touched = set(decision.touched)
 
-    # Decide every record before writing anything, so that a rejected record leaves nothing behind.
-    new_people: dict[bytes, _Clean] = {}
-    creates: list[_Clean] = []
-    changes: list[dict] = []
-    touched: set[int] = set()
-    for c in clean:
-        b = bidx[c.row]
-        person = persons.get(b)
-        if person is not None and person.name != c.name:
-            outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "name", "reason":
-                            "姓名与该身份证号码已登记的姓名不一致；如姓名确有变更，请联系社保经办机构更正"}], c.warnings))
-            continue
-        first = new_people.get(b)
-        if person is None and first is not None and first.name != c.name:
-            outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "name", "reason":
-                            f"与本批第 {first.row} 条记录的身份证号码相同，但姓名不一致"}], c.warnings))
-            continue
-        existing = accounts.get(c.account_id)
-        if existing is None:
-            if person is None:
-                new_people.setdefault(b, c)
-            creates.append(c)
-            continue
-        if person is None or existing.person_id != person.id:
-            outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "id_number",
-                            "reason": "该平台账号已登记为另一名人员，如需更正请联系社保经办机构"}], c.warnings))
-            continue
-        if actor.role.scope == "region" and not existing.county_code.startswith(actor.region_prefix):
-            outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "platform_account_id",
-                            "reason": "该平台账号登记在您的辖区以外，不能由您修改"}], c.warnings))
-            continue
-        before = {"county_code": existing.county_code, "phone": existing.phone_masked,
-                  "registered_on": existing.registered_on}
-        phone_bidx = crypto.blind_index(c.phone, PHONE_CTX)
-        phone_changed = phone_bidx != existing.phone_bidx
-        if phone_changed:
-            existing.phone_enc, existing.phone_bidx = crypto.encrypt(c.phone, PHONE_CTX), phone_bidx
-            existing.phone_masked = mask_phone(c.phone)
-        existing.county_code, existing.registered_on = c.county_code, c.registered_on
-        after = {"county_code": existing.county_code, "phone": existing.phone_masked,
-                 "registered_on": existing.registered_on}
-        if before == after and not phone_changed:
-            outcomes.append(Outcome(c.row, c.account_id, "unchanged", [], c.warnings, existing.person_id))
-        else:
-            if phone_changed and before["phone"] == after["phone"]:
-                after["phone"] = after["phone"] + "（已变更）"
-            b4, aft = audit.diff(before, after)
-            changes.append({"account": c.account_id, "before": b4, "after": aft})
-            outcomes.append(Outcome(c.row, c.account_id, "updated", [], c.warnings, existing.person_id))
-        touched.add(existing.person_id)
-
+    for u in decision.updates:
+        c, acc = u.clean, accounts[u.clean.account_id]
+        if u.phone_changed:
+            acc.phone_enc, acc.phone_bidx = crypto.encrypt(c.phone, PHONE_CTX), phone_bidx[c.row]
+            acc.phone_masked = mask_phone(c.phone)
+        acc.county_code, acc.registered_on = c.county_code, c.registered_on
     # New persons first (in bulk), so that the new accounts can point at them.
     new_ids: dict[bytes, int] = {}
-    if new_people:
+    if decision.new_people:
         people_rows = [{"name": c.name, "id_enc": crypto.encrypt(c.id_number, ID_CTX), "id_bidx": b,
                         "id_masked": mask_id(c.id_number), "birth_date": c.birth_date, "sex": c.sex}
-                       for b, c in new_people.items()]
+                       for b, c in decision.new_people.items()]
         ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows).all()
-        new_ids = dict(zip(new_people, ids))
-    if creates:
+        new_ids = dict(zip(decision.new_people, ids))
+    if decision.creates:
         new_accounts = []
-        for c in creates:
-            b = bidx[c.row]
+        for c in decision.creates:
+            b = id_bidx[c.row]
             person_id = persons[b].id if b in persons else new_ids[b]
             new_accounts.append({
                 "platform_id": platform.id, "account_id": c.account_id, "person_id": person_id,
                 "county_code": c.county_code, "phone_enc": crypto.encrypt(c.phone, PHONE_CTX),
-                "phone_bidx": crypto.blind_index(c.phone, PHONE_CTX), "phone_masked": mask_phone(c.phone),
+                "phone_bidx": phone_bidx[c.row], "phone_masked": mask_phone(c.phone),
                 "registered_on": c.registered_on, "status": "active", "status_on": c.registered_on})
             outcomes.append(Outcome(c.row, c.account_id, "created", [], c.warnings, person_id))
             touched.add(person_id)
         session.execute(insert(PlatformAccount), new_accounts)
 
-    outcomes.sort(key=lambda o: o.row)
-    accepted = sum(o.status != "rejected" for o in outcomes)
-    result = BatchResult(None, len(records), accepted, len(records) - accepted, outcomes)
-    assert result.received == result.accepted + result.rejected == len(outcomes)
+    result = rules.result(len(records), outcomes)
+    outcomes = result.outcomes
     summary = {"platform": platform.code, "source": source, "filename": filename,
                "received": result.received, "accepted": result.accepted, "rejected": result.rejected,
-               "created": sum(o.status == "created" for o in outcomes), "changes": changes[:200]}
+               "created": sum(o.status == "created" for o in outcomes), "changes": decision.changes[:200]}
     if keep_batch:
         batch = RegistrationBatch(platform_id=platform.id, source=source, filename=filename, submitted_by=actor.user_id,
                                   at=clock.now(), received=result.received, accepted=result.accepted,
