@@ -63,6 +63,7 @@ class Require:
         p = await run_in_threadpool(_authenticate, db, request)
         if p is None:
             raise Unauthenticated("请先登录")
+        request.state.principal = p  # an error page (403, CSRF) still shows who is signed in, with their navigation
         if self.permissions and not any(p.can(x) for x in self.permissions):
             raise PermissionDenied(f"当前角色（{p.role.name}）无权执行此操作")
         if p.via == "session" and request.method in UNSAFE:

@@ -28,8 +28,10 @@ NAV = [
     ("企业门户", "/portal", P.PORTAL),
     ("订单数据", "/orders", P.ORDER_READ),
     ("保障费申报", "/premiums", P.PREMIUM_READ),
-    ("对账与欠费", "/reconciliation", P.RECONCILE),
+    ("对账与欠费", "/reconciliation", P.RECONCILE_READ),
+    ("保障状态查询", "/coverage", P.COVERAGE_READ),
     ("我的信息", "/me", P.SELF_READ),
+    ("我的订单与保障", "/me/orders", P.SELF_READ),
     ("审计日志", "/audit", P.AUDIT_READ),
     ("用户", "/users", P.USER_READ),
 ]
@@ -56,5 +58,9 @@ def render(request: Request, name: str, status_code: int = 200, **ctx):
     p = getattr(request.state, "principal", None)
     ctx.setdefault("principal", p)
     ctx.setdefault("nav", nav_for(p))
+    # The entry of the current page: the longest navigation URL the path falls under (/me/orders, not /me).
+    path = request.url.path
+    under = [u for _, u in ctx["nav"] if path == u or path.startswith(u.rstrip("/") + "/")]
+    ctx.setdefault("nav_on", max(under, key=len, default=None))
     ctx.setdefault("csrf", p.csrf_token if p is not None else "")
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
