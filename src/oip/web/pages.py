@@ -50,6 +50,7 @@ def console(request: Request, p: Principal = Depends(Require()), db: Session = D
         assigned = db.scalar(select(func.count()).select_from(InsurerAssignment).where(
             InsurerAssignment.organisation_id == p.organisation_id, InsurerAssignment.closed_at.is_(None)))
         scope = f"受托人员 {assigned:,} 人"
+        stats["受托人员（未结事项）"] = assigned
     else:
         scope = f"{p.organisation_name}（区划代码前缀 {p.region_prefix}）"
     if p.can(P.WORKER_READ):
