@@ -169,6 +169,9 @@ def test_the_users_page_creates_and_manages_users(client):
     csrf = sign_in(client, "gx_si")
     page = client.get("/users", headers=HTML)
     assert page.status_code == 200 and 'data-testid="users"' in page.text and "新建用户" in page.text
+    # The filter form as a browser sends it ("all" organisations: an empty field).
+    page = client.get("/users", params={"organisation_id": "", "role": "insurer", "q": ""}, headers=HTML)
+    assert page.status_code == 200 and "insurer_a" in page.text and "gx_tax" not in page.text
     name = _name()
     r = client.post("/users", data={"csrf_token": csrf, "username": name, "display_name": "黄测试",
                                     "organisation_id": _org("450300-si"), "role": "finance", "password": PW},

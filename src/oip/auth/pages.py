@@ -79,9 +79,12 @@ def _users_page(request: Request, db: Session, p: Principal, *, organisation_id:
 
 
 @pages.get("/users")
-def users_page(request: Request, organisation_id: int | None = None, role: str | None = None, q: str | None = None,
-               page: int = 1, p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
-    return _users_page(request, db, p, organisation_id=organisation_id, role=role, q=q, page=page)
+def users_page(request: Request, organisation_id: str | None = None, role: str | None = None, q: str | None = None,
+               page: str | None = None, p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
+    # The filter form sends empty fields for "all".
+    org = int(organisation_id) if (organisation_id or "").isdigit() else None
+    return _users_page(request, db, p, organisation_id=org, role=role, q=q,
+                       page=int(page) if (page or "").isdigit() else 1)
 
 
 @pages.post("/users")

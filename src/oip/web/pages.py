@@ -20,6 +20,7 @@ from oip.core.web import DB
 from oip.orders.coverage import covered_days
 from oip.platforms.admission import FINAL_STATES
 from oip.platforms.models import Admission, Platform
+from oip.reference.models import Region
 from oip.web.render import render
 from oip.workers.models import PlatformAccount
 
@@ -65,8 +66,9 @@ def me(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db: Sessi
     """A worker's own registrations and everyone who viewed their data."""
     accounts = list(db.scalars(select(PlatformAccount).where(account_condition(p)).order_by(PlatformAccount.id)))
     log = access_log(db, p.person_id)
+    regions = {a.county_code: db.get(Region, a.county_code) for a in accounts}
     return render(request, "me.html", title="我的信息", accounts=accounts, log=log, who=viewers(db, log, p.user_id),
-                  names=ACTION_NAMES)
+                  names=ACTION_NAMES, regions={c: r.name for c, r in regions.items() if r is not None})
 
 
 MY_DAYS = 90
