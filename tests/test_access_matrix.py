@@ -163,3 +163,27 @@ def test_a_platform_sees_only_itself_in_the_register(client):
     assert [p["code"] for p in items] == ["meituan"]
     assert client.get("/api/v1/platforms/didi", headers=bearer("meituan_admin")).status_code == 404
     assert client.get("/api/v1/platforms/didi", headers=bearer("gx_tax")).status_code == 200
+
+
+# Managing the tax bureau's user (PATCH that changes nothing): who may, and who may not and why.
+USER_MANAGE_EXPECT = {
+    "si_region": (200, 200),
+    "hrss_region": (200, "forbidden"),  # reads it, but the tax role holds a permission 人社厅 lacks
+}
+
+
+def test_who_reads_and_manages_a_user(client):
+    from oip.auth.models import User
+    from oip.core.db import session_scope
+
+    with session_scope() as s:
+        tax = s.scalar(select(User.id).where(User.username == "gx_tax"))
+    for role, user in ROLE_USERS.items():
+        h = bearer(user)
+        read = client.get(f"/api/v1/users/{tax}", headers=h)
+        write = client.patch(f"/api/v1/users/{tax}", json={"is_active": True}, headers=h)
+        got = (read.status_code, write.status_code if write.status_code != 403 else write.json()["error"]["code"])
+        if role in USER_MANAGE_EXPECT:
+            assert got == USER_MANAGE_EXPECT[role], role
+        else:
+            assert got == (403, "permission_denied"), role

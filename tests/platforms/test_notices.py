@@ -17,7 +17,7 @@ def test_the_board_is_public_and_shows_current_notices(client, hrss):
     assert r.status_code == 200
     assert "八桂快送" in r.text and f"/notices/{bagui['id']}" in r.text
     assert "桂捷出行" not in r.text
-    assert "工作人员登录" in r.text  # rendered for an anonymous visitor
+    assert '<a href="/login">登录</a>' in r.text  # rendered for an anonymous visitor
 
 
 def test_notice_detail_says_how_to_object(client, hrss):

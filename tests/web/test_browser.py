@@ -113,3 +113,48 @@ def test_a_worker_checks_their_registration_without_signing_in(page, live_server
     page.fill("#answer", _answer(page.text_content("[data-testid=question]")))
     page.click("button:has-text('查询')")
     assert page.locator("[data-testid=result] tbody tr").count() >= 1
+
+
+def test_api_docs_render_every_operation_offline(page, live_server):
+    """Swagger UI (5, from a pip package, no network) reads the OpenAPI 3.1 document FastAPI emits."""
+    external = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) else external.append(r.url))
+    page.goto("/docs")
+    page.wait_for_selector(".opblock", state="visible")
+    assert "Unable to render this definition" not in page.text_content("body")
+    assert page.locator(".opblock").count() > 40
+    assert page.locator(".opblock-summary-path", has_text="/api/v1/users").count() >= 1
+    assert external == []
+
+
+def test_officer_creates_a_user_on_the_users_page(page):
+    import uuid
+
+    login(page, "gx_si")
+    page.click("nav.side >> text=用户")
+    assert page.locator("[data-testid=users] tbody tr").count() >= 10
+    name = f"b{uuid.uuid4().hex[:8]}"
+    page.fill("#username", name)
+    page.fill("#display_name", "覃浏览")
+    page.select_option("#organisation_id", label="桂林市社会保险事业局（社会保险经办机构）")
+    page.select_option("#role", value="si_city")
+    page.fill("#password", "Browser2026pw")
+    page.click("button:has-text('建立用户')")
+    assert "用户已建立" in page.text_content("[role=status]")
+    assert name in page.text_content("[data-testid=user]")
+
+
+def test_a_disabled_button_looks_disabled(page):
+    import datetime as dt
+
+    from oip.core import clock
+
+    login(page, "gx_si")
+    nxt = (clock.today().replace(day=28) + dt.timedelta(days=5)).strftime("%Y-%m")
+    page.goto(f"/premiums?month={nxt}")  # a month not begun: nothing to compute or send yet
+    disabled = page.locator("button:disabled")
+    assert disabled.count() >= 1
+    enabled = page.locator("button:enabled[type=submit]").first
+    assert disabled.first.evaluate("b => getComputedStyle(b).cursor") == "not-allowed"
+    assert disabled.first.evaluate("b => getComputedStyle(b).backgroundColor") != enabled.evaluate(
+        "b => getComputedStyle(b).backgroundColor")

@@ -136,8 +136,12 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     log = client.get("/api/v1/me/access-log", headers=bearer("worker_demo")).json()
     actions = [(e["action"], e["who"]) for e in log[:3]]
     assert actions[0][0] == "worker.self_check"
-    assert actions[1][0] == "worker.view_full" and actions[1][1].startswith("gx_si") and log[1]["purpose"] == "待遇核定"
-    assert actions[2][0] == "worker.view" and actions[2][1].startswith("gx_si")
+    # The worker sees the viewer's organisation and role, never a staff username.
+    assert actions[1] == ("worker.view_full", "广西壮族自治区社会保险事业管理中心")
+    assert log[1]["purpose"] == "待遇核定" and log[1]["organisation"] == "广西壮族自治区社会保险事业管理中心"
+    assert actions[2][0] == "worker.view" and log[2]["role_name"] == "自治区社会保险事业管理中心"
+    assert not any("gx_si" in e["who"] for e in log)
     as_user("worker_demo")
     me = client.get("/me")
-    assert me.status_code == 200 and "gx_si" in me.text and "待遇核定" in me.text
+    assert me.status_code == 200 and "待遇核定" in me.text and "广西壮族自治区社会保险事业管理中心" in me.text
+    assert "gx_si" not in me.text

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P, service
 from oip.auth.deps import Require
-from oip.auth.models import Organisation, User
+from oip.auth.models import User
+from oip.auth.permissions import ROLES
 from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError
@@ -66,22 +66,83 @@ def me(p: Principal = Depends(Require())):
 
 
 class UserOut(BaseModel):
+    id: int
     username: str
     display_name: str
     role: str
+    role_name: str
     kind: str
+    organisation_id: int
     organisation: str
     region_code: str
     is_active: bool
 
 
-@api.get("/users", response_model=list[UserOut], summary="用户列表")
-def users(p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
-    return [UserOut(username=u.username, display_name=u.display_name, role=u.role, kind=u.kind,
-                    organisation=u.organisation.name, region_code=u.organisation.region_code, is_active=u.is_active)
-            for u in list_users(db, p)]
+class UserPageOut(BaseModel):
+    items: list[UserOut]
+    total: int
+    page: int
+    size: int
 
 
-def list_users(db: Session, p: Principal) -> list[User]:
-    return list(db.scalars(select(User).join(Organisation).where(
-        Organisation.region_code.startswith(p.region_prefix)).order_by(User.id)))
+class UserIn(BaseModel):
+    username: str
+    display_name: str
+    organisation_id: int
+    role: str
+    password: str
+
+
+class UserPatch(BaseModel):
+    organisation_id: int | None = None
+    role: str | None = None
+    is_active: bool | None = None
+
+
+class PasswordIn(BaseModel):
+    password: str
+
+
+def _out(u: User) -> UserOut:
+    r = ROLES.get(u.role)
+    return UserOut(id=u.id, username=u.username, display_name=u.display_name, role=u.role,
+                   role_name=r.name if r else u.role, kind=u.kind, organisation_id=u.organisation_id,
+                   organisation=u.organisation.name, region_code=u.organisation.region_code, is_active=u.is_active)
+
+
+@api.get("/users", response_model=UserPageOut, summary="用户列表（本辖区机构）")
+def users(organisation_id: int | None = None, role: str | None = None, q: str | None = None,
+          page: int = Query(1, ge=1), size: int = Query(service.USER_PAGE_SIZE, ge=1, le=500),
+          p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
+    res = service.list_users(db, p, organisation_id=organisation_id, role_code=role, q=q, page=page, size=size)
+    return UserPageOut(items=[_out(u) for u in res.rows], total=res.total, page=res.page, size=res.size)
+
+
+@api.post("/users", response_model=UserOut, status_code=201, summary="新建用户")
+def create_user(body: UserIn, p: Principal = Depends(Require(P.USER_MANAGE)), db: Session = DB):
+    return _out(service.create_user(db, p, username=body.username, display_name=body.display_name,
+                                    organisation_id=body.organisation_id, role_code=body.role,
+                                    password=body.password))
+
+
+@api.get("/users/{id}", response_model=UserOut, summary="用户详情")
+def user(id: int, p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):  # noqa: A002
+    return _out(service.get_user(db, p, id))
+
+
+@api.patch("/users/{id}", response_model=UserOut, summary="调整用户的机构、角色或启用状态")
+def update_user(id: int, body: UserPatch, p: Principal = Depends(Require(P.USER_MANAGE)),  # noqa: A002
+                db: Session = DB):
+    u = service.get_user(db, p, id)
+    if body.organisation_id is not None or body.role is not None:
+        u = service.change_role(db, p, id, organisation_id=body.organisation_id or u.organisation_id,
+                                role_code=body.role or u.role)
+    if body.is_active is not None:
+        u = service.set_active(db, p, id, body.is_active)
+    return _out(u)
+
+
+@api.post("/users/{id}/password", response_model=UserOut, summary="重置用户密码")
+def reset_password(id: int, body: PasswordIn, p: Principal = Depends(Require(P.USER_MANAGE)),  # noqa: A002
+                   db: Session = DB):
+    return _out(service.reset_password(db, p, id, body.password))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
@@ -39,7 +40,9 @@ class AuditOut(BaseModel):
 
 class AccessOut(BaseModel):
     at: dt.datetime
-    who: str
+    who: str              # the viewer's organisation and role (a worker is not shown staff usernames)
+    organisation: str | None
+    role_name: str | None
     action: str
     action_name: str
     purpose: str | None
@@ -65,6 +68,35 @@ def access_log(session: Session, person_id: int, limit: int = 200) -> list[Audit
                                 .order_by(AuditEvent.seq.desc()).limit(limit)))
 
 
+@dataclass
+class Viewer:
+    who: str
+    organisation: str | None = None
+    role_name: str | None = None
+
+
+def viewers(session: Session, events: list[AuditEvent], self_user_id: int | None = None) -> dict[int, Viewer]:
+    """Who acted in each event (by ``seq``), as a worker should see it: the organisation and role of the
+    user (never their username), "本人" for the worker themselves, "系统" for automatic processing."""
+    from oip.auth.models import User
+    from oip.auth.permissions import ROLES
+
+    ids = {e.actor_user_id for e in events if e.actor_user_id}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    out: dict[int, Viewer] = {}
+    for e in events:
+        u = users.get(e.actor_user_id)
+        if e.actor_user_id is not None and e.actor_user_id == self_user_id:
+            out[e.seq] = Viewer("本人")
+        elif u is None:
+            out[e.seq] = Viewer("系统（自动处理）")
+        else:
+            r = ROLES.get(u.role)
+            org, role_name = u.organisation.name, r.name if r else None
+            out[e.seq] = Viewer(f"{org}（{role_name}）" if role_name and role_name not in org else org, org, role_name)
+    return out
+
+
 @api.get("/audit/events", response_model=list[AuditOut], summary="审计日志")
 def events(action: str | None = None, actor: str | None = None, subject: int | None = None,
            before_seq: int | None = None, limit: int = Query(100, ge=1, le=500),
@@ -81,8 +113,11 @@ def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
 
 @api.get("/me/access-log", response_model=list[AccessOut], summary="谁查看了我的信息")
 def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
-    return [AccessOut(at=e.at, who=e.actor, action=e.action, action_name=ACTION_NAMES.get(e.action, e.action),
-                      purpose=e.purpose) for e in access_log(db, p.person_id)]
+    log = access_log(db, p.person_id)
+    who = viewers(db, log, p.user_id)
+    return [AccessOut(at=e.at, who=who[e.seq].who, organisation=who[e.seq].organisation, role_name=who[e.seq].role_name,
+                      action=e.action, action_name=ACTION_NAMES.get(e.action, e.action), purpose=e.purpose)
+            for e in log]
 
 
 @pages.get("/audit")

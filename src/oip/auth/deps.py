@@ -37,7 +37,7 @@ class CsrfFailed(DomainError):
     code = "csrf"
 
 
-def _authenticate(db: Session, request: Request) -> Principal | None:
+def authenticate(db: Session, request: Request) -> Principal | None:
     ip = client_ip(request)
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
@@ -60,9 +60,10 @@ class Require:
         self.permissions = permissions
 
     async def __call__(self, request: Request, db: Session = DB) -> Principal:
-        p = await run_in_threadpool(_authenticate, db, request)
+        p = await run_in_threadpool(authenticate, db, request)
         if p is None:
             raise Unauthenticated("请先登录")
+        request.state.principal = p  # an error page (403, CSRF) still shows who is signed in, with their navigation
         if self.permissions and not any(p.can(x) for x in self.permissions):
             raise PermissionDenied(f"当前角色（{p.role.name}）无权执行此操作")
         if p.via == "session" and request.method in UNSAFE:
@@ -79,7 +80,7 @@ class Require:
 async def optional_principal(request: Request, db: Session = DB) -> Principal | None:
     """For public pages that look different when someone is signed in."""
     try:
-        p = await run_in_threadpool(_authenticate, db, request)
+        p = await run_in_threadpool(authenticate, db, request)
     except Unauthenticated:
         return None
     request.state.principal = p

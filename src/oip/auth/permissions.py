@@ -31,11 +31,13 @@ PREMIUM_READ = "premium.read"               # monthly declarations and what plat
 PREMIUM_DECLARE = "premium.declare"         # compute declarations, send them to the tax bureau
 FLOAT_DECIDE = "premium.float"              # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"             # import tax returns, reconcile, work the arrears list
+RECONCILE_READ = "premium.reconcile_read"   # read the reconciliation worklist (differences, arrears) in scope
+USER_MANAGE = "user.manage"                 # create users, disable/enable, reset passwords, change role/organisation
 
 ALL_PERMISSIONS = [PLATFORM_READ, PLATFORM_WRITE, CREDENTIALS_MANAGE, CREDENTIALS_SELF, ADMISSION_READ,
                    ADMISSION_DECIDE, WORKER_READ, WORKER_READ_FULL, WORKER_REGISTER, AUDIT_READ, USER_READ,
                    PORTAL, SELF_READ, ORDER_READ, ORDER_IMPORT, COVERAGE_READ, PREMIUM_READ, PREMIUM_DECLARE,
-                   FLOAT_DECIDE, RECONCILE]
+                   FLOAT_DECIDE, RECONCILE, RECONCILE_READ, USER_MANAGE]
 
 PERMISSION_NAMES = {
     PLATFORM_READ: "查看平台企业名录", PLATFORM_WRITE: "维护平台企业名录", CREDENTIALS_MANAGE: "管理平台接口凭证",
@@ -45,6 +47,7 @@ PERMISSION_NAMES = {
     PORTAL: "使用平台企业门户", SELF_READ: "查看本人信息", ORDER_READ: "查看订单数据与参保人数",
     ORDER_IMPORT: "报送订单数据", COVERAGE_READ: "查询保障状态（某时点是否在保）", PREMIUM_READ: "查看保障费申报与欠费",
     PREMIUM_DECLARE: "核定保障费并推送税务", FLOAT_DECIDE: "核定年度费率浮动档次", RECONCILE: "导入税务回执、对账与欠费管理",
+    RECONCILE_READ: "查看对账差异与欠费清单", USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
 }
 
 
@@ -65,18 +68,18 @@ _OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVER
 
 ROLES: dict[str, Role] = {r.code: r for r in [
     _r("hrss_region", "自治区人力资源社会保障厅", ["hrss"], "region", *_OFFICER_COMMON, PLATFORM_WRITE,
-       ADMISSION_DECIDE, AUDIT_READ, USER_READ),
+       ADMISSION_DECIDE, AUDIT_READ, USER_READ, USER_MANAGE),
     _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
     _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
     _r("si_region", "自治区社会保险事业管理中心", ["si_agency"], "region", *_OFFICER_COMMON, PLATFORM_WRITE,
-       CREDENTIALS_MANAGE, WORKER_READ_FULL, WORKER_REGISTER, AUDIT_READ, USER_READ, ORDER_IMPORT, PREMIUM_DECLARE,
-       FLOAT_DECIDE, RECONCILE),
+       CREDENTIALS_MANAGE, WORKER_READ_FULL, WORKER_REGISTER, AUDIT_READ, USER_READ, USER_MANAGE, ORDER_IMPORT,
+       PREMIUM_DECLARE, FLOAT_DECIDE, RECONCILE, RECONCILE_READ),
     _r("si_city", "市社会保险经办机构", ["si_agency"], "region", *_OFFICER_COMMON, WORKER_READ_FULL,
        WORKER_REGISTER),
     _r("si_county", "县级社会保险经办机构", ["si_agency"], "region", *_OFFICER_COMMON, WORKER_READ_FULL,
        WORKER_REGISTER),
     _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
-    _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ),
+    _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
     _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
     _r("platform_regulator", "平台企业监管部门（交通运输、商务、市场监管）", ["transport", "commerce", "market"],
        "region", PLATFORM_READ, ADMISSION_READ),

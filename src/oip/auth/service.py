@@ -6,27 +6,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from oip.auth import permissions as P
 from oip.auth.models import (
     ApiCredential,
     ApiToken,
+    InsurerAssignment,
     LoginAttempt,
     Organisation,
     StaffSession,
     User,
 )
-from oip.auth.permissions import Role, role
+from oip.auth.permissions import ORG_KIND_NAMES, ROLES, Role, role
 from oip.core import audit, clock
 from oip.core.config import get_settings
-from oip.core.errors import DomainError, NotFound
+from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.reference.models import Region
 
 
@@ -253,3 +257,224 @@ def set_password(session: Session, actor, user: User, password: str) -> None:
     session.execute(update(StaffSession).where(StaffSession.user_id == user.id).values(
         last_seen_at=clock.now() - dt.timedelta(days=365)))
     audit.record(session, actor, "user.set_password", entity_type="user", entity_id=user.id)
+
+
+# ---- user management (the users page and /api/v1/users) ----------------------------------------------
+#
+# Who may manage whom: a principal with USER_MANAGE, on staff users of organisations inside their region
+# prefix, never their own account, and only with roles that give no more than they hold themselves
+# (``grantable``): an officer cannot create, reset the password of, or re-role an account that is more
+# powerful than their own — that would be a way into more power.
+
+USER_PAGE_SIZE = 50
+USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,63}$")
+PASSWORD_MIN = 10
+
+# Permissions that only narrow someone's view of data they would see anyway add no power, and the
+# right to manage every platform's credentials includes a platform's own.
+_VIEW_ONLY = {P.PORTAL, P.SELF_READ}
+_IMPLIES = {P.CREDENTIALS_MANAGE: {P.CREDENTIALS_SELF}}
+
+audit.register_actions({"user.update": "调整用户角色或机构", "user.disable": "停用用户", "user.enable": "启用用户",
+                        "user.reset_password": "重置用户密码"})
+
+
+def _held(p: Principal) -> set[str]:
+    held = set(p.role.permissions)
+    for x in list(held):
+        held |= _IMPLIES.get(x, set())
+    return held
+
+
+def grantable(p: Principal, r: Role) -> bool:
+    """May ``p`` give (or manage an account holding) role ``r``: nothing in it that ``p`` lacks."""
+    return p.role.scope == "region" and (set(r.permissions) - _VIEW_ONLY) <= _held(p)
+
+
+def grantable_roles(p: Principal) -> list[Role]:
+    return [r for r in ROLES.values() if r.code != "worker" and grantable(p, r)]
+
+
+def _org_scope(p: Principal):
+    if p.role.scope != "region":
+        return false()
+    return and_(Organisation.region_code.startswith(p.region_prefix, autoescape=True), Organisation.kind != "public")
+
+
+def organisations_in_scope(session: Session, p: Principal) -> list[Organisation]:
+    """The organisations whose users ``p`` sees (workers' "public" organisation aside), by region and name."""
+    return list(session.scalars(select(Organisation).where(_org_scope(p))
+                                .order_by(Organisation.region_code, Organisation.kind, Organisation.name)))
+
+
+@dataclass
+class UserPage:
+    rows: list[User]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def list_users(session: Session, p: Principal, *, organisation_id: int | None = None, role_code: str | None = None,
+               q: str | None = None, page: int = 1, size: int = USER_PAGE_SIZE) -> UserPage:
+    """Staff and platform system users of the organisations in ``p``'s scope (workers have their own accounts)."""
+    if role_code and role_code not in ROLES:
+        raise DomainError("角色不存在", field="role")
+    size = max(1, min(int(size), 500))
+    cond = [_org_scope(p), User.kind.in_(("staff", "service"))]
+    if organisation_id:
+        cond.append(User.organisation_id == organisation_id)
+    if role_code:
+        cond.append(User.role == role_code)
+    if q and q.strip():
+        cond.append(or_(User.username.contains(q.strip(), autoescape=True),
+                        User.display_name.contains(q.strip(), autoescape=True)))
+    base = select(User).join(Organisation, Organisation.id == User.organisation_id).where(*cond)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    pages = max(1, -(-total // size))
+    page = max(1, min(int(page), pages))
+    rows = list(session.scalars(base.order_by(Organisation.region_code, Organisation.name, User.username)
+                                .offset((page - 1) * size).limit(size)))
+    return UserPage(rows, total, page, size)
+
+
+def get_user(session: Session, p: Principal, user_id: int) -> User:
+    """A user in ``p``'s scope, else NotFound (out-of-scope users answer like missing ones)."""
+    u = session.scalar(select(User).join(Organisation, Organisation.id == User.organisation_id).where(
+        User.id == user_id, _org_scope(p), User.kind.in_(("staff", "service"))))
+    if u is None:
+        raise NotFound("用户不存在或不在您的管理范围内", field="id")
+    return u
+
+
+def _organisation(session: Session, p: Principal, organisation_id: Any) -> Organisation:
+    try:
+        oid = int(organisation_id)
+    except (TypeError, ValueError):
+        raise DomainError("请选择机构", field="organisation_id") from None
+    org = session.scalar(select(Organisation).where(Organisation.id == oid, _org_scope(p)))
+    if org is None:
+        raise DomainError("机构不存在或不在您的管理范围内", field="organisation_id")
+    return org
+
+
+def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
+    r = ROLES.get(str(role_code or ""))
+    if r is None or r.code == "worker":
+        raise DomainError("请选择角色", field="role")
+    if org.kind not in r.org_kinds:
+        kinds = "、".join(ORG_KIND_NAMES.get(k, k) for k in r.org_kinds)
+        raise DomainError(f"角色“{r.name}”只能授予{kinds}的用户，所选机构“{org.name}”是"
+                          f"{ORG_KIND_NAMES.get(org.kind, org.kind)}", field="role")
+    if r.scope == "platform" and org.platform_id is None:
+        raise DomainError(f"机构“{org.name}”未关联平台企业，不能授予平台企业角色", field="organisation_id")
+    if not grantable(p, r):
+        raise Forbidden(f"不能授予角色“{r.name}”：它含有您本人没有的权限", field="role")
+    return r
+
+
+def _check_password(password: Any) -> str:
+    pw = str(password or "")
+    if len(pw) < PASSWORD_MIN:
+        raise DomainError(f"密码至少 {PASSWORD_MIN} 位", field="password")
+    if len(pw) > 128:
+        raise DomainError("密码不能超过 128 位", field="password")
+    if not (re.search(r"[A-Za-z]", pw) and re.search(r"\d", pw)):
+        raise DomainError("密码须同时包含字母和数字", field="password")
+    return pw
+
+
+def _manageable(session: Session, p: Principal, user_id: int) -> User:
+    u = get_user(session, p, user_id)
+    if u.id == p.user_id:
+        raise Forbidden("不能管理本人账号（角色、机构、启用状态和密码重置须由其他管理人员办理）", field="id")
+    if u.kind != "staff":
+        raise Forbidden("平台企业系统账号通过接口凭证管理，不在此维护", field="id")
+    if not grantable(p, role(u.role)):
+        raise Forbidden(f"该用户的角色（{role(u.role).name}）含有您本人没有的权限，不能由您管理", field="id")
+    return u
+
+
+def _end_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+
+
+def _user_dict(u: User) -> dict:
+    return {"username": u.username, "display_name": u.display_name, "role": u.role,
+            "organisation": u.organisation.code if u.organisation else None, "is_active": u.is_active}
+
+
+def create_user(session: Session, p: Principal, *, username: Any, display_name: Any, organisation_id: Any,
+                role_code: Any, password: Any) -> User:
+    """A new staff user of an organisation in ``p``'s scope, with a role valid for that organisation."""
+    username = str(username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise DomainError("用户名须为 3–64 位小写字母、数字或 _ . -，以字母开头", field="username")
+    display_name = str(display_name or "").strip()
+    if not display_name:
+        raise DomainError("请填写姓名（显示名）", field="display_name")
+    if len(display_name) > 128:
+        raise DomainError("姓名（显示名）不能超过 128 个字符", field="display_name")
+    org = _organisation(session, p, organisation_id)
+    r = _role_for(p, org, role_code)
+    pw = _check_password(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"用户名 {username} 已被使用", field="username")
+    u = User(username=username, display_name=display_name, role=r.code, kind="staff", organisation_id=org.id,
+             password_hash=hash_secret(pw), is_active=True)
+    session.add(u)
+    session.flush()
+    session.refresh(u)
+    audit.record(session, p, "user.create", entity_type="user", entity_id=u.id, after=_user_dict(u))
+    return u
+
+
+def change_role(session: Session, p: Principal, user_id: int, *, organisation_id: Any, role_code: Any) -> User:
+    """Move a user to another organisation and/or role; their data scope follows the organisation."""
+    u = _manageable(session, p, user_id)
+    org = _organisation(session, p, organisation_id)
+    r = _role_for(p, org, role_code)
+    before = _user_dict(u)
+    if u.organisation_id == org.id and u.role == r.code:
+        return u
+    u.organisation_id, u.role = org.id, r.code
+    session.flush()
+    session.refresh(u)
+    b, a = audit.diff(before, _user_dict(u))
+    audit.record(session, p, "user.update", entity_type="user", entity_id=u.id, before=b, after=a)
+    return u
+
+
+def set_active(session: Session, p: Principal, user_id: int, active: bool) -> User:
+    """Disable (their sessions and tokens end at once) or enable a user."""
+    u = _manageable(session, p, user_id)
+    if u.is_active == bool(active):
+        return u
+    u.is_active = bool(active)
+    if not active:
+        _end_sessions(session, u.id)
+    session.flush()
+    audit.record(session, p, "user.enable" if active else "user.disable", entity_type="user", entity_id=u.id,
+                 before={"is_active": not active}, after={"is_active": bool(active)})
+    return u
+
+
+def reset_password(session: Session, p: Principal, user_id: int, password: Any) -> User:
+    """Set a new password chosen by the officer (given to the user out of band); their sessions end."""
+    u = _manageable(session, p, user_id)
+    u.password_hash = hash_secret(_check_password(password))
+    _end_sessions(session, u.id)
+    session.flush()
+    audit.record(session, p, "user.reset_password", entity_type="user", entity_id=u.id)
+    return u
+
+
+def assigned_people(session: Session, p: Principal) -> int:
+    """How many people are assigned to the principal's organisation (an insurer) in open matters."""
+    return session.scalar(select(func.count()).select_from(InsurerAssignment).where(
+        InsurerAssignment.organisation_id == p.organisation_id, InsurerAssignment.closed_at.is_(None)))

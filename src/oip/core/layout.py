@@ -45,12 +45,16 @@ class NavItem:
 
 @dataclass(frozen=True)
 class Stat:
-    """A figure on the staff console: ``count(db, principal)`` within the principal's data scope."""
+    """A figure on the staff console: ``count(db, principal)`` within the principal's data scope, for
+    principals with ``permission`` (None: any) whose data scope is in ``scopes`` (None: any);
+    ``titles`` relabels it for a data scope."""
 
     label: str
-    permission: str
+    permission: str | None
     count: Callable[[Any, Any], int | None]
     order: int = 100
+    scopes: frozenset[str] | None = None
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 _NAV: dict[str, NavItem] = {}
@@ -78,13 +82,19 @@ def nav_for(principal) -> list[tuple[str, str]]:
 
 
 def stats_for(db, principal) -> dict[str, int | None]:
-    return {s.label: s.count(db, principal) for s in sorted(_STATS.values(), key=lambda s: (s.order, s.label))
-            if principal.can(s.permission)}
+    scope = principal.role.scope
+    return {s.titles.get(scope, s.label): s.count(db, principal)
+            for s in sorted(_STATS.values(), key=lambda s: (s.order, s.label))
+            if (s.scopes is None or scope in s.scopes) and (s.permission is None or principal.can(s.permission))}
 
 
 def render(request: Request, name: str, status_code: int = 200, **ctx):
     p = getattr(request.state, "principal", None)
     ctx.setdefault("principal", p)
     ctx.setdefault("nav", nav_for(p))
+    # The entry of the current page: the longest navigation URL the path falls under (/me/orders, not /me).
+    path = request.url.path
+    under = [u for _, u in ctx["nav"] if path == u or path.startswith(u.rstrip("/") + "/")]
+    ctx.setdefault("nav_on", max(under, key=len, default=None))
     ctx.setdefault("csrf", p.csrf_token if p is not None else "")
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -317,3 +317,77 @@ def _list(values, brackets: bool = True) -> str:
     body = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
     return f"[{body}]" if brackets else body
 
+
+
+# ---- a worker's own days ---------------------------------------------------------------------------
+
+@dataclass
+class CoveredDay:
+    """One local day (Asia/Shanghai) of a person: the orders accepted that day (all their platform
+    accounts) and the time covered within the day (the union of the windows of orders on platforms
+    covered on the order's date, clipped to the day — an order past midnight counts on both days)."""
+
+    day: dt.date
+    orders: int = 0
+    covered_seconds: int = 0
+    platforms: list[str] = field(default_factory=list)  # codes of the platforms with orders that day
+
+
+def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.date) -> list[CoveredDay]:
+    """Every day from ``since`` to ``until`` (inclusive) for one person, read from the ledger: the
+    worker-month summaries say which months to read, the published files give the orders."""
+    if until < since:
+        raise DomainError("结束日期不能早于开始日期", field="until")
+    days = {since + dt.timedelta(days=i): CoveredDay(since + dt.timedelta(days=i))
+            for i in range((until - since).days + 1)}
+    try:
+        accounts = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
+    except NotFound:
+        return list(days.values())
+    by_key = {(a.platform.id, a.account_id): a for a in accounts}
+    first = since - dt.timedelta(days=1)  # an order accepted the evening before may run into ``since``
+    months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
+                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last).where(
+        tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key)),
+        WorkerMonth.month >= first.replace(day=1), WorkerMonth.month <= until)).all()
+    # One read per account and month: from the first acceptance to the last finish of its days in range.
+    spans: dict[tuple[tuple[int, str], dt.date], tuple[dt.datetime, dt.datetime]] = {}
+    for m in months:
+        for i, n in enumerate(m.day_orders or []):
+            day = m.month + dt.timedelta(days=i)
+            if not n or not first <= day <= until or m.day_first[i] is None or m.day_last[i] is None:
+                continue
+            lo = _day_start(day) + dt.timedelta(seconds=m.day_first[i])
+            hi = _day_start(day) + dt.timedelta(seconds=m.day_last[i])
+            k = ((m.platform_id, m.account_id), m.month)
+            old = spans.get(k)
+            spans[k] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+    reads = [_Read(by_key[key], month, lo, hi) for (key, month), (lo, hi) in spans.items()]
+    orders = _fetch(session, reads) if reads else []
+    from oip.platforms.service import is_covered
+
+    windows: list[tuple[dt.datetime, dt.datetime]] = []
+    for o in orders:
+        day = _local_day(o.accepted_at)
+        if day in days:
+            days[day].orders += 1
+            if o.platform_code not in days[day].platforms:
+                days[day].platforms.append(o.platform_code)
+        acct = by_key[_key(accounts, o)]
+        if is_covered(acct.platform, acct.industry, day):
+            windows.append((o.accepted_at, max(o.finished_at, o.accepted_at)))
+    for d in days.values():
+        start, end = _day_start(d.day), _day_start(d.day + dt.timedelta(days=1))
+        clipped = sorted((max(a, start), min(b, end)) for a, b in windows if a < end and b > start)
+        total, cur_a, cur_b = 0.0, None, None
+        for a, b in clipped:
+            if cur_b is None or a > cur_b:
+                if cur_b is not None:
+                    total += (cur_b - cur_a).total_seconds()
+                cur_a, cur_b = a, b
+            else:
+                cur_b = max(cur_b, b)
+        if cur_b is not None:
+            total += (cur_b - cur_a).total_seconds()
+        d.covered_seconds = int(total)
+    return list(days.values())

@@ -23,7 +23,8 @@ from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 
 pages = APIRouter(include_in_schema=False)
-layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}))
+layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}),
+                    layout.NavItem("保障状态查询", "/coverage", P.COVERAGE_READ, order=65))
 
 
 def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, list[str]]:

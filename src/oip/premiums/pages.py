@@ -38,7 +38,7 @@ from oip.reference import parameters
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(
     layout.NavItem("保障费申报", "/premiums", P.PREMIUM_READ, order=70, titles={"platform": "保障费与欠费"}),
-    layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE, order=80))
+    layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE_READ, order=80))
 
 DONE = {
     "computed": "已按订单台账重新核定。", "sent": "已推送税务。", "nothing": "本月没有新的待推送核定。",
@@ -105,7 +105,8 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
                   rate_str=calc.rate_str, base_str=platforms.yuan_str, today=today,
                   month_ended=calc.month_bounds(calc.next_month(month))[0] <= today, month_started=first <= today,
                   can_declare=p.can(P.PREMIUM_DECLARE), can_float=p.can(P.FLOAT_DECIDE),
-                  can_reconcile=p.can(P.RECONCILE),
+                  can_reconcile=p.can(P.RECONCILE_READ),
+                  can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE),
                   undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
                   len(exchange.outbox(db, system="tax", status="pending")),
                   billable=parameters.get_version(db, "premium.billable_statuses", first),
@@ -194,7 +195,7 @@ def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)),
 @pages.get("/reconciliation")
 def reconciliation_page(request: Request, month: str | None = None, platform_code: str | None = None,
                         flag: str | None = None, status: str | None = None, done: str | None = None,
-                        p: Principal = Depends(Require(P.RECONCILE)), db: Session = DB):
+                        p: Principal = Depends(Require(P.RECONCILE_READ)), db: Session = DB):
     month = calc.parse_month(month) if month else None
     status = status or "unresolved"
     flags = reconciliation.list_flags(db, p, month=month, platform_code=platform_code or None, kind=flag or None,
@@ -204,7 +205,8 @@ def reconciliation_page(request: Request, month: str | None = None, platform_cod
                   month=month or "", months=month_options(), platform_code=platform_code or "", flag=flag or "",
                   status=status, flag_names=FLAG_NAMES, flag_statuses=FLAG_STATUSES, yuan=calc.yuan,
                   platforms=platforms.admitted_platforms(db),
-                  default_month=default_month(), done=DONE.get(done or ""), today=clock.today())
+                  default_month=default_month(), done=DONE.get(done or ""), today=clock.today(),
+                  can_reconcile=p.can(P.RECONCILE), can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE))
 
 
 @pages.post("/reconciliation/run")

@@ -11,12 +11,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import oip.models  # noqa: F401  (every table's mapper, before the first request)
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
+from oip.auth.deps import authenticate
 from oip.core.config import get_settings
-from oip.core.db import get_engine
+from oip.core.db import get_engine, get_sessionmaker
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
@@ -35,18 +38,39 @@ def _wants_html(request: Request) -> bool:
 
 
 def _mount_api_docs(app: FastAPI) -> None:
-    """Swagger UI at /docs, served from the swagger-ui-bundle package (no CDN: works offline)."""
-    import swagger_ui_bundle
+    """Swagger UI 5 at /docs (it reads the OpenAPI 3.1 that FastAPI emits), served from the files that the
+    fastapi-offline package ships (installed by pip; no CDN: works offline)."""
+    import fastapi_offline
     from fastapi.openapi.docs import get_swagger_ui_html
 
-    app.mount("/vendor/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/vendor/swagger", StaticFiles(directory=str(static)), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     def docs():
         return get_swagger_ui_html(openapi_url="/openapi.json", title="oip API",
                                    swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
                                    swagger_css_url="/vendor/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/vendor/swagger/favicon-32x32.png")
+                                   swagger_favicon_url="/vendor/swagger/favicon.png")
+
+
+# Chinese reasons for the errors Starlette raises itself (unknown URL, wrong method, ...).
+_HTTP_REASONS = {404: ("not_found", "页面或接口不存在，请检查地址"), 405: ("method_not_allowed", "该地址不支持此请求方法")}
+
+
+def _principal_of(request: Request):
+    """Who is signed in, for error pages that did not pass through ``Require`` (unknown URLs)."""
+    p = getattr(request.state, "principal", None)
+    if p is not None:
+        return p
+    with get_sessionmaker()() as db:
+        try:
+            p = authenticate(db, request)
+        except DomainError:
+            p = None
+    if p is not None:
+        request.state.principal = p
+    return p
 
 
 def create_app() -> FastAPI:
@@ -67,6 +91,17 @@ def create_app() -> FastAPI:
             return render(request, "message.html", status_code=exc.status_code, title="无法完成操作",
                           message=exc.reason, kind="error", back=request.headers.get("referer"))
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code, reason = _HTTP_REASONS.get(exc.status_code, ("http_error", "请求无法处理"))
+        if _wants_html(request):
+            await run_in_threadpool(_principal_of, request)
+            title = "页面不存在" if exc.status_code == 404 else "无法完成操作"
+            return render(request, "message.html", status_code=exc.status_code, title=title, message=reason,
+                          kind="error", back=request.headers.get("referer"), home=True)
+        return JSONResponse({"error": {"code": code, "field": None, "reason": reason}}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

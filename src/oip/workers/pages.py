@@ -41,7 +41,8 @@ def _active_accounts(db: Session, p: Principal) -> int:
         account_condition(p), PlatformAccount.status == "active"))
 
 
-layout.register_stat(layout.Stat("登记在册的平台账号（本辖区）", P.WORKER_READ, _active_accounts, order=30))
+layout.register_stat(layout.Stat("登记在册的平台账号（本辖区）", P.WORKER_READ, _active_accounts, order=30,
+                                 titles={"insurer": "登记在册的平台账号（受托人员）"}))
 
 ROSTER_PAGE = 50        # registrations per page of the roster
 REPORT_PAGE = 100       # records per page in each list of a batch report (the rejects CSV has them all)
