@@ -238,9 +238,11 @@ def _domain_commands() -> None:
     """Each domain adds its own commands (``register(app)`` in its cli module)."""
     from oip.orders import cli as orders_cli
     from oip.premiums import cli as premiums_cli
+    from oip.reference import cli as reference_cli
 
     orders_cli.register(app)
     premiums_cli.register(app)
+    reference_cli.register(app)
 
 
 _domain_commands()

@@ -113,7 +113,7 @@ def coverage_page(request: Request, at: str | None = None, person_id: str | None
             error = e.reason
     platforms = [(x.code, x.display_name(clock.today())) for x in db.scalars(
         select(Platform).where(Platform.status == "admitted").order_by(Platform.code))]
-    example = (dt.datetime.now(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
+    example = (clock.now().astimezone(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
                                                                                  microsecond=0).isoformat()
     return render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,
                   platforms=platforms, example=example, status_names=coverage.STATUS_NAMES)

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from oip.core import workdays
 from oip.core.errors import DomainError
 from oip.platforms.service import rate_yuan
 
@@ -74,10 +75,12 @@ def month_of(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def due_date(month: str, due_day: int) -> dt.date:
-    """The day by which the orders of ``month`` are declared and paid: ``due_day`` of the next month."""
+def due_date(month: str, due_day: int, calendar: workdays.Calendar | None = None) -> dt.date:
+    """The day by which the orders of ``month`` are declared and paid: ``due_day`` of the next month,
+    or the first working day after it when that is a rest day (税收征管法实施细则 art. 109) — on the
+    official calendar (oip.core.workdays; a year it does not know is an error)."""
     first, _ = month_bounds(next_month(month))
-    return first.replace(day=due_day)
+    return workdays.working_day_on_or_after(first.replace(day=due_day), calendar)
 
 
 def yuan(fen: int | None) -> str:

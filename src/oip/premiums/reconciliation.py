@@ -31,7 +31,7 @@ from oip.premiums import calc
 from oip.premiums.models import FLAG_NAMES, Declaration, DeclarationAdjustment, Reconciliation, ReconciliationFlag, TaxReturn
 from oip.orders.engines import billable_before_sql, reported_orders_sql
 from oip.premiums.service import SENT, open_engine
-from oip.reference import parameters
+from oip.reference import calendar, parameters
 
 
 # ---- the tax bureau's returns ------------------------------------------------------------------------
@@ -266,6 +266,7 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
         ReconciliationFlag.month == month, ReconciliationFlag.platform_id.in_(pids))
         .with_for_update(of=ReconciliationFlag))}
     now, today = clock.now(), clock.today()
+    cal = calendar.current(session) if len(decls) < len(pids) else None
     out, summary = [], defaultdict(int)
     for pid in pids:
         p, d, rets = plats[pid], decls.get(pid), returns.get(pid, [])
@@ -273,7 +274,7 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
         n_billable = billable.get((p.code, st), 0)
         declared_orders = d.orders + adjustments[d.id] if d else 0
         due = d.total_fen if d else 0
-        due_date = d.due_date if d else calc.due_date(month, due_day)
+        due_date = d.due_date if d else calc.due_date(month, due_day, cal)
         paid = sum(r.paid_fen for r in rets)
         found = _findings(due=due, due_date=due_date, declared_orders=declared_orders if d else None,
                           billable=n_billable if d else None, returns=rets, today=today,

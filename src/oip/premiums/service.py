@@ -50,7 +50,7 @@ from oip.platforms import service as platforms
 from oip.platforms.models import Platform
 from oip.premiums import calc
 from oip.premiums.models import Declaration, DeclarationAdjustment
-from oip.reference import parameters
+from oip.reference import calendar, parameters
 from oip.reference.models import Industry
 
 ENGINES = ("duckdb", "spark")
@@ -248,7 +248,7 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
     first, _ = calc.month_bounds(month)
     statuses = tuple(parameters.get(session, "premium.billable_statuses", first))
     due_day = parameters.get(session, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0])
-    due = calc.due_date(month, due_day)
+    due = calc.due_date(month, due_day, calendar.current(session))
     covered = covered_platforms(session, month, platforms_)
     result = DeclareResult(month, [], engine=engine)
     if not covered:
