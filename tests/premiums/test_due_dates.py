@@ -78,3 +78,14 @@ def test_paid_on_the_moved_deadline_is_not_late(db, si, tmp_path):
         assert rows["2026-10"].state == "已缴清" and rows["2026-01"].state == "已缴清"
         rows = {r.declaration.month: r for r in reconciliation.statement(db, si, late).rows}
         assert rows["2026-10"].state == "逾期缴清"
+
+
+def test_the_demo_leaves_a_month_undeclared_when_its_deadline_year_is_unknown(database, tmp_path):
+    from oip.core.db import session_scope
+    from oip.demo import premiums as demo
+
+    last = max(workdays.package_years())
+    with clock.frozen(D(last + 1, 2, 1)), session_scope() as s:
+        summary = demo.generate(s, [f"{last}-12"], tax_dir=tmp_path)
+    assert summary["declared"] == {} and summary["sent"] == {}
+    assert f"{last + 1} 年的法定节假日安排尚未载入" in summary["not_declared"][f"{last}-12"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
 from oip.core.config import get_settings
+from oip.core.errors import DomainError
 from oip.exchange import tax
 from oip.premiums import calc, reconciliation, service
 from oip.premiums.models import Declaration, ReconciliationFlag
@@ -36,12 +37,18 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
     months = sorted(calc.parse_month(m) for m in months)
     gw = tax.FileTaxGateway(tax_dir or get_settings().tax_path)
     today = clock.today()
-    declared = {}
+    declared, not_declared = {}, {}
     for m in months:
-        res = service.declare(session, ACTOR, m)
+        try:
+            res = service.declare(session, ACTOR, m)
+        except DomainError as e:
+            if e.field != "calendar":  # the deadline falls in a year whose holidays nobody loaded yet
+                raise
+            not_declared[m] = e.reason
+            continue
         declared[m] = {"platforms": len(res.declarations), "orders": sum(d.orders for d in res.declarations),
                        "total_fen": sum(d.total_fen for d in res.declarations)}
-    sendable = [m for m in months if calc.month_bounds(calc.next_month(m))[0] <= today][:2]
+    sendable = [m for m in declared if calc.month_bounds(calc.next_month(m))[0] <= today][:2]
     sent = {}
     for m in sendable:
         res = service.send(session, ACTOR, m, gateway=gw)
@@ -81,4 +88,4 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
     flags = dict(session.execute(select(ReconciliationFlag.kind, func.count()).where(
         ReconciliationFlag.month.in_(sendable), ReconciliationFlag.status != "resolved")
         .group_by(ReconciliationFlag.kind)).all())
-    return {"declared": declared, "sent": sent, "returns_imported": imported, "open_flags": flags}
+    return {"declared": declared, "not_declared": not_declared, "sent": sent, "returns_imported": imported, "open_flags": flags}
