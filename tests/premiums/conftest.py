@@ -70,10 +70,10 @@ def publish(session, platform, month: str, rows: Iterable[Order], *,
     from oip.core import clock
     from oip.orders import ledger
     from oip.orders.models import OrderBatch
-    from oip.premiums import calc
+    from oip.core.months import month_bounds
 
     rows = list(rows)
-    first, last = calc.month_bounds(month)
+    first, last = month_bounds(month)
     batch = OrderBatch(platform_id=platform.id, source="test", fmt="parquet", status="staging",
                        received=len(rows), accepted=len(rows), started_at=clock.now())
     session.add(batch)

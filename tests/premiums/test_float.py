@@ -15,6 +15,7 @@ from sqlalchemy import select
 from oip.core import clock
 from oip.core.audit_models import AuditEvent
 from oip.core.errors import Conflict, DomainError
+from oip.core.months import next_month
 from oip.exchange import tax
 from oip.platforms.models import PlatformFloat
 from oip.premiums import calc, floats, reconciliation, service
@@ -27,7 +28,7 @@ def _months(start: str, n: int) -> list[str]:
     out, m = [], start
     for _ in range(n):
         out.append(m)
-        m = calc.next_month(m)
+        m = next_month(m)
     return out
 
 

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from oip.core import audit, clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
+from oip.core.months import first_day, next_month, parse_month
 from oip.exchange import tax
-from oip.premiums import calc, reconciliation, service
+from oip.premiums import reconciliation, service
 from oip.premiums.models import Declaration, ReconciliationFlag
 
 ACTOR = audit.SystemActor(label="demo")
@@ -34,7 +35,7 @@ def _days_before(code: str, month: str) -> int:
 def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
     """Declare ``months`` (order months, oldest first); send the first two that are over; import
     the tax bureau's returns for them; reconcile. Commits (sending is committed before delivery)."""
-    months = sorted(calc.parse_month(m) for m in months)
+    months = sorted(parse_month(m) for m in months)
     gw = tax.FileTaxGateway(tax_dir or get_settings().tax_path)
     today = clock.today()
     declared, not_declared = {}, {}
@@ -48,7 +49,7 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
             continue
         declared[m] = {"platforms": len(res.declarations), "orders": sum(d.orders for d in res.declarations),
                        "total_fen": sum(d.total_fen for d in res.declarations)}
-    sendable = [m for m in declared if calc.month_bounds(calc.next_month(m))[0] <= today][:2]
+    sendable = [m for m in declared if first_day(next_month(m)) <= today][:2]
     sent = {}
     for m in sendable:
         res = service.send(session, ACTOR, m, gateway=gw)

@@ -17,6 +17,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
+from oip.core.months import month_of, parse_month, previous_month
 from oip.core.web import DB
 from oip.orders import api as orders_api, coverage, ingest, service
 from oip.platforms.models import Platform
@@ -27,8 +28,8 @@ pages = APIRouter(include_in_schema=False)
 
 def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, list[str]]:
     months = service.months_with_data(db, p)
-    chosen = (month or "").strip() or (months[0] if months else service.previous_month())
-    chosen = service.parse_month(chosen)
+    chosen = (month or "").strip() or (months[0] if months else previous_month(month_of(clock.today())))
+    chosen = parse_month(chosen)
     if chosen not in months:
         months = sorted(set(months) | {chosen}, reverse=True)
     return chosen, months

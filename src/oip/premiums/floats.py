@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import out_of_scope, platform_condition
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
+from oip.core.months import months_of_year
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform, PlatformFloat
 from oip.premiums import float_rules
@@ -78,7 +79,7 @@ def set_experience(session: Session, actor, code: str, year: Any, *, claims_fen:
 def float_inputs(session: Session, platform: Platform, year: int) -> float_rules.Inputs:
     """A platform's figures of ``year − 1`` for the float of ``year``."""
     prev = year - 1
-    months = [f"{prev}-{m:02d}" for m in range(1, 13)]
+    months = months_of_year(prev)
     decls = {d.month: d for d in session.scalars(select(Declaration).where(
         Declaration.platform_id == platform.id, Declaration.status.in_(SENT), Declaration.month <= f"{prev}-12"))}
     paid: dict[str, int] = defaultdict(int)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import out_of_scope, platform_condition
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
+from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange
 from oip.exchange import tax
 from oip.orders import engines, ledger
@@ -213,7 +214,7 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
     """Reconcile ``month`` for every platform with a sent declaration or a tax return: orders in the
     ledger against orders declared, the amount due against what was declared and paid at the tax
     bureau. Stores the figures and opens, updates or resolves the flags (FLAG_NAMES)."""
-    month = calc.parse_month(month)
+    month = parse_month(month)
     parameters.ensure_defaults(session)
     q_decl = select(Declaration).where(Declaration.month == month, Declaration.status.in_(SENT))
     q_ret = select(TaxReturn).where(TaxReturn.month == month)
@@ -228,9 +229,9 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
     if not pids:
         return []
     plats = {p.id: p for p in session.scalars(select(Platform).where(Platform.id.in_(pids)))}
-    first, _ = calc.month_bounds(month)
+    first, _ = month_bounds(month)
     statuses_now = tuple(parameters.get(session, "premium.billable_statuses", first))
-    due_day = parameters.get(session, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0])
+    due_day = parameters.get(session, "premium.payment_due_day", first_day(next_month(month)))
 
     # Ledger: all orders and billable ones (under the statuses each declaration was made with).
     codes = tuple(sorted(plats[i].code for i in pids))
@@ -313,7 +314,7 @@ def list_flags(session: Session, actor, *, month: str | None = None, platform_co
     q = (select(ReconciliationFlag).join(Platform, Platform.id == ReconciliationFlag.platform_id)
          .where(platform_condition(actor)))
     if month:
-        q = q.where(ReconciliationFlag.month == calc.parse_month(month))
+        q = q.where(ReconciliationFlag.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     if kind:
@@ -357,7 +358,7 @@ def reconciliations(session: Session, actor, month: str | None = None,
     q = (select(Reconciliation).join(Platform, Platform.id == Reconciliation.platform_id)
          .where(platform_condition(actor)))
     if month:
-        q = q.where(Reconciliation.month == calc.parse_month(month))
+        q = q.where(Reconciliation.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     return list(session.scalars(q.order_by(Reconciliation.month.desc(), Platform.code)))

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import platform_condition
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError, NotFound
+from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange
 from oip.exchange import tax
 from oip.orders import engines, ledger
@@ -107,7 +108,7 @@ def _run_counts(session: Session, engine_name: str, wanted: set[_Count],
         out = {}
         for w in wanted:
             n = by_group.get((w.code, w.month, w.statuses), 0)
-            if n and w.start > calc.month_bounds(w.month)[0]:
+            if n and w.start > month_bounds(w.month)[0]:
                 before = eng.query(engines.billable_before_sql(w.month, w.statuses, w.code, w.start))
                 n -= int(before[0][1]) if before else 0
             out[w] = n
@@ -149,7 +150,7 @@ def _industries(session: Session) -> dict[str, Industry]:
 
 def covered_platforms(session: Session, month: str, codes: Sequence[str] | None = None) -> list[tuple[Platform, dt.date]]:
     """Admitted platforms covered on at least one day of ``month``, with their first covered day in it."""
-    first, last = calc.month_bounds(month)
+    first, last = month_bounds(month)
     inds = _industries(session)
     q = select(Platform).where(Platform.status == "admitted").order_by(Platform.code)
     wanted = None
@@ -176,8 +177,8 @@ def covered_platforms(session: Session, month: str, codes: Sequence[str] | None 
 
 
 def _check_month(month: Any) -> str:
-    month = calc.parse_month(month)
-    first, _ = calc.month_bounds(month)
+    month = parse_month(month)
+    first, _ = month_bounds(month)
     if first > clock.today():
         raise DomainError(f"订单月份 {month} 尚未开始，不能核定", field="month")
     if first < parameters.PILOT_START:
@@ -245,9 +246,9 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
         raise DomainError(f"计算引擎应为 {' 或 '.join(ENGINES)}", field="engine")
     parameters.ensure_defaults(session)
     _lock_declarations(session)
-    first, _ = calc.month_bounds(month)
+    first, _ = month_bounds(month)
     statuses = tuple(parameters.get(session, "premium.billable_statuses", first))
-    due_day = parameters.get(session, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0])
+    due_day = parameters.get(session, "premium.payment_due_day", first_day(next_month(month)))
     due = calc.due_date(month, due_day, calendar.current(session))
     covered = covered_platforms(session, month, platforms_)
     result = DeclareResult(month, [], engine=engine)
@@ -498,8 +499,8 @@ def send(session: Session, actor, month: Any, *, platforms_: Sequence[str] | Non
     """Recompute the month's drafts, queue them in one message, **commit**, and deliver everything
     undelivered (this message and any earlier one that failed). The commit before delivery is the
     outbox pattern: a message is never delivered without being on record."""
-    month = calc.parse_month(month)
-    next_first = calc.month_bounds(calc.next_month(month))[0]
+    month = parse_month(month)
+    next_first = first_day(next_month(month))
     if next_first > clock.today():
         raise DomainError(f"订单月份 {month} 尚未结束，{next_first} 起方可推送税务", field="month")
     res = declare(session, actor, month, engine=engine, platforms_=platforms_)
@@ -518,7 +519,7 @@ def list_declarations(session: Session, actor, month: str | None = None,
     tax bureau (drafts are the agency's work in progress)."""
     q = select(Declaration).join(Platform, Platform.id == Declaration.platform_id).where(platform_condition(actor))
     if month:
-        q = q.where(Declaration.month == calc.parse_month(month))
+        q = q.where(Declaration.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     if actor.role.scope == "platform":
