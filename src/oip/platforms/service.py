@@ -1,7 +1,7 @@
 """Register of platform enterprises (平台企业名录): the only write path, scoped reads, and the pure
 rules of rates and phasing.
 
-- ``rate_yuan(base, k)`` is the one place of the premium rate formula: base × (1 + 0.10·k).
+- ``rate_yuan(base, k)`` (oip.platforms.rules) is the one place of the premium rate formula: base × (1 + 0.10·k).
 - ``DEFAULT_BASE_YUAN`` is the one place of the industries' default base amounts.
 - ``coverage_start`` / ``is_covered`` phase a platform's coverage in: it starts on the later of the
   industry's and the platform's start date.
@@ -31,6 +31,7 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
 from oip.platforms.models import Platform, PlatformName, PlatformRate, PlatformRegion
+from oip.platforms.rules import FLOAT_STEP, K_MAX, K_MIN, rate_yuan  # noqa: F401  (the rate formula, pure)
 from oip.reference.models import Industry, Region
 
 STATUS_NAMES = {"applicant": "申请中", "admitted": "已纳入试点", "rejected": "未予纳入", "withdrawn": "已撤回申请"}
@@ -43,8 +44,6 @@ DEFAULT_BASE_YUAN: dict[str, Decimal] = {
     "intracity_freight": Decimal("0.18"),
 }
 BASE_MAX = Decimal("10")      # a sanity bound: no base amount above 10 yuan per order
-K_MIN, K_MAX = -5, 5          # the yearly float k (费率浮动档次)
-FLOAT_STEP = Decimal("0.10")  # each step of k moves the rate by 10 % of the base
 
 CODE_PATTERN = re.compile(r"^[a-z0-9_]{2,32}$")
 RESERVED_CODES = frozenset({"new"})  # would clash with the page /platforms/new
@@ -71,13 +70,6 @@ audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
-
-def rate_yuan(base: Decimal, k: int) -> Decimal:
-    """The premium per order: 缴费费率 = 基准额 × (1 + 0.10·k), k an integer in −5…+5."""
-    if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
-        raise ValueError(f"k must be an integer in {K_MIN}…{K_MAX}, not {k!r}")
-    return base * (1 + FLOAT_STEP * k)
-
 
 def default_base(industry_code: str) -> Decimal | None:
     """The industry's default base amount, or None for an industry without one."""

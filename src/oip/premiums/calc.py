@@ -1,7 +1,7 @@
 """Premium maths, pure (no database): amounts in integer fen, rates in Decimal yuan.
 
 ``amount due = orders × rate``, ``rate = base × (1 + 0.10·k)`` (domain.md §2; the rate formula
-itself lives in one place, oip.platforms.service.rate_yuan). The product is computed exactly in
+itself lives in one place, oip.platforms.rules.rate_yuan). The product is computed exactly in
 Decimal and rounded half-up to the fen **once, on the month's total** — never per order, which
 would bill 3 orders at 0.035 yuan as 3 × 4 = 12 fen instead of 10.5 → 11 fen.
 
@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from oip.core import workdays
 from oip.core.months import first_day, next_month
 from oip.core.errors import DomainError
-from oip.platforms.service import rate_yuan
+from oip.platforms.rules import rate_yuan
 
 _FEN = Decimal(100)
 

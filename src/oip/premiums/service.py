@@ -32,7 +32,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -49,7 +48,7 @@ from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform
-from oip.premiums import calc
+from oip.premiums import calc, rules
 from oip.premiums.models import Declaration, DeclarationAdjustment
 from oip.reference import calendar, parameters
 from oip.reference.models import Industry
@@ -222,21 +221,6 @@ def _snapshot(d: Declaration) -> dict:
                             for a in sorted(d.adjustments, key=lambda a: a.origin_month)]}
 
 
-def _norm(v: Any) -> Any:
-    """Values compared by meaning: 0.0700 and 0.07 are the same amount."""
-    if isinstance(v, Decimal):
-        return format(v.normalize(), "f")
-    if isinstance(v, dict):
-        return {k: _norm(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_norm(x) for x in v]
-    return v
-
-
-def _same(a: dict, b: dict) -> bool:
-    return _norm(a) == _norm(b)
-
-
 def declare(session: Session, actor, month: Any, engine: str = "duckdb",
             platforms_: Sequence[str] | None = None) -> DeclareResult:
     """Compute (or recompute) the declarations of ``month``; idempotent. See the module docstring."""
@@ -303,33 +287,22 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
                 raise DomainError(problem, field="platforms")
             result.warnings.append(problem)
             continue
-        k = p.k_for(first.year)
-        orders = counts[_Count(p.code, month, statuses, start)]
-        mark = marks[(p.code, month)]
-        adjustments = []
+        origins_in = []
         for o in origins[p.id]:
+            mine = [a for a in adj_by_origin[o.id] if d is not None and a.declaration_id == d.id]
             others = [a for a in adj_by_origin[o.id] if d is None or a.declaration_id != d.id]
-            acc_orders = o.orders + sum(a.orders for a in others)
-            acc_fen = o.amount_fen + sum(a.amount_fen for a in others)
-            if o.id in recount:
-                now_orders, o_mark = counts[recount[o.id]], marks[(p.code, o.month)]
-            else:  # unchanged ledger: the count is what was accounted when it was last counted
-                mine = [a for a in adj_by_origin[o.id] if d is not None and a.declaration_id == d.id]
-                now_orders = acc_orders + sum(a.orders for a in mine)
-                o_mark = marks[(p.code, o.month)]
-            delta = now_orders - acc_orders
-            if delta:
-                fen = calc.amount_fen(now_orders, o.base_yuan, o.k) - acc_fen
-                adjustments.append(DeclarationAdjustment(origin_id=o.id, origin_month=o.month, orders=delta,
-                                                         rate_yuan=o.rate_yuan, amount_fen=fen, ledger_mark=o_mark))
-        amount = calc.amount_fen(orders, base, k)
-        adj_orders, adj_fen = sum(a.orders for a in adjustments), sum(a.amount_fen for a in adjustments)
-        values = {"orders": orders, "base_yuan": base, "k": k, "rate_yuan": calc.rate(base, k), "amount_fen": amount,
-                  "adjustment_orders": adj_orders, "adjustment_fen": adj_fen, "total_fen": amount + adj_fen,
-                  "covered_from": start, "billable_statuses": list(statuses), "due_date": due,
-                  "adjustments": [{"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen}
-                                  for a in adjustments]}
-        if d is not None and _same(_snapshot(d), values):
+            origins_in.append(rules.Origin(
+                o.id, o.month, o.orders, o.amount_fen, o.base_yuan, o.k, o.rate_yuan,
+                earlier=tuple((a.orders, a.amount_fen) for a in others), mine_orders=sum(a.orders for a in mine),
+                recounted=counts[recount[o.id]] if o.id in recount else None))
+        plan = rules.plan_declaration(orders=counts[_Count(p.code, month, statuses, start)], base_yuan=base,
+                                      k=p.k_for(first.year), covered_from=start, statuses=statuses, due_date=due,
+                                      origins=origins_in)
+        values, mark = plan.values, marks[(p.code, month)]
+        adjustments = [DeclarationAdjustment(origin_id=a.origin_id, origin_month=a.origin_month, orders=a.orders,
+                                             rate_yuan=a.rate_yuan, amount_fen=a.amount_fen,
+                                             ledger_mark=marks[(p.code, a.origin_month)]) for a in plan.adjustments]
+        if d is not None and rules.same(_snapshot(d), values):
             if d.ledger_mark != mark:
                 d.ledger_mark = mark  # same figures from a grown ledger (e.g. a cancelled order): no event
             for a in d.adjustments:
@@ -364,13 +337,7 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
                      entity_id=f"{p.code}/{month}", before=b, after={**a, "engine": engine})
         result.declarations.append(d)
 
-    declared = {p.code for p, _ in covered}
-    stray = defaultdict(int)
-    for (code, m, st), n in by_group.items():
-        if m == month and st == statuses and code not in declared and n:
-            stray[code] += n
-    for code, n in sorted(stray.items()):
-        result.warnings.append(f"台账中平台 {code} 在 {month} 有 {n:,} 单计费订单，但该平台当月未纳入保障，未计入核定")
+    result.warnings += rules.stray_warnings(by_group, month, statuses, {p.code for p, _ in covered})
     result.declarations.sort(key=lambda d: d.platform.code)
     result.seconds = time.perf_counter() - t0
     return result
