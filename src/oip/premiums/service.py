@@ -3,7 +3,8 @@ oip.premiums.reconciliation (returns, reconciliation, arrears) and oip.premiums.
 float) the only write path of the premiums tables; every write is audited in the caller's
 transaction.
 
-Monthly declaration (``declare``), for an order month M (domain.md §2):
+Monthly declaration (``declare``), for an order month M (domain.md §2): load, decide with the pure
+oip.premiums.rules.plan_declaration, write and audit what changed.
 
 - orders: the ledger's current orders of the platform taken in M whose status is billable (the
   parameter ``premium.billable_statuses`` in force on M's first day), counted by the shared ledger
@@ -14,6 +15,8 @@ Monthly declaration (``declare``), for an order month M (domain.md §2):
   declared at one rate; change base amounts on the 1st.
 - k: the platform's float for M's year; amount = orders × base × (1 + 0.1·k), rounded half-up to the
   fen once, on the total (oip.premiums.calc).
+- due date: the parameter ``premium.payment_due_day`` of M+1, moved to the next working day when it
+  is a rest day (calc.due_date on the official calendar with the loaded years, oip.reference.calendar).
 - every admitted platform covered in M gets a declaration, also with 0 orders.
 - a draft is recomputed in place; nothing changes (and nothing is audited) when nothing changed.
   Once queued for the tax bureau it is frozen. If the ledger later holds more or fewer billable
