@@ -89,3 +89,18 @@ def test_the_demo_leaves_a_month_undeclared_when_its_deadline_year_is_unknown(da
         summary = demo.generate(s, [f"{last}-12"], tax_dir=tmp_path)
     assert summary["declared"] == {} and summary["sent"] == {}
     assert f"{last + 1} 年的法定节假日安排尚未载入" in summary["not_declared"][f"{last}-12"]
+
+
+def test_the_migration_moves_stored_due_dates_off_rest_days():
+    import importlib.util
+    from pathlib import Path
+
+    import oip.migrations
+
+    path = Path(oip.migrations.__path__[0]) / "versions" / "0006_policy_calendar_days.py"
+    spec = importlib.util.spec_from_file_location("m0006", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    assert m._moved(D(2026, 11, 15)) == D(2026, 11, 16) and m._moved(D(2026, 2, 15)) == D(2026, 2, 24)
+    assert m._moved(D(2025, 9, 15)) is None  # a working day stays
+    assert m._moved(D(max(workdays.package_years()) + 1, 1, 15)) is None  # unknown: left as it is
