@@ -12,7 +12,6 @@ with rows/s."""
 from __future__ import annotations
 
 import argparse
-import calendar
 import datetime as dt
 import sys
 import time
@@ -32,8 +31,11 @@ INDUSTRY = {"meituan": "instant_delivery", "eleme": "instant_delivery", "didi": 
 
 
 def month_bounds(month: str) -> tuple[dt.date, int]:
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.date(y, m, 1), calendar.monthrange(y, m)[1]
+    """First day and number of days of the month (oip.core.months)."""
+    from oip.core.months import month_bounds as bounds
+
+    first, last = bounds(month)
+    return first, (last - first).days + 1
 
 
 def generate(path: Path, fmt: str, *, rows: int, workers: int, tag: str, platform: str, month: str,

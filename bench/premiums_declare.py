@@ -97,9 +97,9 @@ def _file_sql(code: str, industry: str, month: str, lo: int, hi: int, batch_id: 
     """Orders lo, lo+step, … < hi of one platform: sorted by worker account, then acceptance time
     (as the ledger keeps them), every column of ledger.COLUMNS with its type. An order's content
     depends only on its number, so a correction regenerates exactly the order it corrects."""
-    from oip.premiums import calc
+    from oip.core.months import month_bounds
 
-    first, last = calc.month_bounds(month)
+    first, last = month_bounds(month)
     seconds = ((last - first).days + 1) * 86400
     spacing = seconds // per_worker
     counties = "[" + ", ".join(f"'{c}'" for c in COUNTIES) + "]"

@@ -4,31 +4,23 @@ migrations, tests and benchmarks) — never by a domain or by core."""
 
 import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
-from oip.auth.models import (  # noqa: F401
-                                  ApiCredential,
-                                  ApiToken,
-                                  InsurerAssignment,
-                                  LoginAttempt,
-                                  Organisation,
-                                  StaffSession,
-                                  User,
-)
+from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
 from oip.core.audit_models import AuditEvent, AuditHead  # noqa: F401
 from oip.core.db import Base  # noqa: F401
 from oip.exchange.models import ExchangeMessage, OutboxItem  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
-from oip.platforms.models import (  # noqa: F401
-                                  Admission,
-                                  AdmissionStep,
-                                  Attachment,
-                                  NoticeObjection,
-                                  Platform,
-                                  PlatformFloat,
-                                  PlatformName,
-                                  PlatformRate,
-                                  PlatformRegion,
+from oip.platforms.models import (  # noqa: F401  # noqa: F401
+    Admission,
+    AdmissionStep,
+    Attachment,
+    NoticeObjection,
+    Platform,
+    PlatformFloat,
+    PlatformName,
+    PlatformRate,
+    PlatformRegion,
 )
 from oip.premiums.models import Declaration  # noqa: F401
-from oip.reference.models import Industry, Region  # noqa: F401
+from oip.reference.models import CalendarDay, Industry, Region  # noqa: F401
 from oip.reference.parameters import Parameter  # noqa: F401
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch  # noqa: F401

@@ -18,6 +18,7 @@ from stdnum.cn import ric
 import oip.reference
 from oip.core import clock
 from oip.core.ids import area_codes, area_valid_in, parse_resident_id
+from oip.core.months import first_day, next_month, previous_month
 from oip.demo import timeline
 from oip.demo.generate import CITY_WEIGHT, worker_records
 from oip.demo.synthetic import birth_area
@@ -115,14 +116,13 @@ def test_demo_declarations_are_dated_before_they_are_paid(database, tmp_path):
     from oip.core.db import session_scope
     from oip.demo import premiums as demo
     from oip.platforms.models import Platform
-    from oip.premiums import calc
     from oip.premiums.models import Declaration, TaxReturn
     from tests.premiums.conftest import orders, publish
 
     this_month = clock.today().strftime("%Y-%m")
-    months = [calc.previous_month(calc.previous_month(calc.previous_month(this_month))), None, None]
-    months[1] = calc.next_month(months[0])
-    months[2] = calc.next_month(months[1])
+    months = [previous_month(previous_month(previous_month(this_month))), None, None]
+    months[1] = next_month(months[0])
+    months[2] = next_month(months[1])
     tag = secrets.token_hex(3)
     with session_scope() as s:
         plats = {p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi", "huolala"])))}
@@ -135,7 +135,7 @@ def test_demo_declarations_are_dated_before_they_are_paid(database, tmp_path):
     assert set(summary["sent"]) == set(months[:2])
     with session_scope() as s:
         for m in months:
-            next_first = calc.month_bounds(calc.next_month(m))[0]
+            next_first = first_day(next_month(m))
             decls = s.scalars(select(Declaration).where(Declaration.month == m)).all()
             assert decls
             for d in decls:

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from oip.core.db import session_scope
+from oip.core.months import month_span
 from oip.orders import service
 from tests.conftest import bearer
 from tests.orders.conftest import import_rows, order, register_workers
@@ -81,7 +82,7 @@ def test_engine_sql_on_duckdb_matches_the_worker_month_counts(people):
         from oip.orders.models import WorkerMonth
         from oip.platforms.models import Platform
 
-        first, _ = service.month_range(MONTH)
+        first, _ = month_span(MONTH)
         city = func.substr(WorkerMonth.county_code, 1, 4) + "00"
         expected = s.execute(select(Platform.code, city, func.count(func.distinct(WorkerMonth.person_id)))
                              .join(Platform, Platform.id == WorkerMonth.platform_id)

@@ -42,13 +42,12 @@ def test_create_and_edit_through_the_forms(client, as_user):
                        "contact_email": "z@example.cn"}),
              ("names", {"name": "页面新名", "valid_from": "2026-03-01", "replaces": "true"}),
              ("rates", {"base_yuan": "0.07", "valid_from": "2026-07-01"}),
-             ("floats", {"year": str(today().year), "k": "2"}),
              ("regions", {"region_codes": ["450100", "450300"]})]
     for path, fields in steps:
         r = client.post(f"/platforms/{code}/{path}", data=form(csrf, **fields), follow_redirects=False)
         assert r.status_code == 303, (path, r.text)
     page = client.get(f"/platforms/{code}").text
-    for text in ("137****1111", "上海市（310104）", "页面新名", "2026-02-28", "桂林市（450300）", "+2"):
+    for text in ("137****1111", "上海市（310104）", "页面新名", "2026-02-28", "桂林市（450300）"):
         assert text in page, text
     assert "13700001111" not in page
 
@@ -66,13 +65,18 @@ def test_form_errors_keep_the_input(client, as_user, db):
     from oip.platforms.models import Platform
     assert db.scalar(select(Platform).where(Platform.code == code)) is None
     # a sub-form error shows the message page
-    r = client.post("/platforms/meituan/floats", data=form(csrf, year=str(today().year - 1), k="1"), headers=HTML)
-    assert r.status_code == 400 and "已成为历史" in r.text
+    r = client.post("/platforms/meituan/rates", data=form(csrf, base_yuan="-1", valid_from="2026-07-01"), headers=HTML)
+    assert r.status_code == 400 and "基准额" in r.text
+    # k is never set on the platform's page (only by approving a yearly proposal)
+    page = client.get("/platforms/meituan").text
+    assert 'action="/platforms/meituan/floats"' not in page and "1 月 1 日前核定" in page
+    r = client.post("/platforms/meituan/floats", data=form(csrf, year=str(today().year + 1), k="1"), headers=HTML)
+    assert r.status_code in (404, 405)
 
 
 def test_posting_without_the_csrf_token_is_refused(client, as_user):
     as_user("gx_hrss")
-    r = client.post("/platforms/meituan/floats", data={"year": str(today().year), "k": "1"}, headers=HTML)
+    r = client.post("/platforms/meituan/rates", data={"base_yuan": "0.07", "valid_from": "2026-07-01"}, headers=HTML)
     assert r.status_code == 403 and "CSRF" in r.text
 
 

@@ -1,4 +1,4 @@
-"""The register through the JSON API: create, edit, names, rates, floats, regions; validation;
+"""The register through the JSON API: create, edit, names, rates, regions; validation;
 data scope; audit; the list's query count."""
 
 from __future__ import annotations
@@ -246,40 +246,15 @@ def test_rate_validation_writes_nothing(client, hrss, create_platform, body, sta
 
 # ---- floats --------------------------------------------------------------------------------------
 
-def test_set_k_for_this_year_changes_the_rate(client, hrss, create_platform, db):
+@pytest.mark.parametrize("year_offset", [0, 1])
+def test_k_cannot_be_set_directly(client, hrss, create_platform, db, year_offset):
+    """k is decided only by approving a yearly proposal (oip.premiums.floats), never set directly."""
     p = create_platform(industry_code="instant_delivery", base_yuan="0.07")
-    year = today().year
-    r = client.put(f"/api/v1/platforms/{p['code']}/floats/{year}", json={"k": 3}, headers=hrss)
-    assert r.status_code == 200, r.text
-    d = r.json()
-    assert d["k"] == 3 and d["rate_yuan"] == "0.091"
-    assert d["floats"][0]["year"] == year and d["floats"][0]["decided_by"] is not None
-    assert d["floats"][0]["decided_at"] is not None
-    r = client.put(f"/api/v1/platforms/{p['code']}/floats/{year}", json={"k": -5}, headers=hrss)
-    assert r.json()["rate_yuan"] == "0.035" and len(r.json()["floats"]) == 1
-    ev = events(db, p["code"])[-1]
-    assert ev.action == "platform.float_set" and ev.before == {"year": year, "k": 3} and ev.after["k"] == -5
-    listed = {x["code"]: x for x in client.get("/api/v1/platforms", headers=hrss).json()}[p["code"]]
-    assert listed["k"] == -5 and listed["rate_yuan"] == "0.035"
-
-
-@pytest.mark.parametrize("k,year_offset,status,field", [
-    (6, 0, 400, "k"), (-6, 0, 400, "k"), ("x", 0, 422, "k"), (1.5, 0, 422, "k"), (1, -1, 400, "year"),
-    (1, 2, 400, "year"),
-])
-def test_float_validation(client, hrss, create_platform, k, year_offset, status, field):
-    p = create_platform()
-    r = client.put(f"/api/v1/platforms/{p['code']}/floats/{today().year + year_offset}", json={"k": k}, headers=hrss)
-    assert r.status_code == status, r.text
-    assert r.json()["error"]["field"] == field
-    if field == "k" and status == 400:
-        assert "-5" in r.json()["error"]["reason"] and "+5" in r.json()["error"]["reason"]
-
-
-def test_next_years_float_is_allowed(client, hrss, create_platform):
-    p = create_platform()
-    r = client.put(f"/api/v1/platforms/{p['code']}/floats/{today().year + 1}", json={"k": -2}, headers=hrss)
-    assert r.status_code == 200 and r.json()["k"] == 0  # this year is unchanged
+    r = client.put(f"/api/v1/platforms/{p['code']}/floats/{today().year + year_offset}", json={"k": 3}, headers=hrss)
+    assert r.status_code in (404, 405)
+    d = client.get(f"/api/v1/platforms/{p['code']}", headers=hrss).json()
+    assert d["k"] == 0 and d["floats"] == [] and d["rate_yuan"] == "0.07"
+    assert "/api/v1/platforms/{code}/floats/{year}" not in client.get("/openapi.json").json()["paths"]
 
 
 # ---- regions -------------------------------------------------------------------------------------

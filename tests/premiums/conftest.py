@@ -68,12 +68,12 @@ def publish(session, platform, month: str, rows: Iterable[Order], *,
     """Write ``rows`` as one Parquet file of the ledger for ``platform`` and ``month`` and publish
     it (with ``supersede`` = [(order_id, old version)] listed as superseded). Returns the batch id."""
     from oip.core import clock
+    from oip.core.months import month_bounds
     from oip.orders import ledger
     from oip.orders.models import OrderBatch
-    from oip.premiums import calc
 
     rows = list(rows)
-    first, last = calc.month_bounds(month)
+    first, last = month_bounds(month)
     batch = OrderBatch(platform_id=platform.id, source="test", fmt="parquet", status="staging",
                        received=len(rows), accepted=len(rows), started_at=clock.now())
     session.add(batch)

@@ -71,15 +71,7 @@ def test_a_higher_k_never_costs_less(n, base, k):
     assert calc.amount_fen(n, base, k + 1) >= calc.amount_fen(n, base, k)
 
 
-def test_months_and_due_dates():
-    assert calc.parse_month("2025-07") == "2025-07"
-    assert calc.parse_month("202512") == "2025-12"
-    for bad in ("2025-13", "2025-7", "July", "", None):
-        with pytest.raises(DomainError) as e:
-            calc.parse_month(bad)
-        assert e.value.field == "month" and "YYYY-MM" in e.value.reason
-    assert calc.month_bounds("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
-    assert calc.next_month("2025-12") == "2026-01" and calc.previous_month("2026-01") == "2025-12"
+def test_due_dates():
     assert calc.due_date("2025-12", 15) == dt.date(2026, 1, 15)
     assert calc.due_date("2025-07", 15) == dt.date(2025, 8, 15)
 

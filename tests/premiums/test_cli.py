@@ -100,3 +100,27 @@ def test_send_import_returns_and_reconcile(cli_platforms, tmp_path):
     f.write_bytes(body.replace(b"1000", b"1001"))  # tampered: rejected, exit 1
     r = oip("premiums", "import-returns", str(f))
     assert r.returncode == 1 and "签名校验失败" in json.loads(r.stdout)["messages"][0]["reason"]
+
+
+def test_float_approve_refuses_k_outside_the_rules(database):
+    """``oip premiums float approve N --k 3`` for a platform without 12 months of contributions."""
+    from oip.core import clock
+    from oip.premiums import floats
+    from tests.premiums.conftest import officer
+
+    year = clock.today().year + 1  # the year whose k is decided now (the CLI runs on the real clock)
+    with session_scope() as s:
+        p = make_platform(s, covered_from=f"{year - 1}-01-01")
+        prop = next(f for f in floats.propose_floats(s, officer(s), year) if f.platform_id == p.id)
+        pid, code = prop.id, p.code
+    r = oip("premiums", "float", "approve", str(pid), "--k", "3", "--reason", "上调", "--by", "gx_si")
+    assert r.returncode == 2 and r.stdout == ""
+    assert "不满12个月，浮动档次只能为0" in "".join(r.stderr.split())
+    r = oip("premiums", "float", "approve", str(pid), "--by", "gx_si")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["decided_k"] == 0
+    with session_scope() as s:
+        from sqlalchemy import select
+
+        from oip.platforms.models import Platform
+        assert s.scalar(select(Platform).where(Platform.code == code)).k_for(year) == 0

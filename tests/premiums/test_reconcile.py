@@ -11,7 +11,7 @@ from sqlalchemy import select
 from oip.core.audit_models import AuditEvent
 from oip.core.errors import DomainError
 from oip.exchange import tax
-from oip.premiums import reconciliation, service
+from oip.premiums import reconciliation, rules, service
 from oip.premiums.models import Reconciliation, ReconciliationFlag
 from tests.premiums.conftest import make_platform, orders, publish
 
@@ -24,8 +24,8 @@ def ret(paid, paid_on, declared=None):
 
 
 def findings(returns, *, today=dt.date(2025, 10, 1), billable=100, declared=100, due=700, pending=None):
-    return reconciliation._findings(due=due, due_date=DUE, declared_orders=declared, billable=billable, returns=returns,
-                             today=today, pending_adjustment=pending)
+    return rules.findings(due=due, due_date=DUE, declared_orders=declared, billable=billable, returns=returns,
+                          today=today, pending_adjustment=pending)
 
 
 def test_paid_on_time_has_no_flags():

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
+from oip.core.months import add_months, first_day, month_of, previous_month
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted
 from oip.reference.models import Industry
@@ -52,12 +53,8 @@ CITY_CENTRES = {"4501": (108.37, 22.82), "4502": (109.42, 24.33), "4503": (110.2
 
 def _months(end: dt.date, n: int) -> list[dt.date]:
     """The first days of the ``n`` whole months before ``end`` (a month's first day)."""
-    out = []
-    y, m = end.year, end.month
-    for _ in range(n):
-        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-        out.append(dt.date(y, m, 1))
-    return sorted(out)
+    last = previous_month(month_of(end))
+    return [first_day(add_months(last, -i)) for i in reversed(range(n))]
 
 
 def _orders_of_platform(rng: np.random.Generator, plat: Platform, industry: Industry, accounts: list[Any],
@@ -161,8 +158,8 @@ def generate(session: Session, seed: int, months: int = 3, end: dt.date | None =
     session.commit()
     end = (end or clock.today()).replace(day=1)
     month_starts = _months(end, months)
-    first_day = month_starts[0]
-    days = np.arange(np.datetime64(first_day), np.datetime64(end), dtype="datetime64[D]")
+    start = month_starts[0]
+    days = np.arange(np.datetime64(start), np.datetime64(end), dtype="datetime64[D]")
     now_limit = np.datetime64(clock.now().replace(tzinfo=None) - dt.timedelta(minutes=10), "s")
     rng = np.random.default_rng(seed)
     industries = {i.code: i for i in session.scalars(select(Industry))}

@@ -2,10 +2,9 @@
 stamp (admission steps, declarations, messages to the tax bureau, audit events) carries a
 realistic date instead of the second the demo was generated.
 
-Only the demo uses this, before anything is served: it swaps ``oip.core.clock.now`` (which
-``clock.today`` follows) for the length of a ``with`` block, and puts it back after. The simulated
-clock ticks with the real one from the chosen moment, so events keep their order; a moment in the
-future is taken as now."""
+Only the demo uses this, before anything is served: for the length of a ``with`` block the clock
+(``oip.core.clock``) runs from the chosen moment, ticking with the real one so that events keep
+their order; a moment in the future is taken as now."""
 
 from __future__ import annotations
 
@@ -24,11 +23,5 @@ def moment(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 @contextmanager
 def at(when: dt.datetime) -> Iterator[dt.datetime]:
     """Run the block as if it were ``when`` (or now, if that is later than now)."""
-    real = clock.now
-    started = real()
-    start = min(when.astimezone(dt.UTC), started)
-    clock.now = lambda: start + (real() - started)
-    try:
+    with clock.running_from(min(when, clock.now())) as start:
         yield start
-    finally:
-        clock.now = real

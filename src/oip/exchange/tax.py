@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from oip.core import clock
 from oip.core.config import get_keys, get_settings
 from oip.core.errors import DomainError
 
@@ -236,9 +237,9 @@ def parse_returns(body: bytes, fmt: str) -> ParsedReturns:
 def returns_message(records: list[dict[str, Any]], message_id: str | None = None, sender: str = "gx-tax",
                     as_of: str | None = None) -> tuple[bytes, str]:
     """A returns message as the tax bureau sends it (used by the demo, tests and the docs' example)."""
-    message_id = message_id or f"RET-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    message_id = message_id or f"RET-{clock.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     head = {"version": VERSION, "kind": "returns", "message_id": message_id, "sender": sender,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "count": len(records)}
+            "created_at": clock.now().isoformat(timespec="seconds"), "count": len(records)}
     if as_of:
         head["as_of"] = as_of
     body = (json.dumps({"header": head, "records": records}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -321,7 +322,7 @@ class FileTaxGateway:
             _atomic_write(target, message.body)
         except OSError as e:
             raise DeliveryFailed(f"写入发件箱失败：{e.strerror or e}") from None
-        return SendReceipt(message.message_id, str(target), None, dt.datetime.now(dt.UTC))
+        return SendReceipt(message.message_id, str(target), None, clock.now())
 
     def fetch_returns(self, since: str | None = None) -> list[InboundMessage]:
         if not self.inbox.is_dir():
@@ -403,7 +404,7 @@ class HttpTaxGateway:
                 raise DeliveryFailed(f"税务系统拒收：HTTP 409 {r.text[:200]}", retryable=False)
             if doc.get("message_id") not in (None, message.message_id):
                 raise DeliveryFailed(f"税务系统回执的 message_id {doc.get('message_id')} 与发送的不一致", retryable=False)
-            return SendReceipt(message.message_id, url, doc.get("receipt"), dt.datetime.now(dt.UTC))
+            return SendReceipt(message.message_id, url, doc.get("receipt"), clock.now())
         raise DeliveryFailed(f"税务系统拒收：HTTP {r.status_code} {r.text[:200]}", retryable=False)
 
     def fetch_returns(self, since: str | None = None) -> list[InboundMessage]:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from oip.core import clock
 from oip.core.errors import DomainError, NotFound
+from oip.core.months import month_of
 from oip.orders import ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from oip.platforms.models import Platform
@@ -267,7 +268,7 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
     ``accepted_at`` (files keep the platform's order, usually acceptance time: the row groups
     outside the range are skipped) in the files of its platform and month that overlap it."""
     codes = sorted({r.account.platform.code for r in reads})
-    months = sorted({r.day.strftime("%Y-%m") for r in reads})
+    months = sorted({month_of(r.day) for r in reads})
     files = session.execute(select(OrderFile.platform_code, OrderFile.month, OrderFile.path,
                                    OrderFile.min_accepted_at, OrderFile.max_accepted_at).join(
         OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
@@ -278,7 +279,7 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
         return []
     parts = []
     for r in reads:
-        code, month = r.account.platform.code, r.day.strftime("%Y-%m")
+        code, month = r.account.platform.code, month_of(r.day)
         paths = [str(ledger.root() / f.path) for f in files
                  if f.platform_code == code and f.month == month and f.max_accepted_at >= r.lo
                  and f.min_accepted_at <= r.hi]

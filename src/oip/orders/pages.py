@@ -17,6 +17,7 @@ from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
+from oip.core.months import month_of, parse_month, previous_month
 from oip.core.web import DB
 from oip.orders import api as orders_api, coverage, ingest, service
 from oip.platforms import service as platforms_service
@@ -29,8 +30,8 @@ layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, orde
 
 def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, list[str]]:
     months = service.months_with_data(db, p)
-    chosen = (month or "").strip() or (months[0] if months else service.previous_month())
-    chosen = service.parse_month(chosen)
+    chosen = (month or "").strip() or (months[0] if months else previous_month(month_of(clock.today())))
+    chosen = parse_month(chosen)
     if chosen not in months:
         months = sorted(set(months) | {chosen}, reverse=True)
     return chosen, months
@@ -114,7 +115,7 @@ def coverage_page(request: Request, at: str | None = None, person_id: str | None
                 raise
             error = e.reason
     platforms = [(x.code, x.display_name(clock.today())) for x in platforms_service.admitted_platforms(db)]
-    example = (dt.datetime.now(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
+    example = (clock.now().astimezone(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
                                                                                  microsecond=0).isoformat()
     return render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,
                   platforms=platforms, example=example, status_names=coverage.STATUS_NAMES)

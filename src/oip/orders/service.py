@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError
+from oip.core.months import month_span, parse_month
 from oip.orders import ingest
 from oip.orders.models import OrderBatch, WorkerMonth
 from oip.platforms.models import Platform
@@ -108,29 +108,6 @@ def rejects_preview(b: OrderBatch, limit: int = REJECTS_PREVIEW) -> list[dict]:
 
 # ---- insured counts ---------------------------------------------------------------------------------
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def parse_month(value: str | None) -> str:
-    v = (value or "").strip()
-    if not MONTH.match(v):
-        raise DomainError("月份应为 YYYY-MM，如 2026-08", field="month")
-    return v
-
-
-def month_range(month: str) -> tuple[dt.date, dt.date]:
-    y, m = int(month[:4]), int(month[5:7])
-    first = dt.date(y, m, 1)
-    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
-    return first, nxt
-
-
-def previous_month(today: dt.date | None = None) -> str:
-    t = today or clock.today()
-    first = t.replace(day=1) - dt.timedelta(days=1)
-    return first.strftime("%Y-%m")
-
-
 @dataclass
 class InsuredCounts:
     """Distinct insured workers (persons with at least one order) and orders in a period."""
@@ -163,7 +140,7 @@ def insured_counts(session: Session, actor: Principal | None, *, month: str, day
     day of it, inside the caller's data scope. A person on two platforms counts once in the total
     and once on each platform; a person taking orders in two cities counts in each city."""
     month = parse_month(month)
-    first, nxt = month_range(month)
+    first, nxt = month_span(month)
     if day is not None:
         if not first <= day < nxt:
             raise DomainError(f"日期 {day.isoformat()} 不在 {month} 月内", field="day")
@@ -196,7 +173,7 @@ def insured_counts(session: Session, actor: Principal | None, *, month: str, day
 
 def daily_insured(session: Session, actor: Principal | None, *, month: str) -> list[dict]:
     """Insured workers and orders of each day of the month (for the month's chart)."""
-    first, nxt = month_range(parse_month(month))
+    first, nxt = month_span(parse_month(month))
     # Each worker-month row's orders of day i of the month (i from 1).
     u = func.unnest(WorkerMonth.day_orders).table_valued("n", with_ordinality="i").render_derived().lateral("u")
     rows = session.execute(_scope_days(select(u.c.i, func.count(func.distinct(WorkerMonth.person_id)),

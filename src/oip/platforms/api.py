@@ -66,13 +66,6 @@ def add_rate(body: S.RateIn, code: str = CODE, p: Principal = Depends(Require(P.
     return _detail(db, service.add_rate(db, p, code, **body.model_dump()))
 
 
-@api.put("/platforms/{code}/floats/{year}", response_model=S.PlatformDetail, tags=["platforms"],
-         summary="设定年度费率浮动档次 k")
-def set_float(body: S.FloatIn, year: int, code: str = CODE, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-              db: Session = DB):
-    return _detail(db, service.set_float(db, p, code, year=year, k=body.k))
-
-
 @api.put("/platforms/{code}/regions", response_model=S.PlatformDetail, tags=["platforms"], summary="设定经营地区")
 def set_regions(body: S.RegionsIn, code: str = CODE, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
                 db: Session = DB):

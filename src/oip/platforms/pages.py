@@ -43,7 +43,7 @@ layout.register_stat(layout.Stat("试点平台企业", P.PLATFORM_READ, _pilot_p
 
 DONE = {
     "created": "平台企业已登记。", "updated": "平台企业信息已保存。", "name": "名称变更已登记。", "rate": "缴费基准额已调整。",
-    "float": "浮动档次已设定。", "regions": "经营地区已保存。", "revoked": "接口凭证已吊销，其访问令牌同时失效。",
+    "regions": "经营地区已保存。", "revoked": "接口凭证已吊销，其访问令牌同时失效。",
     "objection": "异议已登记。", "resolved": "异议处理结果已登记。",
     **{a: f"已办理：{n}。" for a, n in admission.ACTION_NAMES.items()},
 }
@@ -142,7 +142,6 @@ def platform_detail(request: Request, code: str, done: str | None = None,
                   can_write=p.can(P.PLATFORM_WRITE), credentials=creds, admissions=adms,
                   state_names=admission.STATE_NAMES, choices=service.operating_region_choices(db) if
                   p.can(P.PLATFORM_WRITE) else [], selected={r.code for r in regions},
-                  years=[today.year, today.year + 1], k_range=range(rates.K_MIN, rates.K_MAX + 1),
                   done=DONE.get(done or ""))
 
 
@@ -171,18 +170,6 @@ def platform_add_rate(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE
     body = S.from_form(S.RateIn, _text_fields(form))
     service.add_rate(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=rate")
-
-
-@pages.post("/platforms/{code}/floats")
-def platform_set_float(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                       form: FormData = Depends(form_data), db: Session = DB):
-    values = _text_fields(form)
-    body = S.from_form(S.FloatIn, {"k": values.get("k", "")})
-    year = values.get("year", "")
-    if not year.isdigit():
-        raise DomainError("请选择年度", field="year")
-    service.set_float(db, p, code, year=int(year), k=body.k)
-    return _redirect(f"/platforms/{code}?done=float")
 
 
 @pages.post("/platforms/{code}/regions")

@@ -84,10 +84,6 @@ class RateIn(_In):
     valid_from: dt.date
 
 
-class FloatIn(_In):
-    k: int = Field(description="−5…+5；费率 = 基准额 × (1 + 0.10·k)，自当年 1 月 1 日起")
-
-
 class RegionsIn(_In):
     region_codes: list[str] = Field(description="广西市、县级行政区划代码")
 

@@ -30,8 +30,8 @@ from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
-from oip.platforms.models import ADMITTED, Platform, PlatformFloat, PlatformName, PlatformRate, PlatformRegion
-from oip.platforms.rates import BASE_MAX, K_MAX, K_MIN
+from oip.platforms.models import ADMITTED, Platform, PlatformName, PlatformRate, PlatformRegion
+from oip.platforms.rates import BASE_MAX
 from oip.platforms.scope import admitted, platform_condition
 from oip.reference import service as reference
 from oip.reference.models import Industry, Region
@@ -420,28 +420,6 @@ def add_rate(session: Session, actor: Principal, code: str, *, base_yuan: Any, v
     session.flush()
     audit.record(session, actor, "platform.rate_add", entity_type="platform", entity_id=plat.code, before=closed,
                  after={"base_yuan": base, "valid_from": valid_from})
-    return plat
-
-
-def set_float(session: Session, actor: Principal, code: str, *, year: int, k: Any) -> Platform:
-    """The float k for ``year`` (effective 1 January). Past years are history and cannot change."""
-    plat = get_platform(session, actor, code, for_update=True)
-    if isinstance(k, bool) or not isinstance(k, int) or not K_MIN <= k <= K_MAX:
-        raise DomainError(f"浮动档次 k 应为 {K_MIN} 到 +{K_MAX} 之间的整数", field="k")
-    this_year = clock.today().year
-    if year < this_year:
-        raise DomainError(f"{year} 年的费率已成为历史，只能设定 {this_year} 年及以后的浮动档次", field="year")
-    if year > this_year + 1:
-        raise DomainError(f"只能设定 {this_year} 年或 {this_year + 1} 年的浮动档次", field="year")
-    row = next((f for f in plat.floats if f.year == year), None)
-    before = {"year": year, "k": row.k} if row else None
-    if row is None:
-        row = PlatformFloat(year=year, k=k)
-        plat.floats.append(row)
-    row.k, row.decided_by, row.decided_at = k, actor.user_id, clock.now()
-    session.flush()
-    audit.record(session, actor, "platform.float_set", entity_type="platform", entity_id=plat.code, before=before,
-                 after={"year": year, "k": k})
     return plat
 
 

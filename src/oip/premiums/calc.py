@@ -5,19 +5,19 @@ itself lives in one place, oip.platforms.rates.rate_yuan). The product is comput
 Decimal and rounded half-up to the fen **once, on the month's total** — never per order, which
 would bill 3 orders at 0.035 yuan as 3 × 4 = 12 fen instead of 10.5 → 11 fen.
 
-Months are strings ``YYYY-MM`` (the month in which the orders were taken, Asia/Shanghai).
+Months are strings ``YYYY-MM`` (the month in which the orders were taken, Asia/Shanghai; oip.core.months).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from oip.core import workdays
 from oip.core.errors import DomainError
+from oip.core.months import first_day, next_month
 from oip.platforms.rates import rate_yuan
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _FEN = Decimal(100)
 
 
@@ -42,42 +42,12 @@ def amount_fen(orders: int, base_yuan: Decimal, k: int) -> int:
         return int(unrounded_fen(orders, base_yuan, k).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def parse_month(value: object, field: str = "month") -> str:
-    """A month ``YYYY-MM`` (also accepts ``YYYYMM``), or a Chinese error naming the field."""
-    v = str(value or "").strip()
-    if re.fullmatch(r"\d{6}", v):
-        v = f"{v[:4]}-{v[4:]}"
-    if not _MONTH.match(v):
-        raise DomainError("月份应为 YYYY-MM 格式，如 2025-07", field=field)
-    return v
-
-
-def month_bounds(month: str) -> tuple[dt.date, dt.date]:
-    """First and last day of the month."""
-    y, m = int(month[:4]), int(month[5:7])
-    first = dt.date(y, m, 1)
-    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
-
-
-def next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y + (m == 12):04d}-{m % 12 + 1:02d}"
-
-
-def previous_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y - (m == 1):04d}-{(m - 2) % 12 + 1:02d}"
-
-
-def month_of(day: dt.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
-def due_date(month: str, due_day: int) -> dt.date:
-    """The day by which the orders of ``month`` are declared and paid: ``due_day`` of the next month."""
-    first, _ = month_bounds(next_month(month))
-    return first.replace(day=due_day)
+def due_date(month: str, due_day: int, calendar: workdays.Calendar | None = None) -> dt.date:
+    """The day by which the orders of ``month`` are declared and paid: ``due_day`` of the next month,
+    or the first working day after it when that is a rest day (税收征管法实施细则 art. 109) — on the
+    official calendar (oip.core.workdays; a year it does not know is an error)."""
+    first = first_day(next_month(month))
+    return workdays.working_day_on_or_after(first.replace(day=due_day), calendar)
 
 
 def yuan(fen: int | None) -> str:

@@ -147,3 +147,20 @@ def propose(rules: Rules, x: Inputs) -> Outcome:
     if k != raw:
         reasons.append(f"合计 {raw:+d} 超出 {rules.k_min:+d}…{rules.k_max:+d}，取 {k:+d}")
     return Outcome(k, ratio, rate, rk, ik, reasons)
+
+
+def check_decision(rules: Rules, *, year: int, today_year: int, months_with_contributions: int, proposed_k: int,
+                   k: int, reason: str) -> None:
+    """Whether an officer may decide ``k`` for ``year`` on a proposal (pure). One path only: k for
+    year Y is decided before 1 January of Y; another k than proposed stays inside the rules and
+    has a reason; a k in force is never changed. Every refusal is a Chinese DomainError."""
+    if year <= today_year:
+        raise DomainError(f"{year} 年的浮动档次自 {year} 年 1 月 1 日起已执行，不能再核定或变更；"
+                          f"只能核定 {today_year + 1} 年及以后的档次", field="year")
+    if isinstance(k, bool) or not isinstance(k, int) or not max(-K_LIMIT, rules.k_min) <= k <= min(K_LIMIT, rules.k_max):
+        raise DomainError(f"浮动档次 k 应为 {rules.k_min:+d} 到 {rules.k_max:+d} 之间的整数", field="k")
+    if months_with_contributions < rules.min_contribution_months and k != 0:
+        raise DomainError(f"该平台企业累计缴费 {months_with_contributions} 个月，不满 {rules.min_contribution_months} "
+                          f"个月，浮动档次只能为 0", field="k")
+    if k != proposed_k and not reason.strip():
+        raise DomainError(f"核定档次 {k:+d} 与测算档次 {proposed_k:+d} 不同，请填写理由", field="reason")

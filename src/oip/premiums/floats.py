@@ -1,7 +1,8 @@
 """The yearly float (费率浮动档次) with the database: the inputs of a platform's previous year, the
 officer-entered experience (claims, injuries, insured workers — until a benefits module provides
 them), proposals under the rules in force on 1 January, and the officer's decision, which sets the
-platform's k from 1 January of the year (oip.platforms.service.set_float). The rules themselves are
+platform's k from 1 January of the year — the only way k is set (no direct edit: k for year Y is
+decided before 1 January of Y, inside the rules). The rules themselves are
 pure (oip.premiums.float_rules)."""
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import out_of_scope
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
+from oip.core.months import months_of_year
 from oip.platforms import service as platforms
-from oip.platforms.models import Platform
+from oip.platforms.models import Platform, PlatformFloat
 from oip.platforms.scope import platform_condition
 from oip.premiums import float_rules
 from oip.premiums.models import (
@@ -82,7 +84,7 @@ def set_experience(session: Session, actor, code: str, year: Any, *, claims_fen:
 def float_inputs(session: Session, platform: Platform, year: int) -> float_rules.Inputs:
     """A platform's figures of ``year − 1`` for the float of ``year``."""
     prev = year - 1
-    months = [f"{prev}-{m:02d}" for m in range(1, 13)]
+    months = months_of_year(prev)
     decls = {d.month: d for d in session.scalars(select(Declaration).where(
         Declaration.platform_id == platform.id, Declaration.status.in_(SENT), Declaration.month <= f"{prev}-12"))}
     paid: dict[str, int] = defaultdict(int)
@@ -103,7 +105,11 @@ def float_inputs(session: Session, platform: Platform, year: int) -> float_rules
 def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
     """Proposals of k for ``year`` for every admitted platform, under the rules in force on 1 January
     of ``year``. Decided proposals are left as they are; open ones are recomputed."""
-    y = parse_year(year, lo=2026, hi=clock.today().year + 1)
+    this_year = clock.today().year
+    y = parse_year(year, lo=2026, hi=this_year + 1)
+    if y <= this_year:
+        raise DomainError(f"{y} 年的浮动档次自 {y} 年 1 月 1 日起已执行，不能再测算；只能测算 {this_year + 1} 年的档次",
+                          field="year")
     parameters.ensure_defaults(session)
     version = parameters.get_version(session, "premium.float_rules", dt.date(y, 1, 1))
     rules = float_rules.parse_rules(version.value)
@@ -158,26 +164,46 @@ def _proposal(session: Session, actor, proposal_id: int) -> FloatProposal:
 
 
 def approve_float(session: Session, actor, proposal_id: int, k: Any = None, reason: Any = "") -> FloatProposal:
-    """Approve a proposal: the platform's k for the proposal's year (from 1 January). Another k than
-    proposed needs a reason."""
+    """Approve a proposal: the platform's k for the proposal's year (from 1 January), decided before
+    that day. Another k than proposed must stay inside the rules the proposal was made under (0
+    under the minimum months of contributions; k_min…k_max) and needs a reason
+    (float_rules.check_decision). This is the only way a platform's k is set."""
     f = _proposal(session, actor, proposal_id)
     reason = str(reason or "").strip()
     if k is None or (isinstance(k, str) and not k.strip()):
         k = f.proposed_k
-    else:
+    elif not isinstance(k, int) or isinstance(k, bool):
         try:
-            k = int(str(k).strip()) if not isinstance(k, int) or isinstance(k, bool) else k
+            k = int(str(k).strip())
         except ValueError:
             raise DomainError("浮动档次 k 应为 −5 到 +5 之间的整数", field="k") from None
-    if k != f.proposed_k and not reason:
-        raise DomainError(f"核定档次 {k:+d} 与测算档次 {f.proposed_k:+d} 不同，请填写理由", field="reason")
-    platforms.set_float(session, actor, f.platform.code, year=f.year, k=k)
+    rules = float_rules.parse_rules(parameters.get_version(session, "premium.float_rules",
+                                                           dt.date(f.year, 1, 1)).value)
+    float_rules.check_decision(rules, year=f.year, today_year=clock.today().year,
+                               months_with_contributions=int(f.inputs.get("months_with_contributions", 0)),
+                               proposed_k=f.proposed_k, k=k, reason=reason)
+    before = _set_k(session, actor, f.platform, f.year, k)
     f.status, f.decided_k, f.decided_by, f.decided_at, f.decision_reason = "approved", k, actor.user_id, clock.now(), reason
     session.flush()
     audit.record(session, actor, "premium.float_approve", entity_type="platform", entity_id=f"{f.platform.code}/{f.year}",
-                 after={"year": f.year, "proposed_k": f.proposed_k, "k": k, "reason": reason,
-                        "rule_version": f.rule_version})
+                 before=before, after={"year": f.year, "proposed_k": f.proposed_k, "k": k, "reason": reason,
+                                       "rule_version": f.rule_version})
     return f
+
+
+def _set_k(session: Session, actor, platform: Platform, year: int, k: int) -> dict | None:
+    """Write the platform's k for ``year`` (only from an approval, checked before); returns what
+    was there before."""
+    row = session.scalar(select(PlatformFloat).where(PlatformFloat.platform_id == platform.id,
+                                                     PlatformFloat.year == year).with_for_update())
+    before = {"year": year, "k": row.k} if row is not None else None
+    if row is None:
+        row = PlatformFloat(platform_id=platform.id, year=year, k=k)
+        session.add(row)
+    row.k, row.decided_by, row.decided_at = k, actor.user_id, clock.now()
+    session.flush()
+    session.expire(platform, ["floats"])
+    return before
 
 
 def reject_float(session: Session, actor, proposal_id: int, reason: Any) -> FloatProposal:

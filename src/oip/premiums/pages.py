@@ -21,6 +21,7 @@ from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
 from oip.core.layout import render
+from oip.core.months import first_day, month_bounds, month_of, months_between, next_month, parse_month, previous_month
 from oip.core.web import DB
 from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
@@ -64,27 +65,22 @@ def _redirect(url: str, **params) -> RedirectResponse:
 
 def month_options() -> list[str]:
     """Order months from the pilot's start to the current month, newest first."""
-    today = clock.today()
-    months, m = [], calc.month_of(today)
-    while m >= "2025-07":
-        months.append(m)
-        m = calc.previous_month(m)
-    return months
+    return months_between(month_of(parameters.PILOT_START), month_of(clock.today()))[::-1]
 
 
 def default_month() -> str:
-    return calc.previous_month(calc.month_of(clock.today()))
+    return previous_month(month_of(clock.today()))
 
 
 def _month(value: str | None) -> str:
-    return calc.parse_month(value) if value else default_month()
+    return parse_month(value) if value else default_month()
 
 
 # ---- officers: the month by platform -------------------------------------------------------------
 
 def _officer_page(request: Request, db: Session, p: Principal, month: str, year: int | None, done: str | None):
     rows = service.list_declarations(db, p, month)
-    first, _ = calc.month_bounds(month)
+    first, _ = month_bounds(month)
     today = clock.today()
     covered = service.covered_platforms(db, month) if first <= today else []
     declared = {d.platform_id for d in rows}
@@ -103,14 +99,14 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
     return render(request, "premiums_officer.html", title="保障费申报", month=month, months=month_options(),
                   rows=rows, missing=missing, totals=totals, statuses=DECLARATION_STATUSES, yuan=calc.yuan,
                   rate_str=calc.rate_str, base_str=platforms.yuan_str, today=today,
-                  month_ended=calc.month_bounds(calc.next_month(month))[0] <= today, month_started=first <= today,
+                  month_ended=first_day(next_month(month)) <= today, month_started=first <= today,
                   can_declare=p.can(P.PREMIUM_DECLARE), can_float=p.can(P.FLOAT_DECIDE),
                   can_reconcile=p.can(P.RECONCILE_READ),
                   can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE),
                   undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
                   len(exchange.outbox(db, system="tax", status="pending")),
                   billable=parameters.get_version(db, "premium.billable_statuses", first),
-                  due_day=parameters.get(db, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0]),
+                  due_day=parameters.get(db, "premium.payment_due_day", first_day(next_month(month))),
                   done=DONE.get(done or ""), **ctx)
 
 
@@ -125,7 +121,7 @@ def premiums_page(request: Request, month: str | None = None, year: int | None =
 @pages.post("/premiums/compute")
 def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
                      db: Session = DB):
-    month = calc.parse_month(_fields(form).get("month"))
+    month = parse_month(_fields(form).get("month"))
     service.declare(db, p, month)
     return _redirect("/premiums", month=month, done="computed")
 
@@ -133,7 +129,7 @@ def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: F
 @pages.post("/premiums/send")
 def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
                   db: Session = DB):
-    month = calc.parse_month(_fields(form).get("month"))
+    month = parse_month(_fields(form).get("month"))
     res = service.send(db, p, month)
     done = "failed" if any(not d.ok for d in res.deliveries) else ("sent" if res.message_id else "nothing")
     return _redirect("/premiums", month=month, done=done)
@@ -196,7 +192,7 @@ def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)),
 def reconciliation_page(request: Request, month: str | None = None, platform_code: str | None = None,
                         flag: str | None = None, status: str | None = None, done: str | None = None,
                         p: Principal = Depends(Require(P.RECONCILE_READ)), db: Session = DB):
-    month = calc.parse_month(month) if month else None
+    month = parse_month(month) if month else None
     status = status or "unresolved"
     flags = reconciliation.list_flags(db, p, month=month, platform_code=platform_code or None, kind=flag or None,
                                status=status)
@@ -212,7 +208,7 @@ def reconciliation_page(request: Request, month: str | None = None, platform_cod
 @pages.post("/reconciliation/run")
 def reconciliation_run(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
                        db: Session = DB):
-    month = calc.parse_month(_fields(form).get("month"))
+    month = parse_month(_fields(form).get("month"))
     reconciliation.reconcile(db, p, month)
     return _redirect("/reconciliation", month=month, done="reconciled")
 

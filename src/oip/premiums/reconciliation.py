@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 from oip.auth.scope import out_of_scope
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError
+from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange, tax
 from oip.orders import engines, ledger
 from oip.orders.engines import billable_before_sql, reported_orders_sql
 from oip.platforms.models import Platform
 from oip.platforms.scope import platform_condition
-from oip.premiums import calc
+from oip.premiums import calc, rules
 from oip.premiums.models import (
     FLAG_NAMES,
     Declaration,
@@ -38,7 +39,7 @@ from oip.premiums.models import (
     TaxReturn,
 )
 from oip.premiums.service import SENT, open_engine
-from oip.reference import parameters
+from oip.reference import calendar, parameters
 
 # ---- the tax bureau's returns ------------------------------------------------------------------------
 
@@ -180,46 +181,12 @@ def upload_returns(session: Session, actor, filename: str, body: bytes, signatur
 
 # ---- reconciliation ----------------------------------------------------------------------------------
 
-@dataclass
-class _Finding:
-    detail: str
-    amount_fen: int | None = None
-
-
-def _findings(*, due: int, due_date: dt.date | None, declared_orders: int | None, billable: int | None,
-              returns: list[TaxReturn], today: dt.date, pending_adjustment: str | None) -> dict[str, _Finding]:
-    """The differences of one platform and month (pure; worked examples in the tests)."""
-    y = calc.yuan
-    out: dict[str, _Finding] = {}
-    if declared_orders is not None and billable is not None and billable != declared_orders:
-        diff = billable - declared_orders
-        tail = f"，差额已计入 {pending_adjustment} 的核定（待推送）" if pending_adjustment else ""
-        out["order_mismatch"] = _Finding(f"台账现有计费订单 {billable:,} 单，已向税务推送 {declared_orders:,} 单，"
-                                         f"相差 {diff:+,} 单{tail}")
-    tax_declared = sum(r.declared_fen for r in returns)
-    paid = sum(r.paid_fen for r in returns)
-    if returns and tax_declared != due:
-        out["declared_mismatch"] = _Finding(f"平台企业在税务申报 {y(tax_declared)} 元，核定应缴 {y(due)} 元，"
-                                            f"相差 {y(tax_declared - due)} 元", tax_declared - due)
-    if due_date is not None and today > due_date and paid < due:
-        out["arrears"] = _Finding(f"截至 {today}，应缴 {y(due)} 元，已缴 {y(paid)} 元，欠缴 {y(due - paid)} 元"
-                                  f"（缴费截止日 {due_date}）", due - paid)
-    late = [r for r in returns if r.paid_fen > 0 and r.paid_on is not None and due_date is not None
-            and r.paid_on > due_date]
-    if late:
-        parts = "；".join(f"{r.paid_on} 缴费 {y(r.paid_fen)} 元，逾期 {(r.paid_on - due_date).days} 天" for r in late)
-        out["late"] = _Finding(f"缴费截止日 {due_date}：{parts}", sum(r.paid_fen for r in late))
-    if paid > due:
-        out["overpaid"] = _Finding(f"应缴 {y(due)} 元，已缴 {y(paid)} 元，多缴 {y(paid - due)} 元", paid - due)
-    return out
-
-
 def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] | None = None,
               engine: str = "duckdb") -> list[Reconciliation]:
     """Reconcile ``month`` for every platform with a sent declaration or a tax return: orders in the
     ledger against orders declared, the amount due against what was declared and paid at the tax
     bureau. Stores the figures and opens, updates or resolves the flags (FLAG_NAMES)."""
-    month = calc.parse_month(month)
+    month = parse_month(month)
     parameters.ensure_defaults(session)
     q_decl = select(Declaration).where(Declaration.month == month, Declaration.status.in_(SENT))
     q_ret = select(TaxReturn).where(TaxReturn.month == month)
@@ -234,9 +201,9 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
     if not pids:
         return []
     plats = {p.id: p for p in session.scalars(select(Platform).where(Platform.id.in_(pids)))}
-    first, _ = calc.month_bounds(month)
+    first, _ = month_bounds(month)
     statuses_now = tuple(parameters.get(session, "premium.billable_statuses", first))
-    due_day = parameters.get(session, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0])
+    due_day = parameters.get(session, "premium.payment_due_day", first_day(next_month(month)))
 
     # Ledger: all orders and billable ones (under the statuses each declaration was made with).
     codes = tuple(sorted(plats[i].code for i in pids))
@@ -272,6 +239,7 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
         ReconciliationFlag.month == month, ReconciliationFlag.platform_id.in_(pids))
         .with_for_update(of=ReconciliationFlag))}
     now, today = clock.now(), clock.today()
+    cal = calendar.current(session) if len(decls) < len(pids) else None
     out, summary = [], defaultdict(int)
     for pid in pids:
         p, d, rets = plats[pid], decls.get(pid), returns.get(pid, [])
@@ -279,33 +247,33 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
         n_billable = billable.get((p.code, st), 0)
         declared_orders = d.orders + adjustments[d.id] if d else 0
         due = d.total_fen if d else 0
-        due_date = d.due_date if d else calc.due_date(month, due_day)
-        paid = sum(r.paid_fen for r in rets)
-        found = _findings(due=due, due_date=due_date, declared_orders=declared_orders if d else None,
-                          billable=n_billable if d else None, returns=rets, today=today,
-                          pending_adjustment=pending.get(d.id) if d else None)
+        due_date = d.due_date if d else calc.due_date(month, due_day, cal)
+        found = rules.findings(due=due, due_date=due_date, declared_orders=declared_orders if d else None,
+                               billable=n_billable if d else None, returns=rets, today=today,
+                               pending_adjustment=pending.get(d.id) if d else None)
+        fig = rules.figures(reported=reported.get(p.code, 0), billable=n_billable, declared_orders=declared_orders,
+                            due=due, due_date=due_date, returns=rets)
         rec = existing.get(pid) or Reconciliation(platform_id=pid, month=month)
         rec.platform = p
-        rec.orders_reported, rec.orders_billable, rec.orders_declared = reported.get(p.code, 0), n_billable, declared_orders
-        rec.due_fen, rec.tax_declared_fen, rec.paid_fen = due, sum(r.declared_fen for r in rets), paid
-        rec.owed_fen = max(0, due - paid)
-        rec.due_date = due_date
-        rec.last_paid_on = max((r.paid_on for r in rets if r.paid_fen > 0 and r.paid_on), default=None)
+        for key, value in vars(fig).items():
+            setattr(rec, key, value)
         rec.reconciled_at = now
         session.add(rec)
         out.append(rec)
         for kind in FLAG_NAMES:
             f, hit = flags.get((pid, kind)), found.get(kind)
+            step = rules.flag_transition(f.status if f is not None else None, hit is not None)
             if hit is not None:
                 summary[kind] += 1
-                if f is None:
-                    f = ReconciliationFlag(platform_id=pid, month=month, kind=kind, status="open", opened_at=now, note="")
-                    session.add(f)
-                elif f.status == "resolved":
-                    f.status, f.resolved_at, f.opened_at = "open", None, now
-                f.detail, f.amount_fen, f.updated_at = hit.detail, hit.amount_fen, now
-            elif f is not None and f.status != "resolved":
+            if step == "open":
+                f = ReconciliationFlag(platform_id=pid, month=month, kind=kind, status="open", opened_at=now, note="")
+                session.add(f)
+            elif step == "reopen":
+                f.status, f.resolved_at, f.opened_at = "open", None, now
+            elif step == "resolve":
                 f.status, f.resolved_at, f.updated_at = "resolved", now, now
+            if hit is not None:
+                f.detail, f.amount_fen, f.updated_at = hit.detail, hit.amount_fen, now
     session.flush()
     audit.record(session, actor, "premium.reconcile", entity_type="premium_month", entity_id=month,
                  after={"platforms": [plats[i].code for i in pids], "engine": engine, "flags": dict(summary)})
@@ -318,7 +286,7 @@ def list_flags(session: Session, actor, *, month: str | None = None, platform_co
     q = (select(ReconciliationFlag).join(Platform, Platform.id == ReconciliationFlag.platform_id)
          .where(platform_condition(actor)))
     if month:
-        q = q.where(ReconciliationFlag.month == calc.parse_month(month))
+        q = q.where(ReconciliationFlag.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     if kind:
@@ -362,7 +330,7 @@ def reconciliations(session: Session, actor, month: str | None = None,
     q = (select(Reconciliation).join(Platform, Platform.id == Reconciliation.platform_id)
          .where(platform_condition(actor)))
     if month:
-        q = q.where(Reconciliation.month == calc.parse_month(month))
+        q = q.where(Reconciliation.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     return list(session.scalars(q.order_by(Reconciliation.month.desc(), Platform.code)))
@@ -402,18 +370,8 @@ def statement(session: Session, actor, platform: Platform) -> Statement:
     rows, overdue_sum, not_due_sum = [], 0, 0
     for d in decls:
         rets = paid.get(d.month, [])
-        p = sum(r.paid_fen for r in rets)
-        owed = max(0, d.total_fen - p)
-        overdue = today > d.due_date and owed > 0
-        late = any(r.paid_fen > 0 and r.paid_on and r.paid_on > d.due_date for r in rets)
-        if p > d.total_fen:
-            state = "多缴"
-        elif owed == 0:
-            state = "逾期缴清" if late else "已缴清"
-        elif overdue:
-            state = "欠费"
-        else:
-            state = "待缴"
+        state, p, owed, overdue = rules.statement_state(total_fen=d.total_fen, returns=rets, due_date=d.due_date,
+                                                        today=today)
         overdue_sum += owed if overdue else 0
         not_due_sum += owed if not overdue else 0
         rows.append(StatementRow(d, p, owed, state, overdue,

@@ -3,7 +3,8 @@ oip.premiums.reconciliation (returns, reconciliation, arrears) and oip.premiums.
 float) the only write path of the premiums tables; every write is audited in the caller's
 transaction.
 
-Monthly declaration (``declare``), for an order month M (domain.md §2):
+Monthly declaration (``declare``), for an order month M (domain.md §2): load, decide with the pure
+oip.premiums.rules.plan_declaration, write and audit what changed.
 
 - orders: the ledger's current orders of the platform taken in M whose status is billable (the
   parameter ``premium.billable_statuses`` in force on M's first day), counted by the shared ledger
@@ -14,6 +15,8 @@ Monthly declaration (``declare``), for an order month M (domain.md §2):
   declared at one rate; change base amounts on the 1st.
 - k: the platform's float for M's year; amount = orders × base × (1 + 0.1·k), rounded half-up to the
   fen once, on the total (oip.premiums.calc).
+- due date: the parameter ``premium.payment_due_day`` of M+1, moved to the next working day when it
+  is a rest day (calc.due_date on the official calendar with the loaded years, oip.reference.calendar).
 - every admitted platform covered in M gets a declaration, also with 0 orders.
 - a draft is recomputed in place; nothing changes (and nothing is audited) when nothing changed.
   Once queued for the tax bureau it is frozen. If the ledger later holds more or fewer billable
@@ -32,7 +35,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -41,15 +43,16 @@ from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
 from oip.core.errors import Conflict, DomainError, NotFound
+from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange, tax
 from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted, platform_condition
-from oip.premiums import calc
+from oip.premiums import calc, rules
 from oip.premiums.models import Declaration, DeclarationAdjustment
-from oip.reference import parameters
+from oip.reference import calendar, parameters
 from oip.reference.models import Industry
 
 ENGINES = ("duckdb", "spark")
@@ -106,7 +109,7 @@ def _run_counts(session: Session, engine_name: str, wanted: set[_Count],
         out = {}
         for w in wanted:
             n = by_group.get((w.code, w.month, w.statuses), 0)
-            if n and w.start > calc.month_bounds(w.month)[0]:
+            if n and w.start > month_bounds(w.month)[0]:
                 before = eng.query(engines.billable_before_sql(w.month, w.statuses, w.code, w.start))
                 n -= int(before[0][1]) if before else 0
             out[w] = n
@@ -148,7 +151,7 @@ def _industries(session: Session) -> dict[str, Industry]:
 
 def covered_platforms(session: Session, month: str, codes: Sequence[str] | None = None) -> list[tuple[Platform, dt.date]]:
     """Admitted platforms covered on at least one day of ``month``, with their first covered day in it."""
-    first, last = calc.month_bounds(month)
+    first, last = month_bounds(month)
     inds = _industries(session)
     q = select(Platform).where(admitted()).order_by(Platform.code)
     wanted = None
@@ -175,8 +178,8 @@ def covered_platforms(session: Session, month: str, codes: Sequence[str] | None 
 
 
 def _check_month(month: Any) -> str:
-    month = calc.parse_month(month)
-    first, _ = calc.month_bounds(month)
+    month = parse_month(month)
+    first, _ = month_bounds(month)
     if first > clock.today():
         raise DomainError(f"订单月份 {month} 尚未开始，不能核定", field="month")
     if first < parameters.PILOT_START:
@@ -220,21 +223,6 @@ def _snapshot(d: Declaration) -> dict:
                             for a in sorted(d.adjustments, key=lambda a: a.origin_month)]}
 
 
-def _norm(v: Any) -> Any:
-    """Values compared by meaning: 0.0700 and 0.07 are the same amount."""
-    if isinstance(v, Decimal):
-        return format(v.normalize(), "f")
-    if isinstance(v, dict):
-        return {k: _norm(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_norm(x) for x in v]
-    return v
-
-
-def _same(a: dict, b: dict) -> bool:
-    return _norm(a) == _norm(b)
-
-
 def declare(session: Session, actor, month: Any, engine: str = "duckdb",
             platforms_: Sequence[str] | None = None) -> DeclareResult:
     """Compute (or recompute) the declarations of ``month``; idempotent. See the module docstring."""
@@ -244,10 +232,10 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
         raise DomainError(f"计算引擎应为 {' 或 '.join(ENGINES)}", field="engine")
     parameters.ensure_defaults(session)
     _lock_declarations(session)
-    first, _ = calc.month_bounds(month)
+    first, _ = month_bounds(month)
     statuses = tuple(parameters.get(session, "premium.billable_statuses", first))
-    due_day = parameters.get(session, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0])
-    due = calc.due_date(month, due_day)
+    due_day = parameters.get(session, "premium.payment_due_day", first_day(next_month(month)))
+    due = calc.due_date(month, due_day, calendar.current(session))
     covered = covered_platforms(session, month, platforms_)
     result = DeclareResult(month, [], engine=engine)
     if not covered:
@@ -301,33 +289,22 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
                 raise DomainError(problem, field="platforms")
             result.warnings.append(problem)
             continue
-        k = p.k_for(first.year)
-        orders = counts[_Count(p.code, month, statuses, start)]
-        mark = marks[(p.code, month)]
-        adjustments = []
+        origins_in = []
         for o in origins[p.id]:
+            mine = [a for a in adj_by_origin[o.id] if d is not None and a.declaration_id == d.id]
             others = [a for a in adj_by_origin[o.id] if d is None or a.declaration_id != d.id]
-            acc_orders = o.orders + sum(a.orders for a in others)
-            acc_fen = o.amount_fen + sum(a.amount_fen for a in others)
-            if o.id in recount:
-                now_orders, o_mark = counts[recount[o.id]], marks[(p.code, o.month)]
-            else:  # unchanged ledger: the count is what was accounted when it was last counted
-                mine = [a for a in adj_by_origin[o.id] if d is not None and a.declaration_id == d.id]
-                now_orders = acc_orders + sum(a.orders for a in mine)
-                o_mark = marks[(p.code, o.month)]
-            delta = now_orders - acc_orders
-            if delta:
-                fen = calc.amount_fen(now_orders, o.base_yuan, o.k) - acc_fen
-                adjustments.append(DeclarationAdjustment(origin_id=o.id, origin_month=o.month, orders=delta,
-                                                         rate_yuan=o.rate_yuan, amount_fen=fen, ledger_mark=o_mark))
-        amount = calc.amount_fen(orders, base, k)
-        adj_orders, adj_fen = sum(a.orders for a in adjustments), sum(a.amount_fen for a in adjustments)
-        values = {"orders": orders, "base_yuan": base, "k": k, "rate_yuan": calc.rate(base, k), "amount_fen": amount,
-                  "adjustment_orders": adj_orders, "adjustment_fen": adj_fen, "total_fen": amount + adj_fen,
-                  "covered_from": start, "billable_statuses": list(statuses), "due_date": due,
-                  "adjustments": [{"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen}
-                                  for a in adjustments]}
-        if d is not None and _same(_snapshot(d), values):
+            origins_in.append(rules.Origin(
+                o.id, o.month, o.orders, o.amount_fen, o.base_yuan, o.k, o.rate_yuan,
+                earlier=tuple((a.orders, a.amount_fen) for a in others), mine_orders=sum(a.orders for a in mine),
+                recounted=counts[recount[o.id]] if o.id in recount else None))
+        plan = rules.plan_declaration(orders=counts[_Count(p.code, month, statuses, start)], base_yuan=base,
+                                      k=p.k_for(first.year), covered_from=start, statuses=statuses, due_date=due,
+                                      origins=origins_in)
+        values, mark = plan.values, marks[(p.code, month)]
+        adjustments = [DeclarationAdjustment(origin_id=a.origin_id, origin_month=a.origin_month, orders=a.orders,
+                                             rate_yuan=a.rate_yuan, amount_fen=a.amount_fen,
+                                             ledger_mark=marks[(p.code, a.origin_month)]) for a in plan.adjustments]
+        if d is not None and rules.same(_snapshot(d), values):
             if d.ledger_mark != mark:
                 d.ledger_mark = mark  # same figures from a grown ledger (e.g. a cancelled order): no event
             for a in d.adjustments:
@@ -362,13 +339,7 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
                      entity_id=f"{p.code}/{month}", before=b, after={**a, "engine": engine})
         result.declarations.append(d)
 
-    declared = {p.code for p, _ in covered}
-    stray = defaultdict(int)
-    for (code, m, st), n in by_group.items():
-        if m == month and st == statuses and code not in declared and n:
-            stray[code] += n
-    for code, n in sorted(stray.items()):
-        result.warnings.append(f"台账中平台 {code} 在 {month} 有 {n:,} 单计费订单，但该平台当月未纳入保障，未计入核定")
+    result.warnings += rules.stray_warnings(by_group, month, statuses, {p.code for p, _ in covered})
     result.declarations.sort(key=lambda d: d.platform.code)
     result.seconds = time.perf_counter() - t0
     return result
@@ -497,8 +468,8 @@ def send(session: Session, actor, month: Any, *, platforms_: Sequence[str] | Non
     """Recompute the month's drafts, queue them in one message, **commit**, and deliver everything
     undelivered (this message and any earlier one that failed). The commit before delivery is the
     outbox pattern: a message is never delivered without being on record."""
-    month = calc.parse_month(month)
-    next_first = calc.month_bounds(calc.next_month(month))[0]
+    month = parse_month(month)
+    next_first = first_day(next_month(month))
     if next_first > clock.today():
         raise DomainError(f"订单月份 {month} 尚未结束，{next_first} 起方可推送税务", field="month")
     res = declare(session, actor, month, engine=engine, platforms_=platforms_)
@@ -517,7 +488,7 @@ def list_declarations(session: Session, actor, month: str | None = None,
     tax bureau (drafts are the agency's work in progress)."""
     q = select(Declaration).join(Platform, Platform.id == Declaration.platform_id).where(platform_condition(actor))
     if month:
-        q = q.where(Declaration.month == calc.parse_month(month))
+        q = q.where(Declaration.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
     if actor.role.scope == "platform":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oip.core.db import Base
@@ -41,3 +41,17 @@ class Industry(Base):
     def covered_on(self, day: dt.date) -> bool:
         return (self.covered_from is not None and self.covered_from <= day
                 and (self.covered_to is None or day <= self.covered_to))
+
+
+class CalendarDay(Base):
+    """`CalendarDay` — 节假日安排: a day of a year an officer loaded (``oip calendar load``) that
+    differs from the week: a holiday (法定节假日, off) or a working weekend day (调休上班). A loaded
+    year replaces the chinese-calendar package's data for that year (oip.core.workdays)."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    loaded_by: Mapped[str] = mapped_column(String(128))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),)
