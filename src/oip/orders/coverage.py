@@ -223,14 +223,14 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     if eligible:
         res.covered, res.order, res.covering = True, eligible[0], eligible
         extra = f"（同时进行中的订单共 {len(eligible)} 单）" if len(eligible) > 1 else ""
-        res.reason = (f"在保：{clock.fmt(at)} 处于订单 {eligible[0].order_id} 的执行期间"
+        res.reason = (f"{clock.fmt(at)} 处于订单 {eligible[0].order_id} 的执行期间"
                       f"（{clock.fmt(eligible[0].accepted_at)} 接单至 {clock.fmt(eligible[0].finished_at)}"
                       f"{STATUS_NAMES.get(eligible[0].status, eligible[0].status)}）{extra}")
     elif covering:
         res.covering = covering
         res.reason = f"该时点有进行中的订单 {covering[0].order_id}，但该平台在订单日期不在职业伤害保障范围内"
     else:
-        res.reason = "该时点没有进行中的订单（未在保）"
+        res.reason = "该时点没有进行中的订单"
     return res
 
 

@@ -60,6 +60,16 @@ class OrderOut(BaseModel):
     county_code: str
 
 
+class CoverageQuery(BaseModel):
+    at: str = Field(description="时点，带时区的 ISO 8601，如 2026-08-01T12:30:00+08:00")
+    id_number: str | None = Field(None, description="身份证号码（查该人员在所有平台的订单）")
+    name: str | None = Field(None, description="姓名（与 phone 同用）")
+    phone: str | None = Field(None, description="该人员某一平台账号登记的手机号码（与 name 同用）")
+    person_id: int | None = Field(None, description="人员 ID")
+    platform_code: str | None = Field(None, description="平台企业编码（与 account_id 同用）")
+    account_id: str | None = Field(None, description="平台账号")
+
+
 class CoverageOut(BaseModel):
     covered: bool
     order_id: str | None = Field(description="the covering order (the earliest accepted when several run at once)")
