@@ -247,3 +247,26 @@ def set_password(session: Session, actor, user: User, password: str) -> None:
     session.execute(update(StaffSession).where(StaffSession.user_id == user.id).values(
         last_seen_at=clock.now() - dt.timedelta(days=365)))
     audit.record(session, actor, "user.set_password", entity_type="user", entity_id=user.id)
+
+
+# ---- names of audited objects (the audit page) ----------------------------------------------------
+
+def _user_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """Staff and platform systems by username and organisation; a worker's own account is not named
+    (their name is personal data). Failed sign-ins are recorded under the username typed."""
+    numeric = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(User.id, User.username, User.kind, Organisation.name).join(
+        Organisation, Organisation.id == User.organisation_id).where(User.id.in_(numeric))).all() if numeric else []
+    out = {str(i): ("从业人员本人账号" if kind == "worker" else f"{name}（{org}）") for i, name, kind, org in rows}
+    out.update({i: i for i in ids if not i.isdigit()})
+    return out
+
+
+def _organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    return {str(i): n for i, n in session.execute(select(Organisation.id, Organisation.name)
+                                                  .where(Organisation.id.in_(numeric)))} if numeric else {}
+
+
+audit.register_entity_names("user", "用户", _user_names)
+audit.register_entity_names("organisation", "机构", _organisation_names)

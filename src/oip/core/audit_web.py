@@ -22,7 +22,6 @@ api = APIRouter(tags=["audit"])
 pages = APIRouter(include_in_schema=False)
 
 
-
 class AuditOut(BaseModel):
     seq: int
     at: dt.datetime
@@ -90,4 +89,4 @@ def audit_page(request: Request, action: str | None = None, actor: str | None = 
                db: Session = DB):
     rows = query_events(db, action=action, actor=actor, before_seq=before_seq, limit=100)
     return render(request, "audit.html", title="审计日志", rows=rows, action=action or "", actor=actor or "",
-                  names=ACTION_NAMES, verify=audit.verify(db) if request.query_params.get("verify") else None)
+                  names=ACTION_NAMES, objects=audit.entity_labels(db, rows), verify=audit.verify(db) if request.query_params.get("verify") else None)

@@ -18,7 +18,7 @@ from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.web import DB
-from oip.orders import api as orders_api, coverage, ingest, service
+from oip.orders import api as orders_api, coverage, ingest, schemas as S, service
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
 from oip.workers import service as workers_service
@@ -56,7 +56,8 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new:
     back = "/portal/orders" if p.role.scope == "platform" else "/orders"
     return render(request, "orders_batch.html", title=f"订单数据批次 · 第 {b.id} 批", batch=service.batch_dict(b),
                   rejects=service.rejects_preview(b), preview=service.REJECTS_PREVIEW, back=back, new=new,
-                  fields=ingest.FIELDS)
+                  fields=ingest.FIELDS, field_names=S.ORDER_FIELD_NAMES, format_names=S.FORMAT_NAMES,
+                  status_names=coverage.STATUS_NAMES)
 
 
 @pages.get("/orders/batches/{batch_id}")
@@ -76,7 +77,7 @@ def portal_orders(request: Request, month: str | None = None, p: Principal = Dep
     batches = [service.batch_dict(b) for b in service.list_batches(db, p, limit=30)]
     return render(request, "orders_portal.html", title="订单报送", platform=plat,
                   platform_name=plat.display_name(clock.today()), batches=batches, counts=counts, month=chosen,
-                  months=months, fields=ingest.FIELDS, required=ingest.REQUIRED,
+                  months=months, fields=ingest.FIELDS, required=ingest.REQUIRED, field_names=S.ORDER_FIELD_NAMES,
                   max_size=f"{get_settings().order_upload_max_bytes / 1024 ** 3:g} GiB",
                   can_import=p.can(P.ORDER_IMPORT))
 

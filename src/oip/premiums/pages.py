@@ -26,6 +26,7 @@ from oip.platforms.models import Platform
 from oip.premiums import calc, floats, reconciliation, service
 from oip.premiums.models import (DECLARATION_STATUSES, FLAG_NAMES, FLAG_STATUSES, PROPOSAL_STATUSES,
                                  PlatformYearExperience)
+from oip.orders.coverage import STATUS_NAMES as ORDER_STATUS_NAMES
 from oip.reference import parameters
 from oip.web.render import render
 
@@ -101,6 +102,8 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
                   undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
                   len(exchange.outbox(db, system="tax", status="pending")),
                   billable=parameters.get_version(db, "premium.billable_statuses", first),
+                  order_statuses=ORDER_STATUS_NAMES,
+                  param_labels={k: d.label for k, d in parameters.DEFINITIONS.items()},
                   due_day=parameters.get(db, "premium.payment_due_day", calc.month_bounds(calc.next_month(month))[0]),
                   done=DONE.get(done or ""), **ctx)
 
