@@ -171,7 +171,7 @@ def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
             found = coverage.covered_at(db, at=when, person_id=pid, platform_code=form["platform_code"] or None,
                                         account_id=form["account_id"] or None, actor=p)
             result = _coverage_view(db, found)
-            if pid is not None:
+            if lookup in ("id_number", "name_phone"):  # found by find_person: that read is audited
                 person = db.get(Person, pid)
                 result["person"] = {"name": person.name, "id_masked": person.id_masked}
         except DomainError as e:
