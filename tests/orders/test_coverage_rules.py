@@ -48,7 +48,7 @@ def test_inside_a_window_and_at_its_ends():
 
 def test_the_reason_does_not_repeat_the_verdict():
     d = R.decide(t("2025-11-10T09:15:00"), [MT], [o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00")])
-    assert d.reason == "2025-11-10 09:15:00 处于订单 A 的执行期间（2025-11-10 09:00:00 接单至 2025-11-10 09:30:00已完成）"
+    assert d.reason == "2025-11-10 09:15:00 处于订单 A 的执行期间（2025-11-10 09:00:00 接单，2025-11-10 09:30:00 完成）"
     assert not d.reason.startswith("在保")
 
 
@@ -62,7 +62,7 @@ def test_overlapping_orders_the_earliest_accepted_covers():
 
 def test_a_cancelled_order_covers_its_window():
     d = R.decide(t("2025-11-10T10:20:00"), [MT], [o("X", "2025-11-10T10:00:00", "2025-11-10T10:45:00", status="cancelled")])
-    assert d.covered and "已取消" in d.reason
+    assert d.covered and d.reason.endswith("2025-11-10 10:45:00 取消）")
 
 
 def test_an_order_before_the_platform_was_covered_does_not_cover():

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from oip.core import clock
 
 STATUS_NAMES = {"completed": "已完成", "cancelled": "已取消"}
+_ENDED = {"completed": "完成", "cancelled": "取消"}
 
 
 @dataclass(frozen=True)
@@ -143,8 +144,8 @@ def decide(at: dt.datetime, accounts: list[Account], orders: list[OrderRef]) -> 
         res.covered, res.order, res.covering = True, first, eligible
         extra = f"（同时进行中的订单共 {len(eligible)} 单）" if len(eligible) > 1 else ""
         res.reason = (f"{clock.fmt(at)} 处于订单 {first.order_id} 的执行期间"
-                      f"（{clock.fmt(first.accepted_at)} 接单至 {clock.fmt(first.finished_at)}"
-                      f"{STATUS_NAMES.get(first.status, first.status)}）{extra}")
+                      f"（{clock.fmt(first.accepted_at)} 接单，{clock.fmt(first.finished_at)} "
+                      f"{_ENDED.get(first.status, first.status)}）{extra}")
     elif covering:
         res.covering = covering
         name = by_key[(covering[0].platform_code, covering[0].account_id)].platform.name
