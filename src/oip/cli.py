@@ -11,6 +11,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from oip.core import clock
+
 app = typer.Typer(help="广西新就业形态人员职业伤害保障信息平台 (oip)", no_args_is_help=True, add_completion=False)
 
 
@@ -18,8 +20,17 @@ def _terminated(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from oip import __version__
+
+        print(f"oip {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
     # SIGTERM (systemd, docker stop, kill) ends oip the way Ctrl-C does: Python exits normally, so
     # open transactions roll back and the embedded PostgreSQL stops with the process (its exit
     # hook). Without this the default action kills the process outright — uvicorn re-raises the
@@ -125,7 +136,7 @@ def _serve(host: str, port: int) -> None:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
           port: int = typer.Option(8000, help="Port.")) -> None:
-    """Serve an existing database (run ``oip db upgrade`` or ``oip demo`` first)."""
+    """Serve an existing database (run 'oip db upgrade' or 'oip demo' first)."""
     _serve(host, port)
 
 
@@ -150,7 +161,7 @@ def demo(workers: int = typer.Option(20000, help="How many workers to generate."
         else:
             summary = generate.generate(s, workers=workers, seed=seed, progress=err)
             err.print(f"[green]demo province generated in {time.monotonic() - t0:.1f} s:[/green] "
-                      + json.dumps(summary, ensure_ascii=False))
+                      + json.dumps(summary, ensure_ascii=False, default=clock.json_default))
     if serve:
         _serve(host, port)
 
@@ -176,7 +187,7 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
                          "region_scope": reg.scope_prefix if reg else u.organisation.region_code,
                          "scope": role(u.role).scope, "active": u.is_active})
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(rows, ensure_ascii=False, default=clock.json_default))
     else:
         for r in rows:
             print(f"{r['username']:<28} {r['role']:<20} {r['organisation']}  [{r['region_scope']}]")

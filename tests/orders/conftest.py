@@ -28,7 +28,8 @@ INDUSTRY = {"meituan": "instant_delivery", "didi": "ride_hailing", "huolala": "i
 
 
 def register_workers(platform_code: str, n: int = 1, *, county: str = "450103", registered_on: str = "2025-08-01",
-                     id_numbers: list[str] | None = None, names: list[str] | None = None) -> list[tuple[str, int]]:
+                     id_numbers: list[str] | None = None, names: list[str] | None = None,
+                     phones: list[str] | None = None) -> list[tuple[str, int]]:
     """Register ``n`` new workers on a platform through the register's service (as the platform's
     API user). Returns [(account_id, person_id)]."""
     from sqlalchemy import select
@@ -44,7 +45,7 @@ def register_workers(platform_code: str, n: int = 1, *, county: str = "450103", 
         plat = s.scalar(select(Platform).where(Platform.code == platform_code))
         records = [{"platform_account_id": f"{platform_code[:2].upper()}T{secrets.token_hex(5).upper()}",
                     "name": names[i] if names else new_name(), "id_number": (id_numbers[i] if id_numbers else new_id()),
-                    "phone": new_phone(),
+                    "phone": phones[i] if phones else new_phone(),
                     "county_code": county, "registered_on": registered_on} for i in range(n)]
         res = service.register(s, actor, plat, records, source="test")
         assert res.accepted == n, res.as_dict()

@@ -40,7 +40,7 @@ def worker(database, tmp_path_factory):
     import_rows(tmp, [o1, o2, o3, o4])
     r1 = order(d, "didi", day="2025-11-12", start="15:00", minutes=25)
     import_rows(tmp, [r1], platform="didi")
-    return {"person": person, "meituan": m, "didi": d, "o1": o1, "o2": o2, "o3": o3, "o4": o4, "r1": r1}
+    return {"person": person, "number": number, "meituan": m, "didi": d, "o1": o1, "o2": o2, "o3": o3, "o4": o4, "r1": r1}
 
 
 def ask(when: str, **kw):
@@ -215,3 +215,32 @@ def test_random_moments_match_a_scan_of_every_order(tmp_path):
         assert (res.order.order_id if res.order else None) == (covering[0][1] if covering else None), t
         assert (res.nearest_before.order_id if res.nearest_before else None) == (before[1] if before else None), t
         assert (res.nearest_after.order_id if res.nearest_after else None) == (after[1] if after else None), t
+
+
+def test_api_coverage_by_id_number_in_the_body_is_audited(client, worker):
+    """POST /coverage finds the person by ID number through the blind index (never in a URL), answers
+    like GET with person_id, and leaves a worker.find event; outside the scope it is a 404."""
+    from sqlalchemy import func, select
+
+    from oip.core.audit_models import AuditEvent
+    from tests.conftest import bearer
+
+    def events():
+        with session_scope() as s:
+            return s.scalar(select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.action == "worker.find", AuditEvent.entity_id == str(worker["person"])))
+
+    n = events()
+    body = {"at": "2025-11-12T15:10:00+08:00", "id_number": worker["number"]}
+    r = client.post("/api/v1/coverage", json=body, headers=bearer("gx_si"))
+    assert r.status_code == 200, r.text
+    assert r.json()["covered"] is True and r.json()["order_id"] == worker["r1"]["order_id"]
+    assert events() == n + 1
+    assert client.post("/api/v1/coverage", json=body, headers=bearer("gl_si")).status_code == 404
+    assert client.post("/api/v1/coverage", json=body, headers=bearer("meituan_admin")).status_code == 403
+    r = client.post("/api/v1/coverage", json={"at": body["at"], "id_number": "12345"}, headers=bearer("gx_si"))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "id_number"
+    # Without a person or account, as in GET.
+    r = client.post("/api/v1/coverage", json={"at": body["at"]}, headers=bearer("gx_si"))
+    assert r.status_code == 400
+    assert events() == n + 1

@@ -192,7 +192,7 @@ def test_batches_listing_detail_and_rejects_csv(client, meituan):
     listed = client.get("/api/v1/workers/batches", headers=meituan).json()
     assert listed[0]["batch_id"] == bid and all(b["platform_code"] == "meituan" for b in listed)
     detail = client.get(f"/api/v1/workers/batches/{bid}", headers=meituan).json()
-    assert (detail["received"], detail["accepted"], detail["rejected"]) == (2, 1, 1)
+    assert (detail["received"], detail["accepted"], detail["rejected"]) == (2, 1, 1), detail["results"]
     assert detail["results"][0]["row"] == 2 and detail["source"] == "json" and detail["platform_name"] == "美团"
     csv = client.get(f"/api/v1/workers/batches/{bid}/rejects.csv", headers=meituan)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")

@@ -17,12 +17,20 @@ from oip.core import audit, layout
 from oip.core.audit import ACTION_NAMES
 from oip.core.audit_models import AuditEvent
 from oip.core.layout import render
+from oip.core.validation import FIELD_LABELS
 from oip.core.web import DB
+
+# Chinese names of keys that audit events record besides the domains' field labels (FIELD_LABELS).
+_KEY_LABELS = {
+    "username": "用户名", "role": "角色", "organisation_id": "机构编号", "kind": "类别", "region_code": "区划代码",
+    "accepted": "接收", "rejected": "拒绝", "created": "新建", "changes": "变更", "platform": "平台企业",
+    "q": "查询词", "page": "页码", "shown": "显示条数", "status": "状态", "by": "查找方式", "accounts": "平台账号",
+    "files": "附件", "objection_id": "异议编号", "reported": "报送", "duplicates": "重复", "received": "收到",
+}
 
 api = APIRouter(tags=["audit"])
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(layout.NavItem("审计日志", "/audit", P.AUDIT_READ, order=100))
-
 
 
 class AuditOut(BaseModel):
@@ -126,4 +134,4 @@ def audit_page(request: Request, action: str | None = None, actor: str | None = 
                db: Session = DB):
     rows = query_events(db, action=action, actor=actor, before_seq=before_seq, limit=100)
     return render(request, "audit.html", title="审计日志", rows=rows, action=action or "", actor=actor or "",
-                  names=ACTION_NAMES, verify=audit.verify(db) if request.query_params.get("verify") else None)
+                  names=ACTION_NAMES, objects=audit.entity_labels(db, rows), labels={**_KEY_LABELS, **FIELD_LABELS}, verify=audit.verify(db) if request.query_params.get("verify") else None)

@@ -478,3 +478,24 @@ def assigned_people(session: Session, p: Principal) -> int:
     """How many people are assigned to the principal's organisation (an insurer) in open matters."""
     return session.scalar(select(func.count()).select_from(InsurerAssignment).where(
         InsurerAssignment.organisation_id == p.organisation_id, InsurerAssignment.closed_at.is_(None)))
+# ---- names of audited objects (the audit page) ----------------------------------------------------
+
+def _user_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """Staff and platform systems by username and organisation; a worker's own account is not named
+    (their name is personal data). Failed sign-ins are recorded under the username typed."""
+    numeric = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(User.id, User.username, User.kind, Organisation.name).join(
+        Organisation, Organisation.id == User.organisation_id).where(User.id.in_(numeric))).all() if numeric else []
+    out = {str(i): ("从业人员本人账号" if kind == "worker" else f"{name}（{org}）") for i, name, kind, org in rows}
+    out.update({i: i for i in ids if not i.isdigit()})
+    return out
+
+
+def _organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    return {str(i): n for i, n in session.execute(select(Organisation.id, Organisation.name)
+                                                  .where(Organisation.id.in_(numeric)))} if numeric else {}
+
+
+audit.register_entity_names("user", "用户", _user_names)
+audit.register_entity_names("organisation", "机构", _organisation_names)

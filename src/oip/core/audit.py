@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +36,41 @@ ACTION_NAMES = {
 
 def register_actions(names: dict[str, str]) -> None:
     ACTION_NAMES.update(names)
+
+
+# What the audited objects are, in Chinese, for the page (the code stays in a muted second line).
+ENTITY_KINDS = {
+    "person": "人员", "platform_account": "平台账号", "registration_batch": "人员报送批次", "user": "用户",
+    "organisation": "机构", "api_credential": "接口凭证", "insurer_assignment": "受托分派", "platform": "平台企业",
+    "admission": "试点纳入申请", "industry": "试点行业", "reference": "参考数据", "parameter": "业务参数",
+    "order_batch": "订单数据批次", "premium_declaration": "保障费核定", "premium_month": "保障费核定月份",
+    "premium_flag": "对账差异", "float_year": "年度浮动档次", "exchange_message": "数据交换消息",
+}
+
+# kind -> function(session, ids) -> {id: name}: each domain names its own objects (register_entity_names).
+_NAMERS: dict[str, Callable[[Session, list[str]], dict[str, str]]] = {}
+
+
+def register_entity_names(kind: str, label: str, namer: Callable[[Session, list[str]], dict[str, str]] | None = None
+                          ) -> None:
+    """A domain's audited object kind: its Chinese label and, optionally, how to name objects by id
+    (one query for a page of events)."""
+    ENTITY_KINDS[kind] = label
+    if namer is not None:
+        _NAMERS[kind] = namer
+
+
+def entity_labels(session: Session, events: list[AuditEvent]) -> dict[int, dict]:
+    """For each event (by seq): the object's kind in Chinese, its name where known, and the raw
+    kind and id (for a muted line)."""
+    wanted: dict[str, set[str]] = {}
+    for e in events:
+        if e.entity_type in _NAMERS and e.entity_id:
+            wanted.setdefault(e.entity_type, set()).add(e.entity_id)
+    names = {kind: _NAMERS[kind](session, sorted(ids)) for kind, ids in wanted.items()}
+    return {e.seq: {"kind": ENTITY_KINDS.get(e.entity_type or "", e.entity_type or ""),
+                    "name": names.get(e.entity_type or "", {}).get(e.entity_id or "", ""),
+                    "code": " ".join(x for x in (e.entity_type, e.entity_id) if x)} for e in events}
 
 
 GENESIS = "0" * 64

@@ -23,7 +23,8 @@ DONE = {"delivered": "已重发发件箱中未送达的消息，结果见下表�
 def exchange_page(request: Request, done: str | None = None, p: Principal = Depends(Require(P.RECONCILE, P.PREMIUM_DECLARE)),
                   db: Session = DB):
     s = get_settings()
-    channel = f"文件交换目录 {s.tax_path}" if s.tax_gateway == "file" else f"HTTP 接口 {s.tax_url or '（未配置 OIP_TAX_URL）'}"
+    channel = "与税务部门共享的文件交换目录" if s.tax_gateway == "file" else \
+        f"HTTP 接口 {s.tax_url or '（尚未配置税务部门的接口地址）'}"
     return render(request, "exchange_log.html", title="数据交换日志", messages=service.messages(db, limit=300),
                   outbox=service.outbox(db, limit=100), message_statuses=service.MESSAGE_STATUSES,
                   outbox_statuses=service.OUTBOX_STATUSES, kinds=service.KIND_NAMES, systems=service.SYSTEM_NAMES,

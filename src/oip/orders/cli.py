@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from oip.core import clock
+
 err = Console(stderr=True)
 orders_app = typer.Typer(help="Order data: import platform files, list batches.", no_args_is_help=True)
 
@@ -59,7 +61,7 @@ def import_cmd(file: Path = typer.Argument(..., help="The order file (interface 
     stop()
     if res.rejected:
         err.print(f"{res.rejected:,} 条记录被拒绝，原因见 {res.rejects_path}")
-    sys.stdout.write(json.dumps(res.summary(), ensure_ascii=False) + "\n")
+    sys.stdout.write(json.dumps(res.summary(), ensure_ascii=False, default=clock.json_default) + "\n")
     sys.stdout.flush()
 
 
@@ -72,7 +74,7 @@ def batches_cmd(platform: str = typer.Option(None, "--platform", help="Only this
 
     with session_scope() as s:
         for b in service.all_batches(s, platform_code=platform, limit=limit):
-            print(json.dumps(service.batch_dict(b), ensure_ascii=False, default=str))
+            print(json.dumps(service.batch_dict(b), ensure_ascii=False, default=clock.json_default))
 
 
 @orders_app.command("sweep")
@@ -108,7 +110,7 @@ def coverage_cmd(platform: str = typer.Option(None, "--platform", help="Platform
     except DomainError as e:
         err.print(f"[red]{e.reason}[/red]")
         raise typer.Exit(2) from None
-    print(json.dumps(res.as_dict(), ensure_ascii=False))
+    print(json.dumps(res.as_dict(), ensure_ascii=False, default=clock.json_default))
 
 
 def register(app: typer.Typer) -> None:

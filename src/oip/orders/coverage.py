@@ -12,13 +12,15 @@ files are read with DuckDB: every order of T's day and the day before within the
 order that finished last on the last worked day before, the first order of the first worked day
 after — each as a range of ``accepted_at`` (files keep the platform's order, usually acceptance
 time, so row-group statistics skip the rest). One in-memory DuckDB instance per process caches
-Parquet footers; each call uses its own cursor, so look-ups may run in parallel threads."""
+Parquet footers; each call uses its own cursor, so look-ups may run in parallel threads.
+
+This module loads (accounts, summaries, ledger rows); what to read and what the answer is are
+decided in ``oip.orders.coverage_rules`` (pure, tested without a database)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,36 +28,18 @@ import duckdb
 from sqlalchemy import exists, select, tuple_
 from sqlalchemy.orm import Session
 
+from oip.auth.scope import out_of_scope
 from oip.core import clock
 from oip.core.errors import DomainError, NotFound
 from oip.core.months import month_of
-from oip.orders import ledger
+from oip.orders import coverage_rules as rules, ledger
+from oip.orders.coverage_rules import STATUS_NAMES, OrderRef  # noqa: F401  (the names callers use)
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from oip.platforms.models import Platform
+from oip.platforms.service import coverage_start
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
-
-STATUS_NAMES = {"completed": "已完成", "cancelled": "已取消"}
-
-
-@dataclass(frozen=True)
-class OrderRef:
-    """An order as a coverage answer names it."""
-
-    order_id: str
-    platform_code: str
-    account_id: str
-    accepted_at: dt.datetime
-    finished_at: dt.datetime
-    status: str
-    county_code: str
-    version: int = 1
-
-    def as_dict(self) -> dict:
-        return {"order_id": self.order_id, "platform_code": self.platform_code, "account_id": self.account_id,
-                "accepted_at": clock.local(self.accepted_at).isoformat(),
-                "finished_at": clock.local(self.finished_at).isoformat(), "status": self.status,
-                "county_code": self.county_code}
+from oip.workers.scope import account_condition
 
 
 @dataclass
@@ -120,17 +104,10 @@ def _cursor() -> duckdb.DuckDBPyConnection:
 
 # ---- the look-up ------------------------------------------------------------------------------------
 
-@dataclass
-class _Account:
-    platform: Platform
-    industry: Industry
-    account_id: str
-
-
 def _accounts(session: Session, *, person_id: int | None, platform_code: str | None, account_id: str | None,
-              actor: Any = None) -> list[_Account]:
-    from oip.auth.scope import out_of_scope
-    from oip.workers.scope import account_condition
+              actor: Any = None) -> dict[tuple[int, str], rules.Account]:
+    """The accounts asked about by (platform id, account id), each with the days its platform's
+    orders are covered."""
 
     if person_id is not None:
         if actor is not None:
@@ -155,104 +132,55 @@ def _accounts(session: Session, *, person_id: int | None, platform_code: str | N
         if not rows:
             raise out_of_scope("平台账号")
     industries = {i.code: i for i in session.scalars(select(Industry))}
-    return [_Account(p, industries[p.industry_code], a) for a, p in rows]
-
-
-def _local_day(t: dt.datetime) -> dt.date:
-    return t.astimezone(clock.SHANGHAI).date()
+    today = clock.today()
+    out = {}
+    for a, p in rows:
+        industry = industries[p.industry_code]
+        out[(p.id, a)] = rules.Account(rules.PlatformRef(p.code, p.display_name(today)), a,
+                                       coverage_start(p, industry), industry.covered_to)
+    return out
 
 
 def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = None, platform_code: str | None = None,
                account_id: str | None = None, actor: Any = None) -> CoverageResult:
     """Whether the person (all their platform accounts) or the platform account was covered at
     ``at``, by which order, and the nearest orders before and after. ``actor``: when given, the
-    person or account must be inside their data scope (else NotFound)."""
+    person or account must be inside their data scope (else NotFound).
+
+    Load (the accounts, their worked days, the orders ``rules.plan_reads`` asks for) → decide
+    (``rules.decide``) → the result."""
     if at.tzinfo is None:
         raise DomainError("时间须带时区", field="at")
     accounts = _accounts(session, person_id=person_id, platform_code=platform_code, account_id=account_id,
                          actor=actor)
-    by_key = {(a.platform.id, a.account_id): a for a in accounts}
-    keys = list(by_key)
-    d = _local_day(at)
-    key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(keys)
+    reads = rules.plan_reads(at, _worked_days(session, accounts))
+    orders = _fetch(session, reads) if reads else []
+    d = rules.decide(at, list(accounts.values()), orders)
+    return CoverageResult(at=at, covered=d.covered, order=d.order, covering=d.covering,
+                          nearest_before=d.nearest_before, nearest_after=d.nearest_after, reason=d.reason,
+                          accounts=[a.key for a in accounts.values()])
 
-    # The accounts' worker-months (a handful of rows): the days they worked with the span of each
-    # day's orders.
+
+def _worked_days(session: Session, by_key: dict[tuple[int, str], rules.Account]) -> list[rules.DaySpan]:
+    """The accounts' worker-months (a handful of rows): the days they worked with the span of each
+    day's orders, first acceptance to last finish."""
+    key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key))
     months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
                                     WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last)
                              .where(key_cond)).all()
-    worked: dict[dt.date, list[tuple[_Account, dt.datetime, dt.datetime]]] = defaultdict(list)
+    spans = []
     for m in months:
         acct = by_key[(m.platform_id, m.account_id)]
         for i, n in enumerate(m.day_orders or []):
             if n and m.day_first[i] is not None and m.day_last[i] is not None:
                 day = m.month + dt.timedelta(days=i)
                 start = _day_start(day)
-                worked[day].append((acct, start + dt.timedelta(seconds=m.day_first[i]),
-                                    start + dt.timedelta(seconds=m.day_last[i])))
-    day_before = d - dt.timedelta(days=1)
-    # The days around T: T's day and the day before if worked, the last worked day before, the first after.
-    prev_day = max((x for x in worked if x < day_before), default=None)
-    next_day = min((x for x in worked if x > d), default=None)
-
-    # What to read: every order of the window days (within each day's span), the order that
-    # finished last on the last worked day before (the nearest before), and the first order of the
-    # first worked day after (the nearest after).
-    reads: list[_Read] = []
-    for day in (day_before, d):
-        reads += [_Read(a, day, lo, hi) for a, lo, hi in worked.get(day, [])]
-    if prev_day is not None:
-        last = max(hi for _, _, hi in worked[prev_day])
-        reads += [_Read(a, prev_day, lo, hi, finished_from=last - dt.timedelta(seconds=1))
-                  for a, lo, hi in worked[prev_day] if hi == last]
-    if next_day is not None:
-        first = min(lo for _, lo, _ in worked[next_day])
-        reads += [_Read(a, next_day, lo, lo + dt.timedelta(seconds=1))
-                  for a, lo, hi in worked[next_day] if lo == first]
-    orders = _fetch(session, reads) if reads else []
-
-    covering = sorted((o for o in orders if o.accepted_at <= at <= o.finished_at),
-                      key=lambda o: (o.accepted_at, o.order_id))
-    before = max((o for o in orders if o.finished_at < at), key=lambda o: (o.finished_at, o.order_id), default=None)
-    after = min((o for o in orders if o.accepted_at > at), key=lambda o: (o.accepted_at, o.order_id), default=None)
-    res = CoverageResult(at=at, covered=False, nearest_before=before, nearest_after=after,
-                         accounts=[(a.platform.code, a.account_id) for a in accounts])
-    from oip.platforms.service import is_covered
-
-    eligible = [o for o in covering
-                if is_covered(by_key[_key(accounts, o)].platform, by_key[_key(accounts, o)].industry,
-                              _local_day(o.accepted_at))]
-    if eligible:
-        res.covered, res.order, res.covering = True, eligible[0], eligible
-        extra = f"（同时进行中的订单共 {len(eligible)} 单）" if len(eligible) > 1 else ""
-        res.reason = (f"在保：{clock.fmt(at)} 处于订单 {eligible[0].order_id} 的执行期间"
-                      f"（{clock.fmt(eligible[0].accepted_at)} 接单至 {clock.fmt(eligible[0].finished_at)}"
-                      f"{STATUS_NAMES.get(eligible[0].status, eligible[0].status)}）{extra}")
-    elif covering:
-        res.covering = covering
-        res.reason = f"该时点有进行中的订单 {covering[0].order_id}，但该平台在订单日期不在职业伤害保障范围内"
-    else:
-        res.reason = "该时点没有进行中的订单（未在保）"
-    return res
+                spans.append(rules.DaySpan(acct, day, start + dt.timedelta(seconds=m.day_first[i]),
+                                           start + dt.timedelta(seconds=m.day_last[i])))
+    return spans
 
 
-def _key(accounts: list[_Account], o: OrderRef) -> tuple[int, str]:
-    for a in accounts:
-        if a.platform.code == o.platform_code and a.account_id == o.account_id:
-            return a.platform.id, a.account_id
-    raise KeyError(o.platform_code)
-
-
-@dataclass(frozen=True)
-class _Read:
-    """The orders of one account on one day accepted in [lo, hi] (and, when given, finished at or
-    after ``finished_from``)."""
-
-    account: _Account
-    day: dt.date
-    lo: dt.datetime
-    hi: dt.datetime
-    finished_from: dt.datetime | None = None
+_Read = rules.Read
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -345,11 +273,10 @@ def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.
         accounts = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
     except NotFound:
         return list(days.values())
-    by_key = {(a.platform.id, a.account_id): a for a in accounts}
     first = since - dt.timedelta(days=1)  # an order accepted the evening before may run into ``since``
     months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
                                     WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last).where(
-        tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key)),
+        tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(accounts)),
         WorkerMonth.month >= first.replace(day=1), WorkerMonth.month <= until)).all()
     # One read per account and month: from the first acceptance to the last finish of its days in range.
     spans: dict[tuple[tuple[int, str], dt.date], tuple[dt.datetime, dt.datetime]] = {}
@@ -363,32 +290,18 @@ def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.
             k = ((m.platform_id, m.account_id), m.month)
             old = spans.get(k)
             spans[k] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
-    reads = [_Read(by_key[key], month, lo, hi) for (key, month), (lo, hi) in spans.items()]
+    reads = [rules.Read(accounts[key], month, lo, hi) for (key, month), (lo, hi) in spans.items()]
     orders = _fetch(session, reads) if reads else []
-    from oip.platforms.service import is_covered
-
+    by_code = {a.key: a for a in accounts.values()}
     windows: list[tuple[dt.datetime, dt.datetime]] = []
     for o in orders:
-        day = _local_day(o.accepted_at)
+        day = rules.local_day(o.accepted_at)
         if day in days:
             days[day].orders += 1
             if o.platform_code not in days[day].platforms:
                 days[day].platforms.append(o.platform_code)
-        acct = by_key[_key(accounts, o)]
-        if is_covered(acct.platform, acct.industry, day):
+        if by_code[(o.platform_code, o.account_id)].covers(day):
             windows.append((o.accepted_at, max(o.finished_at, o.accepted_at)))
     for d in days.values():
-        start, end = _day_start(d.day), _day_start(d.day + dt.timedelta(days=1))
-        clipped = sorted((max(a, start), min(b, end)) for a, b in windows if a < end and b > start)
-        total, cur_a, cur_b = 0.0, None, None
-        for a, b in clipped:
-            if cur_b is None or a > cur_b:
-                if cur_b is not None:
-                    total += (cur_b - cur_a).total_seconds()
-                cur_a, cur_b = a, b
-            else:
-                cur_b = max(cur_b, b)
-        if cur_b is not None:
-            total += (cur_b - cur_a).total_seconds()
-        d.covered_seconds = int(total)
+        d.covered_seconds = rules.covered_seconds(_day_start(d.day), _day_start(d.day + dt.timedelta(days=1)), windows)
     return list(days.values())

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
@@ -19,9 +20,12 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.months import month_of, parse_month, previous_month
 from oip.core.web import DB
-from oip.orders import api as orders_api, coverage, ingest, service
+from oip.orders import api as orders_api, coverage, ingest, schemas as S, service
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
+from oip.reference.service import region_names
+from oip.workers import service as workers_service
+from oip.workers.models import Person
 
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}),
@@ -56,7 +60,8 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new:
     back = "/portal/orders" if p.role.scope == "platform" else "/orders"
     return render(request, "orders_batch.html", title=f"订单数据批次 · 第 {b.id} 批", batch=service.batch_dict(b),
                   rejects=service.rejects_preview(b), preview=service.REJECTS_PREVIEW, back=back, new=new,
-                  fields=ingest.FIELDS)
+                  fields=ingest.FIELDS, field_names=S.ORDER_FIELD_NAMES, format_names=S.FORMAT_NAMES,
+                  status_names=coverage.STATUS_NAMES)
 
 
 @pages.get("/orders/batches/{batch_id}")
@@ -76,7 +81,7 @@ def portal_orders(request: Request, month: str | None = None, p: Principal = Dep
     batches = [service.batch_dict(b) for b in service.list_batches(db, p, limit=30)]
     return render(request, "orders_portal.html", title="订单报送", platform=plat,
                   platform_name=plat.display_name(clock.today()), batches=batches, counts=counts, month=chosen,
-                  months=months, fields=ingest.FIELDS, required=ingest.REQUIRED,
+                  months=months, fields=ingest.FIELDS, required=ingest.REQUIRED, field_names=S.ORDER_FIELD_NAMES,
                   max_size=f"{get_settings().order_upload_max_bytes / 1024 ** 3:g} GiB",
                   can_import=p.can(P.ORDER_IMPORT))
 
@@ -92,31 +97,121 @@ async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER
     return RedirectResponse(f"/orders/batches/{res['batch_id']}?new=1", status_code=303)
 
 
+def parse_beijing(raw: str) -> dt.datetime:
+    """A moment from the page's date-time picker (``2026-08-01T12:30`` or ``…T12:30:15``) in Beijing
+    time; a time written with an offset (an older link) keeps it."""
+    s = (raw or "").strip().replace(" ", "T", 1)
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    try:
+        t = dt.datetime.fromisoformat(s)
+    except ValueError:
+        raise DomainError(f"时点“{raw[:40]}”格式错误：请用日期时间选择器选择，如 2026-08-01 12:30", field="at") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=clock.SHANGHAI)
+
+
+def _picker_value(t: dt.datetime) -> str:
+    """The value of a ``datetime-local`` input for a moment: Beijing wall time, to the second."""
+    return clock.local(t).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_LOOKUP_NAMES = {"id_number": "按身份证号码", "name_phone": "按姓名和手机号码", "person": "按人员",
+                 "account": "按平台账号"}
+
+
+def _coverage_view(db: Session, result: coverage.CoverageResult) -> dict:
+    """The answer in names: platforms by their registered name on the order's date, places as
+    "南宁市青秀区", statuses in Chinese; the codes go to a muted second line."""
+    plats = {x.code: x for x in db.scalars(select(Platform))}
+    regions = region_names(db)
+
+    def place(code: str) -> str:
+        if not code:
+            return ""
+        city = regions.get(code[:4] + "00", "") if code[4:] != "00" else ""
+        return (city + regions.get(code, "")) or code
+
+    def plat_name(code: str, day: dt.date) -> str:
+        x = plats.get(code)
+        return x.display_name(day) if x is not None else code
+
+    def order(o: coverage.OrderRef | None) -> dict | None:
+        if o is None:
+            return None
+        day = clock.local(o.accepted_at).date()
+        return {"order_id": o.order_id, "platform": plat_name(o.platform_code, day), "platform_code": o.platform_code,
+                "account_id": o.account_id, "accepted_at": o.accepted_at, "finished_at": o.finished_at,
+                "status": coverage.STATUS_NAMES.get(o.status, o.status), "status_code": o.status,
+                "place": place(o.county_code), "county_code": o.county_code}
+
+    today = clock.today()
+    return {"covered": result.covered, "reason": result.reason, "at": result.at,
+            "covering": [order(o) for o in result.covering], "before": order(result.nearest_before),
+            "after": order(result.nearest_after),
+            "accounts": [{"platform": plat_name(c, today), "platform_code": c, "account_id": a}
+                         for c, a in result.accounts]}
+
+
+def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
+    """The look-up form; with a moment and a person (ID number, name + phone, person ID) or a
+    platform account, the answer below it. A person found by ID number or name + phone is audited
+    as a read of personal data (``worker.find``)."""
+    result = error = lookup = None
+    if form["at"]:
+        try:
+            when = parse_beijing(form["at"])
+            form["at"] = _picker_value(when)
+            pid = None
+            if form["id_number"] or form["name"] or form["phone"]:
+                lookup = "id_number" if form["id_number"] else "name_phone"
+                pid = workers_service.find_person(db, p, id_number=form["id_number"], name=form["name"],
+                                                  phone=form["phone"], purpose="查询某时点的保障状态")
+            elif form["person_id"]:
+                if not form["person_id"].isdigit():
+                    raise DomainError("人员 ID 应为数字", field="person_id")
+                lookup, pid = "person", int(form["person_id"])
+            else:
+                lookup = "account"
+            found = coverage.covered_at(db, at=when, person_id=pid, platform_code=form["platform_code"] or None,
+                                        account_id=form["account_id"] or None, actor=p)
+            result = _coverage_view(db, found)
+            if lookup in ("id_number", "name_phone"):  # found by find_person: that read is audited
+                person = db.get(Person, pid)
+                result["person"] = {"name": person.name, "id_masked": person.id_masked}
+        except DomainError as e:
+            if e.status_code == 404 and lookup not in ("id_number", "name_phone"):
+                raise
+            error = e.reason
+    platforms = [(x.code, x.display_name(clock.today())) for x in platforms_service.admitted_platforms(db)]
+    default_at = _picker_value(clock.now().replace(second=0, microsecond=0))
+    resp = render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,
+                  platforms=platforms, default_at=default_at, lookup=_LOOKUP_NAMES.get(lookup or ""),
+                  show_codes=p.role.scope == "region")
+    if lookup in ("id_number", "name_phone"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _coverage_form(**kw) -> dict:
+    keys = ("at", "id_number", "name", "phone", "person_id", "platform_code", "account_id")
+    return {k: (kw.get(k) or "").strip() for k in keys}
+
+
 @pages.get("/coverage")
 def coverage_page(request: Request, at: str | None = None, person_id: str | None = None,
                   platform_code: str | None = None, account_id: str | None = None,
                   p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
-    """The look-up form; with ``at`` and a person or account, the answer below it."""
-    form = {"at": (at or "").strip(), "person_id": (person_id or "").strip(),
-            "platform_code": (platform_code or "").strip(), "account_id": (account_id or "").strip()}
-    result = error = None
-    if form["at"]:
-        try:
-            when = coverage.parse_at(form["at"])
-            pid = None
-            if form["person_id"]:
-                if not form["person_id"].isdigit():
-                    raise DomainError("人员 ID 应为数字", field="person_id")
-                pid = int(form["person_id"])
-            result = coverage.covered_at(db, at=when, person_id=pid, platform_code=form["platform_code"] or None,
-                                         account_id=form["account_id"] or None, actor=p)
-        except DomainError as e:
-            if e.status_code == 404:
-                raise
-            error = e.reason
-    platforms = [(x.code, x.display_name(clock.today())) for x in platforms_service.admitted_platforms(db)]
-    example = (clock.now().astimezone(clock.SHANGHAI) - dt.timedelta(days=1)).replace(hour=12, minute=30, second=0,
-                                                                                 microsecond=0).isoformat()
-    return render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,
-                  platforms=platforms, example=example, status_names=coverage.STATUS_NAMES)
+    """Bookmarkable look-ups by platform account or person ID; ID numbers and phones are posted."""
+    return _coverage_page(request, db, p, _coverage_form(at=at, person_id=person_id, platform_code=platform_code,
+                                                         account_id=account_id))
 
+
+@pages.post("/coverage")
+def coverage_search(request: Request, at: str = Form(""), id_number: str = Form(""), name: str = Form(""),
+                    phone: str = Form(""), person_id: str = Form(""), platform_code: str = Form(""),
+                    account_id: str = Form(""), p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
+    """The form posts here, so that an ID number or mobile number never appears in a URL (browser
+    history, proxy and access logs)."""
+    return _coverage_page(request, db, p, _coverage_form(at=at, id_number=id_number, name=name, phone=phone,
+                                                         person_id=person_id, platform_code=platform_code,
+                                                         account_id=account_id))

@@ -60,6 +60,25 @@ class OrderOut(BaseModel):
     county_code: str
 
 
+# Chinese names of the fields of an order record (docs/interfaces/orders-v1.md), for the pages.
+ORDER_FIELD_NAMES = {
+    "order_id": "订单号", "platform_code": "平台企业编码", "worker_account_id": "平台账号", "industry": "行业",
+    "county_code": "接单地区划代码", "accepted_at": "订单接单时间", "picked_up_at": "取货/接到乘客时间",
+    "finished_at": "订单完成/取消时间", "status": "订单状态", "start_lng": "起点经度", "start_lat": "起点纬度",
+    "end_lng": "终点经度", "end_lat": "终点纬度", "distance_m": "里程（米）", "income_fen": "订单收入（分）"}
+FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
+
+
+class CoverageQuery(BaseModel):
+    at: str = Field(description="时点，带时区的 ISO 8601，如 2026-08-01T12:30:00+08:00")
+    id_number: str | None = Field(None, description="身份证号码（查该人员在所有平台的订单）")
+    name: str | None = Field(None, description="姓名（与 phone 同用）")
+    phone: str | None = Field(None, description="该人员某一平台账号登记的手机号码（与 name 同用）")
+    person_id: int | None = Field(None, description="人员 ID")
+    platform_code: str | None = Field(None, description="平台企业编码（与 account_id 同用）")
+    account_id: str | None = Field(None, description="平台账号")
+
+
 class CoverageOut(BaseModel):
     covered: bool
     order_id: str | None = Field(description="the covering order (the earliest accepted when several run at once)")

@@ -239,7 +239,8 @@ def admission_list(request: Request, state: str | None = None, p: Principal = De
     today = clock.today()
     rows = [S.admission_out(a, today) for a in admission.list_admissions(db, p, state or None)]
     return render(request, "admission_list.html", title="试点纳入申请", rows=rows, state=state or "",
-                  states=admission.STATE_NAMES, can_decide=p.can(P.ADMISSION_DECIDE))
+                  states=admission.STATE_NAMES, can_decide=p.can(P.ADMISSION_DECIDE),
+                  industry_names={code: i.name for code, i in service.industries(db).items()})
 
 
 def _application_form(request: Request, db: Session, values: dict, error: DomainError | None = None):

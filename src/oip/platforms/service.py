@@ -172,8 +172,8 @@ def region_label(session: Session, code: str | None) -> str:
         return ""
     r = session.get(Region, code)
     if r is not None:
-        return f"{r.name}（{code}）"
-    return f"{PROVINCES.get(code[:2], '')}（{code}）"
+        return r.name
+    return PROVINCES.get(code[:2], "") or code
 
 
 def _phone(value: Any) -> str | None:
@@ -519,3 +519,32 @@ def load_pilot_platforms(session: Session, actor=audit.SYSTEM) -> int:
 def admitted_platforms(session: Session) -> list[Platform]:
     """The platforms in the pilot (纳入试点的平台企业), by code."""
     return list(session.scalars(select(Platform).where(admitted()).order_by(Platform.code)))
+# ---- names of audited objects (the audit page) ----------------------------------------------------
+
+def _platform_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """Platforms are audited by code, or code/year for a year's float k."""
+    codes = {i.split("/", 1)[0] for i in ids}
+    today = clock.today()
+    names = {p.code: p.display_name(today) for p in session.scalars(select(Platform).where(Platform.code.in_(codes)))}
+    out = {}
+    for i in ids:
+        code, _, year = i.partition("/")
+        if code in names:
+            out[i] = names[code] + (f" · {year} 年" if year else "")
+    return out
+
+
+def _admission_names(session: Session, ids: list[str]) -> dict[str, str]:
+    from oip.platforms.models import Admission
+
+    numeric = [int(i) for i in ids if i.isdigit()]
+    if not numeric:
+        return {}
+    today = clock.today()
+    rows = session.execute(select(Admission.id, Platform).join(Platform, Platform.id == Admission.platform_id)
+                           .where(Admission.id.in_(numeric))).all()
+    return {str(i): f"{p.display_name(today)}（第 {i} 号申请）" for i, p in rows}
+
+
+audit.register_entity_names("platform", "平台企业", _platform_names)
+audit.register_entity_names("admission", "试点纳入申请", _admission_names)

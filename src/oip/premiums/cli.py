@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from oip.core import clock
+
 err = Console(stderr=True)
 
 
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
             err.print(f"[yellow]{w}[/yellow]")
         err.print(f"{res.month}: {len(rows)} declarations ({res.created} new, {res.changed} changed, "
                   f"{res.unchanged} unchanged, {res.frozen} already sent) in {res.seconds:.2f} s on {res.engine}")
-        print(json.dumps(rows, ensure_ascii=False))
+        print(json.dumps(rows, ensure_ascii=False, default=clock.json_default))
 
     @premiums.command("send")
     def send(month: str = typer.Option(..., help="Order month YYYY-MM."),
@@ -90,7 +92,7 @@ def register(app: typer.Typer) -> None:
                 out = service.send(s, _cli_actor(), month, platforms_=platform or None, engine=engine).as_dict()
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
         if any(d["status"] != "sent" for d in out["deliveries"]):
             err.print("[yellow]some messages were not delivered; they stay in the outbox: run this command again[/yellow]")
             raise typer.Exit(1)
@@ -116,7 +118,7 @@ def register(app: typer.Typer) -> None:
             rep.settle()
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(rep.as_dict(), ensure_ascii=False))
+        print(json.dumps(rep.as_dict(), ensure_ascii=False, default=clock.json_default))
         if any(r.status == "rejected" for r in rep.received):
             raise typer.Exit(1)
 
@@ -147,7 +149,7 @@ def register(app: typer.Typer) -> None:
                         "flags": flags.get(r.platform_id, [])} for r in recs]
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("propose")
     def float_propose(year: int = typer.Option(..., help="The year the float applies to (figures of year − 1)."),
@@ -159,10 +161,10 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as s:
                 actor = _officer(s, by) if by else _cli_actor()
-                out = [S.proposal_out(f).model_dump(mode="json") for f in floats.propose_floats(s, actor, year)]
+                out = [S.proposal_out(f).model_dump() for f in floats.propose_floats(s, actor, year)]
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("approve")
     def float_approve(proposal_id: int = typer.Argument(..., help="The proposal's id."),
@@ -177,10 +179,10 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as s:
                 actor = _officer(s, by, P.FLOAT_DECIDE, "核定浮动档次")
-                out = S.proposal_out(floats.approve_float(s, actor, proposal_id, k, reason)).model_dump(mode="json")
+                out = S.proposal_out(floats.approve_float(s, actor, proposal_id, k, reason)).model_dump()
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("reject")
     def float_reject(proposal_id: int = typer.Argument(..., help="The proposal's id."),
@@ -194,10 +196,10 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as s:
                 actor = _officer(s, by, P.FLOAT_DECIDE, "核定浮动档次")
-                out = S.proposal_out(floats.reject_float(s, actor, proposal_id, reason)).model_dump(mode="json")
+                out = S.proposal_out(floats.reject_float(s, actor, proposal_id, reason)).model_dump()
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("experience")
     def float_experience(code: str = typer.Argument(..., help="Platform code."),
@@ -221,7 +223,7 @@ def register(app: typer.Typer) -> None:
                        "insured_avg": row.insured_avg, "source": row.source}
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @premiums.command("parameters")
     def list_parameters() -> None:
@@ -234,7 +236,7 @@ def register(app: typer.Typer) -> None:
             out = [{"key": r.key, "value": r.value, "valid_from": r.valid_from.isoformat(),
                     "valid_to": r.valid_to.isoformat() if r.valid_to else None, "note": r.note}
                    for r in parameters.history(s, list(parameters.DEFINITIONS))]
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @premiums.command("parameter-set")
     def parameter_set(key: str = typer.Argument(..., help="e.g. premium.billable_statuses"),
@@ -260,4 +262,4 @@ def register(app: typer.Typer) -> None:
                 out = {"key": row.key, "value": row.value, "valid_from": row.valid_from.isoformat()}
         except DomainError as e:
             _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))

@@ -25,6 +25,7 @@ from oip.core.months import first_day, month_bounds, month_of, months_between, n
 from oip.core.web import DB
 from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
+from oip.orders.coverage import STATUS_NAMES as ORDER_STATUS_NAMES
 from oip.platforms import service as platforms
 from oip.premiums import calc, floats, reconciliation, service
 from oip.premiums.models import (
@@ -106,6 +107,8 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
                   undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
                   len(exchange.outbox(db, system="tax", status="pending")),
                   billable=parameters.get_version(db, "premium.billable_statuses", first),
+                  order_statuses=ORDER_STATUS_NAMES,
+                  param_labels={k: d.label for k, d in parameters.DEFINITIONS.items()},
                   due_day=parameters.get(db, "premium.payment_due_day", first_day(next_month(month))),
                   done=DONE.get(done or ""), **ctx)
 

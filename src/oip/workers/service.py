@@ -309,6 +309,43 @@ def find_account(session: Session, actor: Principal, platform: Platform, account
     return acc
 
 
+def find_person(session: Session, actor: Principal, *, id_number: str | None = None, name: str | None = None,
+                phone: str | None = None, purpose: str) -> int:
+    """The person in the caller's scope with this resident ID number, or with this name and a
+    platform account registered with this mobile number — found through the blind indexes, never by
+    decrypting. A hit is a read of personal data: audited (``worker.find``) with the purpose. No
+    match, or a person outside the scope, answers NotFound alike; a name and phone shared by two
+    people asks for the ID number."""
+    id_number, name, phone = ((v or "").strip() for v in (id_number, name, phone))
+    if id_number:
+        try:
+            number = parse_resident_id(id_number).number
+        except InvalidId as e:
+            raise DomainError(str(e), field="id_number") from None
+        cond, by = [Person.id_bidx == crypto.blind_index(number, ID_CTX)], "id_number"
+    elif name and phone:
+        try:
+            mobile = parse_mobile(phone)
+        except InvalidId as e:
+            raise DomainError(str(e), field="phone") from None
+        cond, by = [Person.name == name, PlatformAccount.phone_bidx == crypto.blind_index(mobile, PHONE_CTX)], "name_phone"
+    else:
+        raise DomainError("请填写身份证号码，或姓名和手机号码", field="id_number" if not (name or phone) else
+                          ("phone" if name else "name"))
+    ids = list(session.scalars(select(PlatformAccount.person_id).join(Person, Person.id == PlatformAccount.person_id)
+                               .where(*cond, account_condition(actor)).distinct().limit(2)))
+    if not ids:
+        raise NotFound("未找到该人员，或其不在您的数据范围内", field=by if by == "id_number" else "name")
+    if len(ids) > 1:
+        raise DomainError("姓名和手机号码对应多名人员，请按身份证号码查询", field="id_number")
+    audit.record(session, actor, "worker.find", entity_type="person", entity_id=ids[0], subjects=ids,
+                 purpose=purpose, after={"by": by})
+    return ids[0]
+
+
+audit.register_actions({"worker.find": "按身份证号码或姓名、手机号查找人员"})
+
+
 def account_counts(session: Session, actor: Principal, platform_id: int) -> dict[str, int]:
     """How many of a platform's accounts (in the caller's scope) are active and how many left."""
     rows = session.execute(select(PlatformAccount.status, func.count()).where(
