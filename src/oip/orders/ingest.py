@@ -34,12 +34,14 @@ per batch under ``var/ingest/``, memory-limited, spilling to disk); Python only 
    conflicts (other content: every copy rejected). The rejects file (CSV, UTF-8 with BOM,
    ``var/rejects/batch-<id>.csv``) is written and the valid rows, each order once, are staged
    (or, for Parquet, the one pass's rows kept when they are exactly these: step 3).
-5. Both paths: the staged rows are compared with what the ledger holds for their months ±1 (hash
-   join on order_id): same content → duplicate; other content → a correction, written as the next
+5. Both paths: the staged rows are compared with what the ledger holds for their months ±1 and
+   for any other month whose order-id index (``ledger.months_holding``) holds one of their ids' hashes
+   (hash join on order_id): same content → duplicate; other content → a correction, written as the next
    version, the old one superseded (content hashes of both sides find the equal ones, the rest are
    compared value by value). The final files, one per month, are the staged file itself (all new,
-   one month) or rewritten from it; their per-worker-month summaries are added (or kept from step
-   3), and those of the months that held a superseded version are summed again.
+   one month) or rewritten from it, each with its order-id index; their per-worker-month summaries
+   are added (or kept from step 3), and those of the months that held a superseded version are
+   summed again.
 6. ``ledger.publish`` moves the files into place and lists them, the superseded versions are copied
    in, the batch's counts and an audit event are written — and the one transaction commits. Before
    that commit nothing of the batch is visible. A failure the process survives marks the batch
@@ -727,10 +729,10 @@ def _remove_leftovers(batch_id: int) -> None:
     if staging.exists():
         for p in staging.glob(f"b{batch_id:09d}-*.parquet"):
             p.unlink(missing_ok=True)
-    orders = ledger.root() / "orders"
-    if orders.exists():
-        for p in orders.glob(f"*/*/b{batch_id:09d}-*.parquet"):
-            p.unlink(missing_ok=True)
+    for orders in (ledger.root() / "orders", ledger.index_root() / "orders"):
+        if orders.exists():
+            for p in orders.glob(f"*/*/b{batch_id:09d}-*.parquet"):
+                p.unlink(missing_ok=True)
 
 
 def rejects_file(batch_id: int) -> Path:
@@ -1265,7 +1267,8 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
 
 def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Path, plan: _Plan,
                     report: Progress, step) -> None:
-    """The staged rows against what the ledger holds for their months ±1 (duplicates, corrections),
+    """The staged rows against what the ledger holds for their months ±1 and for the months whose
+    order-id index holds one of their ids (duplicates, corrections),
     the final files (one per month), the per-worker-month summaries, the superseded versions."""
     report("比对已有订单", 0.6)
     con.execute(f"CREATE VIEW s AS SELECT file_row_number AS srn, * EXCLUDE (file_row_number) "
@@ -1277,6 +1280,11 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
         for d in (-1, 0, 1):
             yy, mm = divmod(y * 12 + mo - 1 + d, 12)
             near.add(f"{yy:04d}-{mm + 1:02d}")
+    if month_rows:
+        # An order_id is the platform's for ever: a stored version in any other month (the order
+        # sent again with another accepted_at) is found through the order-id index, and its month
+        # compared too — so that the order is corrected, never billed twice.
+        near |= ledger.months_holding(con, session, ctx.platform_code, "SELECT hash(order_id) AS h FROM s", skip=near)
     stored = ledger.files(session, ledger.Slice(months=tuple(sorted(near)), platforms=(ctx.platform_code,))) \
         if near else []
     con.execute("CREATE TABLE stored_dup (srn BIGINT)")
@@ -1348,8 +1356,10 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
             target.unlink(missing_ok=True)
             continue
         lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({_lit(str(target))})").fetchone()
+        index = target.with_name(target.stem + ".ids.parquet")
+        ledger.write_index(con, target, index)
         plan.staged.append(ledger.StagedFile(path=target, month=m, platform_code=ctx.platform_code, rows=rows,
-                                             min_accepted_at=lo, max_accepted_at=hi))
+                                             min_accepted_at=lo, max_accepted_at=hi, index=index))
         plan.accepted += rows
     plan.months = [f.month for f in plan.staged]
     step("written")

@@ -10,12 +10,23 @@ Rows keep the order of the platform's file (exports in acceptance order let a lo
 row groups of the hours it asks about).
 
 A corrected order (same order_id, other content) is a new row with ``version + 1``; the old version
-is listed in ``order_supersessions`` and left out by ``current_orders``."""
+is listed in ``order_supersessions`` and left out by ``current_orders``.
+
+An ``order_id`` is unique per platform for ever, whatever the month of the order. So that an import
+finds the stored version of an order in any month without reading every month's files, each ledger
+file has an **order-id index**: the 64-bit DuckDB hashes of its order ids, in a Parquet file of its
+own under ``<ledger>/order-ids/<hash tag>/`` at the ledger file's relative path. It is derived
+data: written with the file and moved into place by ``publish`` (so it is there when the file is
+listed), built from the file when it is missing (ledgers written before the index, files published
+by other means), and started afresh under another tag should DuckDB's hash function ever change.
+``sweep`` removes the index files of files no published batch lists."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +162,67 @@ class StagedFile:
     rows: int
     min_accepted_at: dt.datetime
     max_accepted_at: dt.datetime
+    index: Path | None = None  # its order-id index (``write_index``), moved into place with it
+
+
+# ---- the order-id index ----------------------------------------------------------------------------
+
+_TAG_TEXT = "oip order-id index v1"
+
+
+@functools.cache
+def _hash_tag() -> str:
+    """Names the index directory after DuckDB's hash of a fixed text: index files written with a
+    hash function that differs from this DuckDB's are never read (they would miss orders)."""
+    con = duckdb.connect()
+    try:
+        return f"{con.execute('SELECT hash(?)', [_TAG_TEXT]).fetchone()[0]:016x}"
+    finally:
+        con.close()
+
+
+def index_root() -> Path:
+    return root() / "order-ids" / _hash_tag()
+
+
+def index_path(rel: str) -> Path:
+    """The order-id index of the ledger file at relative path ``rel``."""
+    return index_root() / rel
+
+
+def write_index(con: duckdb.DuckDBPyConnection, ledger_file: Path, target: Path) -> None:
+    """The order-id index of a ledger file: the hash of every order_id (every version) it holds.
+    Written under a temporary name and renamed, so a reader never sees half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    con.execute(f"COPY (SELECT hash(order_id) AS h FROM read_parquet({_sql_list([ledger_file])})) "
+                f"TO {_sql_list([tmp])[1:-1]} (FORMAT parquet, COMPRESSION uncompressed)")
+    os.replace(tmp, target)
+
+
+def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_code: str, hashes_sql: str,
+                   skip: Iterable[str] = ()) -> set[str]:
+    """The months (other than ``skip``) of the platform's published files whose order-id index holds
+    one of the hashes of query ``hashes_sql`` (one column ``h``: ``hash(order_id)``). A hash that two
+    ids share only adds a month to compare; an order stored in a month is never missed. Indexes
+    that are missing are built from their files first."""
+    skip = set(skip)
+    q = (select(OrderFile.path, OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+         .where(OrderBatch.status == "published", OrderFile.platform_code == platform_code)
+         .order_by(OrderFile.id))
+    month_of: dict[str, str] = {}
+    for rel, month in session.execute(q):
+        if month in skip:
+            continue
+        idx = index_path(rel)
+        if not idx.exists():
+            write_index(con, root() / rel, idx)
+        month_of[str(idx)] = month
+    if not month_of:
+        return set()
+    found = con.execute(f"""SELECT DISTINCT filename FROM read_parquet({_sql_list(month_of)}, filename=true)
+                            WHERE h IN (SELECT h FROM ({hashes_sql}))""").fetchall()
+    return {month_of[f] for f, in found}
 
 
 def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
@@ -167,6 +239,10 @@ def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
         target = base / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(f.path, target)
+        if f.index is not None:
+            idx = index_path(rel)
+            idx.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f.index, idx)
         session.add(OrderFile(batch_id=batch.id, platform_code=f.platform_code, month=f.month, path=rel,
                               rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at))
     for platform_code, order_id, version, month in supersessions:
@@ -190,4 +266,15 @@ def sweep(session: Session) -> list[Path]:
             if p not in listed:
                 p.unlink()
                 removed.append(p)
+    # Order-id indexes of unlisted files, and indexes written with another hash function.
+    indexes = root() / "order-ids"
+    if indexes.exists():
+        current = index_root()
+        for d in indexes.iterdir():
+            if d != current:
+                shutil.rmtree(d, ignore_errors=True)
+        if current.exists():
+            for p in current.rglob("*.parquet"):
+                if root() / p.relative_to(current) not in listed:
+                    p.unlink()
     return removed
