@@ -219,6 +219,7 @@ class _Source:
     types: dict[str, str] = field(default_factory=dict)  # Parquet: DuckDB type of each interface column present
     transcode: bool = False                  # CSV in GB18030 to be transcoded to UTF-8 first
     rows: int = 0                            # Parquet: the rows its metadata counts
+    ascii_head: bool = False                 # CSV: the first MiB is all ASCII (the encoding not yet known)
 
 
 _SIGNATURES = [
@@ -241,7 +242,9 @@ def guess_format(name: str | None) -> str | None:
 
 
 def _text_encoding(head: bytes, fmt: str) -> str:
-    """UTF-8 (BOM optional) or, for CSV, GB18030 (the superset of GBK), judged on the first MB."""
+    """UTF-8 (BOM optional) or, for CSV, GB18030 (the superset of GBK), judged on the first MiB.
+    When that is all ASCII, a CSV file is read as UTF-8 until a byte that is not UTF-8 turns up:
+    then the whole file is read as GB18030 if it is that (``_stage_text``)."""
     for sig, reason in _SIGNATURES:
         if head.startswith(sig):
             raise FileError(reason)
@@ -310,7 +313,7 @@ def open_source(path: Path, fmt: str) -> _Source:
     with open(path, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)
     encoding = _text_encoding(head, fmt)
-    src = _Source(fmt, path, encoding, transcode=(encoding != "UTF-8"))
+    src = _Source(fmt, path, encoding, transcode=(encoding != "UTF-8"), ascii_head=head.isascii())
     if fmt == "csv":
         codec = "utf-8-sig" if encoding == "UTF-8" else "gb18030"
         first = head.split(b"\n", 1)[0]
@@ -879,7 +882,28 @@ def _load_reference(session: Session, con, ctx: _Context, work: Path) -> None:
 
 def _stage_text(con, src: _Source, work: Path, report: Progress) -> str:
     """CSV / JSON Lines → typed staging Parquet in file order (returned); the lines that could not
-    be read at all go to the table ``structural`` (row = line, reason, raw line)."""
+    be read at all go to the table ``structural`` (row = line, reason, raw line).
+
+    A CSV file whose first MiB is ASCII was taken for UTF-8: when the reader finds bytes that are
+    not UTF-8 further on, and the whole file is valid GB18030 (GBK), it is read again as that."""
+    stage = _stage_text_as(con, src, work, report)
+    if (src.fmt == "csv" and src.ascii_head and not src.transcode
+            and _scalar(con, "SELECT count(*) FROM reject_lines WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')")):
+        try:
+            _transcode(src.path, work / "utf8.csv")
+        except FileError:  # not GB18030 either: a UTF-8 file with broken lines, rejected as such
+            (work / "utf8.csv").unlink(missing_ok=True)
+        else:
+            log.info("the file is GB18030 after an ASCII beginning: read again as that")
+            src.encoding, src.transcode = "GB18030", True
+            con.execute("DROP TABLE reject_lines")
+            con.execute("DROP TABLE reject_scan")
+            stage = _stage_text_as(con, src, work, report)
+    _structural(con, src)
+    return stage
+
+
+def _stage_text_as(con, src: _Source, work: Path, report: Progress) -> str:
     path = _text_source(src, work)
     stage = work / "stage.parquet"
     rejects_opts = "ignore_errors=true, store_rejects=true, rejects_table='reject_lines', rejects_scan='reject_scan'"
@@ -910,7 +934,11 @@ def _stage_text(con, src: _Source, work: Path, report: Progress) -> str:
     with _progress(con, report, "逐行校验", 0.1, 0.35):
         con.execute(f"COPY ({sql}) TO {_lit(str(stage))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)")
     con.execute("SET preserve_insertion_order = false")
-    # Lines the reader could not split, one row each (a line may have several errors), kept in DuckDB.
+    return str(stage)
+
+
+def _structural(con, src: _Source) -> None:
+    """Lines the reader could not split, one row each (a line may have several errors), kept in DuckDB."""
     names = {"MISSING COLUMNS": "列数少于表头", "TOO MANY COLUMNS": "列数多于表头（字段中含逗号时须用英文双引号括起）",
              "UNQUOTED VALUE": "引号使用不正确", "LINE SIZE OVER MAXIMUM": "该行过长",
              "INVALID ENCODING": "含有无法识别的字符（编码错误）", "INVALID UNICODE": "含有无法识别的字符（编码错误）"}
@@ -921,7 +949,6 @@ def _stage_text(con, src: _Source, work: Path, report: Progress) -> str:
         SELECT line, {_lit(f'该行无法按 {kind} 解析：')} || string_agg(DISTINCT {what}, '、'),
                left(ltrim(any_value(csv_line), chr(13) || chr(10)), 2000)
         FROM reject_lines GROUP BY line""")
-    return str(stage)
 
 
 class _Rows:
