@@ -79,6 +79,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
+from oip.core.sqltext import array, ident, in_list, literal
 from oip.core.config import get_settings
 from oip.core.db import get_engine
 from oip.core.errors import DomainError, Forbidden
@@ -158,30 +159,6 @@ class ImportResult:
 
 
 # ---- small SQL helpers -----------------------------------------------------------------------------
-
-def _lit(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMPTZ '{value.astimezone(dt.timezone.utc).isoformat()}'"
-    if isinstance(value, dt.date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _in_list(values) -> str:
-    return "(" + ", ".join(_lit(v) for v in values) + ")"
-
-
-def _paths(paths) -> str:
-    return "[" + ", ".join(_lit(str(p)) for p in paths) + "]"
-
 
 def _scalar(con, sql: str, params=None):
     row = con.execute(sql, params or []).fetchone()
@@ -295,8 +272,8 @@ def open_source(path: Path, fmt: str) -> _Source:
     if fmt == "parquet":
         con = duckdb.connect()
         try:
-            desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(path))})").fetchall()
-            rows = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(path))})").fetchone()[0]
+            desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))})").fetchall()
+            rows = con.execute(f"SELECT count(*) FROM read_parquet({literal(str(path))})").fetchone()[0]
         except duckdb.Error:
             raise FileError("文件不是可读取的 Parquet 文件") from None
         finally:
@@ -369,7 +346,7 @@ _TS_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:
 def _ts_from_text(s: str) -> str:
     """ISO 8601 with an offset (±HH:MM, ±HHMM, ±HH or Z); seconds and fractions optional; T or space."""
     z = f"CASE WHEN right({s}, 1) IN ('Z', 'z') THEN left({s}, length({s}) - 1) || '+00:00' ELSE {s} END"
-    fmts = "[" + ", ".join(_lit(f) for f in _TS_FORMATS) + "]"
+    fmts = "[" + ", ".join(literal(f) for f in _TS_FORMATS) + "]"
     # The usual shape, 2026-08-01T12:30:00+08:00 (25 bytes, the offset's sign at 20), by the faster cast.
     return (f"CASE WHEN strlen({s}) = 25 AND {s}[20] IN ('+', '-') THEN TRY_CAST({s} AS TIMESTAMPTZ) "
             f"ELSE CAST(COALESCE(try_strptime({s}, '%Y-%m-%dT%H:%M:%S%z'), try_strptime({z}, {fmts})) AS TIMESTAMPTZ) END")
@@ -413,7 +390,7 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
         text_expr = f"NULLIF(CASE WHEN starts_with({val}, ' ') OR ends_with({val}, ' ') THEN trim({val}) ELSE {val} END, '')"
         if f in TEXT_FIELDS:
             if f == "status":
-                text_expr = f"CASE WHEN {val} IN {_in_list(STATUSES)} THEN {val} ELSE lower({text_expr}) END"
+                text_expr = f"CASE WHEN {val} IN {in_list(STATUSES)} THEN {val} ELSE lower({text_expr}) END"
             inner.append(f"{text_expr} AS {f}")
             outer.append(f)
             continue
@@ -532,57 +509,57 @@ def _checks(c: _Context) -> list[tuple[str, str]]:
     for f in FIELDS:
         missing = f"t.{f} IS NULL" + (f" AND t.{f}__raw IS NULL" if f in PARSED else "")
         if f in REQUIRED:
-            out.append((missing, _lit(f"{f}：必填")))
+            out.append((missing, literal(f"{f}：必填")))
         if f in TIME_FIELDS:
             out.append((f"t.{f}__raw IS NOT NULL",
                         f"CASE WHEN TRY_CAST(t.{f}__raw AS TIMESTAMP) IS NOT NULL "
-                        f"THEN {_lit(f'{f}：缺少时区偏移（{_TS_HINT}）')} ELSE {_lit(f'{f}：格式错误（{_TS_HINT}）')} END"))
+                        f"THEN {literal(f'{f}：缺少时区偏移（{_TS_HINT}）')} ELSE {literal(f'{f}：格式错误（{_TS_HINT}）')} END"))
         elif f in INT_FIELDS:
-            out.append((f"t.{f}__raw IS NOT NULL", _lit(f"{f}：应为整数")))
+            out.append((f"t.{f}__raw IS NOT NULL", literal(f"{f}：应为整数")))
         elif f in COORD_FIELDS:
-            out.append((f"t.{f}__raw IS NOT NULL", _lit(f"{f}：应为十进制度数（如 108.3669）")))
+            out.append((f"t.{f}__raw IS NOT NULL", literal(f"{f}：应为十进制度数（如 108.3669）")))
     out += [
-        (f"length(t.order_id) > {MAX_ID_LENGTH}", _lit(f"order_id：超过 {MAX_ID_LENGTH} 个字符")),
-        (f"length(t.worker_account_id) > {MAX_ID_LENGTH}", _lit(f"worker_account_id：超过 {MAX_ID_LENGTH} 个字符")),
-        (f"t.platform_code <> {_lit(c.platform_code)}",
-         _lit(f"platform_code：应为本批的平台编码 {c.platform_code}（实为 ") + " || left(t.platform_code, 32) || '）'"),
-        (f"t.industry <> {_lit(c.industry_code)}",
-         _lit(f"industry：应为该平台的行业 {c.industry_code}（{c.industry_name}）（实为 ") + " || left(t.industry, 32) || '）'"),
-        (f"t.status NOT IN {_in_list(STATUSES)}", _lit("status：应为 completed 或 cancelled")),
-        ("t.county_code IS NOT NULL AND cty.code IS NULL", _lit("county_code：不是广西的县级行政区划代码")),
+        (f"length(t.order_id) > {MAX_ID_LENGTH}", literal(f"order_id：超过 {MAX_ID_LENGTH} 个字符")),
+        (f"length(t.worker_account_id) > {MAX_ID_LENGTH}", literal(f"worker_account_id：超过 {MAX_ID_LENGTH} 个字符")),
+        (f"t.platform_code <> {literal(c.platform_code)}",
+         literal(f"platform_code：应为本批的平台编码 {c.platform_code}（实为 ") + " || left(t.platform_code, 32) || '）'"),
+        (f"t.industry <> {literal(c.industry_code)}",
+         literal(f"industry：应为该平台的行业 {c.industry_code}（{c.industry_name}）（实为 ") + " || left(t.industry, 32) || '）'"),
+        (f"t.status NOT IN {in_list(STATUSES)}", literal("status：应为 completed 或 cancelled")),
+        ("t.county_code IS NOT NULL AND cty.code IS NULL", literal("county_code：不是广西的县级行政区划代码")),
         (f"cty.code IS NOT NULL AND ({day} < cty.valid_from OR {day} > cty.valid_to)",
-         _lit("county_code：该区划代码在订单日期不在有效期内")),
+         literal("county_code：该区划代码在订单日期不在有效期内")),
         ("t.worker_account_id IS NOT NULL AND acc.account_id IS NULL",
-         _lit("worker_account_id：人员名册中该平台没有此账号（须先报送人员信息）")),
+         literal("worker_account_id：人员名册中该平台没有此账号（须先报送人员信息）")),
         (f"acc.registered_on IS NOT NULL AND {day} < acc.registered_on",
          "'accepted_at：早于该账号的平台注册日期 ' || CAST(acc.registered_on AS VARCHAR)"),
         (f"{day} > acc.left_on", "'worker_account_id：该账号已于 ' || CAST(acc.left_on AS VARCHAR) || ' 退出平台'"),
-        ("t.finished_at < t.accepted_at", _lit("finished_at：早于 accepted_at")),
+        ("t.finished_at < t.accepted_at", literal("finished_at：早于 accepted_at")),
         ("t.picked_up_at < t.accepted_at OR t.picked_up_at > t.finished_at",
-         _lit("picked_up_at：应在 accepted_at 与 finished_at 之间")),
+         literal("picked_up_at：应在 accepted_at 与 finished_at 之间")),
         (f"epoch_us(t.finished_at) - epoch_us(t.accepted_at) > {MAX_DURATION_HOURS * 3600 * 1_000_000}",
-         _lit(f"finished_at：订单时长超过 {MAX_DURATION_HOURS} 小时")),
-        (f"t.accepted_at > {_lit(c.now_limit)}", _lit("accepted_at：晚于当前时间")),
-        (f"t.finished_at > {_lit(c.now_limit)}", _lit("finished_at：晚于当前时间")),
-        (f"{day} < {_lit(c.coverage_start)}",
-         _lit(f"accepted_at：订单日期早于该平台纳入职业伤害保障之日 {c.coverage_start.isoformat()}")),
+         literal(f"finished_at：订单时长超过 {MAX_DURATION_HOURS} 小时")),
+        (f"t.accepted_at > {literal(c.now_limit)}", literal("accepted_at：晚于当前时间")),
+        (f"t.finished_at > {literal(c.now_limit)}", literal("finished_at：晚于当前时间")),
+        (f"{day} < {literal(c.coverage_start)}",
+         literal(f"accepted_at：订单日期早于该平台纳入职业伤害保障之日 {c.coverage_start.isoformat()}")),
     ]
     if c.coverage_end is not None:
-        out.append((f"{day} > {_lit(c.coverage_end)}",
-                    _lit(f"accepted_at：订单日期晚于该行业试点结束之日 {c.coverage_end.isoformat()}")))
+        out.append((f"{day} > {literal(c.coverage_end)}",
+                    literal(f"accepted_at：订单日期晚于该行业试点结束之日 {c.coverage_end.isoformat()}")))
     for lng, lat in (("start_lng", "start_lat"), ("end_lng", "end_lat")):
         has_lng = f"(t.{lng} IS NOT NULL OR t.{lng}__raw IS NOT NULL)"
         has_lat = f"(t.{lat} IS NOT NULL OR t.{lat}__raw IS NOT NULL)"
-        out.append((f"{has_lng} <> {has_lat}", _lit(f"{lng}/{lat}：经度和纬度应同时填写或同时留空")))
+        out.append((f"{has_lng} <> {has_lat}", literal(f"{lng}/{lat}：经度和纬度应同时填写或同时留空")))
         out.append((f"t.{lng} NOT BETWEEN {LNG_RANGE[0]} AND {LNG_RANGE[1]}",
-                    _lit(f"{lng}：超出中国境内的经度范围（{LNG_RANGE[0]:g}–{LNG_RANGE[1]:g}），经纬度是否填反？")))
+                    literal(f"{lng}：超出中国境内的经度范围（{LNG_RANGE[0]:g}–{LNG_RANGE[1]:g}），经纬度是否填反？")))
         out.append((f"t.{lat} NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}",
-                    _lit(f"{lat}：超出中国境内的纬度范围（{LAT_RANGE[0]:g}–{LAT_RANGE[1]:g}），经纬度是否填反？")))
+                    literal(f"{lat}：超出中国境内的纬度范围（{LAT_RANGE[0]:g}–{LAT_RANGE[1]:g}），经纬度是否填反？")))
     out += [
-        ("t.distance_m < 0", _lit("distance_m：不能为负数")),
-        (f"t.distance_m > {MAX_DISTANCE_M}", _lit(f"distance_m：超过 {MAX_DISTANCE_M // 1000} 公里，不合理（单位为米）")),
-        ("t.income_fen < 0", _lit("income_fen：不能为负数")),
-        (f"t.income_fen > {MAX_INCOME_FEN}", _lit(f"income_fen：超过 {MAX_INCOME_FEN // 100:,} 元，不合理（单位为分）")),
+        ("t.distance_m < 0", literal("distance_m：不能为负数")),
+        (f"t.distance_m > {MAX_DISTANCE_M}", literal(f"distance_m：超过 {MAX_DISTANCE_M // 1000} 公里，不合理（单位为米）")),
+        ("t.income_fen < 0", literal("income_fen：不能为负数")),
+        (f"t.income_fen > {MAX_INCOME_FEN}", literal(f"income_fen：超过 {MAX_INCOME_FEN // 100:,} 元，不合理（单位为分）")),
     ]
     return out
 
@@ -638,6 +615,7 @@ class _Plan:
     summaries: Any = None                    # the savepoint under which the fast path added the summaries
     fast_ok: Path | None = None              # Parquet: the rows the one pass found valid, when it found others
     fast_written: int = 0
+    staged_hashes: Any = None                # the one pass: hash(order_id) of every staged row (numpy), for the index
 
 
 def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platform:
@@ -870,7 +848,7 @@ def _load_reference(session: Session, con, ctx: _Context, work: Path) -> None:
     accounts = work / "accounts.csv"
     _copy_out(session, "SELECT account_id, person_id, registered_on, CASE WHEN status = 'left' THEN status_on END "
                        f"FROM platform_accounts WHERE platform_id = {int(ctx.platform_id)}", accounts)
-    con.execute(f"""CREATE TABLE acc AS SELECT * FROM read_csv({_lit(str(accounts))},
+    con.execute(f"""CREATE TABLE acc AS SELECT * FROM read_csv({literal(str(accounts))},
         columns={{'account_id': 'VARCHAR', 'person_id': 'BIGINT', 'registered_on': 'DATE', 'left_on': 'DATE'}},
         header=false, auto_detect=false, delim=',', quote='"', escape='"')""")
     rows = session.execute(select(Region.code, Region.valid_from, Region.valid_to).where(Region.level == "county")).all()
@@ -909,12 +887,12 @@ def _stage_text_as(con, src: _Source, work: Path, report: Progress) -> str:
     rejects_opts = "ignore_errors=true, store_rejects=true, rejects_table='reject_lines', rejects_scan='reject_scan'"
     if src.fmt == "csv":
         reader = _csv_reader(src, path, {}, rejects_opts)
-        inputs = {f: (_ident(f), "VARCHAR") for f in FIELDS if f in src.header}
+        inputs = {f: (ident(f), "VARCHAR") for f in FIELDS if f in src.header}
         sql = _typed_select(inputs, reader)
     else:
-        reader = (f"read_csv({_lit(str(path))}, columns={{'j': 'VARCHAR'}}, delim={_lit(chr(1))}, quote='', escape='', "
+        reader = (f"read_csv({literal(str(path))}, columns={{'j': 'VARCHAR'}}, delim={literal(chr(1))}, quote='', escape='', "
                   f"header=false, auto_detect=false, max_line_size=4194304, {rejects_opts})")
-        paths = "[" + ", ".join(_lit(f"$.{f}") for f in FIELDS) + "]"
+        paths = "[" + ", ".join(literal(f"$.{f}") for f in FIELDS) + "]"
         obj = "(json_valid(j) AND json_type(j) = 'OBJECT')"
         inner = f"(SELECT j, CASE WHEN {obj} THEN json_extract(j, {paths}) END AS e FROM {reader})"
         inputs = {}
@@ -926,13 +904,13 @@ def _stage_text_as(con, src: _Source, work: Path, report: Progress) -> str:
                          f"WHEN json_type({val}) IS NULL OR json_type({val}) = 'NULL' THEN NULL "
                          f"ELSE CAST({val} AS VARCHAR) END", "VARCHAR")
             kinds.append(f"CASE WHEN json_type({val}) IN ('OBJECT', 'ARRAY', 'BOOLEAN') "
-                         f"THEN {_lit(f + '：应为字符串或数字')} END")
+                         f"THEN {literal(f + '：应为字符串或数字')} END")
         pre = (f"CASE WHEN j IS NULL OR trim(j) = '' THEN '{_BLANK}' WHEN e IS NULL THEN '该行不是合法的 JSON 对象' "
                f"ELSE NULLIF(concat_ws('；', {', '.join(kinds)}), '') END")
         sql = _typed_select(inputs, inner, pre_reason=pre)
     con.execute("SET preserve_insertion_order = true")  # a record's position in the staging file is its row
     with _progress(con, report, "逐行校验", 0.1, 0.35):
-        con.execute(f"COPY ({sql}) TO {_lit(str(stage))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)")
+        con.execute(f"COPY ({sql}) TO {literal(str(stage))} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 122880)")
     con.execute("SET preserve_insertion_order = false")
     return str(stage)
 
@@ -943,10 +921,10 @@ def _structural(con, src: _Source) -> None:
              "UNQUOTED VALUE": "引号使用不正确", "LINE SIZE OVER MAXIMUM": "该行过长",
              "INVALID ENCODING": "含有无法识别的字符（编码错误）", "INVALID UNICODE": "含有无法识别的字符（编码错误）"}
     kind = "CSV" if src.fmt == "csv" else "JSON Lines"
-    what = "CASE error_type " + " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in names.items()) \
+    what = "CASE error_type " + " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in names.items()) \
         + " ELSE error_type END"
     con.execute(f"""INSERT INTO structural
-        SELECT line, {_lit(f'该行无法按 {kind} 解析：')} || string_agg(DISTINCT {what}, '、'),
+        SELECT line, {literal(f'该行无法按 {kind} 解析：')} || string_agg(DISTINCT {what}, '、'),
                left(ltrim(any_value(csv_line), chr(13) || chr(10)), 2000)
         FROM reject_lines GROUP BY line""")
 
@@ -1010,7 +988,7 @@ def _check(session: Session, con, ctx: _Context, src: _Source, work: Path, repor
 
 
 def _enum(values) -> str:
-    return "ENUM(" + ", ".join(_lit(v) for v in sorted(set(values))) + ")"
+    return "ENUM(" + ", ".join(literal(v) for v in sorted(set(values))) + ")"
 
 
 def _ledger_select(con, ctx: _Context, where: str) -> str:
@@ -1029,10 +1007,10 @@ def _ledger_select(con, ctx: _Context, where: str) -> str:
     index = f"(year(v.day) * 12 + month(v.day) - {first.year * 12 + first.month - 1})"
     month = "strftime(v.day, '%Y-%m')"
     if months:
-        month = f"COALESCE(CAST([{', '.join(_lit(m) for m in months)}] AS {_enum(months)}[])[{index}], {month})"
+        month = f"COALESCE(CAST([{', '.join(literal(m) for m in months)}] AS {_enum(months)}[])[{index}], {month})"
     exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)), "month": month,
-             "day": "v.day", "platform_code": f"CAST({_lit(ctx.platform_code)} AS {_enum([ctx.platform_code])})",
-             "industry": f"CAST({_lit(ctx.industry_code)} AS {_enum([ctx.industry_code])})",
+             "day": "v.day", "platform_code": f"CAST({literal(ctx.platform_code)} AS {_enum([ctx.platform_code])})",
+             "industry": f"CAST({literal(ctx.industry_code)} AS {_enum([ctx.industry_code])})",
              "status": f"CAST(v.status AS {_enum(STATUSES)})",
              "county_code": "v.county"}
     cols = ", ".join(f"{exprs[c]} AS {c}" if c in ("platform_code", "industry", "status", "county_code")
@@ -1042,7 +1020,7 @@ def _ledger_select(con, ctx: _Context, where: str) -> str:
 
 def _write(con, sql: str, target: Path) -> int:
     """COPY a query into a ledger-format Parquet file; the number of rows written."""
-    return int(con.execute(f"COPY ({sql}) TO {_lit(str(target))} ({ledger.WRITE_OPTIONS})").fetchone()[0] or 0)
+    return int(con.execute(f"COPY ({sql}) TO {literal(str(target))} ({ledger.WRITE_OPTIONS})").fetchone()[0] or 0)
 
 
 _REJECT_SIGNAL = "oip: a row needs the general path"
@@ -1063,10 +1041,10 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
     a row to reject or an order_id twice. JSON Lines always takes the general path."""
     if src.fmt == "jsonl":
         return False
-    stop = f"error({_lit(_REJECT_SIGNAL)})"
+    stop = f"error({literal(_REJECT_SIGNAL)})"
     if src.fmt == "parquet":
         inputs = _parquet_inputs(src)
-        source = f"read_parquet({_lit(str(src.path))})"
+        source = f"read_parquet({literal(str(src.path))})"
     else:
         # The reader parses the values itself. Numbers as DOUBLE, integers too: its BIGINT would
         # round "6.5" where the rule rejects it (the range checks bound integers far below 2^53).
@@ -1075,7 +1053,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         # stops the pass like a bad row.
         types = {**{f: "DOUBLE" for f in COORD_FIELDS + INT_FIELDS}, **{f: "TIMESTAMP" for f in TIME_FIELDS}}
         source = _csv_reader(src, _text_source(src, work), types, "timestampformat='%Y-%m-%dT%H:%M:%S%z'")
-        inputs = {f: (_ident(f), "TIMESTAMP_UTC" if f in TIME_FIELDS else types.get(f, "VARCHAR"))
+        inputs = {f: (ident(f), "TIMESTAMP_UTC" if f in TIME_FIELDS else types.get(f, "VARCHAR"))
                   for f in FIELDS if f in src.header}
     typed = _fast_typed_select(inputs, source, stop)
     if typed is None:
@@ -1112,7 +1090,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
         failed: list[BaseException] = []
         adder = None
         if not _overlaps_stored(session, con, ctx, staged):
-            source = f"read_parquet({_lit(str(staged))})"
+            source = f"read_parquet({literal(str(staged))})"
             months = [r[0] for r in con.execute(f"SELECT DISTINCT month FROM {source}").fetchall()]
             plan.summaries = session.begin_nested()
             rows = summaries.batches(con, summaries.rows_sql(ctx.platform_id, source))
@@ -1128,7 +1106,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
             adder = threading.Thread(target=add, name=f"ingest-b{ctx.batch_id}-summaries", daemon=True)
             adder.start()
         try:
-            repeated = _has_repeats(con, staged, written)
+            repeated = _has_repeats(con, staged, written, plan)
         finally:
             if adder is not None:
                 adder.join()
@@ -1154,7 +1132,7 @@ def _stage_fast(session: Session, con, ctx: _Context, src: _Source, work: Path, 
 def _overlaps_stored(session: Session, con, ctx: _Context, staged: Path) -> bool:
     """Whether a published file of the platform has orders accepted within the staged rows' span
     (from the files' statistics and the ledger's list: no data read)."""
-    lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({_lit(str(staged))})").fetchone()
+    lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({literal(str(staged))})").fetchone()
     if lo is None:
         return False
     return bool(session.scalar(
@@ -1169,39 +1147,46 @@ def _overlaps_stored(session: Session, con, ctx: _Context, staged: Path) -> bool
 SORT_REPEATS_MAX_ROWS = 40_000_000
 
 
-def _repeated_hashes(con, hashes: str, rows: int, first_only: bool = False) -> np.ndarray:
+def _repeated_hashes(con, hashes: str, rows: int, first_only: bool = False,
+                     keep: list | None = None) -> np.ndarray:
     """The values of column ``h`` (UBIGINT) of the query ``hashes`` (``rows`` rows at most) that occur
     more than once: by sorting them in memory, or above SORT_REPEATS_MAX_ROWS with DuckDB's hash
-    aggregate. ``first_only``: stop at the first one found (whether there is any)."""
+    aggregate. ``first_only``: stop at the first one found (whether there is any). ``keep``: the
+    sorted hashes are appended to it (when sorted in memory)."""
     if rows > SORT_REPEATS_MAX_ROWS:
         limit = " LIMIT 1" if first_only else ""
         found = con.execute(f"SELECT h FROM ({hashes}) GROUP BY h HAVING count(*) > 1{limit}").fetchall()
         return np.array([r[0] for r in found], dtype=np.uint64)
     h = con.execute(hashes).fetchnumpy()["h"]
     h.sort()
+    if keep is not None:
+        keep.append(h)
     return np.unique(h[1:][h[1:] == h[:-1]])
 
 
-def _has_repeats(con, staged: Path, rows: int) -> bool:
+def _has_repeats(con, staged: Path, rows: int, plan: _Plan) -> bool:
     """Whether some order_id occurs twice in the staged file. Compared by 64-bit hash: two different
     ids with one hash (odds about 3 in a million for 10^7 rows) only send the batch to the general path,
-    which compares the ids themselves."""
-    hashes = f"SELECT hash(order_id) AS h FROM read_parquet({_lit(str(staged))})"
-    return bool(len(_repeated_hashes(con, hashes, rows, first_only=True)))
+    which compares the ids themselves. The hashes are kept in ``plan`` for the order-id index."""
+    hashes = f"SELECT hash(order_id) AS h FROM read_parquet({literal(str(staged))})"
+    kept: list = []
+    found = bool(len(_repeated_hashes(con, hashes, rows, first_only=True, keep=kept)))
+    plan.staged_hashes = kept[0] if kept else None
+    return found
 
 
 def _csv_reader(src: _Source, path: Path, types: dict[str, str], options: str) -> str:
     """read_csv of a CSV file with the header's columns (``types``: DuckDB type by field, else
     VARCHAR); unnamed header cells get a name of their own."""
     names = [n or f"__unnamed_{i}" for i, n in enumerate(src.header)]
-    spec = "{" + ", ".join(f"{_lit(n)}: {_lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
-    return (f"read_csv({_lit(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
+    spec = "{" + ", ".join(f"{literal(n)}: {literal(types.get(n, 'VARCHAR'))}" for n in names) + "}"
+    return (f"read_csv({literal(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
             f"header=false, auto_detect=false, max_line_size=4194304, {options})")
 
 
 def _parquet_inputs(src: _Source) -> dict[str, tuple[str, str]]:
     """Interface field → (column of the Parquet file, its DuckDB type)."""
-    return {f: (_ident(name), typ) for f, (name, typ) in src.types.items()}
+    return {f: (ident(name), typ) for f, (name, typ) in src.types.items()}
 
 
 def _text_source(src: _Source, work: Path) -> Path:
@@ -1220,13 +1205,13 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
     conflicts), the rejects file; the valid rows not repeated go to ``staged``."""
     if src.fmt == "parquet":
         inputs = _parquet_inputs(src)
-        source = f"read_parquet({_lit(str(src.path))}, file_row_number=true)"
+        source = f"read_parquet({literal(str(src.path))}, file_row_number=true)"
         con.execute(f"CREATE VIEW t AS {_typed_select(inputs, source, row_number='file_row_number')}")
     else:
         stage = _stage_text(con, src, work, report)
         # An empty JSON Lines line is read as a row (its position keeps the line numbers) but is no record.
         con.execute(f"CREATE VIEW t AS SELECT file_row_number AS rn, * EXCLUDE (file_row_number) "
-                    f"FROM read_parquet({_lit(stage)}, file_row_number=true) WHERE pre_reason IS DISTINCT FROM '{_BLANK}'")
+                    f"FROM read_parquet({literal(stage)}, file_row_number=true) WHERE pre_reason IS DISTINCT FROM '{_BLANK}'")
     rows_of = _Rows(con, src, work)
     step("read")
     plan.received = _scalar(con, "SELECT count(*) FROM t") + _scalar(con, "SELECT count(*) FROM structural")
@@ -1279,7 +1264,7 @@ def _stage_general(con, ctx: _Context, src: _Source, work: Path, staged: Path, p
     # 4. The valid rows, each order once: those the one pass wrote (Parquet) when they are exactly
     # these — no order_id twice, as many rows, none of them rejected here — else written now.
     if plan.fast_ok is not None:
-        fast = f"read_parquet({_lit(str(plan.fast_ok))})"
+        fast = f"read_parquet({literal(str(plan.fast_ok))})"
         if (not _scalar(con, "SELECT count(*) FROM dup_keys")
                 and plan.received - _scalar(con, "SELECT count(*) FROM verdict") == plan.fast_written
                 and not _scalar(con, f"SELECT count(*) FROM {fast} WHERE order_id IN "
@@ -1299,7 +1284,7 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
     the final files (one per month), the per-worker-month summaries, the superseded versions."""
     report("比对已有订单", 0.6)
     con.execute(f"CREATE VIEW s AS SELECT file_row_number AS srn, * EXCLUDE (file_row_number) "
-                f"FROM read_parquet({_lit(str(staged))}, file_row_number=true)")
+                f"FROM read_parquet({literal(str(staged))}, file_row_number=true)")
     month_rows = dict(con.execute("SELECT month, count(*) FROM s GROUP BY month").fetchall())
     near: set[str] = set()
     for m in month_rows:
@@ -1332,7 +1317,7 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
             SELECT n.srn, n.order_id, st.ver, n.h = st.h AS eq
             FROM (SELECT srn, order_id, {content_hash_sql('s')} AS h FROM s) n
             JOIN (SELECT o.order_id, o.version AS ver, {content_hash_sql('o')} AS h
-                  FROM read_parquet({_paths(stored)}) o WHERE true {not_superseded}) st
+                  FROM read_parquet({array(stored)}) o WHERE true {not_superseded}) st
               ON st.order_id = n.order_id""")
         con.execute("INSERT INTO stored_dup SELECT srn FROM sh WHERE eq")
         if _scalar(con, "SELECT count(*) FROM sh WHERE NOT eq"):
@@ -1342,7 +1327,7 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
                        o.county_code
                 FROM (SELECT * FROM s WHERE srn IN (SELECT srn FROM sh WHERE NOT eq)) n
                 JOIN sh c ON c.srn = n.srn
-                JOIN read_parquet({_paths(stored)}) o ON o.order_id = c.order_id AND o.version = c.ver""")
+                JOIN read_parquet({array(stored)}) o ON o.order_id = c.order_id AND o.version = c.ver""")
             con.execute("INSERT INTO stored_dup SELECT srn FROM cmp WHERE same")
             con.execute("""INSERT INTO corr SELECT srn, order_id, version + 1, version, month, worker_account_id,
                                   day, county_code FROM cmp WHERE NOT same""")
@@ -1351,8 +1336,8 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
     if plan.corrections:
         # The superseded versions, for PostgreSQL (COPY: a correction may cover a whole month).
         plan.supersessions = work / "supersessions.csv"
-        con.execute(f"""COPY (SELECT {_lit(ctx.platform_code)}, order_id, old_version, old_month, {int(ctx.batch_id)}
-            FROM corr ORDER BY order_id) TO {_lit(str(plan.supersessions))} (FORMAT csv, HEADER false)""")
+        con.execute(f"""COPY (SELECT {literal(ctx.platform_code)}, order_id, old_version, old_month, {int(ctx.batch_id)}
+            FROM corr ORDER BY order_id) TO {literal(str(plan.supersessions))} (FORMAT csv, HEADER false)""")
     stored_dups = _scalar(con, "SELECT count(*) FROM stored_dup")
     plan.duplicates += stored_dups
 
@@ -1362,12 +1347,14 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
     staging = _staging_dir()
     staging.mkdir(parents=True, exist_ok=True)
     written: list[tuple[str, Path, int]] = []
+    hashes = None
     if len(month_rows) == 1 and not stored_dups and not plan.corrections:
         (m, rows), = month_rows.items()
         target = staging / f"b{ctx.batch_id:09d}-000.parquet"
         con.execute("DROP VIEW s")
         shutil.move(str(staged), target)
         written.append((m, target, int(rows)))
+        hashes = plan.staged_hashes  # the one pass's: the index of this very file
     elif stored_dups == sum(month_rows.values()):
         pass  # every order is stored already (the same file sent again): nothing to write
     else:
@@ -1376,15 +1363,18 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
         for n, m in enumerate(sorted(month_rows)):
             target = staging / f"b{ctx.batch_id:09d}-{n:03d}.parquet"
             rows = _write(con, f"""SELECT {cols} FROM s LEFT JOIN corr USING (srn)
-                WHERE s.month = {_lit(m)} AND s.srn NOT IN (SELECT srn FROM stored_dup)""", target)
+                WHERE s.month = {literal(m)} AND s.srn NOT IN (SELECT srn FROM stored_dup)""", target)
             written.append((m, target, rows))
     for m, target, rows in written:
         if not rows:
             target.unlink(missing_ok=True)
             continue
-        lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({_lit(str(target))})").fetchone()
+        lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({literal(str(target))})").fetchone()
         index = target.with_name(target.stem + ".ids.parquet")
-        ledger.write_index(con, target, index)
+        if hashes is not None and len(hashes) == rows:
+            ledger.write_index_hashes(hashes, index)
+        else:
+            ledger.write_index(con, target, index)
         plan.staged.append(ledger.StagedFile(path=target, month=m, platform_code=ctx.platform_code, rows=rows,
                                              min_accepted_at=lo, max_accepted_at=hi, index=index))
         plan.accepted += rows
@@ -1404,7 +1394,7 @@ def _against_ledger(session: Session, con, ctx: _Context, staged: Path, work: Pa
     if plan.summaries is not None:
         plan.summaries.commit()  # release the savepoint: the summaries stand
     elif plan.staged:
-        _add_summaries(session, con, ctx, f"read_parquet({_paths(f.path for f in plan.staged)})", plan.months)
+        _add_summaries(session, con, ctx, f"read_parquet({array(f.path for f in plan.staged)})", plan.months)
     if plan.corrections:
         _rebuild_months(session, con, ctx, plan, stored)
     step("summaries")
@@ -1438,7 +1428,7 @@ def _write_rejects(con, ctx: _Context, work: Path, rows_of: _Rows) -> int:
             UNION ALL
             SELECT row, reason, {nulls}, CASE WHEN left(raw, 1) IN ('=', '+', '-', '@') THEN '''' || raw ELSE raw END
             FROM structural)
-        ORDER BY row) TO {_lit(str(body))} (FORMAT csv, HEADER false)""")
+        ORDER BY row) TO {literal(str(body))} (FORMAT csv, HEADER false)""")
     target = rejects_file(ctx.batch_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "wb") as out, open(body, "rb") as fin:
@@ -1455,10 +1445,10 @@ def _load_superseded(session: Session, con, ctx: _Context, months: list[str], wo
     (through a file: there may be millions). Returns whether there are any."""
     path = work / "superseded.csv"
     _copy_out(session, "SELECT order_id, version FROM order_supersessions WHERE platform_code = "
-                       f"{_lit(ctx.platform_code)} AND month IN ({', '.join(_lit(m) for m in months)})", path)
+                       f"{literal(ctx.platform_code)} AND month IN ({', '.join(literal(m) for m in months)})", path)
     con.execute("CREATE TABLE sup0 (order_id VARCHAR, version INTEGER)")
     if path.stat().st_size:
-        con.execute(f"""INSERT INTO sup0 SELECT * FROM read_csv({_lit(str(path))}, header=false, auto_detect=false,
+        con.execute(f"""INSERT INTO sup0 SELECT * FROM read_csv({literal(str(path))}, header=false, auto_detect=false,
             columns={{'order_id': 'VARCHAR', 'version': 'INTEGER'}}, delim=',', quote='"', escape='"')""")
     return bool(path.stat().st_size)
 
@@ -1477,7 +1467,7 @@ def _rebuild_months(session: Session, con, ctx: _Context, plan: _Plan, stored: l
                    county_code FROM corr""")
     keys = con.execute("SELECT account_id, strftime(month, '%Y-%m-%d'), county_code FROM aff").fetchall()
     sources = [str(p) for p in stored] + [str(f.path) for f in plan.staged]
-    current = f"""(SELECT o.* FROM read_parquet({_paths(sources)}) o
+    current = f"""(SELECT o.* FROM read_parquet({array(sources)}) o
         WHERE o.worker_account_id IN (SELECT account_id FROM aff)
           AND NOT EXISTS (SELECT 1 FROM sup sp WHERE sp.order_id = o.order_id AND sp.version = o.version))"""
     rows = f"""SELECT m.* FROM ({summaries.rows_sql(ctx.platform_id, current)}) m

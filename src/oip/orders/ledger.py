@@ -35,6 +35,7 @@ import duckdb
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from oip.core import sqltext
 from oip.core.config import get_settings
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 
@@ -87,7 +88,7 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(database)
     con.execute(f"SET memory_limit = '{s.duckdb_memory_limit}'")
     con.execute(f"SET threads = {int(s.duckdb_threads)}")
-    con.execute(f"SET temp_directory = '{tmp.resolve()}'")
+    con.execute(f"SET temp_directory = {sqltext.literal(tmp.resolve())}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
 
@@ -122,10 +123,6 @@ def superseded(session: Session, part: Slice = Slice()) -> list[tuple[str, str, 
     return [tuple(r) for r in session.execute(q)]
 
 
-def _sql_list(paths: Iterable[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
-
-
 EMPTY_SELECT = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in COLUMNS.items()) + " WHERE false"
 
 
@@ -145,7 +142,7 @@ def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slic
         con.register("superseded_in", table)
         con.execute("INSERT INTO superseded SELECT * FROM superseded_in")
         con.unregister("superseded_in")
-    source = f"read_parquet({_sql_list(paths)})" if paths else f"({EMPTY_SELECT})"
+    source = f"read_parquet({sqltext.array(paths)})" if paths else f"({EMPTY_SELECT})"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT o.* FROM {source} o
         WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.platform_code = o.platform_code
@@ -195,8 +192,19 @@ def write_index(con: duckdb.DuckDBPyConnection, ledger_file: Path, target: Path)
     Written under a temporary name and renamed, so a reader never sees half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    con.execute(f"COPY (SELECT hash(order_id) AS h FROM read_parquet({_sql_list([ledger_file])})) "
-                f"TO {_sql_list([tmp])[1:-1]} (FORMAT parquet, COMPRESSION uncompressed)")
+    con.execute(f"COPY (SELECT hash(order_id) AS h FROM read_parquet({sqltext.array([ledger_file])})) "
+                f"TO {sqltext.literal(tmp)} (FORMAT parquet, COMPRESSION uncompressed)")
+    os.replace(tmp, target)
+
+
+def write_index_hashes(hashes, target: Path) -> None:
+    """``write_index`` from the hashes already computed (a numpy array of ``hash(order_id)``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    pq.write_table(pa.table({"h": pa.array(hashes, pa.uint64())}), tmp, compression="none")
     os.replace(tmp, target)
 
 
@@ -220,7 +228,7 @@ def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_co
         month_of[str(idx)] = month
     if not month_of:
         return set()
-    found = con.execute(f"""SELECT DISTINCT filename FROM read_parquet({_sql_list(month_of)}, filename=true)
+    found = con.execute(f"""SELECT DISTINCT filename FROM read_parquet({sqltext.array(month_of)}, filename=true)
                             WHERE h IN (SELECT h FROM ({hashes_sql}))""").fetchall()
     return {month_of[f] for f, in found}
 
