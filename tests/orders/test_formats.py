@@ -8,6 +8,7 @@ import json
 import pytest
 
 from oip.orders import ingest
+from oip.orders.ingest import source
 from tests.orders.conftest import (FIELDS, csv_bytes, import_rows, order, parquet_file, register_workers, rejects,
                                    stored)
 
@@ -178,11 +179,11 @@ def test_a_platform_not_yet_admitted_cannot_report(tmp_path):
 def test_empty_lines_are_found_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
     """The scan that turns record positions into line numbers: empty lines (LF or CRLF), at the
     start, between records and at the end, wherever the file's chunks happen to be cut."""
-    monkeypatch.setattr(ingest, "_SCAN_CHUNK", chunk)
+    monkeypatch.setattr(source, "_SCAN_CHUNK", chunk)
     path = tmp_path / "t.csv"
     path.write_bytes(b"\n\r\na,b\r\n\r\nc\n\n\nd\re\n\r\n")
     # lines: 1 "", 2 "" (CRLF), 3 "a,b", 4 "", 5 "c", 6 "", 7 "", 8 "d\re", 9 ""
-    assert ingest._blank_lines(path) == [1, 2, 4, 6, 7, 9]
+    assert source.blank_lines(path) == [1, 2, 4, 6, 7, 9]
 
 
 def test_gbk_after_more_than_a_mebibyte_of_ascii(tmp_path, acct):
