@@ -7,7 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from oip.core.sqltext import in_list, literal
-from oip.orders.ingest.interface import COORD_FIELDS, FIELDS, INT_FIELDS, LAT_RANGE, LNG_RANGE, MAX_DISTANCE_M, MAX_DURATION_HOURS, MAX_ID_LENGTH, MAX_INCOME_FEN, PARSED, REQUIRED, STATUSES, TIME_FIELDS
+from oip.orders.ingest.interface import (COORD_FIELDS, FIELDS, INT_FIELDS, LAT_RANGE, LNG_RANGE, MAX_DISTANCE_M,
+                                         MAX_DURATION_HOURS, MAX_ID_LENGTH, MAX_INCOME_FEN, PARSED, REQUIRED,
+                                         STATUSES, TIME_FIELDS)
 
 
 _TS_HINT = "应为带时区的 ISO 8601 时间，如 2026-08-01T12:30:00+08:00"
