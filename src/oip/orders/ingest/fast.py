@@ -34,7 +34,7 @@ class _NeedsGeneralPath(Exception):
 
 
 def stage_fast(session: Session, con, ctx: Context, src: Source, work: Path, staged: Path, plan: Plan,
-                report: Progress, step) -> bool:
+               report: Progress, step) -> bool:
     """One pass for a batch that is all valid and has no order twice (what a platform's export
     normally is): read, check every rule and write the rows in the ledger format at once, without
     row numbers. In a CSV file the first row that is not valid, or a line the reader cannot split,
@@ -151,7 +151,7 @@ SORT_REPEATS_MAX_ROWS = 40_000_000
 
 
 def repeated_hashes(con, hashes: str, rows: int, first_only: bool = False,
-                     keep: list | None = None) -> np.ndarray:
+                    keep: list | None = None) -> np.ndarray:
     """The values of column ``h`` (UBIGINT) of the query ``hashes`` (``rows`` rows at most) that occur
     more than once: by sorting them in memory, or above SORT_REPEATS_MAX_ROWS with DuckDB's hash
     aggregate. ``first_only``: stop at the first one found (whether there is any). ``keep``: the

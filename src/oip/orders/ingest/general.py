@@ -142,7 +142,7 @@ class _Rows:
 
 
 def stage_general(con, ctx: Context, src: Source, work: Path, staged: Path, plan: Plan, report: Progress,
-                   step) -> None:
+                  step) -> None:
     """Every row with its row number: reasons, repeats of an order_id in the batch (duplicates or
     conflicts), the rejects file; the valid rows not repeated go to ``staged``."""
     if src.fmt == "parquet":

@@ -18,7 +18,7 @@ from oip.orders.ingest.sqlhelp import copy_out, scalar
 
 
 def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path, plan: Plan,
-                    report: Progress, step) -> None:
+                   report: Progress, step) -> None:
     """The staged rows against what the ledger holds for their months ±1 and for the months whose
     order-id index holds one of their ids (duplicates, corrections),
     the final files (one per month), the per-worker-month summaries, the superseded versions."""

@@ -99,7 +99,7 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
 
 
 def typed_select(inputs: dict[str, tuple[str | None, str]], source_sql: str, pre_reason: str = "NULL",
-                  row_number: str | None = None) -> str:
+                 row_number: str | None = None) -> str:
     """The typed projection of a source; ``row_number``: an expression of the source giving ``rn``."""
     inner, outer = _typed_columns(inputs)
     rn_in, rn_out = (f"{row_number} AS rn, ", "rn, ") if row_number else ("", "")
