@@ -210,7 +210,7 @@ def stage_general(con, ctx: Context, src: Source, work: Path, staged: Path, plan
         if (not scalar(con, "SELECT count(*) FROM dup_keys")
                 and plan.received - scalar(con, "SELECT count(*) FROM verdict") == plan.fast_written
                 and not scalar(con, f"SELECT count(*) FROM {fast} WHERE order_id IN "
-                                     f"(SELECT order_id FROM verdict WHERE order_id IS NOT NULL)")):
+                                    f"(SELECT order_id FROM verdict WHERE order_id IS NOT NULL)")):
             shutil.move(str(plan.fast_ok), staged)
             plan.valid_new = plan.fast_written
             log.info("batch %s: the %s valid rows the one pass wrote are kept", ctx.batch_id, plan.fast_written)

@@ -60,8 +60,8 @@ def _context(session: Session, plat: Platform, batch_id: int) -> Context:
     if start is None:
         raise DomainError(f"平台企业 {plat.code} 尚未纳入试点（或未确定纳入日期），不能报送订单数据", field="platform_code")
     return Context(batch_id=batch_id, platform_id=plat.id, platform_code=plat.code, industry_code=industry.code,
-                    industry_name=industry.name, coverage_start=start, coverage_end=industry.covered_to,
-                    now_limit=clock.now() + FUTURE_TOLERANCE)
+                   industry_name=industry.name, coverage_start=start, coverage_end=industry.covered_to,
+                   now_limit=clock.now() + FUTURE_TOLERANCE)
 
 
 def recover_interrupted(session: Session) -> list[int]:
@@ -207,7 +207,7 @@ def _run(session: Session, batch_id: int, src: Source, actor: Any, report: Progr
         ledger.publish(session, batch, plan.staged)
         if plan.supersessions is not None:  # under the ledger lock publish took, in the same transaction
             copy_in(session, "order_supersessions", "platform_code, order_id, version, month, by_batch_id",
-                     plan.supersessions)
+                    plan.supersessions)
         step("published")
         batch.received, batch.accepted, batch.rejected = plan.received, plan.accepted, plan.rejected
         batch.duplicates, batch.corrections = plan.duplicates, plan.corrections
@@ -235,7 +235,7 @@ def _load_reference(session: Session, con, ctx: Context, work: Path) -> None:
     """The platform's accounts (with the day each one left the platform, if it did) and the counties."""
     accounts = work / "accounts.csv"
     copy_out(session, "SELECT account_id, person_id, registered_on, CASE WHEN status = 'left' THEN status_on END "
-                       f"FROM platform_accounts WHERE platform_id = {int(ctx.platform_id)}", accounts)
+                      f"FROM platform_accounts WHERE platform_id = {int(ctx.platform_id)}", accounts)
     con.execute(f"""CREATE TABLE acc AS SELECT * FROM read_csv({literal(str(accounts))},
         columns={{'account_id': 'VARCHAR', 'person_id': 'BIGINT', 'registered_on': 'DATE', 'left_on': 'DATE'}},
         header=false, auto_detect=false, delim=',', quote='"', escape='"')""")

@@ -145,7 +145,7 @@ def _load_superseded(session: Session, con, ctx: Context, months: list[str], wor
     (through a file: there may be millions). Returns whether there are any."""
     path = work / "superseded.csv"
     copy_out(session, "SELECT order_id, version FROM order_supersessions WHERE platform_code = "
-                       f"{literal(ctx.platform_code)} AND month IN ({', '.join(literal(m) for m in months)})", path)
+                      f"{literal(ctx.platform_code)} AND month IN ({', '.join(literal(m) for m in months)})", path)
     con.execute("CREATE TABLE sup0 (order_id VARCHAR, version INTEGER)")
     if path.stat().st_size:
         con.execute(f"""INSERT INTO sup0 SELECT * FROM read_csv({literal(str(path))}, header=false, auto_detect=false,
