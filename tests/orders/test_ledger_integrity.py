@@ -160,6 +160,18 @@ def test_the_order_id_index_is_built_for_files_that_have_none(tmp_path):
     assert import_rows(tmp_path, [moved]).corrections == 1
     assert idx.exists()
     assert _billable(o["order_id"]) == [("2025-10", 1)]
+    # An order of another month whose id lies outside the file's range of ids: its index is not read.
+    idx.unlink()
+    other = order(a, day="2025-08-20", start="09:00")
+    assert import_rows(tmp_path, [other]).accepted == 1
+    assert not idx.exists()
+    # A file whose range is unknown (published before it was kept): its index is always read.
+    with session_scope() as s:
+        f = s.scalar(select(OrderFile).where(OrderFile.batch_id == res.batch_id))
+        assert (f.min_order_id, f.max_order_id) == (o["order_id"], o["order_id"])
+        f.min_order_id = f.max_order_id = None
+    assert import_rows(tmp_path, [order(a, day="2025-08-21", start="09:00")]).accepted == 1
+    assert idx.exists()
     stray = ledger.index_path("orders/2025-10/meituan/b999999999-000.parquet")
     stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"x")

@@ -160,6 +160,8 @@ class StagedFile:
     min_accepted_at: dt.datetime
     max_accepted_at: dt.datetime
     index: Path | None = None  # its order-id index (``write_index``), moved into place with it
+    min_order_id: str | None = None  # the range of its order ids (None: unknown, its index is always read)
+    max_order_id: str | None = None
 
 
 # ---- the order-id index ----------------------------------------------------------------------------
@@ -204,19 +206,24 @@ def write_index_hashes(hashes, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    pq.write_table(pa.table({"h": pa.array(hashes, pa.uint64())}), tmp, compression="none")
+    pq.write_table(pa.table({"h": pa.array(hashes, pa.uint64())}), tmp, compression="none", use_dictionary=False)
     os.replace(tmp, target)
 
 
 def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_code: str, hashes_sql: str,
-                   skip: Iterable[str] = ()) -> set[str]:
+                   id_range: tuple[str, str], skip: Iterable[str] = ()) -> set[str]:
     """The months (other than ``skip``) of the platform's published files whose order-id index holds
-    one of the hashes of query ``hashes_sql`` (one column ``h``: ``hash(order_id)``). A hash that two
-    ids share only adds a month to compare; an order stored in a month is never missed. Indexes
-    that are missing are built from their files first."""
+    one of the hashes of query ``hashes_sql`` (one column ``h``: ``hash(order_id)``) of ids in
+    ``id_range`` (smallest, largest). Only the files whose own range of ids meets it (or is
+    unknown) are looked at. A hash that two ids share only adds a month to compare; an order stored
+    in a month is never missed. Indexes that are missing are built from their files first."""
     skip = set(skip)
+    lo, hi = id_range
     q = (select(OrderFile.path, OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
-         .where(OrderBatch.status == "published", OrderFile.platform_code == platform_code)
+         .where(OrderBatch.status == "published", OrderFile.platform_code == platform_code,
+                (OrderFile.min_order_id.is_(None) | OrderFile.max_order_id.is_(None))
+                # byte order (DuckDB's), whatever the database's collation
+                | ((OrderFile.max_order_id.collate("C") >= lo) & (OrderFile.min_order_id.collate("C") <= hi)))
          .order_by(OrderFile.id))
     month_of: dict[str, str] = {}
     for rel, month in session.execute(q):
@@ -252,7 +259,8 @@ def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
             idx.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f.index, idx)
         session.add(OrderFile(batch_id=batch.id, platform_code=f.platform_code, month=f.month, path=rel,
-                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at))
+                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at,
+                              min_order_id=f.min_order_id, max_order_id=f.max_order_id))
     for platform_code, order_id, version, month in supersessions:
         session.add(OrderSupersession(platform_code=platform_code, order_id=order_id, version=version, month=month,
                                       by_batch_id=batch.id))

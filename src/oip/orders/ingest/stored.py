@@ -36,7 +36,9 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
         # An order_id is the platform's for ever: a stored version in any other month (the order
         # sent again with another accepted_at) is found through the order-id index, and its month
         # compared too — so that the order is corrected, never billed twice.
-        near |= ledger.months_holding(con, session, ctx.platform_code, "SELECT hash(order_id) AS h FROM s", skip=near)
+        lo, hi = con.execute(f"SELECT min(order_id), max(order_id) FROM read_parquet({literal(str(staged))})").fetchone()
+        near |= ledger.months_holding(con, session, ctx.platform_code, "SELECT hash(order_id) AS h FROM s", (lo, hi),
+                                      skip=near)
     stored = ledger.files(session, ledger.Slice(months=tuple(sorted(near)), platforms=(ctx.platform_code,))) \
         if near else []
     con.execute("CREATE TABLE stored_dup (srn BIGINT)")
@@ -109,14 +111,17 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
         if not rows:
             target.unlink(missing_ok=True)
             continue
-        lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({literal(str(target))})").fetchone()
+        lo, hi, first_id, last_id = con.execute(
+            "SELECT min(accepted_at), max(accepted_at), min(order_id), max(order_id) "
+            f"FROM read_parquet({literal(str(target))})").fetchone()
         index = target.with_name(target.stem + ".ids.parquet")
         if hashes is not None and len(hashes) == rows:
             ledger.write_index_hashes(hashes, index)
         else:
             ledger.write_index(con, target, index)
         plan.staged.append(ledger.StagedFile(path=target, month=m, platform_code=ctx.platform_code, rows=rows,
-                                             min_accepted_at=lo, max_accepted_at=hi, index=index))
+                                             min_accepted_at=lo, max_accepted_at=hi, index=index,
+                                             min_order_id=first_id, max_order_id=last_id))
         plan.accepted += rows
     plan.months = [f.month for f in plan.staged]
     step("written")
