@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from oip.core.db import session_scope
 from oip.orders import ingest, ledger
+from oip.orders.ingest import fast as fast_path
 from oip.orders.models import OrderBatch, OrderFile
 from tests.orders.conftest import csv_bytes, import_rows, order, register_workers, rejects, stored, worker_months
 
@@ -125,9 +126,9 @@ def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_
     assert m["orders"] == res.accepted
 
 
-@pytest.mark.parametrize("sort_max", [ingest.SORT_REPEATS_MAX_ROWS, 0], ids=["sorted-hashes", "hash-aggregate"])
+@pytest.mark.parametrize("sort_max", [fast_path.SORT_REPEATS_MAX_ROWS, 0], ids=["sorted-hashes", "hash-aggregate"])
 def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypatch, sort_max):
-    monkeypatch.setattr(ingest, "SORT_REPEATS_MAX_ROWS", sort_max)  # 0: the way of files too big to sort in memory
+    monkeypatch.setattr(fast_path, "SORT_REPEATS_MAX_ROWS", sort_max)  # 0: the way of files too big to sort in memory
     (a, _), = register_workers("meituan", 1)
     o = order(a, day="2025-10-14")
     clean = import_rows(tmp_path, [order(a, day="2025-10-13", start=f"{h:02d}:00") for h in (8, 9, 10)])

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from oip.orders import ingest
-from tests.orders.conftest import FIELDS, csv_bytes, import_rows, order, parquet_file, register_workers, rejects
+from oip.orders.ingest import source
+from tests.orders.conftest import FIELDS, csv_bytes, import_rows, order, parquet_file, register_workers, rejects, stored
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +178,39 @@ def test_a_platform_not_yet_admitted_cannot_report(tmp_path):
 def test_empty_lines_are_found_across_chunk_boundaries(tmp_path, monkeypatch, chunk):
     """The scan that turns record positions into line numbers: empty lines (LF or CRLF), at the
     start, between records and at the end, wherever the file's chunks happen to be cut."""
-    monkeypatch.setattr(ingest, "_SCAN_CHUNK", chunk)
+    monkeypatch.setattr(source, "_SCAN_CHUNK", chunk)
     path = tmp_path / "t.csv"
     path.write_bytes(b"\n\r\na,b\r\n\r\nc\n\n\nd\re\n\r\n")
     # lines: 1 "", 2 "" (CRLF), 3 "a,b", 4 "", 5 "c", 6 "", 7 "", 8 "d\re", 9 ""
-    assert ingest._blank_lines(path) == [1, 2, 4, 6, 7, 9]
+    assert source.blank_lines(path) == [1, 2, 4, 6, 7, 9]
+
+
+def test_gbk_after_more_than_a_mebibyte_of_ascii(tmp_path, acct):
+    """The encoding is not judged on the first MiB alone: a GBK file whose first MiB is all ASCII
+    is read as GBK once a byte that is not UTF-8 turns up, and its Chinese text is kept."""
+    rows = [order(acct, start=f"{8 + i % 12:02d}:{i % 60:02d}") for i in range(6000)]
+    rows.append(order(acct, start="21:00", order_id="美团补单" + rows[0]["order_id"]))
+    data = csv_bytes(rows, encoding="gbk")
+    assert data[: 1 << 20].isascii() and len(data) > 1 << 20
+    path = tmp_path / "gbk-late.csv"
+    path.write_bytes(data)
+    res = ingest.import_file(path, "meituan")
+    assert (res.received, res.accepted, res.rejected) == (6001, 6001, 0), rejects(res)[:3]
+    assert len(stored(rows[-1]["order_id"])) == 1
+
+
+def test_utf8_with_a_broken_byte_after_the_first_mebibyte_stays_utf8(tmp_path, acct):
+    """A UTF-8 file (Chinese in its first MiB) with one line broken later: that line is rejected
+    for its encoding, the others are read as UTF-8."""
+    rows = [order(acct, start=f"{8 + i % 12:02d}:{i % 60:02d}") for i in range(6000)]
+    rows[0]["order_id"] = "美团" + rows[0]["order_id"]
+    rows.append(order(acct, start="21:00"))
+    data = csv_bytes(rows)
+    cut = data.rindex(b"\r\n", 0, len(data) - 2) + 2
+    data = data[:cut] + b"\xff" + data[cut:]  # the last record's line starts with a stray byte
+    path = tmp_path / "utf8-broken.csv"
+    path.write_bytes(data)
+    res = ingest.import_file(path, "meituan")
+    assert (res.received, res.accepted, res.rejected) == (6001, 6000, 1)
+    assert "编码错误" in rejects(res)[0]["reason"]
+    assert len(stored(rows[0]["order_id"])) == 1

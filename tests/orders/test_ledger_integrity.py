@@ -99,6 +99,87 @@ def test_a_correction_that_moves_the_order_to_the_next_month(tmp_path):
     assert stored(o["order_id"])[0]["month"] == "2025-11"
 
 
+def _billable(order_id: str, platform: str = "meituan") -> list[tuple[str, int]]:
+    """(month, orders) of one order in the ledger's view, as the declaration and the insured counts
+    read it (every month)."""
+    from oip.orders.engines import DuckDBEngine
+
+    with session_scope() as s:
+        eng = DuckDBEngine(s, ledger.Slice(platforms=(platform,)))
+        try:
+            return eng.query(f"SELECT month, count(*) FROM orders WHERE order_id = '{order_id}' "
+                             "AND status = 'completed' GROUP BY month ORDER BY month")
+        finally:
+            eng.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_order_sent_again_two_months_earlier_is_billed_once(tmp_path, fmt):
+    """order_id is unique per platform for ever: the stored version is found whatever its month
+    (through the ledger's order-id index), and the order resent with an accepted_at two months
+    earlier is a correction that moves it — never a second order."""
+    (a, _), = register_workers("meituan", 1)
+    o = order(a, day="2025-11-12", start="09:00")
+    other = order(a, day="2025-09-20", start="09:00")  # the earlier month is not empty
+    import_rows(tmp_path, [other], fmt=fmt)
+    first = import_rows(tmp_path, [o], fmt=fmt)
+    assert (first.accepted, first.corrections) == (1, 0)
+    moved = dict(o, accepted_at="2025-09-12T09:00:00+08:00", picked_up_at="",
+                 finished_at="2025-09-12T09:30:00+08:00")
+    res = import_rows(tmp_path, [moved, order(a, day="2025-09-13", start="10:00")], fmt=fmt)
+    assert (res.received, res.accepted, res.duplicates, res.corrections) == (2, 2, 0, 1)
+    assert res.months == ["2025-09"]
+    assert _billable(o["order_id"]) == [("2025-09", 1)]
+    current = stored(o["order_id"])
+    assert [(c["version"], c["month"]) for c in current] == [(2, "2025-09")]
+    with session_scope() as s:
+        sup = s.scalars(select(OrderSupersession).where(OrderSupersession.order_id == o["order_id"])).all()
+        assert [(x.version, x.month) for x in sup] == [(1, "2025-11")]
+    # The insured counts' base: November holds no order of the worker any more, September three.
+    assert [(m["month"], m["orders"]) for m in worker_months(a)] == [(dt.date(2025, 9, 1), 3)]
+    # Sent again as first reported: a correction back to November, still one order.
+    back = import_rows(tmp_path, [o], fmt=fmt)
+    assert (back.accepted, back.corrections, back.duplicates) == (1, 1, 0)
+    assert _billable(o["order_id"]) == [("2025-11", 1)]
+    assert import_rows(tmp_path, [o], fmt=fmt).duplicates == 1
+
+
+def test_the_order_id_index_is_built_for_files_that_have_none(tmp_path):
+    """Files published without an index (before it existed, or by other means) get one when an
+    import needs it; a sweep removes the indexes of files no batch lists."""
+    (a, _), = register_workers("meituan", 1)
+    o = order(a, day="2025-12-03", start="09:00")
+    res = import_rows(tmp_path, [o])
+    with session_scope() as s:
+        rel = s.scalar(select(OrderFile.path).where(OrderFile.batch_id == res.batch_id))
+    idx = ledger.index_path(rel)
+    assert idx.exists()
+    idx.unlink()
+    moved = dict(o, accepted_at="2025-10-03T09:00:00+08:00", picked_up_at="",
+                 finished_at="2025-10-03T09:30:00+08:00")
+    assert import_rows(tmp_path, [moved]).corrections == 1
+    assert idx.exists()
+    assert _billable(o["order_id"]) == [("2025-10", 1)]
+    # An order of another month whose id lies outside the file's range of ids: its index is not read.
+    idx.unlink()
+    other = order(a, day="2025-08-20", start="09:00")
+    assert import_rows(tmp_path, [other]).accepted == 1
+    assert not idx.exists()
+    # A file whose range is unknown (published before it was kept): its index is always read.
+    with session_scope() as s:
+        f = s.scalar(select(OrderFile).where(OrderFile.batch_id == res.batch_id))
+        assert (f.min_order_id, f.max_order_id) == (o["order_id"], o["order_id"])
+        f.min_order_id = f.max_order_id = None
+    assert import_rows(tmp_path, [order(a, day="2025-08-21", start="09:00")]).accepted == 1
+    assert idx.exists()
+    stray = ledger.index_path("orders/2025-10/meituan/b999999999-000.parquet")
+    stray.parent.mkdir(parents=True, exist_ok=True)
+    stray.write_bytes(b"x")
+    with session_scope() as s:
+        ledger.sweep(s)
+    assert not stray.exists() and idx.exists()
+
+
 @pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "stored", "rejects", "summaries", "written", "staged", "published",
                                   "before_commit"])
 def test_a_crash_at_any_step_leaves_nothing_visible(tmp_path, step):

@@ -97,7 +97,7 @@ def test_the_migration_moves_stored_due_dates_off_rest_days():
 
     import oip.migrations
 
-    path = Path(oip.migrations.__path__[0]) / "versions" / "0006_policy_calendar_days.py"
+    path = Path(oip.migrations.__path__[0]) / "versions" / "0006_calendar_days.py"
     spec = importlib.util.spec_from_file_location("m0006", path)
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)

@@ -29,7 +29,7 @@ from sqlalchemy import exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from oip.auth.scope import out_of_scope
-from oip.core import clock
+from oip.core import clock, sqltext
 from oip.core.errors import DomainError, NotFound
 from oip.core.months import month_of
 from oip.orders import coverage_rules as rules, ledger
@@ -187,10 +187,6 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
 
 
-def _ts(t: dt.datetime) -> str:
-    return f"TIMESTAMPTZ '{t.isoformat()}'"
-
-
 def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
     """The current orders the reads ask for, from the published files. Each read is a range of
     ``accepted_at`` (files keep the platform's order, usually acceptance time: the row groups
@@ -213,11 +209,11 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
                  and f.min_accepted_at <= r.hi]
         if not paths:
             continue
-        finished = f" AND finished_at >= {_ts(r.finished_from)}" if r.finished_from else ""
+        finished = f" AND finished_at >= {sqltext.literal(r.finished_from)}" if r.finished_from else ""
         parts.append(
             f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
-            f"version FROM read_parquet({_list(paths)}) WHERE worker_account_id = {_list([r.account.account_id], brackets=False)} "
-            f"AND accepted_at >= {_ts(r.lo)} AND accepted_at <= {_ts(r.hi)}{finished}")
+            f"version FROM read_parquet({sqltext.array(paths)}) WHERE worker_account_id = {sqltext.literal(r.account.account_id)} "
+            f"AND accepted_at >= {sqltext.literal(r.lo)} AND accepted_at <= {sqltext.literal(r.hi)}{finished}")
     out: list[OrderRef] = []
     if parts:
         cur = _cursor()
@@ -241,10 +237,6 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
             newest[k] = o
     return list(newest.values())
 
-
-def _list(values, brackets: bool = True) -> str:
-    body = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return f"[{body}]" if brackets else body
 
 
 

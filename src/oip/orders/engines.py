@@ -15,6 +15,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from oip.core import sqltext
 from oip.orders import ledger
 
 
@@ -68,24 +69,24 @@ class SparkEngine:
 
 
 def _q(v: str) -> str:
-    return "'" + str(v).replace("'", "''") + "'"
+    return sqltext.literal(v, portable=True)  # the same text runs on DuckDB and Spark
 
 
 def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join(_q(v) for v in values) + ")"
+    return sqltext.in_list(values, portable=True)
 
 
 def billable_orders_sql(month: str, statuses: Sequence[str]) -> str:
     """Orders per platform taken in ``month`` with a billable status (the premium's base)."""
     return (f"SELECT platform_code, COUNT(*) AS orders FROM orders "
-            f"WHERE month = '{month}' AND status IN {_in(statuses)} GROUP BY platform_code ORDER BY platform_code")
+            f"WHERE month = {_q(month)} AND status IN {_in(statuses)} GROUP BY platform_code ORDER BY platform_code")
 
 
 def insured_counts_sql(month: str) -> str:
     """Distinct workers (persons) with at least one order in ``month``, per platform and city
     (the county code's first four digits + '00')."""
     return (f"SELECT platform_code, CONCAT(SUBSTRING(county_code, 1, 4), '00') AS city_code, "
-            f"COUNT(DISTINCT person_id) AS insured FROM orders WHERE month = '{month}' "
+            f"COUNT(DISTINCT person_id) AS insured FROM orders WHERE month = {_q(month)} "
             f"GROUP BY platform_code, CONCAT(SUBSTRING(county_code, 1, 4), '00') ORDER BY 1, 2")
 
 

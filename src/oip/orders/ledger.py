@@ -10,12 +10,23 @@ Rows keep the order of the platform's file (exports in acceptance order let a lo
 row groups of the hours it asks about).
 
 A corrected order (same order_id, other content) is a new row with ``version + 1``; the old version
-is listed in ``order_supersessions`` and left out by ``current_orders``."""
+is listed in ``order_supersessions`` and left out by ``current_orders``.
+
+An ``order_id`` is unique per platform for ever, whatever the month of the order. So that an import
+finds the stored version of an order in any month without reading every month's files, each ledger
+file has an **order-id index**: the 64-bit DuckDB hashes of its order ids, in a Parquet file of its
+own under ``<ledger>/order-ids/<hash tag>/`` at the ledger file's relative path. It is derived
+data: written with the file and moved into place by ``publish`` (so it is there when the file is
+listed), built from the file when it is missing (ledgers written before the index, files published
+by other means), and started afresh under another tag should DuckDB's hash function ever change.
+``sweep`` removes the index files of files no published batch lists."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +35,7 @@ import duckdb
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from oip.core import sqltext
 from oip.core.config import get_settings
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 
@@ -76,7 +88,7 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(database)
     con.execute(f"SET memory_limit = '{s.duckdb_memory_limit}'")
     con.execute(f"SET threads = {int(s.duckdb_threads)}")
-    con.execute(f"SET temp_directory = '{tmp.resolve()}'")
+    con.execute(f"SET temp_directory = {sqltext.literal(tmp.resolve())}")
     con.execute("SET TimeZone = 'Asia/Shanghai'")
     return con
 
@@ -111,10 +123,6 @@ def superseded(session: Session, part: Slice = Slice()) -> list[tuple[str, str, 
     return [tuple(r) for r in session.execute(q)]
 
 
-def _sql_list(paths: Iterable[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
-
-
 EMPTY_SELECT = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in COLUMNS.items()) + " WHERE false"
 
 
@@ -134,7 +142,7 @@ def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slic
         con.register("superseded_in", table)
         con.execute("INSERT INTO superseded SELECT * FROM superseded_in")
         con.unregister("superseded_in")
-    source = f"read_parquet({_sql_list(paths)})" if paths else f"({EMPTY_SELECT})"
+    source = f"read_parquet({sqltext.array(paths)})" if paths else f"({EMPTY_SELECT})"
     con.execute(f"""CREATE OR REPLACE TEMP VIEW {name} AS
         SELECT o.* FROM {source} o
         WHERE NOT EXISTS (SELECT 1 FROM superseded s WHERE s.platform_code = o.platform_code
@@ -151,6 +159,85 @@ class StagedFile:
     rows: int
     min_accepted_at: dt.datetime
     max_accepted_at: dt.datetime
+    index: Path | None = None  # its order-id index (``write_index``), moved into place with it
+    min_order_id: str | None = None  # the range of its order ids (None: unknown, its index is always read)
+    max_order_id: str | None = None
+
+
+# ---- the order-id index ----------------------------------------------------------------------------
+
+_TAG_TEXT = "oip order-id index v1"
+
+
+@functools.cache
+def _hash_tag() -> str:
+    """Names the index directory after DuckDB's hash of a fixed text: index files written with a
+    hash function that differs from this DuckDB's are never read (they would miss orders)."""
+    con = duckdb.connect()
+    try:
+        return f"{con.execute('SELECT hash(?)', [_TAG_TEXT]).fetchone()[0]:016x}"
+    finally:
+        con.close()
+
+
+def index_root() -> Path:
+    return root() / "order-ids" / _hash_tag()
+
+
+def index_path(rel: str) -> Path:
+    """The order-id index of the ledger file at relative path ``rel``."""
+    return index_root() / rel
+
+
+def write_index(con: duckdb.DuckDBPyConnection, ledger_file: Path, target: Path) -> None:
+    """The order-id index of a ledger file: the hash of every order_id (every version) it holds.
+    Written under a temporary name and renamed, so a reader never sees half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    con.execute(f"COPY (SELECT hash(order_id) AS h FROM read_parquet({sqltext.array([ledger_file])})) "
+                f"TO {sqltext.literal(tmp)} (FORMAT parquet, COMPRESSION uncompressed)")
+    os.replace(tmp, target)
+
+
+def write_index_hashes(hashes, target: Path) -> None:
+    """``write_index`` from the hashes already computed (a numpy array of ``hash(order_id)``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    pq.write_table(pa.table({"h": pa.array(hashes, pa.uint64())}), tmp, compression="none", use_dictionary=False)
+    os.replace(tmp, target)
+
+
+def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_code: str, hashes_sql: str,
+                   id_range: tuple[str, str], skip: Iterable[str] = ()) -> set[str]:
+    """The months (other than ``skip``) of the platform's published files whose order-id index holds
+    one of the hashes of query ``hashes_sql`` (one column ``h``: ``hash(order_id)``) of ids in
+    ``id_range`` (smallest, largest). Only the files whose own range of ids meets it (or is
+    unknown) are looked at. A hash that two ids share only adds a month to compare; an order stored
+    in a month is never missed. Indexes that are missing are built from their files first."""
+    skip = set(skip)
+    lo, hi = id_range
+    q = (select(OrderFile.path, OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+         .where(OrderBatch.status == "published", OrderFile.platform_code == platform_code,
+                (OrderFile.min_order_id.is_(None) | OrderFile.max_order_id.is_(None))
+                # byte order (DuckDB's), whatever the database's collation
+                | ((OrderFile.max_order_id.collate("C") >= lo) & (OrderFile.min_order_id.collate("C") <= hi)))
+         .order_by(OrderFile.id))
+    month_of: dict[str, str] = {}
+    for rel, month in session.execute(q):
+        if month in skip:
+            continue
+        idx = index_path(rel)
+        if not idx.exists():
+            write_index(con, root() / rel, idx)
+        month_of[str(idx)] = month
+    if not month_of:
+        return set()
+    found = con.execute(f"""SELECT DISTINCT filename FROM read_parquet({sqltext.array(month_of)}, filename=true)
+                            WHERE h IN (SELECT h FROM ({hashes_sql}))""").fetchall()
+    return {month_of[f] for f, in found}
 
 
 def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
@@ -167,8 +254,13 @@ def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
         target = base / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(f.path, target)
+        if f.index is not None:
+            idx = index_path(rel)
+            idx.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(f.index, idx)
         session.add(OrderFile(batch_id=batch.id, platform_code=f.platform_code, month=f.month, path=rel,
-                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at))
+                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at,
+                              min_order_id=f.min_order_id, max_order_id=f.max_order_id))
     for platform_code, order_id, version, month in supersessions:
         session.add(OrderSupersession(platform_code=platform_code, order_id=order_id, version=version, month=month,
                                       by_batch_id=batch.id))
@@ -190,4 +282,15 @@ def sweep(session: Session) -> list[Path]:
             if p not in listed:
                 p.unlink()
                 removed.append(p)
+    # Order-id indexes of unlisted files, and indexes written with another hash function.
+    indexes = root() / "order-ids"
+    if indexes.exists():
+        current = index_root()
+        for d in indexes.iterdir():
+            if d != current:
+                shutil.rmtree(d, ignore_errors=True)
+        if current.exists():
+            for p in current.rglob("*.parquet"):
+                if root() / p.relative_to(current) not in listed:
+                    p.unlink()
     return removed

@@ -52,6 +52,10 @@ class OrderFile(IdMixin, Base):
     rows: Mapped[int] = mapped_column(BigInteger)
     min_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     max_accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The smallest and largest order_id in the file (byte order, as DuckDB compares text): an
+    # import reads the order-id index only of files whose range may hold one of its ids. NULL: unknown.
+    min_order_id: Mapped[str | None] = mapped_column(String(64))
+    max_order_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderSupersession(Base):

@@ -1,6 +1,6 @@
 """calendar_days: holiday arrangements loaded by officers; due dates moved off rest days
 
-Revision ID: 0006_policy
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06 10:00:00
 
@@ -14,7 +14,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006_policy'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
