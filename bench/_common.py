@@ -34,7 +34,9 @@ def setup_env(args: argparse.Namespace) -> Path:
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--var-dir", default=str(ROOT / "var" / "bench"), help="var directory of the benchmark (default var/bench)")
+    p.add_argument(
+        "--var-dir", default=str(ROOT / "var" / "bench"), help="var directory of the benchmark (default var/bench)"
+    )
     p.add_argument("--database-url", default=None, help="PostgreSQL URL (default: embedded server under the var dir)")
 
 
@@ -53,8 +55,9 @@ def account_id(tag: str, i: int) -> str:
     return f"B{tag}{i:07d}"
 
 
-def register_accounts(platform_code: str, tag: str, n: int, registered_on: str = "2025-07-01",
-                      county: str = "450103") -> float:
+def register_accounts(
+    platform_code: str, tag: str, n: int, registered_on: str = "2025-07-01", county: str = "450103"
+) -> float:
     """``n`` persons with one account each on ``platform_code`` (ids ``account_id(tag, i)``), inserted
     in bulk with SQL (synthetic personal data: the benchmark measures orders, not registration).
     Idempotent. Returns seconds."""
@@ -65,11 +68,14 @@ def register_accounts(platform_code: str, tag: str, n: int, registered_on: str =
     t0 = time.monotonic()
     with get_engine().begin() as c:
         pid = c.execute(text("SELECT id FROM platforms WHERE code = :c"), {"c": platform_code}).scalar_one()
-        have = c.execute(text("SELECT count(*) FROM platform_accounts WHERE platform_id = :p AND account_id LIKE :l"),
-                         {"p": pid, "l": f"B{tag}%"}).scalar_one()
+        have = c.execute(
+            text("SELECT count(*) FROM platform_accounts WHERE platform_id = :p AND account_id LIKE :l"),
+            {"p": pid, "l": f"B{tag}%"},
+        ).scalar_one()
         if have >= n:
             return time.monotonic() - t0
-        c.execute(text("""
+        c.execute(
+            text("""
             WITH p AS (
                 INSERT INTO persons (name, id_enc, id_bidx, id_masked, birth_date, sex)
                 SELECT '测试' || g, '\\x00'::bytea, decode(md5(:tag || '-' || g), 'hex'), '450103********000' || (g % 10),
@@ -80,7 +86,9 @@ def register_accounts(platform_code: str, tag: str, n: int, registered_on: str =
                                            phone_masked, registered_on, status, status_on)
             SELECT :pid, 'B' || :tag || lpad(substr(p.name, 3), 7, '0'), p.id, :county, '\\x00'::bytea,
                    decode(md5('phone-' || :tag || p.name), 'hex'), '138****0000', CAST(:reg AS date), 'active', CAST(:reg AS date)
-            FROM p"""), {"tag": tag, "lo": have, "hi": n, "pid": pid, "county": county, "reg": registered_on})
+            FROM p"""),
+            {"tag": tag, "lo": have, "hi": n, "pid": pid, "county": county, "reg": registered_on},
+        )
     return time.monotonic() - t0
 
 

@@ -29,12 +29,32 @@ import _common  # noqa: E402
 import orders_generate as gen  # noqa: E402
 
 # Share of the orders per platform (roughly the pilot's market), and each platform's industry.
-PLATFORMS = {"meituan": 30, "eleme": 18, "dada": 6, "shansong": 3, "sfcity": 4, "didi": 20, "caocao": 4,
-             "huolala": 7, "kuaigou": 2, "didifreight": 3, "manbang": 3}
-INDUSTRY = {"meituan": "instant_delivery", "eleme": "instant_delivery", "dada": "instant_delivery",
-            "shansong": "instant_delivery", "sfcity": "instant_delivery", "didi": "ride_hailing",
-            "caocao": "ride_hailing", "huolala": "intracity_freight", "kuaigou": "intracity_freight",
-            "didifreight": "intracity_freight", "manbang": "intracity_freight"}
+PLATFORMS = {
+    "meituan": 30,
+    "eleme": 18,
+    "dada": 6,
+    "shansong": 3,
+    "sfcity": 4,
+    "didi": 20,
+    "caocao": 4,
+    "huolala": 7,
+    "kuaigou": 2,
+    "didifreight": 3,
+    "manbang": 3,
+}
+INDUSTRY = {
+    "meituan": "instant_delivery",
+    "eleme": "instant_delivery",
+    "dada": "instant_delivery",
+    "shansong": "instant_delivery",
+    "sfcity": "instant_delivery",
+    "didi": "ride_hailing",
+    "caocao": "ride_hailing",
+    "huolala": "intracity_freight",
+    "kuaigou": "intracity_freight",
+    "didifreight": "intracity_freight",
+    "manbang": "intracity_freight",
+}
 MINUTES = {"instant_delivery": (20, 30), "ride_hailing": (10, 30), "intracity_freight": (40, 80)}
 
 
@@ -86,29 +106,47 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
         raw = get_engine().raw_connection()
         try:
             with raw.cursor() as cur, open(accounts, "wb") as fh:
-                with cur.copy(f"COPY (SELECT account_id, person_id FROM platform_accounts WHERE platform_id = "
-                              f"{plats[code].id} AND account_id LIKE 'B{tag}%') TO STDOUT (FORMAT csv)") as cp:
+                with cur.copy(
+                    f"COPY (SELECT account_id, person_id FROM platform_accounts WHERE platform_id = "
+                    f"{plats[code].id} AND account_id LIKE 'B{tag}%') TO STDOUT (FORMAT csv)"
+                ) as cp:
                     for data in cp:
                         fh.write(data)
         finally:
             raw.close()
-        con.execute(f"CREATE OR REPLACE TABLE acc AS SELECT * FROM read_csv('{accounts}', columns="
-                    "{'account_id': 'VARCHAR', 'person_id': 'BIGINT'}, header=false)")
+        con.execute(
+            f"CREATE OR REPLACE TABLE acc AS SELECT * FROM read_csv('{accounts}', columns="
+            "{'account_id': 'VARCHAR', 'person_id': 'BIGINT'}, header=false)"
+        )
         industry = INDUSTRY[code]
         lo_min, span = MINUTES[industry]
         for month in months:
             first, ndays = gen.month_bounds(month)
             n_m = n_p * ndays // days_total
             tmp_csv = work / "unit.parquet"
-            gen.generate(tmp_csv, "parquet", rows=n_m, workers=workers, tag=tag, platform=code, month=month,
-                         prefix=f"{code[:2].upper()}{month.replace('-', '')}")
+            gen.generate(
+                tmp_csv,
+                "parquet",
+                rows=n_m,
+                workers=workers,
+                tag=tag,
+                platform=code,
+                month=month,
+                prefix=f"{code[:2].upper()}{month.replace('-', '')}",
+            )
             # Weekly files in acceptance-time order, written as the import writes them.
             weeks = [(d, min(d + 7, ndays)) for d in range(0, ndays, 7)]
             published: list[Path] = []
             for lo, hi in weeks:
                 with session_scope() as s:
-                    batch = OrderBatch(platform_id=plats[code].id, source="cli", filename=f"bench-{code}-{month}-{lo}",
-                                       fmt="parquet", status="staging", started_at=clock.now())
+                    batch = OrderBatch(
+                        platform_id=plats[code].id,
+                        source="cli",
+                        filename=f"bench-{code}-{month}-{lo}",
+                        fmt="parquet",
+                        status="staging",
+                        started_at=clock.now(),
+                    )
                     s.add(batch)
                     s.flush()
                     staging = ledger.root() / "staging"
@@ -142,9 +180,17 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
                 month_rows = summaries.rows_sql(plats[code].id, f"read_parquet({[str(x) for x in published]})")
                 with session_scope() as s:
                     built["worker_months"] += summaries.copy_in(
-                        s, "worker_months", summaries.batches(con, f"{month_rows} ORDER BY account_id"))
-        _common.emit({"step": "platform", "platform": code, "rows": n_p, "workers": workers,
-                      "seconds": round(time.monotonic() - t_p, 1)})
+                        s, "worker_months", summaries.batches(con, f"{month_rows} ORDER BY account_id")
+                    )
+        _common.emit(
+            {
+                "step": "platform",
+                "platform": code,
+                "rows": n_p,
+                "workers": workers,
+                "seconds": round(time.monotonic() - t_p, 1),
+            }
+        )
     con.close()
     shutil.rmtree(work, ignore_errors=True)
     built["seconds"] = round(time.monotonic() - t0, 1)
@@ -162,7 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=100_000_000)
     p.add_argument("--months", type=int, default=3)
     p.add_argument("--last-month", default="2026-08")
-    p.add_argument("--per-worker-day", type=int, default=11, help="orders on a worked day (workers work every other day)")
+    p.add_argument(
+        "--per-worker-day", type=int, default=11, help="orders on a worked day (workers work every other day)"
+    )
     p.add_argument("--lookups", type=int, default=1000)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--seed", type=int, default=7)
@@ -174,8 +222,12 @@ def main(argv: list[str] | None = None) -> None:
     months = _months(a.last_month, a.months)
     marker = var / "coverage-ledger.json"
     # ``layout``: how the files and summaries are written (a ledger built otherwise is rebuilt).
-    params = {"rows": a.rows, "months": months, "per_worker_day": a.per_worker_day,
-              "layout": "accepted_at-order, worker_months with day spans, ledger columns without content_hash"}
+    params = {
+        "rows": a.rows,
+        "months": months,
+        "per_worker_day": a.per_worker_day,
+        "layout": "accepted_at-order, worker_months with day spans, ledger columns without content_hash",
+    }
     if a.rebuild or not marker.exists() or json.loads(marker.read_text()).get("params") != params:
         marker.unlink(missing_ok=True)
         built = build(var, a.rows, months, a.per_worker_day)
@@ -198,11 +250,15 @@ def main(argv: list[str] | None = None) -> None:
     Session = get_sessionmaker()
     with Session() as s:
         wm_rows = s.scalar(select(func.count()).select_from(WorkerMonth))
-        persons = [r[0] for r in s.execute(text("SELECT person_id FROM platform_accounts ORDER BY random() LIMIT 5000"))]
+        persons = [
+            r[0] for r in s.execute(text("SELECT person_id FROM platform_accounts ORDER BY random() LIMIT 5000"))
+        ]
         con = ledger.connect()
         paths = ledger.files(s)
-        sample = con.execute(f"SELECT person_id, accepted_at, finished_at FROM read_parquet({[str(x) for x in paths]}) "
-                             f"USING SAMPLE {a.lookups // 2 + a.warmup} ROWS").fetchall()
+        sample = con.execute(
+            f"SELECT person_id, accepted_at, finished_at FROM read_parquet({[str(x) for x in paths]}) "
+            f"USING SAMPLE {a.lookups // 2 + a.warmup} ROWS"
+        ).fetchall()
         con.close()
     first = dt.datetime.fromisoformat(f"{months[0]}-01T00:00:00+08:00")
     y, m = int(a.last_month[:4]), int(a.last_month[5:7])
@@ -226,11 +282,19 @@ def main(argv: list[str] | None = None) -> None:
             if i >= a.warmup:
                 timings.append((ms, res.covered))
     all_ms = [t for t, _ in timings]
-    out = {"step": "lookups", "ledger_rows": a.rows, "worker_months": wm_rows, "files": len(paths),
-           "lookups": len(all_ms), "cold_first_ms": round(cold, 1),
-           "p50_ms": round(pct(all_ms, 0.50), 2), "p95_ms": round(pct(all_ms, 0.95), 2),
-           "p99_ms": round(pct(all_ms, 0.99), 2), "max_ms": round(max(all_ms), 2),
-           "mean_ms": round(statistics.mean(all_ms), 2)}
+    out = {
+        "step": "lookups",
+        "ledger_rows": a.rows,
+        "worker_months": wm_rows,
+        "files": len(paths),
+        "lookups": len(all_ms),
+        "cold_first_ms": round(cold, 1),
+        "p50_ms": round(pct(all_ms, 0.50), 2),
+        "p95_ms": round(pct(all_ms, 0.95), 2),
+        "p99_ms": round(pct(all_ms, 0.99), 2),
+        "max_ms": round(max(all_ms), 2),
+        "mean_ms": round(statistics.mean(all_ms), 2),
+    }
     for label, flag in (("covered", True), ("not_covered", False)):
         xs = [t for t, c in timings if c == flag]
         if xs:

@@ -23,11 +23,39 @@ import _common  # noqa: E402
 # Hourly weight of instant delivery (lunch and dinner peaks) and the weekday factor (Mon..Sun).
 HOURS = [2, 1, 1, 1, 1, 1, 2, 4, 6, 6, 8, 14, 16, 9, 6, 5, 6, 10, 15, 12, 8, 6, 4, 3]
 WEEKDAY = [1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.3]
-COUNTIES = ["450102", "450103", "450105", "450107", "450108", "450109", "450110", "450202", "450203", "450205",
-            "450302", "450303", "450305", "450311", "450403", "450502", "450603", "450702", "450802", "450902",
-            "451002", "451102", "451202", "451302", "451402"]
-INDUSTRY = {"meituan": "instant_delivery", "eleme": "instant_delivery", "didi": "ride_hailing",
-            "huolala": "intracity_freight"}
+COUNTIES = [
+    "450102",
+    "450103",
+    "450105",
+    "450107",
+    "450108",
+    "450109",
+    "450110",
+    "450202",
+    "450203",
+    "450205",
+    "450302",
+    "450303",
+    "450305",
+    "450311",
+    "450403",
+    "450502",
+    "450603",
+    "450702",
+    "450802",
+    "450902",
+    "451002",
+    "451102",
+    "451202",
+    "451302",
+    "451402",
+]
+INDUSTRY = {
+    "meituan": "instant_delivery",
+    "eleme": "instant_delivery",
+    "didi": "ride_hailing",
+    "huolala": "intracity_freight",
+}
 
 
 def month_bounds(month: str) -> tuple[dt.date, int]:
@@ -38,8 +66,9 @@ def month_bounds(month: str) -> tuple[dt.date, int]:
     return first, (last - first).days + 1
 
 
-def generate(path: Path, fmt: str, *, rows: int, workers: int, tag: str, platform: str, month: str,
-             prefix: str) -> float:
+def generate(
+    path: Path, fmt: str, *, rows: int, workers: int, tag: str, platform: str, month: str, prefix: str
+) -> float:
     """Write the file; returns seconds. Everything runs as DuckDB SQL (2 threads)."""
     import duckdb
 
@@ -95,11 +124,25 @@ def generate(path: Path, fmt: str, *, rows: int, workers: int, tag: str, platfor
     t0 = time.monotonic()
     if fmt == "csv":
         iso = "strftime(x, '%Y-%m-%dT%H:%M:%S+08:00')"
-        cols = ", ".join([
-            "order_id", "platform_code", "worker_account_id", "industry", "county_code",
-            iso.replace("x", "accepted_at") + " AS accepted_at", iso.replace("x", "picked_up_at") + " AS picked_up_at",
-            iso.replace("x", "finished_at") + " AS finished_at", "status", "start_lng", "start_lat", "end_lng",
-            "end_lat", "distance_m", "income_fen"])
+        cols = ", ".join(
+            [
+                "order_id",
+                "platform_code",
+                "worker_account_id",
+                "industry",
+                "county_code",
+                iso.replace("x", "accepted_at") + " AS accepted_at",
+                iso.replace("x", "picked_up_at") + " AS picked_up_at",
+                iso.replace("x", "finished_at") + " AS finished_at",
+                "status",
+                "start_lng",
+                "start_lat",
+                "end_lng",
+                "end_lat",
+                "distance_m",
+                "income_fen",
+            ]
+        )
         con.execute(f"COPY (SELECT {cols} FROM ({shaped})) TO '{path}' (FORMAT csv, HEADER true)")
     else:
         con.execute(f"COPY ({shaped}) TO '{path}' (FORMAT parquet, COMPRESSION snappy)")
@@ -110,8 +153,12 @@ def generate(path: Path, fmt: str, *, rows: int, workers: int, tag: str, platfor
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rows", type=int, default=10_000_000)
-    p.add_argument("--workers", type=int, default=None,
-                   help="default rows/170 (at least 1,000): ~11 orders a worker-day, every other day")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="default rows/170 (at least 1,000): ~11 orders a worker-day, every other day",
+    )
     p.add_argument("--format", default="csv,parquet", help="csv, parquet or both (comma-separated)")
     p.add_argument("--platform", default="meituan")
     p.add_argument("--month", default="2026-08", help="the month of the orders (YYYY-MM, in the past)")
@@ -132,10 +179,20 @@ def main(argv: list[str] | None = None) -> None:
     for fmt in [f.strip() for f in a.format.split(",") if f.strip()]:
         prefix = a.prefix or ("C" if fmt == "csv" else "P")
         path = out / f"orders-{a.platform}-{a.month}-{a.rows}-{workers}w-{prefix}.{fmt}"
-        secs = generate(path, fmt, rows=a.rows, workers=workers, tag=a.tag, platform=a.platform, month=a.month,
-                        prefix=prefix)
-        _common.emit({"step": "generate", "format": fmt, "rows": a.rows, "path": str(path),
-                      "bytes": path.stat().st_size, "seconds": round(secs, 2), "rows_per_s": round(a.rows / secs)})
+        secs = generate(
+            path, fmt, rows=a.rows, workers=workers, tag=a.tag, platform=a.platform, month=a.month, prefix=prefix
+        )
+        _common.emit(
+            {
+                "step": "generate",
+                "format": fmt,
+                "rows": a.rows,
+                "path": str(path),
+                "bytes": path.stat().st_size,
+                "seconds": round(secs, 2),
+                "rows_per_s": round(a.rows / secs),
+            }
+        )
 
 
 if __name__ == "__main__":

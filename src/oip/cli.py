@@ -29,8 +29,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit.")) -> None:
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     # SIGTERM (systemd, docker stop, kill) ends oip the way Ctrl-C does: Python exits normally, so
     # open transactions roll back and the embedded PostgreSQL stops with the process (its exit
     # hook). Without this the default action kills the process outright — uvicorn re-raises the
@@ -85,9 +88,12 @@ def reference_load() -> None:
 
 
 @ref_app.command("industry")
-def reference_industry(code: str, name: str,
-                       covered_from: str = typer.Option(..., "--from", help="First covered day, YYYY-MM-DD."),
-                       description: str = typer.Option("", help="What the industry covers.")) -> None:
+def reference_industry(
+    code: str,
+    name: str,
+    covered_from: str = typer.Option(..., "--from", help="First covered day, YYYY-MM-DD."),
+    description: str = typer.Option("", help="What the industry covers."),
+) -> None:
     """Add an industry to the pilot from a date (or change its start date), e.g. for 2027."""
     import datetime as dt
 
@@ -134,18 +140,22 @@ def _serve(host: str, port: int) -> None:
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-          port: int = typer.Option(8000, help="Port.")) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."), port: int = typer.Option(8000, help="Port.")
+) -> None:
     """Serve an existing database (run 'oip db upgrade' or 'oip demo' first)."""
     _serve(host, port)
 
 
 @app.command()
-def demo(workers: int = typer.Option(20000, help="How many workers to generate."),
-         seed: int = typer.Option(2025, help="Seed: the same seed gives the same province."),
-         serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web server afterwards."),
-         reset: bool = typer.Option(False, help="Drop everything and generate again."),
-         host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+def demo(
+    workers: int = typer.Option(20000, help="How many workers to generate."),
+    seed: int = typer.Option(2025, help="Seed: the same seed gives the same province."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the web server afterwards."),
+    reset: bool = typer.Option(False, help="Drop everything and generate again."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+) -> None:
     """Migrate, generate the demo province (once), and serve it on http://127.0.0.1:8000."""
     from oip.core.db import get_engine, session_scope
     from oip.demo import generate
@@ -160,8 +170,10 @@ def demo(workers: int = typer.Option(20000, help="How many workers to generate."
             err.print("demo province already generated (use --reset to start again)")
         else:
             summary = generate.generate(s, workers=workers, seed=seed, progress=err)
-            err.print(f"[green]demo province generated in {time.monotonic() - t0:.1f} s:[/green] "
-                      + json.dumps(summary, ensure_ascii=False, default=clock.json_default))
+            err.print(
+                f"[green]demo province generated in {time.monotonic() - t0:.1f} s:[/green] "
+                + json.dumps(summary, ensure_ascii=False, default=clock.json_default)
+            )
     if serve:
         _serve(host, port)
 
@@ -181,11 +193,21 @@ def users_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         rows = []
         for u in s.scalars(select(User).order_by(User.id)):
             reg = regions.get(u.organisation.region_code)
-            rows.append({"username": u.username, "display_name": u.display_name, "role": u.role,
-                         "role_name": role(u.role).name, "kind": u.kind, "organisation": u.organisation.name,
-                         "organisation_code": u.organisation.code, "region_code": u.organisation.region_code,
-                         "region_scope": reg.scope_prefix if reg else u.organisation.region_code,
-                         "scope": role(u.role).scope, "active": u.is_active})
+            rows.append(
+                {
+                    "username": u.username,
+                    "display_name": u.display_name,
+                    "role": u.role,
+                    "role_name": role(u.role).name,
+                    "kind": u.kind,
+                    "organisation": u.organisation.name,
+                    "organisation_code": u.organisation.code,
+                    "region_code": u.organisation.region_code,
+                    "region_scope": reg.scope_prefix if reg else u.organisation.region_code,
+                    "scope": role(u.role).scope,
+                    "active": u.is_active,
+                }
+            )
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, default=clock.json_default))
     else:
@@ -223,8 +245,12 @@ def audit_verify() -> None:
     if res.ok:
         print(json.dumps({"ok": True, "events": res.checked}))
         return
-    print(json.dumps({"ok": False, "events_verified": res.checked, "first_broken_seq": res.broken_seq,
-                      "problem": res.problem}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"ok": False, "events_verified": res.checked, "first_broken_seq": res.broken_seq, "problem": res.problem},
+            ensure_ascii=False,
+        )
+    )
     raise typer.Exit(1)
 
 
@@ -261,14 +287,15 @@ def _refuse(reason: str) -> None:
 # reads a CSV ``date,kind,note`` of one year (oip.reference.calendar, docs/interfaces/calendar-v1.md)
 # and replaces what was loaded for that year; ``show --year Y`` prints a year's days off on weekdays
 # and working weekend days with where they come from. JSON on stdout; a refusal exits 2 with the reason.
-cal_app = typer.Typer(help="The holiday calendar (法定节假日与调休) that working days follow.",
-                      no_args_is_help=True)
+cal_app = typer.Typer(help="The holiday calendar (法定节假日与调休) that working days follow.", no_args_is_help=True)
 app.add_typer(cal_app, name="calendar")
 
 
 @cal_app.command("load")
-def calendar_load(file: Path = typer.Argument(..., help="CSV, UTF-8, header date,kind,note (kind: holiday or workday)."),
-         by: str = typer.Option(..., help="Acting officer's username (the load is recorded under it).")) -> None:
+def calendar_load(
+    file: Path = typer.Argument(..., help="CSV, UTF-8, header date,kind,note (kind: holiday or workday)."),
+    by: str = typer.Option(..., help="Acting officer's username (the load is recorded under it)."),
+) -> None:
     """Load one year's holidays and working weekend days; replaces what was loaded for that year
     and wins over the chinese-calendar package's data for it."""
     from sqlalchemy import select
@@ -289,8 +316,11 @@ def calendar_load(file: Path = typer.Argument(..., help="CSV, UTF-8, header date
             if user is None or not user.is_active:
                 _refuse(f"没有启用的用户 {by}")
             year, rows = calendar.load_year(s, principal_for(s, user, via="cli"), text)
-            out = {"year": year, "holidays": sum(r.kind == "holiday" for r in rows),
-                   "workdays": sum(r.kind == "workday" for r in rows)}
+            out = {
+                "year": year,
+                "holidays": sum(r.kind == "holiday" for r in rows),
+                "workdays": sum(r.kind == "workday" for r in rows),
+            }
     except DomainError as e:
         _refuse(e.reason)
     print(json.dumps(out, ensure_ascii=False))

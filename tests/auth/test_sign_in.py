@@ -29,8 +29,15 @@ def _new_user(role: str = "si_city", org_code: str = "450100-si") -> str:
     name = f"u{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
         org = s.scalar(select(Organisation).where(Organisation.code == org_code))
-        s.add(User(username=name, display_name=name, role=role, organisation_id=org.id,
-                   password_hash=hash_secret(DEMO_PASSWORD)))
+        s.add(
+            User(
+                username=name,
+                display_name=name,
+                role=role,
+                organisation_id=org.id,
+                password_hash=hash_secret(DEMO_PASSWORD),
+            )
+        )
     return name
 
 
@@ -73,8 +80,11 @@ def test_unknown_users_are_answered_like_wrong_passwords(client):
 
 
 def test_open_redirects_are_refused(client):
-    r = client.post("/login", data={"username": "nn_si", "password": DEMO_PASSWORD, "next": "//evil.example"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "nn_si", "password": DEMO_PASSWORD, "next": "//evil.example"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/console"
 
 
@@ -98,8 +108,14 @@ def test_writes_with_a_session_need_the_csrf_token(client):
 
 
 def test_platform_credentials_give_short_lived_bearer_tokens(client):
-    r = client.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "meituan-demo",
-                                                "client_secret": DEMO_SECRET_PREFIX + "meituan"})
+    r = client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "meituan-demo",
+            "client_secret": DEMO_SECRET_PREFIX + "meituan",
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["token_type"] == "bearer" and 0 < body["expires_in"] <= 3600

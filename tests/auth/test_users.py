@@ -32,17 +32,29 @@ def _name() -> str:
 
 
 def _create(client, by: str, *, org: str = "450300-si", role: str = "si_city", **kw) -> dict:
-    body = {"username": _name(), "display_name": "测试用户", "organisation_id": _org(org), "role": role,
-            "password": PW} | kw
+    body = {
+        "username": _name(),
+        "display_name": "测试用户",
+        "organisation_id": _org(org),
+        "role": role,
+        "password": PW,
+    } | kw
     return client.post("/api/v1/users", json=body, headers=bearer(by))
 
 
 def _events(user_id: int) -> list[str]:
     with session_scope() as s:
-        return list(s.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "user",
-                                                              AuditEvent.action.startswith("user."),
-                                                              AuditEvent.entity_id == str(user_id))
-                              .order_by(AuditEvent.seq)))
+        return list(
+            s.scalars(
+                select(AuditEvent.action)
+                .where(
+                    AuditEvent.entity_type == "user",
+                    AuditEvent.action.startswith("user."),
+                    AuditEvent.entity_id == str(user_id),
+                )
+                .order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_si_region_creates_a_city_user_who_signs_in_with_the_scope_of_the_organisation(client):
@@ -87,8 +99,12 @@ def test_nobody_manages_their_own_account(client):
         org_id = me.organisation_id
     h = bearer("gx_si")
     assert client.patch(f"/api/v1/users/{me.id}", json={"is_active": False}, headers=h).status_code == 403
-    assert client.patch(f"/api/v1/users/{me.id}", json={"organisation_id": org_id, "role": "si_city"},
-                        headers=h).status_code == 403
+    assert (
+        client.patch(
+            f"/api/v1/users/{me.id}", json={"organisation_id": org_id, "role": "si_city"}, headers=h
+        ).status_code
+        == 403
+    )
     assert client.post(f"/api/v1/users/{me.id}/password", json={"password": PW}, headers=h).status_code == 403
 
 
@@ -96,8 +112,12 @@ def test_disable_ends_the_sessions_and_enable_lets_the_user_back(client):
     u = _create(client, "gx_si").json()
     with TestClient(client.app) as c:
         sign_in(c, u["username"], PW)
-        assert client.patch(f"/api/v1/users/{u['id']}", json={"is_active": False},
-                            headers=bearer("gx_si")).json()["is_active"] is False
+        assert (
+            client.patch(f"/api/v1/users/{u['id']}", json={"is_active": False}, headers=bearer("gx_si")).json()[
+                "is_active"
+            ]
+            is False
+        )
         assert c.get("/api/v1/me").status_code == 401
         r = c.post("/login", data={"username": u["username"], "password": PW}, follow_redirects=False)
         assert r.status_code == 401
@@ -112,16 +132,22 @@ def test_reset_password_and_move_to_another_organisation(client):
     r = client.post(f"/api/v1/users/{u['id']}/password", json={"password": "Another2026pw"}, headers=bearer("gx_si"))
     assert r.status_code == 200
     with TestClient(client.app) as c:
-        assert c.post("/login", data={"username": u["username"], "password": PW},
-                      follow_redirects=False).status_code == 401
+        assert (
+            c.post("/login", data={"username": u["username"], "password": PW}, follow_redirects=False).status_code
+            == 401
+        )
         sign_in(c, u["username"], "Another2026pw")
-        r = client.patch(f"/api/v1/users/{u['id']}", json={"organisation_id": _org("450100-si"), "role": "si_city"},
-                         headers=bearer("gx_si"))
+        r = client.patch(
+            f"/api/v1/users/{u['id']}",
+            json={"organisation_id": _org("450100-si"), "role": "si_city"},
+            headers=bearer("gx_si"),
+        )
         assert r.status_code == 200 and r.json()["region_code"] == "450100"
         assert c.get("/api/v1/me").json()["region_code"] == "450100"  # the scope follows at once
     with session_scope() as s:
-        ev = s.scalar(select(AuditEvent).where(AuditEvent.action == "user.update",
-                                               AuditEvent.entity_id == str(u["id"])))
+        ev = s.scalar(
+            select(AuditEvent).where(AuditEvent.action == "user.update", AuditEvent.entity_id == str(u["id"]))
+        )
         assert ev.before == {"organisation": "450300-si"} and ev.after == {"organisation": "450100-si"}
     assert _events(u["id"])[-2:] == ["user.reset_password", "user.update"]
 
@@ -141,8 +167,15 @@ def test_an_officer_manages_only_users_of_organisations_inside_their_region(db):
     with pytest.raises(NotFound):
         service.set_active(db, guilin, nn_si.id, False)
     with pytest.raises(DomainError) as e:
-        service.create_user(db, guilin, username=_name(), display_name="x", organisation_id=nn_si.organisation_id,
-                            role_code="si_city", password=PW)
+        service.create_user(
+            db,
+            guilin,
+            username=_name(),
+            display_name="x",
+            organisation_id=nn_si.organisation_id,
+            role_code="si_city",
+            password=PW,
+        )
     assert e.value.field == "organisation_id"
     page = service.list_users(db, guilin, size=500)
     assert page.rows and all(u.organisation.region_code.startswith("4503") for u in page.rows)
@@ -153,15 +186,19 @@ def test_list_filters_paginates_and_leaves_out_workers(client):
     h = bearer("gx_si")
     all_ = client.get("/api/v1/users", params={"size": 5}, headers=h).json()
     assert len(all_["items"]) == 5 and all_["total"] > 5
-    assert "worker_demo" not in {u["username"] for u in client.get("/api/v1/users", params={"size": 500},
-                                                                    headers=h).json()["items"]}
+    assert "worker_demo" not in {
+        u["username"] for u in client.get("/api/v1/users", params={"size": 500}, headers=h).json()["items"]
+    }
     second = client.get("/api/v1/users", params={"size": 5, "page": 2}, headers=h).json()["items"]
     assert not {u["id"] for u in second} & {u["id"] for u in all_["items"]}
     insurers = client.get("/api/v1/users", params={"role": "insurer"}, headers=h).json()["items"]
-    assert {u["username"] for u in insurers} >= {"insurer_a", "insurer_b"} and {u["role"] for u in insurers} == {"insurer"}
+    assert {u["username"] for u in insurers} >= {"insurer_a", "insurer_b"} and {u["role"] for u in insurers} == {
+        "insurer"
+    }
     org = _org("gx-tax")
-    assert [u["username"] for u in client.get("/api/v1/users", params={"organisation_id": org},
-                                              headers=h).json()["items"]] == ["gx_tax"]
+    assert [
+        u["username"] for u in client.get("/api/v1/users", params={"organisation_id": org}, headers=h).json()["items"]
+    ] == ["gx_tax"]
     assert client.get("/api/v1/users", headers=bearer("nn_si")).status_code == 403
 
 
@@ -173,13 +210,32 @@ def test_the_users_page_creates_and_manages_users(client):
     page = client.get("/users", params={"organisation_id": "", "role": "insurer", "q": ""}, headers=HTML)
     assert page.status_code == 200 and "insurer_a" in page.text and "gx_tax" not in page.text
     name = _name()
-    r = client.post("/users", data={"csrf_token": csrf, "username": name, "display_name": "黄测试",
-                                    "organisation_id": _org("450300-si"), "role": "finance", "password": PW},
-                    headers=HTML)
+    r = client.post(
+        "/users",
+        data={
+            "csrf_token": csrf,
+            "username": name,
+            "display_name": "黄测试",
+            "organisation_id": _org("450300-si"),
+            "role": "finance",
+            "password": PW,
+        },
+        headers=HTML,
+    )
     assert r.status_code == 400 and "财政部门" in r.text and name in r.text  # the form keeps what was typed
-    r = client.post("/users", data={"csrf_token": csrf, "username": name, "display_name": "黄测试",
-                                    "organisation_id": _org("450300-si"), "role": "si_city", "password": PW},
-                    headers=HTML, follow_redirects=False)
+    r = client.post(
+        "/users",
+        data={
+            "csrf_token": csrf,
+            "username": name,
+            "display_name": "黄测试",
+            "organisation_id": _org("450300-si"),
+            "role": "si_city",
+            "password": PW,
+        },
+        headers=HTML,
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     detail = client.get(r.headers["location"], headers=HTML)
     assert "用户已建立" in detail.text and "停用该用户" in detail.text
@@ -202,6 +258,13 @@ def test_hrss_region_sees_the_users_page_without_forms_for_more_powerful_users(c
 
 def test_service_refuses_a_forbidden_grant_with_forbidden(db):
     with pytest.raises(Forbidden):
-        service.create_user(db, _principal("gx_hrss"), username=_name(), display_name="x",
-                            organisation_id=_org("450300-si"), role_code="si_city", password=PW)
+        service.create_user(
+            db,
+            _principal("gx_hrss"),
+            username=_name(),
+            display_name="x",
+            organisation_id=_org("450300-si"),
+            role_code="si_city",
+            password=PW,
+        )
     db.rollback()

@@ -73,8 +73,9 @@ def scratch_db(database):
 
 def _oip(url: str, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OIP_DATABASE_URL=url)
-    return subprocess.run([sys.executable, "-m", "oip.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "oip.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_audit_verify_command_exits_non_zero_and_names_the_first_broken_event(scratch_db):
@@ -103,6 +104,7 @@ def test_users_commands(database):
     from fastapi.testclient import TestClient
 
     from oip.web.app import create_app
+
     with TestClient(create_app()) as c:
         me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {tok.stdout.strip()}"}).json()
     assert me["username"] == "gl_si"

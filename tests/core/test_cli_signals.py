@@ -29,8 +29,9 @@ def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path):
     assert not pid_file.exists()  # the upgrade's own server stopped when it exited
 
     port = _free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 120
         while True:

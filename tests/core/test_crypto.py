@@ -27,8 +27,13 @@ def test_a_database_dump_contains_no_personal_numbers_in_clear(database, db):
     phones = [crypto.decrypt(a.phone_enc, "account.phone") for a in db.scalars(select(PlatformAccount).limit(200))]
     assert len(ids) > 100 and len(phones) > 100
     url = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
-    dump = subprocess.run([str(POSTGRES_BIN_PATH / "pg_dump"), "--data-only", url], capture_output=True,
-                          text=True, check=True, timeout=120).stdout
+    dump = subprocess.run(
+        [str(POSTGRES_BIN_PATH / "pg_dump"), "--data-only", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     assert "COPY public.persons" in dump and len(dump) > 100_000
     leaked = [n for n in ids + phones if n in dump]
     assert leaked == []

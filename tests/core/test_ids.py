@@ -20,6 +20,7 @@ def with_check_digit(body17: str) -> str:
 
 # ---- resident ID: check digit ------------------------------------------------------------------------
 
+
 def test_the_standards_worked_example_with_an_x_check_digit():
     """GB 11643-1999's own example: 11010519491231002X, a woman born 1949-12-31 in 北京市朝阳区."""
     rid = parse_resident_id("11010519491231002X", TODAY)
@@ -42,18 +43,25 @@ def test_lower_case_x_full_width_digits_spaces_and_hyphens_are_normalised():
         assert parse_resident_id(raw, TODAY).number == expected
 
 
-@pytest.mark.parametrize("raw,message", [
-    ("", "不能为空"), (None, "不能为空"), ("   ", "不能为空"),
-    ("4501031990030712", "应为 18 位（或 15 位旧号码），实际为 16 位"),
-    ("45010319900307123A", "最后一位为数字或 X"), ("4501031990O3071234", "前 17 位必须为数字"),
-    ("45010319900307X23", "实际为 17 位"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ("", "不能为空"),
+        (None, "不能为空"),
+        ("   ", "不能为空"),
+        ("4501031990030712", "应为 18 位（或 15 位旧号码），实际为 16 位"),
+        ("45010319900307123A", "最后一位为数字或 X"),
+        ("4501031990O3071234", "前 17 位必须为数字"),
+        ("45010319900307X23", "实际为 17 位"),
+    ],
+)
 def test_malformed_numbers(raw, message):
     with pytest.raises(InvalidId, match=message.replace("（", "\\（").replace("）", "\\）")):
         parse_resident_id(raw, TODAY)
 
 
 # ---- resident ID: birth date and sex -------------------------------------------------------------------
+
 
 def test_birth_date_and_sex_come_from_the_number():
     rid = parse_resident_id(with_check_digit("45020219880229051"), TODAY)  # a leap day; 17th digit odd
@@ -96,17 +104,25 @@ def test_fifteen_digit_numbers_are_upgraded():
         parse_resident_id("45010390030712X", TODAY)
 
 
-@pytest.mark.parametrize("born,on,age", [
-    ("2010-06-01", "2026-05-31", 15), ("2010-06-01", "2026-06-01", 16), ("2010-06-01", "2026-06-02", 16),
-    ("2008-02-29", "2024-02-28", 15), ("2008-02-29", "2024-02-29", 16),
-    ("2008-02-29", "2025-02-28", 16), ("2008-02-29", "2025-03-01", 17),
-    ("1990-12-31", "2026-01-01", 35),
-])
+@pytest.mark.parametrize(
+    "born,on,age",
+    [
+        ("2010-06-01", "2026-05-31", 15),
+        ("2010-06-01", "2026-06-01", 16),
+        ("2010-06-01", "2026-06-02", 16),
+        ("2008-02-29", "2024-02-28", 15),
+        ("2008-02-29", "2024-02-29", 16),
+        ("2008-02-29", "2025-02-28", 16),
+        ("2008-02-29", "2025-03-01", 17),
+        ("1990-12-31", "2026-01-01", 35),
+    ],
+)
 def test_age_on_a_day(born, on, age):
     assert age_on(dt.date.fromisoformat(born), dt.date.fromisoformat(on)) == age
 
 
 # ---- resident ID: area codes -----------------------------------------------------------------------------
+
 
 def test_an_area_code_newer_than_the_birth_year_is_only_a_warning():
     """450108 (南宁市良庆区) exists since 2004. Someone born in 1990 whose first card was issued there
@@ -141,6 +157,7 @@ def test_an_unknown_area_code_is_only_a_warning(area):
 
 # ---- unified social credit code ----------------------------------------------------------------------
 
+
 def test_uscc_valid_and_normalised():
     assert parse_uscc("91450100MA5K6N8F1Q") == "91450100MA5K6N8F1Q"
     assert parse_uscc(" 91450100ma5k6n8f1q ") == "91450100MA5K6N8F1Q"
@@ -155,8 +172,18 @@ def test_uscc_invalid(raw):
 
 # ---- mobile numbers --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", ["13812345678", "+86 138 1234 5678", "008613812345678", "138-1234-5678",
-                                 "１３８１２３４５６７８", "+8613812345678"])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "13812345678",
+        "+86 138 1234 5678",
+        "008613812345678",
+        "138-1234-5678",
+        "１３８１２３４５６７８",
+        "+8613812345678",
+    ],
+)
 def test_mobile_numbers_in_the_forms_people_write_them(raw):
     assert parse_mobile(raw) == "13812345678"
 
@@ -176,6 +203,7 @@ def test_an_invalid_mobile_number_is_masked_in_its_reason():
 
 
 # ---- masking -----------------------------------------------------------------------------------------------
+
 
 def test_masking():
     assert mask_id("11010519491231002X") == "1101**********002X"

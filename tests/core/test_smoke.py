@@ -27,8 +27,15 @@ def test_access_log_never_holds_query_strings():
 
     from oip.cli import _NoQueryStrings
 
-    rec = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
-                            ("127.0.0.1:1", "GET", "/api/v1/workers?q=450103199001010016", "1.1", 200), None)
+    rec = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", "/api/v1/workers?q=450103199001010016", "1.1", 200),
+        None,
+    )
     assert _NoQueryStrings().filter(rec) and "4501031990" not in rec.getMessage()
 
 

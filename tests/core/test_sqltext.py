@@ -13,13 +13,16 @@ import pytest
 from oip.core import sqltext
 
 
-@pytest.mark.parametrize("text, sql", [
-    ("meituan", "'meituan'"),
-    ("O'Brien", "'O''Brien'"),
-    ("''", "''''''"),
-    ("C:\\orders\\8月.csv", "'C:\\orders\\8月.csv'"),  # a backslash is an ordinary character
-    ("", "''"),
-])
+@pytest.mark.parametrize(
+    "text, sql",
+    [
+        ("meituan", "'meituan'"),
+        ("O'Brien", "'O''Brien'"),
+        ("''", "''''''"),
+        ("C:\\orders\\8月.csv", "'C:\\orders\\8月.csv'"),  # a backslash is an ordinary character
+        ("", "''"),
+    ],
+)
 def test_text_is_quoted_and_read_back_unchanged(text, sql):
     assert sqltext.literal(text) == sql
     assert duckdb.connect().execute(f"SELECT {sqltext.literal(text)}").fetchone()[0] == text

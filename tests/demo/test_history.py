@@ -35,21 +35,29 @@ def _counties_by_city() -> dict[str, list[str]]:
 
 # ---- resident IDs --------------------------------------------------------------------------------
 
+
 def test_birth_area_keeps_a_code_in_use_and_replaces_one_that_was_not():
     rng = random.Random(1)
-    assert birth_area(rng, "450103", 1990) == "450103"          # 新城区 then, 青秀区 now
-    assert birth_area(rng, "450127", 1990) == "452122"          # 横县 was under 南宁地区 before 2002
+    assert birth_area(rng, "450103", 1990) == "450103"  # 新城区 then, 青秀区 now
+    assert birth_area(rng, "450127", 1990) == "452122"  # 横县 was under 南宁地区 before 2002
     for year in (1966, 1975, 1990, 2001):
-        code = birth_area(rng, "450108", year)                  # 良庆区, created in 2004
+        code = birth_area(rng, "450108", year)  # 良庆区, created in 2004
         assert area_valid_in(code, year) and code[:4] in ("4501", "4521"), (year, code)
     assert birth_area(rng, "450108", 2005) == "450108"
 
 
 def test_demo_ids_are_valid_for_their_birth_year():
     today = clock.today()
-    records = [r for _, r in worker_records(2025, 3000, _counties_by_city(),
-                                            {"ride_hailing": ["didi"], "instant_delivery": ["meituan"],
-                                             "intracity_freight": ["huolala"]}, today)]
+    records = [
+        r
+        for _, r in worker_records(
+            2025,
+            3000,
+            _counties_by_city(),
+            {"ride_hailing": ["didi"], "instant_delivery": ["meituan"], "intracity_freight": ["huolala"]},
+            today,
+        )
+    ]
     assert len(records) > 3000
     for r in records:
         rid = parse_resident_id(r["id_number"], today)
@@ -71,6 +79,7 @@ def test_the_demo_registrations_carry_no_area_code_warnings(db):
 
 # ---- the simulated clock -------------------------------------------------------------------------
 
+
 def test_timeline_runs_a_block_in_the_past_and_never_in_the_future():
     real = clock.now
     day = clock.today() - dt.timedelta(days=30)
@@ -87,6 +96,7 @@ def test_timeline_runs_a_block_in_the_past_and_never_in_the_future():
 
 
 # ---- admissions ------------------------------------------------------------------------------------
+
 
 def test_admission_steps_are_spread_over_past_days(db):
     from oip.core.audit_models import AuditEvent
@@ -105,12 +115,16 @@ def test_admission_steps_are_spread_over_past_days(db):
         assert clock.local(steps[0].at).date() == adm.applied_on
     assert [a for a, _ in days["bagui"]][:1] == ["apply"] and [d for _, d in days["bagui"]] == [75, 64, 50, 9, 4]
     assert [d for _, d in days["guijie"]] == [40, 31, 20]
-    objection = db.scalar(select(AuditEvent).where(AuditEvent.action == "admission.record_objection",
-                                                   AuditEvent.entity_id == str(adms["bagui"].id)).order_by(AuditEvent.seq))
+    objection = db.scalar(
+        select(AuditEvent)
+        .where(AuditEvent.action == "admission.record_objection", AuditEvent.entity_id == str(adms["bagui"].id))
+        .order_by(AuditEvent.seq)
+    )
     assert objection is not None and clock.local(objection.at).date() == today - dt.timedelta(days=1)
 
 
 # ---- premiums ----------------------------------------------------------------------------------------
+
 
 def test_demo_declarations_are_dated_before_they_are_paid(database, tmp_path):
     from oip.core.db import session_scope
@@ -125,7 +139,9 @@ def test_demo_declarations_are_dated_before_they_are_paid(database, tmp_path):
     months[2] = next_month(months[1])
     tag = secrets.token_hex(3)
     with session_scope() as s:
-        plats = {p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi", "huolala"])))}
+        plats = {
+            p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi", "huolala"])))
+        }
         for m in months:
             for code, n in (("meituan", 50), ("didi", 80), ("huolala", 4)):
                 publish(s, plats[code], m, orders(f"hist-{tag}-{code}-{m}", n))
@@ -141,16 +157,22 @@ def test_demo_declarations_are_dated_before_they_are_paid(database, tmp_path):
             for d in decls:
                 computed = clock.local(d.computed_at)
                 assert d.computed_at < started  # not the generation second
-                assert computed.date() == min(next_first + dt.timedelta(days=1), clock.today()) or computed.date() == \
-                    next_first + dt.timedelta(days=2)  # recomputed when sent
+                assert computed.date() == min(
+                    next_first + dt.timedelta(days=1), clock.today()
+                ) or computed.date() == next_first + dt.timedelta(days=2)  # recomputed when sent
                 if m in months[:2]:
                     assert clock.local(d.sent_at).date() == next_first + dt.timedelta(days=2)
                     assert d.sent_at < started
-        returns = s.scalars(select(TaxReturn).join(Platform).where(
-            TaxReturn.month.in_(months[:2]), Platform.code.in_(["meituan", "didi", "huolala"]))).all()
+        returns = s.scalars(
+            select(TaxReturn)
+            .join(Platform)
+            .where(TaxReturn.month.in_(months[:2]), Platform.code.in_(["meituan", "didi", "huolala"]))
+        ).all()
         assert len(returns) >= 6
         for r in returns:
-            d = s.scalar(select(Declaration).where(Declaration.month == r.month, Declaration.platform_id == r.platform_id))
+            d = s.scalar(
+                select(Declaration).where(Declaration.month == r.month, Declaration.platform_id == r.platform_id)
+            )
             assert clock.local(d.computed_at).date() < r.paid_on and clock.local(d.sent_at).date() <= r.paid_on
             assert r.declared_on <= r.paid_on <= clock.today()
             assert clock.local(r.imported_at).date() > r.paid_on or r.paid_on == clock.today()

@@ -18,9 +18,9 @@ from tests.premiums.conftest import si  # noqa: F401  (the officer fixture)
 
 class TaxBureau:
     def __init__(self):
-        self.received: dict[str, dict] = {}   # message id → document
+        self.received: dict[str, dict] = {}  # message id → document
         self.bodies: list[bytes] = []
-        self.returns: list[dict] = []         # records; the cursor is how many were served
+        self.returns: list[dict] = []  # records; the cursor is how many were served
         self.fail_next = 0
         self.refuse: str | None = None  # answer 422 with this reason to every declarations message
         self.requests: list[tuple[str, str]] = []

@@ -48,13 +48,27 @@ def test_declarations_file_is_signed_and_logged(db, si, gw):
     assert doc["header"]["version"] == "tax-v1" and doc["header"]["kind"] == "declarations"
     assert doc["header"]["message_id"] == mid and doc["header"]["unit"] == "fen"
     [rec] = doc["records"]
-    assert rec == {"platform_code": p.code, "uscc": p.uscc, "platform_name": p.names[0].name, "month": "2025-07",
-                   "orders": 1234, "base_yuan": "0.01", "k": 0, "rate_yuan": "0.01", "amount_fen": 1234,
-                   "adjustment_orders": 0, "adjustment_fen": 0, "total_fen": 1234, "due_date": "2025-08-15",
-                   "adjustments": []}
+    assert rec == {
+        "platform_code": p.code,
+        "uscc": p.uscc,
+        "platform_name": p.names[0].name,
+        "month": "2025-07",
+        "orders": 1234,
+        "base_yuan": "0.01",
+        "k": 0,
+        "rate_yuan": "0.01",
+        "amount_fen": 1234,
+        "adjustment_orders": 0,
+        "adjustment_fen": 0,
+        "total_fen": 1234,
+        "due_date": "2025-08-15",
+        "adjustments": [],
+    }
     item = db.scalar(select(OutboxItem).where(OutboxItem.message_id == mid))
     assert (item.status, item.attempts, item.sha256, item.signature) == ("sent", 1, tax.sha256(body), sig)
-    log = db.scalar(select(ExchangeMessage).where(ExchangeMessage.message_id == mid, ExchangeMessage.direction == "out"))
+    log = db.scalar(
+        select(ExchangeMessage).where(ExchangeMessage.message_id == mid, ExchangeMessage.direction == "out")
+    )
     assert (log.status, log.sha256, log.location) == ("sent", tax.sha256(body), str(path))
     d = db.scalar(select(Declaration).where(Declaration.platform_id == p.id, Declaration.month == "2025-07"))
     assert (d.status, d.message_id) == ("sent", mid)
@@ -71,9 +85,19 @@ def test_returns_are_imported_once_and_filed(db, si, gw):
     p = make_platform(db)
     publish(db, p, "2025-07", orders("a", 100))
     service.send(db, si, "2025-07", platforms_=[p.code], gateway=gw)
-    body, sig = tax.returns_message([{"uscc": p.uscc, "month": "2025-07", "declared_fen": 700, "paid_fen": 700,
-                                      "declared_on": "2025-08-10", "paid_on": "2025-08-10",
-                                      "tax_reference": f"GX{p.code}01"}])
+    body, sig = tax.returns_message(
+        [
+            {
+                "uscc": p.uscc,
+                "month": "2025-07",
+                "declared_fen": 700,
+                "paid_fen": 700,
+                "declared_on": "2025-08-10",
+                "paid_on": "2025-08-10",
+                "tax_reference": f"GX{p.code}01",
+            }
+        ]
+    )
     _drop(gw, "RET-001.json", body, sig)
     rep = _import(db, si, gw)
     assert [(r.status, r.records) for r in rep.received] == [("imported", 1)]
@@ -91,9 +115,19 @@ def test_returns_are_imported_once_and_filed(db, si, gw):
     assert db.scalar(select(TaxReturn.id).where(TaxReturn.tax_reference == f"GX{p.code}01"))
     assert len(db.scalars(select(TaxReturn).where(TaxReturn.platform_id == p.id)).all()) == 1
     # a new file repeating an imported record with the same content: skipped, not doubled
-    body2, sig2 = tax.returns_message([{"platform_code": p.code, "month": "2025-07", "declared_fen": 700,
-                                        "paid_fen": 700, "declared_on": "2025-08-10", "paid_on": "2025-08-10",
-                                        "tax_reference": f"GX{p.code}01"}])
+    body2, sig2 = tax.returns_message(
+        [
+            {
+                "platform_code": p.code,
+                "month": "2025-07",
+                "declared_fen": 700,
+                "paid_fen": 700,
+                "declared_on": "2025-08-10",
+                "paid_on": "2025-08-10",
+                "tax_reference": f"GX{p.code}01",
+            }
+        ]
+    )
     _drop(gw, "RET-002.json", body2, sig2)
     rep = _import(db, si, gw)
     assert rep.received[0].status == "imported" and rep.received[0].details["duplicates"] == 1
@@ -102,13 +136,24 @@ def test_returns_are_imported_once_and_filed(db, si, gw):
 
 def test_tampered_unsigned_and_invalid_files_are_rejected_with_the_reason(db, si, gw):
     p = make_platform(db)
-    rec = {"uscc": p.uscc, "month": "2025-07", "declared_fen": 700, "paid_fen": 700, "declared_on": "2025-08-10",
-           "paid_on": "2025-08-10", "tax_reference": f"GX{p.code}T"}
+    rec = {
+        "uscc": p.uscc,
+        "month": "2025-07",
+        "declared_fen": 700,
+        "paid_fen": 700,
+        "declared_on": "2025-08-10",
+        "paid_on": "2025-08-10",
+        "tax_reference": f"GX{p.code}T",
+    }
     body, sig = tax.returns_message([rec])
     _drop(gw, "a-tampered.json", body.replace(b'"paid_fen": 700', b'"paid_fen": 70000'), sig)
     _drop(gw, "b-unsigned.json", body, None)
-    bad, bad_sig = tax.returns_message([{**rec, "paid_fen": "七百", "month": "2025-7", "tax_reference": ""},
-                                        {**rec, "uscc": "91450100MA5XXXXXX1", "tax_reference": "other"}])
+    bad, bad_sig = tax.returns_message(
+        [
+            {**rec, "paid_fen": "七百", "month": "2025-7", "tax_reference": ""},
+            {**rec, "uscc": "91450100MA5XXXXXX1", "tax_reference": "other"},
+        ]
+    )
     _drop(gw, "c-invalid.json", bad, bad_sig)
     csv_body = b"uscc,month,declared_fen,paid_fen\n" + p.uscc.encode() + b",2025-07,1,1\n"
     _drop(gw, "d-missing-column.csv", csv_body, tax.sign(csv_body))
@@ -131,15 +176,19 @@ def test_tampered_unsigned_and_invalid_files_are_rejected_with_the_reason(db, si
 
 def test_csv_returns_and_a_changed_record_under_a_known_reference(db, si, gw):
     p = make_platform(db)
-    csv_body = ("\ufeffuscc,platform_code,month,declared_fen,paid_fen,declared_on,paid_on,tax_reference\r\n"
-                f"{p.uscc},{p.code},202507,700,300,2025-08-12,2025-08-12,CSV{p.code}1\r\n"
-                f",{p.code},2025-07,0,400,,2025-08-14,CSV{p.code}2\r\n").encode()
+    csv_body = (
+        "\ufeffuscc,platform_code,month,declared_fen,paid_fen,declared_on,paid_on,tax_reference\r\n"
+        f"{p.uscc},{p.code},202507,700,300,2025-08-12,2025-08-12,CSV{p.code}1\r\n"
+        f",{p.code},2025-07,0,400,,2025-08-14,CSV{p.code}2\r\n"
+    ).encode()
     _drop(gw, "returns.csv", csv_body, tax.sign(csv_body))
     rep = _import(db, si, gw)
     assert [(r.status, r.records) for r in rep.received] == [("imported", 2)]
     rows = db.scalars(select(TaxReturn).where(TaxReturn.platform_id == p.id).order_by(TaxReturn.tax_reference)).all()
     assert [(r.month, r.declared_fen, r.paid_fen, str(r.paid_on)) for r in rows] == [
-        ("2025-07", 700, 300, "2025-08-12"), ("2025-07", 0, 400, "2025-08-14")]
+        ("2025-07", 700, 300, "2025-08-12"),
+        ("2025-07", 0, 400, "2025-08-14"),
+    ]
     changed = csv_body.replace(b",700,300,", b",700,350,")
     _drop(gw, "returns-changed.csv", changed, tax.sign(changed))
     rep = _import(db, si, gw)

@@ -63,8 +63,9 @@ def test_a_failed_delivery_stays_in_the_outbox_and_is_replayed(db, si, tax_burea
     item = db.scalar(select(OutboxItem).where(OutboxItem.message_id == mid))
     assert (item.status, item.attempts) == ("failed", 1)
     assert _decl(db, p, "2025-11").status == "queued"  # frozen, not yet sent
-    failed = db.scalar(select(ExchangeMessage).where(ExchangeMessage.message_id == mid,
-                                                     ExchangeMessage.status == "failed"))
+    failed = db.scalar(
+        select(ExchangeMessage).where(ExchangeMessage.message_id == mid, ExchangeMessage.status == "failed")
+    )
     assert "HTTP 500" in failed.error and failed.meta["retryable"] is True
     # the ledger moves on meanwhile: the queued declaration does not change
     publish(db, p, "2025-11", orders("late", 5))
@@ -103,8 +104,17 @@ def test_returns_are_fetched_since_the_last_cursor(db, si, tax_bureau):
     p = make_platform(db)
     publish(db, p, "2025-12", orders("r", 20))
     service.send(db, si, "2025-12", platforms_=[p.code], gateway=_gw(tax_bureau))
-    tax_bureau.returns.append({"uscc": p.uscc, "month": "2025-12", "declared_fen": 140, "paid_fen": 100,
-                               "declared_on": "2026-01-12", "paid_on": "2026-01-12", "tax_reference": f"H{p.code}1"})
+    tax_bureau.returns.append(
+        {
+            "uscc": p.uscc,
+            "month": "2025-12",
+            "declared_fen": 140,
+            "paid_fen": 100,
+            "declared_on": "2026-01-12",
+            "paid_on": "2026-01-12",
+            "tax_reference": f"H{p.code}1",
+        }
+    )
     rep = reconciliation.fetch_returns(db, si, _gw(tax_bureau))
     db.commit()
     assert [(r.status, r.records) for r in rep.received] == [("imported", 1)]
@@ -114,8 +124,16 @@ def test_returns_are_fetched_since_the_last_cursor(db, si, tax_bureau):
     db.commit()
     assert rep.received == []
     assert tax_bureau.requests[-1] == ("GET", f"/returns?since={len(tax_bureau.returns)}")
-    tax_bureau.returns.append({"platform_code": p.code, "month": "2025-12", "declared_fen": 0, "paid_fen": 40,
-                               "paid_on": "2026-01-20", "tax_reference": f"H{p.code}2"})
+    tax_bureau.returns.append(
+        {
+            "platform_code": p.code,
+            "month": "2025-12",
+            "declared_fen": 0,
+            "paid_fen": 40,
+            "paid_on": "2026-01-20",
+            "tax_reference": f"H{p.code}2",
+        }
+    )
     rep = reconciliation.fetch_returns(db, si, _gw(tax_bureau))
     db.commit()
     assert [(r.status, r.records) for r in rep.received] == [("imported", 1)]

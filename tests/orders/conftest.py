@@ -20,16 +20,42 @@ import pytest
 from tests.workers.conftest import new_id, new_name, new_phone
 
 SH = ZoneInfo("Asia/Shanghai")
-FIELDS = ("order_id", "platform_code", "worker_account_id", "industry", "county_code", "accepted_at",
-          "picked_up_at", "finished_at", "status", "start_lng", "start_lat", "end_lng", "end_lat", "distance_m",
-          "income_fen")
-INDUSTRY = {"meituan": "instant_delivery", "didi": "ride_hailing", "huolala": "intracity_freight",
-            "eleme": "instant_delivery", "caocao": "ride_hailing"}
+FIELDS = (
+    "order_id",
+    "platform_code",
+    "worker_account_id",
+    "industry",
+    "county_code",
+    "accepted_at",
+    "picked_up_at",
+    "finished_at",
+    "status",
+    "start_lng",
+    "start_lat",
+    "end_lng",
+    "end_lat",
+    "distance_m",
+    "income_fen",
+)
+INDUSTRY = {
+    "meituan": "instant_delivery",
+    "didi": "ride_hailing",
+    "huolala": "intracity_freight",
+    "eleme": "instant_delivery",
+    "caocao": "ride_hailing",
+}
 
 
-def register_workers(platform_code: str, n: int = 1, *, county: str = "450103", registered_on: str = "2025-08-01",
-                     id_numbers: list[str] | None = None, names: list[str] | None = None,
-                     phones: list[str] | None = None) -> list[tuple[str, int]]:
+def register_workers(
+    platform_code: str,
+    n: int = 1,
+    *,
+    county: str = "450103",
+    registered_on: str = "2025-08-01",
+    id_numbers: list[str] | None = None,
+    names: list[str] | None = None,
+    phones: list[str] | None = None,
+) -> list[tuple[str, int]]:
     """Register ``n`` new workers on a platform through the register's service (as the platform's
     API user). Returns [(account_id, person_id)]."""
     from sqlalchemy import select
@@ -43,10 +69,17 @@ def register_workers(platform_code: str, n: int = 1, *, county: str = "450103", 
     with session_scope() as s:
         actor = principal_for(s, s.scalar(select(User).where(User.username == f"{platform_code}-api")))
         plat = s.scalar(select(Platform).where(Platform.code == platform_code))
-        records = [{"platform_account_id": f"{platform_code[:2].upper()}T{secrets.token_hex(5).upper()}",
-                    "name": names[i] if names else new_name(), "id_number": (id_numbers[i] if id_numbers else new_id()),
-                    "phone": phones[i] if phones else new_phone(),
-                    "county_code": county, "registered_on": registered_on} for i in range(n)]
+        records = [
+            {
+                "platform_account_id": f"{platform_code[:2].upper()}T{secrets.token_hex(5).upper()}",
+                "name": names[i] if names else new_name(),
+                "id_number": (id_numbers[i] if id_numbers else new_id()),
+                "phone": phones[i] if phones else new_phone(),
+                "county_code": county,
+                "registered_on": registered_on,
+            }
+            for i in range(n)
+        ]
         res = service.register(s, actor, plat, records, source="test")
         assert res.accepted == n, res.as_dict()
         return [(o.platform_account_id, o.person_id) for o in res.outcomes]
@@ -59,16 +92,34 @@ def ts(day: str, hhmm: str, offset: str = "+08:00") -> str:
 _seq = iter(range(10**9))
 
 
-def order(account: str, platform: str = "meituan", *, day: str = "2025-09-10", start: str = "12:00", minutes: int = 30,
-          **overrides) -> dict:
+def order(
+    account: str,
+    platform: str = "meituan",
+    *,
+    day: str = "2025-09-10",
+    start: str = "12:00",
+    minutes: int = 30,
+    **overrides,
+) -> dict:
     """One valid order row (strings, as in a CSV file)."""
     a = dt.datetime.fromisoformat(f"{day}T{start}:00+08:00")
-    row = {"order_id": f"O{secrets.token_hex(6).upper()}{next(_seq)}", "platform_code": platform,
-           "worker_account_id": account, "industry": INDUSTRY[platform], "county_code": "450103",
-           "accepted_at": a.isoformat(), "picked_up_at": (a + dt.timedelta(minutes=5)).isoformat(),
-           "finished_at": (a + dt.timedelta(minutes=minutes)).isoformat(), "status": "completed",
-           "start_lng": "108.3669", "start_lat": "22.8167", "end_lng": "108.3301", "end_lat": "22.8070",
-           "distance_m": "3200", "income_fen": "650"}
+    row = {
+        "order_id": f"O{secrets.token_hex(6).upper()}{next(_seq)}",
+        "platform_code": platform,
+        "worker_account_id": account,
+        "industry": INDUSTRY[platform],
+        "county_code": "450103",
+        "accepted_at": a.isoformat(),
+        "picked_up_at": (a + dt.timedelta(minutes=5)).isoformat(),
+        "finished_at": (a + dt.timedelta(minutes=minutes)).isoformat(),
+        "status": "completed",
+        "start_lng": "108.3669",
+        "start_lat": "22.8167",
+        "end_lng": "108.3301",
+        "end_lat": "22.8070",
+        "distance_m": "3200",
+        "income_fen": "650",
+    }
     row.update(overrides)
     return row
 
@@ -98,7 +149,9 @@ def parquet_file(path: Path, rows: list[dict], native: bool = True) -> Path:
         if not native:
             cols[f] = pa.array([None if v in (None, "") else str(v) for v in vals], pa.string())
         elif f in ("accepted_at", "picked_up_at", "finished_at"):
-            cols[f] = pa.array([dt.datetime.fromisoformat(v) if v else None for v in vals], pa.timestamp("us", tz="UTC"))
+            cols[f] = pa.array(
+                [dt.datetime.fromisoformat(v) if v else None for v in vals], pa.timestamp("us", tz="UTC")
+            )
         elif f in ("distance_m", "income_fen"):
             cols[f] = pa.array([int(v) if v not in (None, "") else None for v in vals], pa.int64())
         elif f in ("start_lng", "start_lat", "end_lng", "end_lat"):
@@ -113,7 +166,7 @@ def import_rows(tmp_path: Path, rows: list[dict], platform: str = "meituan", fmt
     """Write the rows as a file of ``fmt`` and import it; returns the ImportResult."""
     from oip.orders import ingest
 
-    name = f"orders-{secrets.token_hex(3)}.{ 'parquet' if fmt == 'parquet' else fmt}"
+    name = f"orders-{secrets.token_hex(3)}.{'parquet' if fmt == 'parquet' else fmt}"
     path = tmp_path / name
     if fmt == "csv":
         path.write_bytes(csv_bytes(rows))
@@ -165,12 +218,27 @@ def worker_months(account: str, platform: str = "meituan") -> list[dict]:
 
     with session_scope() as s:
         pid = s.scalar(select(Platform.id).where(Platform.code == platform))
-        rows = s.scalars(select(WorkerMonth).where(WorkerMonth.platform_id == pid, WorkerMonth.account_id == account)
-                         .order_by(WorkerMonth.month, WorkerMonth.county_code)).all()
-        return [{"month": r.month, "county_code": r.county_code, "orders": r.orders, "completed": r.completed,
-                 "day_orders": list(r.day_orders), "day_first": list(r.day_first), "day_last": list(r.day_last), "first": r.first_accepted_at, "last": r.last_finished_at,
-                 "person_id": r.person_id, "days": {d: r.day_orders[d.day - 1] for d in r.active_days()}}
-                for r in rows]
+        rows = s.scalars(
+            select(WorkerMonth)
+            .where(WorkerMonth.platform_id == pid, WorkerMonth.account_id == account)
+            .order_by(WorkerMonth.month, WorkerMonth.county_code)
+        ).all()
+        return [
+            {
+                "month": r.month,
+                "county_code": r.county_code,
+                "orders": r.orders,
+                "completed": r.completed,
+                "day_orders": list(r.day_orders),
+                "day_first": list(r.day_first),
+                "day_last": list(r.day_last),
+                "first": r.first_accepted_at,
+                "last": r.last_finished_at,
+                "person_id": r.person_id,
+                "days": {d: r.day_orders[d.day - 1] for d in r.active_days()},
+            }
+            for r in rows
+        ]
 
 
 @pytest.fixture

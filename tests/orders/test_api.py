@@ -38,16 +38,24 @@ def test_raw_csv_body_by_a_platform_system(client, acct):
 
 
 def test_jsonl_and_parquet_bodies(client, acct, tmp_path):
-    r = client.post(URL, content=jsonl_bytes(_rows(acct, 2, 0)),
-                    headers={**bearer("meituan-api"), "content-type": "application/x-ndjson"})
+    r = client.post(
+        URL,
+        content=jsonl_bytes(_rows(acct, 2, 0)),
+        headers={**bearer("meituan-api"), "content-type": "application/x-ndjson"},
+    )
     assert r.status_code == 201 and r.json()["accepted"] == 2
     path = parquet_file(tmp_path / "o.parquet", _rows(acct, 2, 0))
-    r = client.post(URL, params={"format": "parquet"}, content=path.read_bytes(),
-                    headers={**bearer("meituan-api"), "content-type": "application/octet-stream"})
+    r = client.post(
+        URL,
+        params={"format": "parquet"},
+        content=path.read_bytes(),
+        headers={**bearer("meituan-api"), "content-type": "application/octet-stream"},
+    )
     assert r.status_code == 201 and r.json()["accepted"] == 2
     # Without a format or content type the content tells.
-    r = client.post(URL, content=parquet_file(tmp_path / "p.parquet", _rows(acct, 1, 0)).read_bytes(),
-                    headers=bearer("meituan-api"))
+    r = client.post(
+        URL, content=parquet_file(tmp_path / "p.parquet", _rows(acct, 1, 0)).read_bytes(), headers=bearer("meituan-api")
+    )
     assert r.status_code == 201 and r.json()["accepted"] == 1
 
 
@@ -61,19 +69,38 @@ def test_multipart_upload_in_a_session_needs_the_csrf_token(client, as_user, acc
 
 
 def test_a_platform_cannot_import_for_another(client, acct):
-    r = client.post(URL, params={"platform_code": "didi"}, content=csv_bytes(_rows(acct)),
-                    headers={**bearer("meituan-api"), "content-type": "text/csv"})
+    r = client.post(
+        URL,
+        params={"platform_code": "didi"},
+        content=csv_bytes(_rows(acct)),
+        headers={**bearer("meituan-api"), "content-type": "text/csv"},
+    )
     assert r.status_code == 403 and r.json()["error"]["field"] == "platform_code"
 
 
 def test_agencies(client, acct):
-    ok = client.post(URL, params={"platform_code": "meituan"}, content=csv_bytes(_rows(acct, 1, 0)),
-                     headers={**bearer("gx_si"), "content-type": "text/csv"})
+    ok = client.post(
+        URL,
+        params={"platform_code": "meituan"},
+        content=csv_bytes(_rows(acct, 1, 0)),
+        headers={**bearer("gx_si"), "content-type": "text/csv"},
+    )
     assert ok.status_code == 201
-    assert client.post(URL, content=csv_bytes(_rows(acct, 1, 0)),
-                       headers={**bearer("gx_si"), "content-type": "text/csv"}).status_code == 400  # which platform?
-    assert client.post(URL, params={"platform_code": "meituan"}, content=b"x",
-                       headers={**bearer("nn_si"), "content-type": "text/csv"}).status_code == 403
+    assert (
+        client.post(
+            URL, content=csv_bytes(_rows(acct, 1, 0)), headers={**bearer("gx_si"), "content-type": "text/csv"}
+        ).status_code
+        == 400
+    )  # which platform?
+    assert (
+        client.post(
+            URL,
+            params={"platform_code": "meituan"},
+            content=b"x",
+            headers={**bearer("nn_si"), "content-type": "text/csv"},
+        ).status_code
+        == 403
+    )
 
 
 def test_batches_are_scoped(client, acct):
@@ -93,10 +120,15 @@ def test_refusals_store_nothing(client, acct, monkeypatch):
     before = len(client.get(URL, params={"limit": 500}, headers=bearer("gx_si")).json())
     r = client.post(URL, json={"order_id": "x"}, headers=bearer("meituan-api"))
     assert r.status_code == 415
-    r = client.post(URL, content=b"order_id,platform_code\r\nA,meituan\r\n",
-                    headers={**bearer("meituan-api"), "content-type": "text/csv"})
+    r = client.post(
+        URL,
+        content=b"order_id,platform_code\r\nA,meituan\r\n",
+        headers={**bearer("meituan-api"), "content-type": "text/csv"},
+    )
     assert r.status_code == 400 and "表头缺少必需的列" in r.json()["error"]["reason"]
-    assert client.post(URL, content=b"", headers={**bearer("meituan-api"), "content-type": "text/csv"}).status_code == 400
+    assert (
+        client.post(URL, content=b"", headers={**bearer("meituan-api"), "content-type": "text/csv"}).status_code == 400
+    )
     monkeypatch.setattr(config.get_settings(), "order_upload_max_bytes", 1000)
     big = csv_bytes(_rows(acct, 20, 0))
     assert len(big) > 1000
@@ -110,8 +142,15 @@ def test_refusals_store_nothing(client, acct, monkeypatch):
 def test_a_large_upload_streams_through(client, tmp_path):
     """Several MB through the API: the body is spooled to disk in chunks, then imported."""
     accounts = [a for a, _ in register_workers("meituan", 5)]
-    rows = [order(accounts[i % 5], day="2025-10-21", start=f"{8 + (i // 600) % 12:02d}:{(i // 10) % 60:02d}",
-                  order_id=f"BIG{i:07d}{accounts[0]}") for i in range(30000)]
+    rows = [
+        order(
+            accounts[i % 5],
+            day="2025-10-21",
+            start=f"{8 + (i // 600) % 12:02d}:{(i // 10) % 60:02d}",
+            order_id=f"BIG{i:07d}{accounts[0]}",
+        )
+        for i in range(30000)
+    ]
     data = csv_bytes(rows)
     assert len(data) > 5_000_000
     r = client.post(URL, content=data, headers={**bearer("meituan-api"), "content-type": "text/csv"})

@@ -13,15 +13,19 @@ KEYS = ["batch_id", "received", "accepted", "rejected", "duplicates", "rejects_p
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "oip.cli", *args], env=dict(os.environ), capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "oip.cli", *args], env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
 
 
 def test_import_prints_one_json_line_with_the_counts(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     path = tmp_path / "orders.csv"
-    path.write_bytes(csv_bytes([order(a, day="2025-10-22"), order(a, day="2025-10-22", start="14:00"),
-                                order(a, county_code="440103")]))
+    path.write_bytes(
+        csv_bytes(
+            [order(a, day="2025-10-22"), order(a, day="2025-10-22", start="14:00"), order(a, county_code="440103")]
+        )
+    )
     out = run("orders", "import", str(path), "--platform", "meituan")
     assert out.returncode == 0, out.stderr
     last = out.stdout.strip().splitlines()[-1]

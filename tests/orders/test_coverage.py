@@ -29,8 +29,8 @@ def at(s: str) -> dt.datetime:
 def worker(database, tmp_path_factory):
     """One person on meituan and didi with a day of orders each (2025-11-10 … 2025-11-14)."""
     number, name = new_id(), new_name()
-    (m, person), = register_workers("meituan", 1, id_numbers=[number], names=[name])
-    (d, person2), = register_workers("didi", 1, id_numbers=[number], names=[name])
+    ((m, person),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    ((d, person2),) = register_workers("didi", 1, id_numbers=[number], names=[name])
     assert person == person2
     tmp = tmp_path_factory.mktemp("cov")
     o1 = order(m, day="2025-11-10", start="09:00", minutes=30)
@@ -40,7 +40,17 @@ def worker(database, tmp_path_factory):
     import_rows(tmp, [o1, o2, o3, o4])
     r1 = order(d, "didi", day="2025-11-12", start="15:00", minutes=25)
     import_rows(tmp, [r1], platform="didi")
-    return {"person": person, "number": number, "meituan": m, "didi": d, "o1": o1, "o2": o2, "o3": o3, "o4": o4, "r1": r1}
+    return {
+        "person": person,
+        "number": number,
+        "meituan": m,
+        "didi": d,
+        "o1": o1,
+        "o2": o2,
+        "o3": o3,
+        "o4": o4,
+        "r1": r1,
+    }
 
 
 def ask(when: str, **kw):
@@ -94,7 +104,7 @@ def test_days_without_orders_answer_with_the_nearest_days(worker):
 def test_an_order_across_the_end_of_a_month_with_days_apart(tmp_path):
     """T on the first of a month, covered by an order of the last day of the month before; the
     nearest orders days apart in either month (three separate runs of days read at once)."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     early = order(a, day="2025-09-20", start="12:00", minutes=30)
     late = order(a, day="2025-09-30", start="23:50", minutes=30)
     later = order(a, day="2025-10-05", start="08:00", minutes=20)
@@ -161,17 +171,41 @@ def test_api_coverage_with_scope(client, worker):
     assert r.status_code == 200 and r.json()["covered"] is True and r.json()["order_id"] == worker["o1"]["order_id"]
     assert client.get("/api/v1/coverage", params=q, headers=bearer("gl_si")).status_code == 404  # Guilin: not theirs
     assert client.get("/api/v1/coverage", params=q, headers=bearer("meituan_admin")).status_code == 403
-    r = client.get("/api/v1/coverage", params={"at": "2025-11-12T15:10:00+08:00", "person_id": worker["person"]},
-                   headers=bearer("gx_si"))
+    r = client.get(
+        "/api/v1/coverage",
+        params={"at": "2025-11-12T15:10:00+08:00", "person_id": worker["person"]},
+        headers=bearer("gx_si"),
+    )
     assert r.json()["platform_code"] == "didi"
-    assert client.get("/api/v1/coverage", params={"at": "2025-11-12T15:10:00", "person_id": worker["person"]},
-                      headers=bearer("gx_si")).status_code == 400
+    assert (
+        client.get(
+            "/api/v1/coverage",
+            params={"at": "2025-11-12T15:10:00", "person_id": worker["person"]},
+            headers=bearer("gx_si"),
+        ).status_code
+        == 400
+    )
 
 
 def test_cli_coverage_prints_json(worker):
-    out = subprocess.run([sys.executable, "-m", "oip.cli", "coverage", "--platform", "meituan", "--account",
-                          worker["meituan"], "--at", "2025-11-10T09:45:00+08:00"], env=dict(os.environ),
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "oip.cli",
+            "coverage",
+            "--platform",
+            "meituan",
+            "--account",
+            worker["meituan"],
+            "--at",
+            "2025-11-10T09:45:00+08:00",
+        ],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"covered", "order_id", "platform_code", "nearest_before", "nearest_after"} <= set(data)
@@ -186,15 +220,16 @@ def test_random_moments_match_a_scan_of_every_order(tmp_path):
 
     rng = random.Random(20251120)
     number, name = new_id(), new_name()
-    (m, person), = register_workers("meituan", 1, id_numbers=[number], names=[name])
-    (d, _), = register_workers("didi", 1, id_numbers=[number], names=[name])
+    ((m, person),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    ((d, _),) = register_workers("didi", 1, id_numbers=[number], names=[name])
     rows = {"meituan": [], "didi": []}
     for code, acct in (("meituan", m), ("didi", d)):
         for day in rng.sample(range(1, 28), 9):
             for _ in range(rng.randint(1, 6)):
                 start = f"{rng.randint(6, 23):02d}:{rng.randint(0, 59):02d}"
-                rows[code].append(order(acct, code, day=f"2025-11-{day:02d}", start=start,
-                                        minutes=rng.choice([6, 15, 40, 90, 200])))
+                rows[code].append(
+                    order(acct, code, day=f"2025-11-{day:02d}", start=start, minutes=rng.choice([6, 15, 40, 90, 200]))
+                )
     for code in rows:
         half = len(rows[code]) // 2
         for part in (rows[code][:half], rows[code][half:]):
@@ -202,8 +237,11 @@ def test_random_moments_match_a_scan_of_every_order(tmp_path):
     fixed = dict(rows["meituan"][0], picked_up_at="", finished_at=rows["meituan"][0]["accepted_at"])  # a correction
     assert import_rows(tmp_path, [fixed]).corrections == 1
     rows["meituan"][0] = fixed
-    every = [(dt.datetime.fromisoformat(r["accepted_at"]), dt.datetime.fromisoformat(r["finished_at"]), r["order_id"])
-             for code in rows for r in rows[code]]
+    every = [
+        (dt.datetime.fromisoformat(r["accepted_at"]), dt.datetime.fromisoformat(r["finished_at"]), r["order_id"])
+        for code in rows
+        for r in rows[code]
+    ]
     for _ in range(300):
         t = dt.datetime(2025, 10, 31, tzinfo=SH) + dt.timedelta(minutes=rng.randint(0, 30 * 24 * 60))
         with session_scope() as s:
@@ -227,8 +265,11 @@ def test_api_coverage_by_id_number_in_the_body_is_audited(client, worker):
 
     def events():
         with session_scope() as s:
-            return s.scalar(select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.action == "worker.find", AuditEvent.entity_id == str(worker["person"])))
+            return s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "worker.find", AuditEvent.entity_id == str(worker["person"]))
+            )
 
     n = events()
     body = {"at": "2025-11-12T15:10:00+08:00", "id_number": worker["number"]}

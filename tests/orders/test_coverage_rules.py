@@ -35,8 +35,12 @@ def span(acct: R.Account, first: str, last: str) -> R.DaySpan:
 
 # ---- decide -----------------------------------------------------------------------------------------
 
+
 def test_inside_a_window_and_at_its_ends():
-    orders = [o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00"), o("B", "2025-11-10T10:00:00", "2025-11-10T10:45:00")]
+    orders = [
+        o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00"),
+        o("B", "2025-11-10T10:00:00", "2025-11-10T10:45:00"),
+    ]
     for when in ("2025-11-10T09:00:00", "2025-11-10T09:15:00", "2025-11-10T09:30:00"):
         d = R.decide(t(when), [MT], orders)
         assert d.covered and d.order.order_id == "A" and [x.order_id for x in d.covering] == ["A"]
@@ -53,15 +57,20 @@ def test_the_reason_does_not_repeat_the_verdict():
 
 
 def test_overlapping_orders_the_earliest_accepted_covers():
-    orders = [o("B", "2025-11-10T09:10:00", "2025-11-10T09:40:00", DD), o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00"),
-              o("C", "2025-11-10T09:10:00", "2025-11-10T09:20:00")]
+    orders = [
+        o("B", "2025-11-10T09:10:00", "2025-11-10T09:40:00", DD),
+        o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00"),
+        o("C", "2025-11-10T09:10:00", "2025-11-10T09:20:00"),
+    ]
     d = R.decide(t("2025-11-10T09:15:00"), [MT, DD], orders)
     assert [x.order_id for x in d.covering] == ["A", "B", "C"] and d.order.order_id == "A"
     assert "同时进行中的订单共 3 单" in d.reason
 
 
 def test_a_cancelled_order_covers_its_window():
-    d = R.decide(t("2025-11-10T10:20:00"), [MT], [o("X", "2025-11-10T10:00:00", "2025-11-10T10:45:00", status="cancelled")])
+    d = R.decide(
+        t("2025-11-10T10:20:00"), [MT], [o("X", "2025-11-10T10:00:00", "2025-11-10T10:45:00", status="cancelled")]
+    )
     assert d.covered and d.reason.endswith("2025-11-10 10:45:00 取消）")
 
 
@@ -77,13 +86,19 @@ def test_an_order_before_the_platform_was_covered_does_not_cover():
 
 def test_coverage_ends_with_the_industry():
     ended = R.Account(R.PlatformRef("meituan", "美团"), "M1", dt.date(2025, 7, 1), dt.date(2025, 11, 9))
-    assert not R.decide(t("2025-11-10T09:15:00"), [ended], [o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00")]).covered
+    assert not R.decide(
+        t("2025-11-10T09:15:00"), [ended], [o("A", "2025-11-10T09:00:00", "2025-11-10T09:30:00")]
+    ).covered
     assert not R.Account(R.PlatformRef("x", "X"), "1", None).covers(dt.date(2030, 1, 1))
 
 
 def test_nearest_orders_across_accounts_ties_by_order_id():
-    orders = [o("B", "2025-11-10T08:00:00", "2025-11-10T08:30:00", DD), o("A", "2025-11-10T08:10:00", "2025-11-10T08:30:00"),
-              o("D", "2025-11-10T11:00:00", "2025-11-10T11:10:00"), o("C", "2025-11-10T11:00:00", "2025-11-10T11:20:00", DD)]
+    orders = [
+        o("B", "2025-11-10T08:00:00", "2025-11-10T08:30:00", DD),
+        o("A", "2025-11-10T08:10:00", "2025-11-10T08:30:00"),
+        o("D", "2025-11-10T11:00:00", "2025-11-10T11:10:00"),
+        o("C", "2025-11-10T11:00:00", "2025-11-10T11:20:00", DD),
+    ]
     d = R.decide(t("2025-11-10T10:00:00"), [MT, DD], orders)
     assert d.nearest_before.order_id == "B" and d.nearest_after.order_id == "C"
 
@@ -95,23 +110,33 @@ def test_a_naive_moment_is_refused():
 
 # ---- plan_reads -------------------------------------------------------------------------------------
 
+
 def test_reads_the_day_and_the_day_before_within_their_spans():
-    spans = [span(MT, "2025-11-09T22:00:00", "2025-11-10T00:30:00"), span(MT, "2025-11-10T08:00:00", "2025-11-10T20:00:00")]
+    spans = [
+        span(MT, "2025-11-09T22:00:00", "2025-11-10T00:30:00"),
+        span(MT, "2025-11-10T08:00:00", "2025-11-10T20:00:00"),
+    ]
     reads = R.plan_reads(t("2025-11-10T12:00:00"), spans)
     assert [(r.day, r.lo, r.hi, r.finished_from) for r in reads] == [
         (dt.date(2025, 11, 9), t("2025-11-09T22:00:00"), t("2025-11-10T00:30:00"), None),
-        (dt.date(2025, 11, 10), t("2025-11-10T08:00:00"), t("2025-11-10T20:00:00"), None)]
+        (dt.date(2025, 11, 10), t("2025-11-10T08:00:00"), t("2025-11-10T20:00:00"), None),
+    ]
 
 
 def test_reads_only_the_last_order_of_the_last_worked_day_before_and_the_first_after():
-    spans = [span(MT, "2025-11-01T08:00:00", "2025-11-01T18:00:00"), span(DD, "2025-11-01T09:00:00", "2025-11-01T21:00:00"),
-             span(MT, "2025-11-03T08:00:00", "2025-11-03T10:00:00"),
-             span(MT, "2025-11-20T07:00:00", "2025-11-20T09:00:00"), span(DD, "2025-11-20T06:30:00", "2025-11-20T08:00:00"),
-             span(MT, "2025-11-25T07:00:00", "2025-11-25T09:00:00")]
+    spans = [
+        span(MT, "2025-11-01T08:00:00", "2025-11-01T18:00:00"),
+        span(DD, "2025-11-01T09:00:00", "2025-11-01T21:00:00"),
+        span(MT, "2025-11-03T08:00:00", "2025-11-03T10:00:00"),
+        span(MT, "2025-11-20T07:00:00", "2025-11-20T09:00:00"),
+        span(DD, "2025-11-20T06:30:00", "2025-11-20T08:00:00"),
+        span(MT, "2025-11-25T07:00:00", "2025-11-25T09:00:00"),
+    ]
     reads = R.plan_reads(t("2025-11-10T12:00:00"), spans)
     assert [(r.account.key, r.day, r.lo, r.hi, r.finished_from) for r in reads] == [
         (MT.key, dt.date(2025, 11, 3), t("2025-11-03T08:00:00"), t("2025-11-03T10:00:00"), t("2025-11-03T09:59:59")),
-        (DD.key, dt.date(2025, 11, 20), t("2025-11-20T06:30:00"), t("2025-11-20T06:30:01"), None)]
+        (DD.key, dt.date(2025, 11, 20), t("2025-11-20T06:30:00"), t("2025-11-20T06:30:01"), None),
+    ]
 
 
 def test_the_local_day_decides_which_days_are_read():
@@ -131,8 +156,17 @@ def test_plan_and_decide_agree_with_a_scan_of_every_order():
         for day in rng.sample(range(1, 29), 8):
             for _ in range(rng.randint(1, 5)):
                 a = t(f"2025-11-{day:02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00")
-                orders.append(R.OrderRef(f"{acct.platform.code}{len(orders)}", acct.platform.code, acct.account_id, a,
-                                         a + dt.timedelta(minutes=rng.choice([5, 30, 90, 400])), "completed", "450103"))
+                orders.append(
+                    R.OrderRef(
+                        f"{acct.platform.code}{len(orders)}",
+                        acct.platform.code,
+                        acct.account_id,
+                        a,
+                        a + dt.timedelta(minutes=rng.choice([5, 30, 90, 400])),
+                        "completed",
+                        "450103",
+                    )
+                )
     spans = {}
     for x in orders:
         acct = MT if x.platform_code == "meituan" else DD
@@ -143,12 +177,22 @@ def test_plan_and_decide_agree_with_a_scan_of_every_order():
     for _ in range(300):
         at = t("2025-10-31T00:00:00") + dt.timedelta(minutes=rng.randint(0, 31 * 24 * 60))
         reads = R.plan_reads(at, day_spans)
-        read = [x for x in orders for r in reads
-                if (x.platform_code, x.account_id) == r.account.key and R.local_day(x.accepted_at) == r.day
-                and r.lo <= x.accepted_at <= r.hi and (r.finished_from is None or x.finished_at >= r.finished_from)]
+        read = [
+            x
+            for x in orders
+            for r in reads
+            if (x.platform_code, x.account_id) == r.account.key
+            and R.local_day(x.accepted_at) == r.day
+            and r.lo <= x.accepted_at <= r.hi
+            and (r.finished_from is None or x.finished_at >= r.finished_from)
+        ]
         got, want = R.decide(at, [MT, DD], read), R.decide(at, [MT, DD], orders)
-        assert (got.covered, got.order, got.nearest_before, got.nearest_after) == \
-            (want.covered, want.order, want.nearest_before, want.nearest_after), at
+        assert (got.covered, got.order, got.nearest_before, got.nearest_after) == (
+            want.covered,
+            want.order,
+            want.nearest_before,
+            want.nearest_after,
+        ), at
 
 
 def test_the_rules_import_no_database_or_files():
@@ -156,6 +200,7 @@ def test_the_rules_import_no_database_or_files():
     import inspect
 
     tree = ast.parse(inspect.getsource(R))
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
-        {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     assert imported <= {"__future__", "datetime", "dataclasses", "oip.core"}, imported

@@ -32,8 +32,10 @@ def test_generate_a_month_for_some_accounts():
                 min(epoch(finished_at - accepted_at)) / 60, max(epoch(finished_at - accepted_at)) / 60,
                 min(accepted_at), count(DISTINCT worker_account_id)
             FROM orders WHERE worker_account_id IN ({quoted}) GROUP BY industry ORDER BY industry""").fetchall()
-        hours = dict(con.execute(f"""SELECT hour(accepted_at), count(*) FROM orders
-            WHERE worker_account_id IN ({quoted}) AND industry = 'instant_delivery' GROUP BY 1""").fetchall())
+        hours = dict(
+            con.execute(f"""SELECT hour(accepted_at), count(*) FROM orders
+            WHERE worker_account_id IN ({quoted}) AND industry = 'instant_delivery' GROUP BY 1""").fetchall()
+        )
         con.close()
     by = {r[0]: r for r in rows}
     assert set(by) == {"instant_delivery", "ride_hailing", "intracity_freight"}

@@ -23,11 +23,29 @@ def _varied(account: str, fmt: str, day: str = "2025-10-12") -> list[dict]:
     cancelled order, a quoted comma, (CSV) an integer written as a decimal."""
     return [
         order(account, day=day, start="08:00"),
-        order(account, day=day, start="09:00", accepted_at=f"{day}T01:00:00+00:00",
-              picked_up_at=f"{day}T01:04:00+00:00", finished_at=f"{day}T00:30:00-01:00"),
-        order(account, day=day, start="10:00", accepted_at=f"{day}T07:30:00+0530",
-              picked_up_at="", finished_at=f"{day}T10:40:00+08:00", status="cancelled",
-              start_lng="", start_lat="", end_lng="", end_lat="", distance_m="", income_fen=""),
+        order(
+            account,
+            day=day,
+            start="09:00",
+            accepted_at=f"{day}T01:00:00+00:00",
+            picked_up_at=f"{day}T01:04:00+00:00",
+            finished_at=f"{day}T00:30:00-01:00",
+        ),
+        order(
+            account,
+            day=day,
+            start="10:00",
+            accepted_at=f"{day}T07:30:00+0530",
+            picked_up_at="",
+            finished_at=f"{day}T10:40:00+08:00",
+            status="cancelled",
+            start_lng="",
+            start_lat="",
+            end_lng="",
+            end_lat="",
+            distance_m="",
+            income_fen="",
+        ),
         order(account, day=day, start="11:00", order_id="X-1,2", distance_m="1200.0" if fmt == "csv" else "1200"),
     ]
 
@@ -42,7 +60,7 @@ def _ledger_rows(order_ids: list[str]) -> list[dict]:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_a_clean_file_takes_one_pass_and_stores_what_the_general_path_stores(tmp_path, fmt):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     clean = _varied(a, fmt)
     fast = import_rows(tmp_path, clean, fmt=fmt)
     assert (fast.received, fast.accepted, fast.rejected, fast.duplicates) == (4, 4, 0, 0)
@@ -67,18 +85,21 @@ def test_a_clean_file_takes_one_pass_and_stores_what_the_general_path_stores(tmp
     assert (m["orders"], m["completed"], m["days"]) == (8, 6, {dt.date(2025, 10, 12): 8})
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"accepted_at": "2025-10-12T08:00:00"}, "accepted_at：缺少时区偏移"),
-    ({"income_fen": "6.5"}, "income_fen：应为整数"),
-    ({"worker_account_id": None}, "worker_account_id：人员名册中该平台没有此账号"),
-    ({"status": "Completed "}, None),            # the general path normalises it: accepted
-    ({"order_id": " PAD1 "}, None),
-    ({"accepted_at": "2025-10-12T00:00:00Z", "picked_up_at": "", "finished_at": "2025-10-12T00:30:00Z"}, None),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"accepted_at": "2025-10-12T08:00:00"}, "accepted_at：缺少时区偏移"),
+        ({"income_fen": "6.5"}, "income_fen：应为整数"),
+        ({"worker_account_id": None}, "worker_account_id：人员名册中该平台没有此账号"),
+        ({"status": "Completed "}, None),  # the general path normalises it: accepted
+        ({"order_id": " PAD1 "}, None),
+        ({"accepted_at": "2025-10-12T00:00:00Z", "picked_up_at": "", "finished_at": "2025-10-12T00:30:00Z"}, None),
+    ],
+)
 def test_what_the_one_pass_does_not_take_goes_the_general_path(tmp_path, change, reason):
     """A value the single pass does not take (a rule broken, padding, another timestamp shape)
     sends the whole batch through the general path, which accepts or rejects it as always."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     if change.get("worker_account_id", "") is None:
         change = dict(change, worker_account_id=a + "-unknown")
     rows = [order(a, day="2025-10-13", start="08:00"), order(a, day="2025-10-13", start="09:00", **change)]
@@ -99,12 +120,11 @@ KEPT = "valid rows the one pass wrote are kept"
 
 
 @pytest.mark.parametrize("case", ["rejects", "normalised", "repeat"])
-def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_the_valid_ones(
-        tmp_path, caplog, case):
+def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_the_valid_ones(tmp_path, caplog, case):
     """The one pass over a Parquet file leaves its invalid rows out; the general path then says why
     and keeps what the pass wrote — unless it accepts a row the pass did not take (it normalises
     text) or finds an order_id twice: then it writes the valid rows itself. The ledger is the same."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     rows = [order(a, day="2025-10-19", start=f"{h:02d}:00") for h in (8, 9, 10)]
     rows.insert(1, order(a, day="2025-10-19", start="11:00", worker_account_id=a + "-unknown"))
     if case == "normalised":
@@ -115,7 +135,11 @@ def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_
     res = import_rows(tmp_path, rows, fmt="parquet")
     assert GENERAL_ONLY <= set(res.steps)
     assert (res.received, res.accepted, res.rejected, res.duplicates) == (
-        len(rows), 4 if case == "normalised" else 3, 1, 1 if case == "repeat" else 0)
+        len(rows),
+        4 if case == "normalised" else 3,
+        1,
+        1 if case == "repeat" else 0,
+    )
     assert [(r["row"], r["worker_account_id"]) for r in rejects(res)] == [(2, a + "-unknown")]
     assert (KEPT in caplog.text) == (case == "rejects")
     valid = [r for r in rows if r["worker_account_id"] == a]
@@ -129,7 +153,7 @@ def test_a_parquet_file_with_invalid_rows_keeps_the_one_pass_rows_when_they_are_
 @pytest.mark.parametrize("sort_max", [fast_path.SORT_REPEATS_MAX_ROWS, 0], ids=["sorted-hashes", "hash-aggregate"])
 def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypatch, sort_max):
     monkeypatch.setattr(fast_path, "SORT_REPEATS_MAX_ROWS", sort_max)  # 0: the way of files too big to sort in memory
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     o = order(a, day="2025-10-14")
     clean = import_rows(tmp_path, [order(a, day="2025-10-13", start=f"{h:02d}:00") for h in (8, 9, 10)])
     assert not GENERAL_ONLY & set(clean.steps)  # no repeat: the one pass holds
@@ -142,7 +166,7 @@ def test_an_order_twice_in_a_clean_file_goes_the_general_path(tmp_path, monkeypa
 def test_a_clean_batch_that_repeats_stored_orders_keeps_the_summaries_right(tmp_path):
     """The ledger already holds some of the orders: the summaries are added from the accepted rows
     only."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     first = [order(a, day="2025-10-15", start=f"{h:02d}:00") for h in (8, 9, 10)]
     import_rows(tmp_path, first)
     more = first[:2] + [dict(first[2], income_fen="999")] + [order(a, day="2025-10-16", start="08:00")]
@@ -156,7 +180,7 @@ def test_a_clean_batch_that_repeats_stored_orders_keeps_the_summaries_right(tmp_
 def test_a_clean_batch_within_the_span_of_stored_orders_gets_its_summaries_from_the_final_file(tmp_path):
     """New orders taken between stored ones: the one pass holds, and the summaries (left until the
     batch has been compared with the ledger) count every order once."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     import_rows(tmp_path, [order(a, day="2025-10-17", start=f"{h:02d}:00") for h in (8, 12)])
     res = import_rows(tmp_path, [order(a, day="2025-10-17", start="10:00"), order(a, day="2025-10-18", start="09:00")])
     assert not GENERAL_ONLY & set(res.steps)
@@ -166,23 +190,27 @@ def test_a_clean_batch_within_the_span_of_stored_orders_gets_its_summaries_from_
 
 
 def test_a_clean_batch_across_two_months_is_written_per_month(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     rows = [order(a, day="2025-10-31", start="23:00"), order(a, day="2025-11-01", start="08:00")]
     res = import_rows(tmp_path, rows, fmt="parquet")
     assert not GENERAL_ONLY & set(res.steps)
     assert res.months == ["2025-10", "2025-11"]
     with session_scope() as s:
-        files = s.execute(select(OrderFile.month, OrderFile.rows).where(OrderFile.batch_id == res.batch_id)
-                          .order_by(OrderFile.month)).all()
+        files = s.execute(
+            select(OrderFile.month, OrderFile.rows).where(OrderFile.batch_id == res.batch_id).order_by(OrderFile.month)
+        ).all()
     assert [tuple(f) for f in files] == [("2025-10", 1), ("2025-11", 1)]
-    assert sorted((m["month"], m["orders"]) for m in worker_months(a)) == \
-        [(dt.date(2025, 10, 1), 1), (dt.date(2025, 11, 1), 1)]
+    assert sorted((m["month"], m["orders"]) for m in worker_months(a)) == [
+        (dt.date(2025, 10, 1), 1),
+        (dt.date(2025, 11, 1), 1),
+    ]
 
 
-@pytest.mark.parametrize("step", ["read", "duplicates", "stored", "written", "summaries", "staged", "published",
-                                  "before_commit"])
+@pytest.mark.parametrize(
+    "step", ["read", "duplicates", "stored", "written", "summaries", "staged", "published", "before_commit"]
+)
 def test_a_crash_at_any_step_of_the_fast_path_leaves_nothing_visible(tmp_path, step):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     rows = [order(a, day="2025-10-17", start="09:00"), order(a, day="2025-10-17", start="10:00")]
     path = tmp_path / "o.csv"
     path.write_bytes(csv_bytes(rows))
@@ -207,8 +235,10 @@ def test_a_crash_while_a_parquet_file_with_invalid_rows_is_imported_leaves_nothi
     crash at any step takes them back with the rest."""
     from tests.orders.conftest import parquet_file
 
-    (a, _), = register_workers("meituan", 1)
-    rows = [order(a, day="2025-10-20", start=f"{h:02d}:00") for h in (8, 9)] + [order(a, day="2025-10-20", status="lost")]
+    ((a, _),) = register_workers("meituan", 1)
+    rows = [order(a, day="2025-10-20", start=f"{h:02d}:00") for h in (8, 9)] + [
+        order(a, day="2025-10-20", status="lost")
+    ]
     path = parquet_file(tmp_path / "o.parquet", rows)
     with pytest.raises(RuntimeError, match="simulated failure"):
         ingest.import_file(path, "meituan", _fail_after=step)

@@ -48,8 +48,14 @@ def test_csv_gbk(tmp_path, acct):
 def test_jsonl_with_numbers_nulls_and_a_broken_line(tmp_path, acct):
     good = order(acct)
     as_json = dict(good, distance_m=3200, income_fen=650, start_lng=108.3669, start_lat=22.8167, picked_up_at=None)
-    lines = [json.dumps(as_json), "", "not json {", json.dumps([1, 2]),
-             json.dumps(dict(order(acct), income_fen={"fen": 650})), json.dumps(order(acct, start="14:00"))]
+    lines = [
+        json.dumps(as_json),
+        "",
+        "not json {",
+        json.dumps([1, 2]),
+        json.dumps(dict(order(acct), income_fen={"fen": 650})),
+        json.dumps(order(acct, start="14:00")),
+    ]
     path = tmp_path / "o.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = ingest.import_file(path, "meituan")
@@ -68,8 +74,9 @@ def test_parquet_native_types(tmp_path, acct):
 
 
 def test_parquet_all_strings(tmp_path, acct):
-    path = parquet_file(tmp_path / "s.parquet", [order(acct), order(acct, accepted_at="2025-09-10T12:00:00")],
-                        native=False)
+    path = parquet_file(
+        tmp_path / "s.parquet", [order(acct), order(acct, accepted_at="2025-09-10T12:00:00")], native=False
+    )
     res = ingest.import_file(path, "meituan")
     assert (res.accepted, res.rejected) == (1, 1)
     assert "accepted_at：缺少时区偏移" in rejects(res)[0]["reason"]
@@ -109,8 +116,14 @@ def test_csv_lines_that_cannot_be_parsed_keep_their_line_numbers(tmp_path, acct)
     keep the line numbers an editor shows."""
     head = csv_bytes([order(acct)]).decode()
     lines = head.rstrip("\r\n").split("\r\n")  # header + one good row (lines 1, 2)
-    lines += ["", "a,b,c", ",".join(["x"] * 16), csv_bytes([order(acct, status="done")]).decode().split("\r\n")[1], "",
-              csv_bytes([order(acct, start="15:00")]).decode().split("\r\n")[1]]
+    lines += [
+        "",
+        "a,b,c",
+        ",".join(["x"] * 16),
+        csv_bytes([order(acct, status="done")]).decode().split("\r\n")[1],
+        "",
+        csv_bytes([order(acct, start="15:00")]).decode().split("\r\n")[1],
+    ]
     path = tmp_path / "broken.csv"
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     res = ingest.import_file(path, "meituan")
@@ -122,15 +135,18 @@ def test_csv_lines_that_cannot_be_parsed_keep_their_line_numbers(tmp_path, acct)
     assert "status：应为 completed 或 cancelled" in rows[2]["reason"]
 
 
-@pytest.mark.parametrize("content, fmt, message", [
-    (b"", "csv", "文件为空"),
-    (b"PK\x03\x04xxxx", "csv", "Excel"),
-    (b"PAR1xxxx", "csv", "Parquet"),
-    (b"order_id,platform_code\r\nA,meituan\r\n", "csv", "表头缺少必需的列：worker_account_id"),
-    (b"\xff\xfeo\x00r\x00", "csv", "UTF-16"),
-    ("订单".encode("gbk") + b"\n", "jsonl", "JSON Lines 文件应为 UTF-8 编码"),
-    (b"not parquet at all", "parquet", "不是可读取的 Parquet 文件"),
-])
+@pytest.mark.parametrize(
+    "content, fmt, message",
+    [
+        (b"", "csv", "文件为空"),
+        (b"PK\x03\x04xxxx", "csv", "Excel"),
+        (b"PAR1xxxx", "csv", "Parquet"),
+        (b"order_id,platform_code\r\nA,meituan\r\n", "csv", "表头缺少必需的列：worker_account_id"),
+        (b"\xff\xfeo\x00r\x00", "csv", "UTF-16"),
+        ("订单".encode("gbk") + b"\n", "jsonl", "JSON Lines 文件应为 UTF-8 编码"),
+        (b"not parquet at all", "parquet", "不是可读取的 Parquet 文件"),
+    ],
+)
 def test_unreadable_files(tmp_path, content, fmt, message):
     from sqlalchemy import func, select
 

@@ -21,13 +21,21 @@ MONTH = "2025-12"  # used by no other test
 def people(database, tmp_path_factory):
     """A (Nanning, meituan), B (Guilin, meituan), C (Nanning, meituan and didi)."""
     tmp = tmp_path_factory.mktemp("ins")
-    (a, pa), = register_workers("meituan", 1)
-    (b, pb), = register_workers("meituan", 1, county="450305")
+    ((a, pa),) = register_workers("meituan", 1)
+    ((b, pb),) = register_workers("meituan", 1, county="450305")
     number, name = new_id(), new_name()
-    (c1, pc), = register_workers("meituan", 1, id_numbers=[number], names=[name])
-    (c2, _), = register_workers("didi", 1, id_numbers=[number], names=[name])
-    import_rows(tmp, [order(a, day="2025-12-05"), order(a, day="2025-12-05", start="13:00"), order(a, day="2025-12-06"),
-                      order(b, day="2025-12-05", county_code="450305"), order(c1, day="2025-12-06")])
+    ((c1, pc),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    ((c2, _),) = register_workers("didi", 1, id_numbers=[number], names=[name])
+    import_rows(
+        tmp,
+        [
+            order(a, day="2025-12-05"),
+            order(a, day="2025-12-05", start="13:00"),
+            order(a, day="2025-12-06"),
+            order(b, day="2025-12-05", county_code="450305"),
+            order(c1, day="2025-12-06"),
+        ],
+    )
     import_rows(tmp, [order(c2, "didi", day="2025-12-05"), order(c2, "didi", day="2025-12-06")], platform="didi")
     return {"A": pa, "B": pb, "C": pc}
 
@@ -40,9 +48,14 @@ def _counts(**kw):
 def test_month_by_platform_and_city(people):
     c = _counts(month=MONTH)
     assert (c.insured, c.orders) == (3, 7)
-    assert [(r["platform_code"], r["insured"], r["orders"]) for r in c.by_platform] == [("didi", 1, 2), ("meituan", 3, 5)]
+    assert [(r["platform_code"], r["insured"], r["orders"]) for r in c.by_platform] == [
+        ("didi", 1, 2),
+        ("meituan", 3, 5),
+    ]
     assert [(r["city_code"], r["city_name"], r["insured"], r["orders"]) for r in c.by_city] == [
-        ("450100", "南宁市", 2, 6), ("450300", "桂林市", 1, 1)]
+        ("450100", "南宁市", 2, 6),
+        ("450300", "桂林市", 1, 1),
+    ]
 
 
 def test_one_day(people):
@@ -84,10 +97,15 @@ def test_engine_sql_on_duckdb_matches_the_worker_month_counts(people):
 
         first, _ = month_span(MONTH)
         city = func.substr(WorkerMonth.county_code, 1, 4) + "00"
-        expected = s.execute(select(Platform.code, city, func.count(func.distinct(WorkerMonth.person_id)))
-                             .join(Platform, Platform.id == WorkerMonth.platform_id)
-                             .where(WorkerMonth.month == first, WorkerMonth.orders > 0,
-                                    Platform.code.in_(["didi", "meituan"]))
-                             .group_by(Platform.code, city).order_by(Platform.code, city)).all()
-    assert [tuple(r) for r in got] == [tuple(r) for r in expected] == [
-        ("didi", "450100", 1), ("meituan", "450100", 2), ("meituan", "450300", 1)]
+        expected = s.execute(
+            select(Platform.code, city, func.count(func.distinct(WorkerMonth.person_id)))
+            .join(Platform, Platform.id == WorkerMonth.platform_id)
+            .where(WorkerMonth.month == first, WorkerMonth.orders > 0, Platform.code.in_(["didi", "meituan"]))
+            .group_by(Platform.code, city)
+            .order_by(Platform.code, city)
+        ).all()
+    assert (
+        [tuple(r) for r in got]
+        == [tuple(r) for r in expected]
+        == [("didi", "450100", 1), ("meituan", "450100", 2), ("meituan", "450300", 1)]
+    )

@@ -21,8 +21,11 @@ from tests.orders.conftest import csv_bytes, import_rows, order, register_worker
 
 def _ledger_state(platform="meituan"):
     with session_scope() as s:
-        files = s.scalar(select(func.count(OrderFile.id)).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
-                         .where(OrderBatch.status == "published", OrderFile.platform_code == platform))
+        files = s.scalar(
+            select(func.count(OrderFile.id))
+            .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+            .where(OrderBatch.status == "published", OrderFile.platform_code == platform)
+        )
         months = s.scalar(select(func.count()).select_from(WorkerMonth))
         sup = s.scalar(select(func.count()).select_from(OrderSupersession))
     on_disk = sorted(p.name for p in (ledger.root() / "orders").rglob("*.parquet"))
@@ -30,7 +33,7 @@ def _ledger_state(platform="meituan"):
 
 
 def test_reimporting_the_same_file_changes_nothing(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     rows = [order(a, day="2025-10-03", start=f"{h:02d}:00") for h in range(8, 14)]
     first = import_rows(tmp_path, rows)
     assert (first.accepted, first.duplicates) == (6, 0)
@@ -47,7 +50,7 @@ def test_reimporting_the_same_file_changes_nothing(tmp_path):
 
 
 def test_stored_duplicates_and_new_orders_in_one_file(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     old = [order(a, day="2025-10-04", start="09:00"), order(a, day="2025-10-04", start="10:00")]
     import_rows(tmp_path, old)
     res = import_rows(tmp_path, old + [order(a, day="2025-10-04", start="11:00"), old[0]])
@@ -56,7 +59,7 @@ def test_stored_duplicates_and_new_orders_in_one_file(tmp_path):
 
 
 def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     o1 = order(a, day="2025-10-05", start="09:00")
     o2 = order(a, day="2025-10-05", start="10:00")
     import_rows(tmp_path, [o1, o2])
@@ -73,8 +76,10 @@ def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path
         # The old version is still in its file: nothing was overwritten.
         con = ledger.connect()
         paths = ledger.files(s, ledger.Slice(months=("2025-10",), platforms=("meituan",)))
-        versions = con.execute(f"SELECT version, status FROM read_parquet({[str(p) for p in paths]}) "
-                               "WHERE order_id = ? ORDER BY version", [o1["order_id"]]).fetchall()
+        versions = con.execute(
+            f"SELECT version, status FROM read_parquet({[str(p) for p in paths]}) WHERE order_id = ? ORDER BY version",
+            [o1["order_id"]],
+        ).fetchall()
         con.close()
     assert versions == [(1, "completed"), (2, "cancelled")]
     months = worker_months(a)
@@ -85,11 +90,12 @@ def test_a_correction_is_a_new_version_and_the_old_one_leaves_the_views(tmp_path
     back = import_rows(tmp_path, [o1])
     assert back.corrections == 1 and stored(o1["order_id"])[0]["version"] == 3
     assert [(m["county_code"], m["orders"], m["completed"], m["days"]) for m in worker_months(a)] == [
-        ("450103", 2, 2, {dt.date(2025, 10, 5): 2})]
+        ("450103", 2, 2, {dt.date(2025, 10, 5): 2})
+    ]
 
 
 def test_a_correction_that_moves_the_order_to_the_next_month(tmp_path):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     o = order(a, day="2025-10-31", start="23:30")
     import_rows(tmp_path, [o])
     moved = dict(o, accepted_at="2025-11-01T00:10:00+08:00", picked_up_at="", finished_at="2025-11-01T00:40:00+08:00")
@@ -107,8 +113,10 @@ def _billable(order_id: str, platform: str = "meituan") -> list[tuple[str, int]]
     with session_scope() as s:
         eng = DuckDBEngine(s, ledger.Slice(platforms=(platform,)))
         try:
-            return eng.query(f"SELECT month, count(*) FROM orders WHERE order_id = '{order_id}' "
-                             "AND status = 'completed' GROUP BY month ORDER BY month")
+            return eng.query(
+                f"SELECT month, count(*) FROM orders WHERE order_id = '{order_id}' "
+                "AND status = 'completed' GROUP BY month ORDER BY month"
+            )
         finally:
             eng.close()
 
@@ -118,14 +126,13 @@ def test_an_order_sent_again_two_months_earlier_is_billed_once(tmp_path, fmt):
     """order_id is unique per platform for ever: the stored version is found whatever its month
     (through the ledger's order-id index), and the order resent with an accepted_at two months
     earlier is a correction that moves it — never a second order."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     o = order(a, day="2025-11-12", start="09:00")
     other = order(a, day="2025-09-20", start="09:00")  # the earlier month is not empty
     import_rows(tmp_path, [other], fmt=fmt)
     first = import_rows(tmp_path, [o], fmt=fmt)
     assert (first.accepted, first.corrections) == (1, 0)
-    moved = dict(o, accepted_at="2025-09-12T09:00:00+08:00", picked_up_at="",
-                 finished_at="2025-09-12T09:30:00+08:00")
+    moved = dict(o, accepted_at="2025-09-12T09:00:00+08:00", picked_up_at="", finished_at="2025-09-12T09:30:00+08:00")
     res = import_rows(tmp_path, [moved, order(a, day="2025-09-13", start="10:00")], fmt=fmt)
     assert (res.received, res.accepted, res.duplicates, res.corrections) == (2, 2, 0, 1)
     assert res.months == ["2025-09"]
@@ -147,7 +154,7 @@ def test_an_order_sent_again_two_months_earlier_is_billed_once(tmp_path, fmt):
 def test_the_order_id_index_is_built_for_files_that_have_none(tmp_path):
     """Files published without an index (before it existed, or by other means) get one when an
     import needs it; a sweep removes the indexes of files no batch lists."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     o = order(a, day="2025-12-03", start="09:00")
     res = import_rows(tmp_path, [o])
     with session_scope() as s:
@@ -155,8 +162,7 @@ def test_the_order_id_index_is_built_for_files_that_have_none(tmp_path):
     idx = ledger.index_path(rel)
     assert idx.exists()
     idx.unlink()
-    moved = dict(o, accepted_at="2025-10-03T09:00:00+08:00", picked_up_at="",
-                 finished_at="2025-10-03T09:30:00+08:00")
+    moved = dict(o, accepted_at="2025-10-03T09:00:00+08:00", picked_up_at="", finished_at="2025-10-03T09:30:00+08:00")
     assert import_rows(tmp_path, [moved]).corrections == 1
     assert idx.exists()
     assert _billable(o["order_id"]) == [("2025-10", 1)]
@@ -180,12 +186,28 @@ def test_the_order_id_index_is_built_for_files_that_have_none(tmp_path):
     assert not stray.exists() and idx.exists()
 
 
-@pytest.mark.parametrize("step", ["read", "duplicates", "verdict", "stored", "rejects", "summaries", "written", "staged", "published",
-                                  "before_commit"])
+@pytest.mark.parametrize(
+    "step",
+    [
+        "read",
+        "duplicates",
+        "verdict",
+        "stored",
+        "rejects",
+        "summaries",
+        "written",
+        "staged",
+        "published",
+        "before_commit",
+    ],
+)
 def test_a_crash_at_any_step_leaves_nothing_visible(tmp_path, step):
-    (a, _), = register_workers("meituan", 1)
-    rows = [order(a, day="2025-10-06", start="09:00"), order(a, day="2025-10-06", start="10:00"),
-            order(a, status="done")]
+    ((a, _),) = register_workers("meituan", 1)
+    rows = [
+        order(a, day="2025-10-06", start="09:00"),
+        order(a, day="2025-10-06", start="10:00"),
+        order(a, status="done"),
+    ]
     path = tmp_path / "o.csv"
     path.write_bytes(csv_bytes(rows))
     state = _ledger_state()
@@ -221,19 +243,24 @@ def _big_csv(path, account: str, rows: int) -> None:
 def test_sigkill_mid_import_leaves_nothing_and_a_reimport_works(tmp_path):
     """A real process killed with SIGKILL while it imports: the batch stays invisible; the next
     import marks it failed, sweeps its files and publishes normally."""
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     path = tmp_path / "big.csv"
     _big_csv(path, a, 1_500_000)
     state = _ledger_state()
     env = dict(os.environ)
-    proc = subprocess.Popen([sys.executable, "-m", "oip.cli", "orders", "import", str(path), "--platform", "meituan"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oip.cli", "orders", "import", str(path), "--platform", "meituan"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     batch_id = None
     while time.monotonic() < deadline and batch_id is None:
         with session_scope() as s:
-            batch_id = s.scalar(select(OrderBatch.id).where(OrderBatch.status == "staging",
-                                                            OrderBatch.filename == "big.csv"))
+            batch_id = s.scalar(
+                select(OrderBatch.id).where(OrderBatch.status == "staging", OrderBatch.filename == "big.csv")
+            )
         time.sleep(0.05)
     assert batch_id is not None, proc.communicate()
     time.sleep(1.0)  # well inside the import
@@ -258,7 +285,7 @@ def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
     sees the first's orders as stored duplicates."""
     import threading
 
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     rows = [order(a, day="2025-10-07", start=f"{h:02d}:00") for h in range(8, 20)]
     p1, p2 = tmp_path / "1.csv", tmp_path / "2.csv"
     p1.write_bytes(csv_bytes(rows))
@@ -272,9 +299,10 @@ def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
 
 
 def test_rejects_are_listed_in_file_order(tmp_path):
-    (a, _), = register_workers("meituan", 1)
-    rows = [order(a, status="x" if i % 3 == 0 else "completed", start=f"{8 + i % 10:02d}:{i % 60:02d}")
-            for i in range(30)]
+    ((a, _),) = register_workers("meituan", 1)
+    rows = [
+        order(a, status="x" if i % 3 == 0 else "completed", start=f"{8 + i % 10:02d}:{i % 60:02d}") for i in range(30)
+    ]
     res = import_rows(tmp_path, rows)
     assert [r["row"] for r in rejects(res)] == [i + 2 for i in range(30) if i % 3 == 0]
 
@@ -290,12 +318,18 @@ def test_a_whole_batch_of_corrections(tmp_path):
     assert (res.accepted, res.corrections, res.duplicates) == (240, 240, 0)
     assert {a: worker_months(a) for a in accounts} == before  # same orders, same times: same summaries
     with session_scope() as s:
-        assert s.scalar(select(func.count()).select_from(OrderSupersession)
-                        .where(OrderSupersession.by_batch_id == res.batch_id)) == 240
+        assert (
+            s.scalar(
+                select(func.count()).select_from(OrderSupersession).where(OrderSupersession.by_batch_id == res.batch_id)
+            )
+            == 240
+        )
         con = ledger.connect()
         ledger.register_orders(con, s, ledger.Slice(months=("2025-10",), platforms=("meituan",)))
         ids = [r["order_id"] for r in rows]
-        got = con.execute("SELECT count(*), min(version), max(version), min(income_fen), max(income_fen) FROM orders "
-                          f"WHERE order_id IN ({', '.join(repr(i) for i in ids)})").fetchone()
+        got = con.execute(
+            "SELECT count(*), min(version), max(version), min(income_fen), max(income_fen) FROM orders "
+            f"WHERE order_id IN ({', '.join(repr(i) for i in ids)})"
+        ).fetchone()
         con.close()
     assert got == (240, 2, 2, 700, 700)

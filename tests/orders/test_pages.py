@@ -12,7 +12,7 @@ from tests.orders.conftest import csv_bytes, import_rows, order, register_worker
 
 @pytest.fixture(scope="module")
 def batch(database, tmp_path_factory):
-    (a, _), = register_workers("meituan", 1)
+    ((a, _),) = register_workers("meituan", 1)
     res = import_rows(tmp_path_factory.mktemp("pg"), [order(a, day="2025-10-25"), order(a, status="done")])
     return a, res
 
@@ -42,11 +42,17 @@ def test_platform_portal_upload(client, as_user, batch):
     r = client.get("/orders", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/portal/orders")
     page = client.get("/portal/orders")
-    assert page.status_code == 200 and 'action="/portal/orders/upload"' in page.text and 'name="csrf_token"' in page.text
-    (a, _), = register_workers("meituan", 1)
+    assert (
+        page.status_code == 200 and 'action="/portal/orders/upload"' in page.text and 'name="csrf_token"' in page.text
+    )
+    ((a, _),) = register_workers("meituan", 1)
     data = csv_bytes([order(a, day="2025-10-26"), order(a, day="2025-10-26", start="15:00")])
-    r = client.post("/portal/orders/upload", files={"file": ("今天.csv", data, "text/csv")},
-                    data={"csrf_token": csrf_of(client), "format": ""}, follow_redirects=False)
+    r = client.post(
+        "/portal/orders/upload",
+        files={"file": ("今天.csv", data, "text/csv")},
+        data={"csrf_token": csrf_of(client), "format": ""},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and "?new=1" in r.headers["location"]
     done = client.get(r.headers["location"])
     assert "文件已导入：2 条已接收" in done.text and "今天.csv" in done.text
@@ -64,30 +70,41 @@ def test_coverage_page(client, as_user, batch):
     form = client.get("/coverage")
     assert form.status_code == 200
     # A date-time picker in Beijing time, prefilled: no offset to type.
-    assert re.search(r'<input id="at" name="at" type="datetime-local" step="1" value="\d{4}-\d\d-\d\dT\d\d:\d\d:00"',
-                     form.text)
+    assert re.search(
+        r'<input id="at" name="at" type="datetime-local" step="1" value="\d{4}-\d\d-\d\dT\d\d:\d\d:00"', form.text
+    )
     assert "时点（北京时间）" in form.text and "+08:00" not in form.text
-    r = client.get("/coverage", params={"at": "2025-10-25T12:10:00+08:00", "platform_code": "meituan",
-                                        "account_id": batch[0]})
+    r = client.get(
+        "/coverage", params={"at": "2025-10-25T12:10:00+08:00", "platform_code": "meituan", "account_id": batch[0]}
+    )
     assert 'data-testid="coverage-result"' in r.text and "<strong>在保</strong>" in r.text
     assert "在保：在保" not in r.text and "（未在保）" not in r.text
     # Names, not codes: the platform and the place of the order; codes only in a muted second line.
-    table = r.text[r.text.index('data-testid="coverage-orders"'):]
+    table = r.text[r.text.index('data-testid="coverage-orders"') :]
     assert "<td>美团" in table and "南宁市青秀区" in table and '<span class="muted">450103</span>' in table
     assert "<td>completed" not in table and "已完成" in table
     # The picker's value (no offset) is Beijing time; the form shows it back in the same form.
     r = client.get("/coverage", params={"at": "2025-10-25T12:10", "platform_code": "meituan", "account_id": batch[0]})
     assert "<strong>在保</strong>" in r.text and 'value="2025-10-25T12:10:00"' in r.text
-    r = client.get("/coverage", params={"at": "2025-10-25T04:10:00Z", "platform_code": "meituan",
-                                        "account_id": batch[0]})
+    r = client.get(
+        "/coverage", params={"at": "2025-10-25T04:10:00Z", "platform_code": "meituan", "account_id": batch[0]}
+    )
     assert "<strong>在保</strong>" in r.text and 'value="2025-10-25T12:10:00"' in r.text
-    assert "格式错误" in client.get("/coverage", params={"at": "25/10/2025", "platform_code": "meituan",
-                                                        "account_id": batch[0]}).text
-    r = client.get("/coverage", params={"at": "2025-10-25T12:40:01", "platform_code": "meituan", "account_id": batch[0]})
+    assert (
+        "格式错误"
+        in client.get("/coverage", params={"at": "25/10/2025", "platform_code": "meituan", "account_id": batch[0]}).text
+    )
+    r = client.get(
+        "/coverage", params={"at": "2025-10-25T12:40:01", "platform_code": "meituan", "account_id": batch[0]}
+    )
     assert "<strong>未在保</strong>：该时点没有进行中的订单</p>" in r.text
     as_user("gl_si")
-    assert client.get("/coverage", params={"at": "2025-10-25T12:10:00+08:00", "platform_code": "meituan",
-                                           "account_id": batch[0]}).status_code == 404
+    assert (
+        client.get(
+            "/coverage", params={"at": "2025-10-25T12:10:00+08:00", "platform_code": "meituan", "account_id": batch[0]}
+        ).status_code
+        == 404
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +113,8 @@ def person(database, tmp_path_factory):
     from tests.workers.conftest import new_id, new_name, new_phone
 
     number, name, phone = new_id(), new_name(), new_phone()
-    (m, pid), = register_workers("meituan", 1, id_numbers=[number], names=[name], phones=[phone])
-    (d, _), = register_workers("didi", 1, id_numbers=[number], names=[name], phones=[new_phone()],
-                                 county="450203")
+    ((m, pid),) = register_workers("meituan", 1, id_numbers=[number], names=[name], phones=[phone])
+    ((d, _),) = register_workers("didi", 1, id_numbers=[number], names=[name], phones=[new_phone()], county="450203")
     tmp = tmp_path_factory.mktemp("pp")
     import_rows(tmp, [order(m, day="2025-10-26", start="09:00")])
     import_rows(tmp, [order(d, "didi", day="2025-10-26", start="15:00", county_code="450203")], platform="didi")
@@ -112,8 +128,14 @@ def _find_events(person_id: int) -> list:
     from oip.core.db import session_scope
 
     with session_scope() as s:
-        return [(e.actor, e.purpose, e.after) for e in s.scalars(select(AuditEvent).where(
-            AuditEvent.action == "worker.find", AuditEvent.entity_id == str(person_id)).order_by(AuditEvent.seq))]
+        return [
+            (e.actor, e.purpose, e.after)
+            for e in s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "worker.find", AuditEvent.entity_id == str(person_id))
+                .order_by(AuditEvent.seq)
+            )
+        ]
 
 
 def test_coverage_by_id_number_is_posted_and_audited(client, as_user, person):
@@ -123,7 +145,7 @@ def test_coverage_by_id_number_is_posted_and_audited(client, as_user, person):
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
     assert "<strong>在保</strong>" in r.text and person["name"] in r.text
     assert r.text.count(person["number"]) == 1 and f'value="{person["number"]}"' in r.text  # only in the form
-    table = r.text[r.text.index('data-testid="coverage-orders"'):]
+    table = r.text[r.text.index('data-testid="coverage-orders"') :]
     assert "滴滴出行" in table and "柳州市鱼峰区" in table and person["didi"] in table
     # Both accounts were asked about, named by platform.
     assert f"美团 账号 {person['meituan']}" in r.text and f"滴滴出行 账号 {person['didi']}" in r.text
@@ -135,19 +157,27 @@ def test_coverage_by_id_number_is_posted_and_audited(client, as_user, person):
 
 def test_coverage_by_name_and_phone(client, as_user, person):
     headers = as_user("nn_si")
-    r = client.post("/coverage", data={"at": "2025-10-26T09:10:00", "name": person["name"], "phone": person["phone"]},
-                    headers=headers)
+    r = client.post(
+        "/coverage",
+        data={"at": "2025-10-26T09:10:00", "name": person["name"], "phone": person["phone"]},
+        headers=headers,
+    )
     assert "<strong>在保</strong>" in r.text and person["meituan"] in r.text
     assert _find_events(person["person"])[-1][2] == {"by": "name_phone"}
     # A wrong phone, a name alone, an invalid ID number: a Chinese reason on the page, nothing audited.
     n = len(_find_events(person["person"]))
-    r = client.post("/coverage", data={"at": "2025-10-26T09:10", "name": person["name"], "phone": "13900000000"},
-                    headers=headers)
+    r = client.post(
+        "/coverage", data={"at": "2025-10-26T09:10", "name": person["name"], "phone": "13900000000"}, headers=headers
+    )
     assert r.status_code == 200 and "未找到该人员" in r.text and 'data-testid="coverage-result"' not in r.text
-    assert "请填写身份证号码，或姓名和手机号码" in client.post(
-        "/coverage", data={"at": "2025-10-26T09:10", "name": person["name"]}, headers=headers).text
-    assert "身份证号码" in client.post("/coverage", data={"at": "2025-10-26T09:10", "id_number": "450103"},
-                                      headers=headers).text
+    assert (
+        "请填写身份证号码，或姓名和手机号码"
+        in client.post("/coverage", data={"at": "2025-10-26T09:10", "name": person["name"]}, headers=headers).text
+    )
+    assert (
+        "身份证号码"
+        in client.post("/coverage", data={"at": "2025-10-26T09:10", "id_number": "450103"}, headers=headers).text
+    )
     assert len(_find_events(person["person"])) == n
 
 

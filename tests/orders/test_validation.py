@@ -25,15 +25,32 @@ def one_bad(tmp_path, acct, fmt="csv", **overrides):
     return rows[0]["reason"]
 
 
-@pytest.mark.parametrize("field", ["order_id", "platform_code", "worker_account_id", "industry", "county_code",
-                                   "accepted_at", "finished_at", "status"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "order_id",
+        "platform_code",
+        "worker_account_id",
+        "industry",
+        "county_code",
+        "accepted_at",
+        "finished_at",
+        "status",
+    ],
+)
 def test_required_fields(tmp_path, acct, field):
     assert f"{field}：必填" in one_bad(tmp_path, acct, **{field: ""})
 
 
 def test_optional_fields_may_be_empty(tmp_path, acct):
-    res = import_rows(tmp_path, [order(acct, picked_up_at="", start_lng="", start_lat="", end_lng="", end_lat="",
-                                       distance_m="", income_fen="")])
+    res = import_rows(
+        tmp_path,
+        [
+            order(
+                acct, picked_up_at="", start_lng="", start_lat="", end_lng="", end_lat="", distance_m="", income_fen=""
+            )
+        ],
+    )
     assert (res.accepted, res.rejected) == (1, 0)
 
 
@@ -41,29 +58,62 @@ def test_timestamp_without_offset(tmp_path, acct):
     assert "accepted_at：缺少时区偏移" in one_bad(tmp_path, acct, accepted_at="2025-09-10T12:00:00")
 
 
-@pytest.mark.parametrize("value", ["2025-09-10", "10/09/2025 12:00+08:00", "2025-09-10T25:00:00+08:00", "yesterday",
-                                   "2025-09-10T12:00:00 Asia/Shanghai"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-09-10",
+        "10/09/2025 12:00+08:00",
+        "2025-09-10T25:00:00+08:00",
+        "yesterday",
+        "2025-09-10T12:00:00 Asia/Shanghai",
+    ],
+)
 def test_malformed_timestamp(tmp_path, acct, value):
     reason = one_bad(tmp_path, acct, finished_at=value)
     assert "finished_at：" in reason and ("格式错误" in reason or "缺少时区偏移" in reason)
 
 
-@pytest.mark.parametrize("value", ["2025-09-10T04:00:00Z", "2025-09-10T12:00:00.250+08:00", "2025-09-10 12:00:00+0800",
-                                   "2025-09-10T05:00:00+01:00", "2025-09-10T12:00+08:00"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-09-10T04:00:00Z",
+        "2025-09-10T12:00:00.250+08:00",
+        "2025-09-10 12:00:00+0800",
+        "2025-09-10T05:00:00+01:00",
+        "2025-09-10T12:00+08:00",
+    ],
+)
 def test_iso_8601_variants_accepted(tmp_path, acct, value):
-    res = import_rows(tmp_path, [order(acct, accepted_at=value, picked_up_at="", finished_at="2025-09-10T12:40:00+08:00")])
+    res = import_rows(
+        tmp_path, [order(acct, accepted_at=value, picked_up_at="", finished_at="2025-09-10T12:40:00+08:00")]
+    )
     assert (res.accepted, res.rejected) == (1, 0), rejects(res)
 
 
 def test_finished_before_accepted(tmp_path, acct):
-    reason = one_bad(tmp_path, acct, accepted_at="2025-09-10T12:00:00+08:00", picked_up_at="",
-                     finished_at="2025-09-10T11:59:59+08:00")
+    reason = one_bad(
+        tmp_path,
+        acct,
+        accepted_at="2025-09-10T12:00:00+08:00",
+        picked_up_at="",
+        finished_at="2025-09-10T11:59:59+08:00",
+    )
     assert "finished_at：早于 accepted_at" in reason
 
 
 def test_finished_at_equal_to_accepted_is_fine(tmp_path, acct):
-    res = import_rows(tmp_path, [order(acct, accepted_at="2025-09-10T12:00:00+08:00", picked_up_at="",
-                                       finished_at="2025-09-10T12:00:00+08:00", status="cancelled")])
+    res = import_rows(
+        tmp_path,
+        [
+            order(
+                acct,
+                accepted_at="2025-09-10T12:00:00+08:00",
+                picked_up_at="",
+                finished_at="2025-09-10T12:00:00+08:00",
+                status="cancelled",
+            )
+        ],
+    )
     assert res.accepted == 1
 
 
@@ -79,8 +129,13 @@ def test_longer_than_a_day(tmp_path, acct):
 
 def test_in_the_future(tmp_path, acct):
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)).astimezone(dt.timezone(dt.timedelta(hours=8)))
-    reason = one_bad(tmp_path, acct, accepted_at=future.isoformat(timespec="seconds"), picked_up_at="",
-                     finished_at=(future + dt.timedelta(minutes=30)).isoformat(timespec="seconds"))
+    reason = one_bad(
+        tmp_path,
+        acct,
+        accepted_at=future.isoformat(timespec="seconds"),
+        picked_up_at="",
+        finished_at=(future + dt.timedelta(minutes=30)).isoformat(timespec="seconds"),
+    )
     assert "accepted_at：晚于当前时间" in reason and "finished_at：晚于当前时间" in reason
 
 
@@ -145,24 +200,30 @@ def test_after_the_account_left(tmp_path):
 def test_before_the_platforms_coverage_started(tmp_path):
     # caocao: the premiums tests count the orders of meituan and didi in 2025-07
     early = register_workers("caocao", 1, registered_on="2025-06-01")[0][0]
-    res = import_rows(tmp_path, [order(early, "caocao", day="2025-06-30", start="23:00"),
-                                 order(early, "caocao", day="2025-07-01")], platform="caocao")
+    res = import_rows(
+        tmp_path,
+        [order(early, "caocao", day="2025-06-30", start="23:00"), order(early, "caocao", day="2025-07-01")],
+        platform="caocao",
+    )
     assert (res.accepted, res.rejected) == (1, 1)
     assert "订单日期早于该平台纳入职业伤害保障之日 2025-07-01" in rejects(res)[0]["reason"]
 
 
-@pytest.mark.parametrize("overrides, reason", [
-    ({"start_lng": "22.8167", "start_lat": "108.3669"}, "start_lng：超出中国境内的经度范围"),
-    ({"end_lat": "95"}, "end_lat：超出中国境内的纬度范围"),
-    ({"end_lat": ""}, "end_lng/end_lat：经度和纬度应同时填写或同时留空"),
-    ({"start_lng": "东经108度"}, "start_lng：应为十进制度数"),
-    ({"distance_m": "-5"}, "distance_m：不能为负数"),
-    ({"distance_m": "3.5km"}, "distance_m：应为整数"),
-    ({"income_fen": "6.5"}, "income_fen：应为整数"),
-    ({"income_fen": "-100"}, "income_fen：不能为负数"),
-    ({"income_fen": "20000000"}, "income_fen：超过 100,000 元"),
-    ({"order_id": "X" * 65}, "order_id：超过 64 个字符"),
-])
+@pytest.mark.parametrize(
+    "overrides, reason",
+    [
+        ({"start_lng": "22.8167", "start_lat": "108.3669"}, "start_lng：超出中国境内的经度范围"),
+        ({"end_lat": "95"}, "end_lat：超出中国境内的纬度范围"),
+        ({"end_lat": ""}, "end_lng/end_lat：经度和纬度应同时填写或同时留空"),
+        ({"start_lng": "东经108度"}, "start_lng：应为十进制度数"),
+        ({"distance_m": "-5"}, "distance_m：不能为负数"),
+        ({"distance_m": "3.5km"}, "distance_m：应为整数"),
+        ({"income_fen": "6.5"}, "income_fen：应为整数"),
+        ({"income_fen": "-100"}, "income_fen：不能为负数"),
+        ({"income_fen": "20000000"}, "income_fen：超过 100,000 元"),
+        ({"order_id": "X" * 65}, "order_id：超过 64 个字符"),
+    ],
+)
 def test_values(tmp_path, acct, overrides, reason):
     assert reason in one_bad(tmp_path, acct, **overrides)
 

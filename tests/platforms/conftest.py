@@ -41,17 +41,33 @@ def hrss():
 
 
 def application(**over) -> dict:
-    body = {"code": new_code(), "name": f"测试平台{uuid4().hex[:4]}", "uscc": new_uscc(),
-            "industry_code": "instant_delivery", "headquarters": "南宁市青秀区（测试）", "headquarters_region": "450103",
-            "contact_name": "测试联系人", "contact_phone": "13800138000", "contact_email": "t@example.cn",
-            "applied_on": days(-60), "comment": "书面申请（测试）"}
+    body = {
+        "code": new_code(),
+        "name": f"测试平台{uuid4().hex[:4]}",
+        "uscc": new_uscc(),
+        "industry_code": "instant_delivery",
+        "headquarters": "南宁市青秀区（测试）",
+        "headquarters_region": "450103",
+        "contact_name": "测试联系人",
+        "contact_phone": "13800138000",
+        "contact_email": "t@example.cn",
+        "applied_on": days(-60),
+        "comment": "书面申请（测试）",
+    }
     body.update(over)
     return body
 
 
 def new_platform_body(**over) -> dict:
-    body = {"code": new_code(), "uscc": new_uscc(), "industry_code": "ride_hailing", "name": f"测试出行{uuid4().hex[:4]}",
-            "base_yuan": "0.01", "covered_from": "2025-07-01", "basis": "人社部发〔2025〕24号"}
+    body = {
+        "code": new_code(),
+        "uscc": new_uscc(),
+        "industry_code": "ride_hailing",
+        "name": f"测试出行{uuid4().hex[:4]}",
+        "base_yuan": "0.01",
+        "covered_from": "2025-07-01",
+        "basis": "人社部发〔2025〕24号",
+    }
     body.update(over)
     return body
 
@@ -85,9 +101,11 @@ def run_admission(client, hrss):
     return _run
 
 
-TO_CONSENTED = [("assess", {"decision": "pass", "comment": "具备条件"}),
-                ("report", {"comment": "桂人社函〔2026〕1号，2026-01-05"}),
-                ("consent", {"decision": "consented", "comment": "同意"})]
+TO_CONSENTED = [
+    ("assess", {"decision": "pass", "comment": "具备条件"}),
+    ("report", {"comment": "桂人社函〔2026〕1号，2026-01-05"}),
+    ("consent", {"decision": "consented", "comment": "同意"}),
+]
 
 
 def past_notice() -> list:

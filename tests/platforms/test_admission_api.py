@@ -17,9 +17,13 @@ PDF = base64.b64encode(b"%PDF-1.4 test document").decode()
 
 
 def actions_of(db, admission_id: int) -> list[str]:
-    return list(db.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "admission",
-                                                           AuditEvent.entity_id == str(admission_id))
-                           .order_by(AuditEvent.seq)))
+    return list(
+        db.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.entity_type == "admission", AuditEvent.entity_id == str(admission_id))
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def act(client, hrss, adm_id, action, **body):
@@ -27,7 +31,9 @@ def act(client, hrss, adm_id, action, **body):
 
 
 def test_full_run_to_admitted(client, hrss, db):
-    body = application(industry_code="intracity_freight", attachments=[{"filename": "申请书.pdf", "content_base64": PDF}])
+    body = application(
+        industry_code="intracity_freight", attachments=[{"filename": "申请书.pdf", "content_base64": PDF}]
+    )
     r = client.post("/api/v1/admissions", json=body, headers=hrss)
     assert r.status_code == 201, r.text
     adm = r.json()
@@ -35,7 +41,9 @@ def test_full_run_to_admitted(client, hrss, db):
     assert adm["legal_actions"] == ["assess", "reject", "withdraw"]
     first = adm["steps"][0]
     assert first["action"] == "apply" and first["to_state"] == "submitted" and first["officer"].startswith("韦工")
-    assert first["attachments"][0]["filename"] == "申请书.pdf" and first["attachments"][0]["size"] == len(b"%PDF-1.4 test document")
+    assert first["attachments"][0]["filename"] == "申请书.pdf" and first["attachments"][0]["size"] == len(
+        b"%PDF-1.4 test document"
+    )
     code = adm["platform_code"]
     plat = client.get(f"/api/v1/platforms/{code}", headers=hrss).json()
     assert plat["status"] == "applicant" and plat["base_yuan"] == "0.18" and plat["coverage_start"] is None
@@ -52,14 +60,31 @@ def test_full_run_to_admitted(client, hrss, db):
     done = r.json()
     assert done["state"] == "admitted" and done["included_from"] == included and done["legal_actions"] == []
     assert [s["action"] for s in done["steps"]] == ["apply", "assess", "report", "consent", "publish", "conclude"]
-    assert [s["to_state"] for s in done["steps"]] == ["submitted", "assessed", "reported", "consented", "publicised",
-                                                      "admitted"]
+    assert [s["to_state"] for s in done["steps"]] == [
+        "submitted",
+        "assessed",
+        "reported",
+        "consented",
+        "publicised",
+        "admitted",
+    ]
     plat = client.get(f"/api/v1/platforms/{code}", headers=hrss).json()
     assert plat["status"] == "admitted" and plat["covered_from"] == included and plat["coverage_start"] == included
-    assert actions_of(db, aid) == ["admission.apply", "admission.assess", "admission.report", "admission.consent",
-                                   "admission.publish", "admission.conclude"]
-    last = db.scalar(select(AuditEvent).where(AuditEvent.entity_type == "admission", AuditEvent.entity_id == str(aid),
-                                              AuditEvent.action == "admission.conclude"))
+    assert actions_of(db, aid) == [
+        "admission.apply",
+        "admission.assess",
+        "admission.report",
+        "admission.consent",
+        "admission.publish",
+        "admission.conclude",
+    ]
+    last = db.scalar(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "admission",
+            AuditEvent.entity_id == str(aid),
+            AuditEvent.action == "admission.conclude",
+        )
+    )
     assert last.before == {"state": "publicised"} and last.after["platform_status"] == "admitted"
     # further actions are refused
     r = act(client, hrss, aid, "withdraw")
@@ -151,9 +176,16 @@ def test_conclude_refused_before_the_notice_period_ends(client, hrss, run_admiss
 def test_conclude_refused_while_objections_are_unresolved(client, hrss, run_admission, db):
     adm = run_admission(past_notice())
     aid = adm["id"]
-    r = client.post(f"/api/v1/admissions/{aid}/objections", headers=hrss, json={
-        "received_on": days(-15), "objector": "某配送员", "content": "平台拖欠报酬",
-        "attachments": [{"filename": "来信.jpg", "content_base64": base64.b64encode(b"\xff\xd8jpeg").decode()}]})
+    r = client.post(
+        f"/api/v1/admissions/{aid}/objections",
+        headers=hrss,
+        json={
+            "received_on": days(-15),
+            "objector": "某配送员",
+            "content": "平台拖欠报酬",
+            "attachments": [{"filename": "来信.jpg", "content_base64": base64.b64encode(b"\xff\xd8jpeg").decode()}],
+        },
+    )
     assert r.status_code == 201, r.text
     objection = r.json()["objections"][0]
     assert objection["upheld"] is None and r.json()["state"] == "publicised"
@@ -161,12 +193,18 @@ def test_conclude_refused_while_objections_are_unresolved(client, hrss, run_admi
     r = act(client, hrss, aid, "conclude", decision="include", included_from=days(1))
     assert r.status_code == 409 and r.json()["error"]["field"] == "objections"
 
-    r = client.post(f"/api/v1/admissions/{aid}/objections/{objection['id']}/resolve", headers=hrss,
-                    json={"upheld": True, "resolution": "经核实，反映情况属实"})
+    r = client.post(
+        f"/api/v1/admissions/{aid}/objections/{objection['id']}/resolve",
+        headers=hrss,
+        json={"upheld": True, "resolution": "经核实，反映情况属实"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["objections"][0]["upheld"] is True and r.json()["state"] == "publicised"
-    r = client.post(f"/api/v1/admissions/{aid}/objections/{objection['id']}/resolve", headers=hrss,
-                    json={"upheld": False, "resolution": "再次处理"})
+    r = client.post(
+        f"/api/v1/admissions/{aid}/objections/{objection['id']}/resolve",
+        headers=hrss,
+        json={"upheld": False, "resolution": "再次处理"},
+    )
     assert r.status_code == 409
 
     # an upheld objection leaves only a rejection
@@ -174,17 +212,26 @@ def test_conclude_refused_while_objections_are_unresolved(client, hrss, run_admi
     assert r.status_code == 409 and r.json()["error"]["field"] == "decision"
     r = act(client, hrss, aid, "conclude", decision="reject", reason="公示期异议经核实成立")
     assert r.status_code == 200 and r.json()["state"] == "rejected"
-    assert actions_of(db, aid)[-3:] == ["admission.record_objection", "admission.resolve_objection",
-                                        "admission.conclude"]
+    assert actions_of(db, aid)[-3:] == [
+        "admission.record_objection",
+        "admission.resolve_objection",
+        "admission.conclude",
+    ]
 
 
 def test_objection_not_upheld_then_include(client, hrss, run_admission):
     adm = run_admission(past_notice())
     aid = adm["id"]
-    oid = client.post(f"/api/v1/admissions/{aid}/objections", headers=hrss, json={
-        "received_on": days(-12), "objector": "市民", "content": "疑问"}).json()["objections"][0]["id"]
-    client.post(f"/api/v1/admissions/{aid}/objections/{oid}/resolve", headers=hrss,
-                json={"upheld": False, "resolution": "经核实不成立"})
+    oid = client.post(
+        f"/api/v1/admissions/{aid}/objections",
+        headers=hrss,
+        json={"received_on": days(-12), "objector": "市民", "content": "疑问"},
+    ).json()["objections"][0]["id"]
+    client.post(
+        f"/api/v1/admissions/{aid}/objections/{oid}/resolve",
+        headers=hrss,
+        json={"upheld": False, "resolution": "经核实不成立"},
+    )
     r = act(client, hrss, aid, "conclude", decision="include", included_from=days(-10))
     assert r.status_code == 400 and r.json()["error"]["field"] == "included_from"  # not after the notice
     r = act(client, hrss, aid, "conclude", decision="include")
@@ -196,15 +243,21 @@ def test_objection_not_upheld_then_include(client, hrss, run_admission):
 @pytest.mark.parametrize("received,field", [(-25, "received_on"), (-5, "received_on"), (1, "received_on")])
 def test_objection_must_arrive_within_the_notice_period(client, hrss, run_admission, received, field):
     adm = run_admission(past_notice())
-    r = client.post(f"/api/v1/admissions/{adm['id']}/objections", headers=hrss, json={
-        "received_on": days(received), "objector": "x", "content": "y"})
+    r = client.post(
+        f"/api/v1/admissions/{adm['id']}/objections",
+        headers=hrss,
+        json={"received_on": days(received), "objector": "x", "content": "y"},
+    )
     assert r.status_code == 400 and r.json()["error"]["field"] == field
 
 
 def test_objections_only_during_publicity(client, hrss, run_admission):
     adm = run_admission(TO_CONSENTED)
-    r = client.post(f"/api/v1/admissions/{adm['id']}/objections", headers=hrss,
-                    json={"received_on": days(0), "objector": "x", "content": "y"})
+    r = client.post(
+        f"/api/v1/admissions/{adm['id']}/objections",
+        headers=hrss,
+        json={"received_on": days(0), "objector": "x", "content": "y"},
+    )
     assert r.status_code == 409
 
 
@@ -212,14 +265,22 @@ def test_apply_validation_writes_nothing(client, hrss, db, run_admission):
     from oip.platforms.models import Admission, Platform
 
     taken = run_admission()
-    count = lambda: (db.scalar(select(func.count()).select_from(Platform)),  # noqa: E731
-                     db.scalar(select(func.count()).select_from(Admission)))
+
+    def count():
+        return db.scalar(select(func.count()).select_from(Platform)), db.scalar(
+            select(func.count()).select_from(Admission)
+        )
+
     before = count()
     cases = [
-        ({"code": taken["platform_code"]}, 409, "code"), ({"uscc": "91450100123456789X"}, 400, "uscc"),
-        ({"industry_code": "nope"}, 400, "industry_code"), ({"base_yuan": "0"}, 400, "base_yuan"),
-        ({"applied_on": days(1)}, 400, "applied_on"), ({"contact_phone": "110"}, 400, "contact_phone"),
-        ({"headquarters": ""}, 400, "headquarters"), ({"contact_name": ""}, 400, "contact_name"),
+        ({"code": taken["platform_code"]}, 409, "code"),
+        ({"uscc": "91450100123456789X"}, 400, "uscc"),
+        ({"industry_code": "nope"}, 400, "industry_code"),
+        ({"base_yuan": "0"}, 400, "base_yuan"),
+        ({"applied_on": days(1)}, 400, "applied_on"),
+        ({"contact_phone": "110"}, 400, "contact_phone"),
+        ({"headquarters": ""}, 400, "headquarters"),
+        ({"contact_name": ""}, 400, "contact_name"),
         ({"attachments": [{"filename": "x.exe", "content_base64": PDF}]}, 400, "attachments"),
         ({"attachments": [{"filename": "x.pdf", "content_base64": "!!"}]}, 400, "attachments"),
     ]
@@ -234,14 +295,20 @@ def test_attachment_too_large_is_413(client, hrss, monkeypatch):
     from oip.core import config
 
     monkeypatch.setattr(config.get_settings(), "upload_max_bytes", 10)
-    r = client.post("/api/v1/admissions", headers=hrss, json=application(
-        attachments=[{"filename": "big.pdf", "content_base64": base64.b64encode(b"x" * 11).decode()}]))
+    r = client.post(
+        "/api/v1/admissions",
+        headers=hrss,
+        json=application(attachments=[{"filename": "big.pdf", "content_base64": base64.b64encode(b"x" * 11).decode()}]),
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
 
 
 def test_attachment_download(client, hrss, run_admission):
-    adm = client.post("/api/v1/admissions", headers=hrss, json=application(
-        attachments=[{"filename": "材料 一.docx", "content_base64": PDF}])).json()
+    adm = client.post(
+        "/api/v1/admissions",
+        headers=hrss,
+        json=application(attachments=[{"filename": "材料 一.docx", "content_base64": PDF}]),
+    ).json()
     att = adm["steps"][0]["attachments"][0]
     assert att["content_type"].endswith("wordprocessingml.document")
     r = client.get(att["url"], headers=bearer("gx_union"))

@@ -9,8 +9,9 @@ from tests.conftest import bearer
 
 
 def token(client, client_id: str, secret: str):
-    return client.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                   "client_secret": secret})
+    return client.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
 
 
 def test_issue_list_and_rotate(client, db):
@@ -43,8 +44,9 @@ def test_issue_list_and_rotate(client, db):
 
     r = client.post(f"/api/v1/platforms/huolala/credentials/{new['client_id']}/revoke", headers=si)
     assert r.status_code == 409 and r.json()["error"]["field"] == "client_id"
-    actions = list(db.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == new["client_id"])
-                              .order_by(AuditEvent.seq)))
+    actions = list(
+        db.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == new["client_id"]).order_by(AuditEvent.seq))
+    )
     assert actions[0] == "credential.create" and "credential.revoke" in actions
 
 
@@ -55,9 +57,11 @@ def test_a_platform_manages_its_own_credentials_only(client):
     cid = r.json()["client_id"]
     assert any(c["client_id"] == cid for c in client.get("/api/v1/platforms/didi/credentials", headers=h).json())
     assert client.post(f"/api/v1/platforms/didi/credentials/{cid}/revoke", headers=h).status_code == 200
-    for method, url in [("GET", "/api/v1/platforms/meituan/credentials"),
-                        ("POST", "/api/v1/platforms/meituan/credentials"),
-                        ("POST", "/api/v1/platforms/meituan/credentials/meituan-demo/revoke")]:
+    for method, url in [
+        ("GET", "/api/v1/platforms/meituan/credentials"),
+        ("POST", "/api/v1/platforms/meituan/credentials"),
+        ("POST", "/api/v1/platforms/meituan/credentials/meituan-demo/revoke"),
+    ]:
         r = client.request(method, url, headers=h, json={})
         assert r.status_code == 404, (url, r.status_code)
     # the demo credential of meituan still works

@@ -25,8 +25,16 @@ def test_notice_detail_says_how_to_object(client, hrss):
     plat = client.get("/api/v1/platforms/bagui", headers=hrss).json()
     r = client.get(f"/notices/{bagui['id']}", headers=HTML)
     assert r.status_code == 200
-    for text in ("八桂快送", plat["uscc"], "即时配送", "柳州市城中区", bagui["notice_from"], bagui["notice_to"],
-                 "书面形式", "广西壮族自治区人力资源和社会保障厅"):
+    for text in (
+        "八桂快送",
+        plat["uscc"],
+        "即时配送",
+        "柳州市城中区",
+        bagui["notice_from"],
+        bagui["notice_to"],
+        "书面形式",
+        "广西壮族自治区人力资源和社会保障厅",
+    ):
         assert text in r.text, text
     assert "138" not in r.text or plat["contact"]["phone"] not in r.text  # no contact details in public
 

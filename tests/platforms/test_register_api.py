@@ -14,8 +14,13 @@ from tests.platforms.conftest import new_code, new_platform_body, new_uscc, toda
 
 
 def events(db, code: str) -> list[AuditEvent]:
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "platform", AuditEvent.entity_id == code)
-                           .order_by(AuditEvent.seq)))
+    return list(
+        db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "platform", AuditEvent.entity_id == code)
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def platform_count(db) -> int:
@@ -25,6 +30,7 @@ def platform_count(db) -> int:
 
 
 # ---- list and detail -----------------------------------------------------------------------------
+
 
 def test_list_shows_the_pilot_platforms_with_current_names_and_rates(client):
     r = client.get("/api/v1/platforms", headers=bearer("gx_tax"))
@@ -40,8 +46,9 @@ def test_list_shows_the_pilot_platforms_with_current_names_and_rates(client):
 
 def test_detail_masks_the_contact_phone(client, hrss, create_platform):
     p = create_platform()
-    r = client.patch(f"/api/v1/platforms/{p['code']}", json={"contact_phone": "13912345678", "contact_name": "李四"},
-                     headers=hrss)
+    r = client.patch(
+        f"/api/v1/platforms/{p['code']}", json={"contact_phone": "13912345678", "contact_name": "李四"}, headers=hrss
+    )
     assert r.status_code == 200, r.text
     d = client.get(f"/api/v1/platforms/{p['code']}", headers=bearer("nn_si")).json()
     assert d["contact"] == {"name": "李四", "phone": "139****5678", "email": ""}
@@ -57,9 +64,11 @@ def test_unknown_platform_is_404(client):
 
 # ---- create --------------------------------------------------------------------------------------
 
+
 def test_create_a_nationally_designated_platform(client, hrss, db):
-    body = new_platform_body(industry_code="intracity_freight", base_yuan="0.18", covered_from="2026-01-01",
-                             basis="人社部函〔2025〕99号")
+    body = new_platform_body(
+        industry_code="intracity_freight", base_yuan="0.18", covered_from="2026-01-01", basis="人社部函〔2025〕99号"
+    )
     r = client.post("/api/v1/platforms", json=body, headers=hrss)
     assert r.status_code == 201, r.text
     d = r.json()
@@ -70,21 +79,25 @@ def test_create_a_nationally_designated_platform(client, hrss, db):
     assert ev[0].after["basis"] == "人社部函〔2025〕99号" and ev[0].actor.startswith("gx_hrss")
     # it has an organisation account, so credentials can be issued
     from oip.auth.models import Organisation
+
     assert db.scalar(select(Organisation).where(Organisation.code == f"platform-{body['code']}")) is not None
 
 
-@pytest.mark.parametrize("over,status,field,words", [
-    ({"uscc": "91450100MA5K0000X1"}, 400, "uscc", "统一社会信用代码"),
-    ({"base_yuan": "0"}, 400, "base_yuan", "大于 0"),
-    ({"base_yuan": "10.5"}, 400, "base_yuan", "不超过 10"),
-    ({"base_yuan": "abc"}, 422, "base_yuan", "缴费基准额"),
-    ({"industry_code": "space_tourism"}, 400, "industry_code", "未知的行业"),
-    ({"code": "Bad-Code"}, 400, "code", "小写字母"),
-    ({"code": "new"}, 400, "code", "new"),
-    ({"covered_from": "2025-13-01"}, 422, "covered_from", "日期"),
-    ({"basis": ""}, 400, "basis", "依据文号"),
-    ({"name": " "}, 400, "name", "名称"),
-])
+@pytest.mark.parametrize(
+    "over,status,field,words",
+    [
+        ({"uscc": "91450100MA5K0000X1"}, 400, "uscc", "统一社会信用代码"),
+        ({"base_yuan": "0"}, 400, "base_yuan", "大于 0"),
+        ({"base_yuan": "10.5"}, 400, "base_yuan", "不超过 10"),
+        ({"base_yuan": "abc"}, 422, "base_yuan", "缴费基准额"),
+        ({"industry_code": "space_tourism"}, 400, "industry_code", "未知的行业"),
+        ({"code": "Bad-Code"}, 400, "code", "小写字母"),
+        ({"code": "new"}, 400, "code", "new"),
+        ({"covered_from": "2025-13-01"}, 422, "covered_from", "日期"),
+        ({"basis": ""}, 400, "basis", "依据文号"),
+        ({"name": " "}, 400, "name", "名称"),
+    ],
+)
 def test_create_validation(client, hrss, db, over, status, field, words):
     before = platform_count(db)
     r = client.post("/api/v1/platforms", json=new_platform_body(**over), headers=hrss)
@@ -129,12 +142,21 @@ def test_si_region_may_write_too(client):
 
 # ---- edit ----------------------------------------------------------------------------------------
 
+
 def test_edit_is_audited_with_masked_phone(client, hrss, create_platform, db):
     p = create_platform()
     code = p["code"]
-    r = client.patch(f"/api/v1/platforms/{code}", json={
-        "headquarters": "北京市海淀区（测试）", "headquarters_region": "110108", "contact_name": "王五",
-        "contact_phone": "+86 138-0013-8000", "contact_email": "ops@example.cn"}, headers=hrss)
+    r = client.patch(
+        f"/api/v1/platforms/{code}",
+        json={
+            "headquarters": "北京市海淀区（测试）",
+            "headquarters_region": "110108",
+            "contact_name": "王五",
+            "contact_phone": "+86 138-0013-8000",
+            "contact_email": "ops@example.cn",
+        },
+        headers=hrss,
+    )
     assert r.status_code == 200, r.text
     d = r.json()
     assert d["headquarters_region"] == "110108" and d["contact"]["phone"] == "138****8000"
@@ -144,7 +166,10 @@ def test_edit_is_audited_with_masked_phone(client, hrss, create_platform, db):
     assert "13800138000" not in str(ev.after) + str(ev.before)
     # the same number again changes nothing and writes no event
     n = len(events(db, code))
-    assert client.patch(f"/api/v1/platforms/{code}", json={"contact_phone": "13800138000"}, headers=hrss).status_code == 200
+    assert (
+        client.patch(f"/api/v1/platforms/{code}", json={"contact_phone": "13800138000"}, headers=hrss).status_code
+        == 200
+    )
     assert len(events(db, code)) == n
     # a different number with the same mask is still visible as a change
     client.patch(f"/api/v1/platforms/{code}", json={"contact_phone": "13899998000"}, headers=hrss)
@@ -153,20 +178,24 @@ def test_edit_is_audited_with_masked_phone(client, hrss, create_platform, db):
     # the number itself is stored encrypted
     from oip.platforms.models import Platform
     from oip.platforms.service import contact_phone
+
     row = db.scalar(select(Platform).where(Platform.code == code))
     assert b"13800008000" not in row.contact_phone_enc and contact_phone(row) == "13800008000"
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"contact_phone": "12345"}, "contact_phone"),
-    ({"uscc": "123"}, "uscc"),
-    ({"uscc": None}, "uscc"),
-    ({"contact_email": "not-an-email"}, "contact_email"),
-    ({"headquarters_region": "459999"}, "headquarters_region"),
-    ({"headquarters_region": "99x"}, "headquarters_region"),
-    ({"status": "admitted"}, "status"),
-    ({"code": "other"}, "code"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"contact_phone": "12345"}, "contact_phone"),
+        ({"uscc": "123"}, "uscc"),
+        ({"uscc": None}, "uscc"),
+        ({"contact_email": "not-an-email"}, "contact_email"),
+        ({"headquarters_region": "459999"}, "headquarters_region"),
+        ({"headquarters_region": "99x"}, "headquarters_region"),
+        ({"status": "admitted"}, "status"),
+        ({"code": "other"}, "code"),
+    ],
+)
 def test_edit_validation(client, hrss, create_platform, body, field):
     p = create_platform()
     r = client.patch(f"/api/v1/platforms/{p['code']}", json=body, headers=hrss)
@@ -182,14 +211,21 @@ def test_edit_uscc_of_another_platform_is_409(client, hrss, create_platform):
 
 # ---- names ---------------------------------------------------------------------------------------
 
+
 def test_renaming_replaces_the_current_name(client, hrss, create_platform, db):
     p = create_platform()
-    r = client.post(f"/api/v1/platforms/{p['code']}/names", json={"name": "新名字", "valid_from": "2026-01-01",
-                                                                  "replaces": True}, headers=hrss)
+    r = client.post(
+        f"/api/v1/platforms/{p['code']}/names",
+        json={"name": "新名字", "valid_from": "2026-01-01", "replaces": True},
+        headers=hrss,
+    )
     assert r.status_code == 201, r.text
     names = r.json()["names"]
-    assert names[0]["valid_to"] == "2025-12-31" and names[1] == {"name": "新名字", "valid_from": "2026-01-01",
-                                                                  "valid_to": None}
+    assert names[0]["valid_to"] == "2025-12-31" and names[1] == {
+        "name": "新名字",
+        "valid_from": "2026-01-01",
+        "valid_to": None,
+    }
     expected = "新名字" if today() >= dt.date(2026, 1, 1) else p["name"]
     assert r.json()["name"] == expected
     assert events(db, p["code"])[-1].action == "platform.name_add"
@@ -197,8 +233,9 @@ def test_renaming_replaces_the_current_name(client, hrss, create_platform, db):
 
 def test_an_additional_name_is_used_alongside(client, hrss, create_platform):
     p = create_platform()
-    r = client.post(f"/api/v1/platforms/{p['code']}/names", json={"name": "并用名", "valid_from": "2025-08-01"},
-                    headers=hrss)
+    r = client.post(
+        f"/api/v1/platforms/{p['code']}/names", json={"name": "并用名", "valid_from": "2025-08-01"}, headers=hrss
+    )
     assert r.status_code == 201
     assert r.json()["name"] == f"{p['name']} / 并用名"
     assert all(n["valid_to"] is None for n in r.json()["names"])
@@ -217,25 +254,32 @@ def test_name_validation(client, hrss, create_platform):
 
 # ---- rates ---------------------------------------------------------------------------------------
 
+
 def test_new_rate_closes_the_previous_one(client, hrss, create_platform, db):
     p = create_platform(industry_code="instant_delivery", base_yuan="0.07")
-    r = client.post(f"/api/v1/platforms/{p['code']}/rates", json={"base_yuan": "0.25", "valid_from": "2026-01-01"},
-                    headers=hrss)
+    r = client.post(
+        f"/api/v1/platforms/{p['code']}/rates", json={"base_yuan": "0.25", "valid_from": "2026-01-01"}, headers=hrss
+    )
     assert r.status_code == 201, r.text
-    assert r.json()["rates"] == [{"base_yuan": "0.07", "valid_from": "2025-07-01", "valid_to": "2025-12-31"},
-                                 {"base_yuan": "0.25", "valid_from": "2026-01-01", "valid_to": None}]
+    assert r.json()["rates"] == [
+        {"base_yuan": "0.07", "valid_from": "2025-07-01", "valid_to": "2025-12-31"},
+        {"base_yuan": "0.25", "valid_from": "2026-01-01", "valid_to": None},
+    ]
     ev = events(db, p["code"])[-1]
     assert ev.action == "platform.rate_add" and ev.after == {"base_yuan": "0.25", "valid_from": "2026-01-01"}
     assert ev.before["valid_to"] == "2025-12-31"
 
 
-@pytest.mark.parametrize("body,status,field", [
-    ({"base_yuan": "0.25", "valid_from": "2025-07-01"}, 400, "valid_from"),
-    ({"base_yuan": "0.25", "valid_from": "2025-06-01"}, 400, "valid_from"),
-    ({"base_yuan": "0", "valid_from": "2026-01-01"}, 400, "base_yuan"),
-    ({"base_yuan": "-1", "valid_from": "2026-01-01"}, 400, "base_yuan"),
-    ({"base_yuan": "0.25"}, 422, "valid_from"),
-])
+@pytest.mark.parametrize(
+    "body,status,field",
+    [
+        ({"base_yuan": "0.25", "valid_from": "2025-07-01"}, 400, "valid_from"),
+        ({"base_yuan": "0.25", "valid_from": "2025-06-01"}, 400, "valid_from"),
+        ({"base_yuan": "0", "valid_from": "2026-01-01"}, 400, "base_yuan"),
+        ({"base_yuan": "-1", "valid_from": "2026-01-01"}, 400, "base_yuan"),
+        ({"base_yuan": "0.25"}, 422, "valid_from"),
+    ],
+)
 def test_rate_validation_writes_nothing(client, hrss, create_platform, body, status, field):
     p = create_platform()
     url = f"/api/v1/platforms/{p['code']}"
@@ -245,6 +289,7 @@ def test_rate_validation_writes_nothing(client, hrss, create_platform, body, sta
 
 
 # ---- floats --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("year_offset", [0, 1])
 def test_k_cannot_be_set_directly(client, hrss, create_platform, db, year_offset):
@@ -258,6 +303,7 @@ def test_k_cannot_be_set_directly(client, hrss, create_platform, db, year_offset
 
 
 # ---- regions -------------------------------------------------------------------------------------
+
 
 def test_regions(client, hrss, create_platform, db):
     p = create_platform()
@@ -282,14 +328,17 @@ def test_regions_must_be_guangxi_cities_or_counties(client, hrss, create_platfor
 
 # ---- scope ---------------------------------------------------------------------------------------
 
+
 def test_a_platform_user_sees_only_its_own_platform(client):
     h = bearer("meituan_admin")
     rows = client.get("/api/v1/platforms", headers=h).json()
     assert [r["code"] for r in rows] == ["meituan"]
     assert client.get("/api/v1/platforms/meituan", headers=h).status_code == 200
     r = client.get("/api/v1/platforms/didi", headers=h)
-    assert r.status_code == 404 and r.json()["error"]["reason"] == client.get(
-        "/api/v1/platforms/nosuch", headers=h).json()["error"]["reason"]
+    assert (
+        r.status_code == 404
+        and r.json()["error"]["reason"] == client.get("/api/v1/platforms/nosuch", headers=h).json()["error"]["reason"]
+    )
 
 
 def test_platform_users_cannot_edit_even_their_own(client):
@@ -298,6 +347,7 @@ def test_platform_users_cannot_edit_even_their_own(client):
 
 
 # ---- query count ---------------------------------------------------------------------------------
+
 
 def test_list_query_count_does_not_grow_with_the_register(client, create_platform):
     from oip.core.db import get_engine

@@ -14,23 +14,37 @@ from oip.platforms import admission as A, rates, service as S
 
 # ---- the transition table ------------------------------------------------------------------------
 
-LEGAL = [
-    ("submitted", "assess", "pass", "assessed"),
-    ("submitted", "assess", "fail", "rejected"),
-    ("assessed", "report", "reported", "reported"),
-    ("reported", "consent", "consented", "consented"),
-    ("reported", "consent", "refused", "rejected"),
-    ("consented", "publish", "published", "publicised"),
-    ("publicised", "conclude", "include", "admitted"),
-    ("publicised", "conclude", "reject", "rejected"),
-] + [(s, "reject", "rejected", "rejected") for s in ("submitted", "assessed", "reported", "consented", "publicised")] \
-  + [(s, "withdraw", "withdrawn", "withdrawn") for s in ("submitted", "assessed", "reported", "consented", "publicised")]
+LEGAL = (
+    [
+        ("submitted", "assess", "pass", "assessed"),
+        ("submitted", "assess", "fail", "rejected"),
+        ("assessed", "report", "reported", "reported"),
+        ("reported", "consent", "consented", "consented"),
+        ("reported", "consent", "refused", "rejected"),
+        ("consented", "publish", "published", "publicised"),
+        ("publicised", "conclude", "include", "admitted"),
+        ("publicised", "conclude", "reject", "rejected"),
+    ]
+    + [(s, "reject", "rejected", "rejected") for s in ("submitted", "assessed", "reported", "consented", "publicised")]
+    + [
+        (s, "withdraw", "withdrawn", "withdrawn")
+        for s in ("submitted", "assessed", "reported", "consented", "publicised")
+    ]
+)
 
 
 def test_table_is_exactly_the_documented_workflow():
     assert {(s, a, d): t for s, a, d, t in LEGAL} == A.TRANSITIONS
-    assert set(A.STATE_NAMES) == {"submitted", "assessed", "reported", "consented", "publicised", "admitted",
-                                  "rejected", "withdrawn"}
+    assert set(A.STATE_NAMES) == {
+        "submitted",
+        "assessed",
+        "reported",
+        "consented",
+        "publicised",
+        "admitted",
+        "rejected",
+        "withdrawn",
+    }
     assert A.STATE_NAMES["publicised"] == "公示中" and A.STATE_NAMES["admitted"] == "已纳入试点"
 
 
@@ -40,7 +54,9 @@ def test_every_legal_transition(state, action, decision, to):
     assert action in A.legal_actions(state)
 
 
-@pytest.mark.parametrize("action,default,to", [("report", "reported", "reported"), ("publish", "published", "publicised")])
+@pytest.mark.parametrize(
+    "action,default,to", [("report", "reported", "reported"), ("publish", "published", "publicised")]
+)
 def test_single_outcome_actions_need_no_decision(action, default, to):
     state = {"report": "assessed", "publish": "consented"}[action]
     assert A.next_state(state, action) == to
@@ -77,9 +93,12 @@ def test_unknown_action():
     assert e.value.field == "action" and not isinstance(e.value, IllegalTransition)
 
 
-STEPS = st.lists(st.tuples(st.sampled_from(A.ACTIONS),
-                           st.sampled_from(sorted({d for (_, _, d) in A.TRANSITIONS} | {"bogus"}) + [None])),
-                 max_size=30)
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(A.ACTIONS), st.sampled_from(sorted({d for (_, _, d) in A.TRANSITIONS} | {"bogus"}) + [None])
+    ),
+    max_size=30,
+)
 
 
 @given(STEPS)
@@ -98,6 +117,7 @@ def test_random_action_sequences_stay_inside_the_table(steps):
 
 
 # ---- phasing -------------------------------------------------------------------------------------
+
 
 def plat(covered_from, status="admitted"):
     return SimpleNamespace(status=status, covered_from=covered_from)
@@ -128,12 +148,15 @@ def test_platform_admitted_after_its_industry():
     assert not S.is_covered(p, i, dt.date(2026, 3, 14))
 
 
-@pytest.mark.parametrize("p,i", [
-    (plat(None), industry(dt.date(2025, 7, 1))),
-    (plat(dt.date(2025, 7, 1)), industry(None)),
-    (plat(dt.date(2025, 7, 1), status="applicant"), industry(dt.date(2025, 7, 1))),
-    (plat(dt.date(2025, 7, 1), status="rejected"), industry(dt.date(2025, 7, 1))),
-])
+@pytest.mark.parametrize(
+    "p,i",
+    [
+        (plat(None), industry(dt.date(2025, 7, 1))),
+        (plat(dt.date(2025, 7, 1)), industry(None)),
+        (plat(dt.date(2025, 7, 1), status="applicant"), industry(dt.date(2025, 7, 1))),
+        (plat(dt.date(2025, 7, 1), status="rejected"), industry(dt.date(2025, 7, 1))),
+    ],
+)
 def test_no_coverage_without_both_dates_and_admission(p, i):
     assert S.coverage_start(p, i) is None
     assert not S.is_covered(p, i, dt.date(2030, 1, 1))
@@ -146,6 +169,7 @@ def test_coverage_ends_with_the_industry():
 
 
 # ---- rate --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("k", range(-5, 6))
 @pytest.mark.parametrize("base", ["0.01", "0.07", "0.25", "0.18"])
@@ -169,8 +193,9 @@ def test_rate_refuses_k_outside_the_range(k):
         rates.rate_yuan(Decimal("0.07"), k)
 
 
-@pytest.mark.parametrize("amount,text", [("0.0700", "0.07"), ("0.1050", "0.105"), ("10", "10.00"), ("0.1", "0.10"),
-                                         ("0.0001", "0.0001")])
+@pytest.mark.parametrize(
+    "amount,text", [("0.0700", "0.07"), ("0.1050", "0.105"), ("10", "10.00"), ("0.1", "0.10"), ("0.0001", "0.0001")]
+)
 def test_yuan_str(amount, text):
     assert S.yuan_str(Decimal(amount)) == text
 
@@ -196,6 +221,7 @@ def test_base_amount_accepts_the_upper_bound():
 
 # ---- attachments -------------------------------------------------------------------------------
 
+
 def test_attachment_checks(monkeypatch):
     a = A.make_attachment(A.Upload("C:\\scan\\申请书.PDF", b"%PDF-1.4 x"))
     assert a.filename == "申请书.PDF" and a.content_type == "application/pdf" and a.size == 10
@@ -206,6 +232,7 @@ def test_attachment_checks(monkeypatch):
     with pytest.raises(DomainError):
         A.make_attachment(A.Upload("empty.pdf", b""))
     from oip.core import config
+
     monkeypatch.setattr(config.get_settings(), "upload_max_bytes", 8)
     with pytest.raises(TooLarge) as e:
         A.make_attachment(A.Upload("big.ofd", b"123456789"))

@@ -37,15 +37,29 @@ def officer(session, username: str = "gx_si"):
     return principal_for(session, session.scalar(select(User).where(User.username == username)), via="test")
 
 
-def make_platform(session, *, industry: str = "instant_delivery", base: str = "0.07",
-                  covered_from: str = "2025-07-01", code: str | None = None, name: str | None = None):
+def make_platform(
+    session,
+    *,
+    industry: str = "instant_delivery",
+    base: str = "0.07",
+    covered_from: str = "2025-07-01",
+    code: str | None = None,
+    name: str | None = None,
+):
     from oip.platforms import service
 
     code = code or new_code()
-    return service.create_platform(session, officer(session), code=code, uscc=new_uscc(), industry_code=industry,
-                                   name=name or f"保障费测试{code[-4:]}", base_yuan=Decimal(base),
-                                   covered_from=dt.date.fromisoformat(covered_from),
-                                   basis="测试")
+    return service.create_platform(
+        session,
+        officer(session),
+        code=code,
+        uscc=new_uscc(),
+        industry_code=industry,
+        name=name or f"保障费测试{code[-4:]}",
+        base_yuan=Decimal(base),
+        covered_from=dt.date.fromisoformat(covered_from),
+        basis="测试",
+    )
 
 
 @dataclass
@@ -58,13 +72,19 @@ class Order:
     version: int = 1
 
 
-def orders(prefix: str, n: int, *, status: str = "completed", day: dt.date | None = None,
-           persons: int = 7, counties: Sequence[str] = ("450103", "450102", "450305")) -> list[Order]:
+def orders(
+    prefix: str,
+    n: int,
+    *,
+    status: str = "completed",
+    day: dt.date | None = None,
+    persons: int = 7,
+    counties: Sequence[str] = ("450103", "450102", "450305"),
+) -> list[Order]:
     return [Order(f"{prefix}-{i:06d}", status, day, 1000 + i % persons, counties[i % len(counties)]) for i in range(n)]
 
 
-def publish(session, platform, month: str, rows: Iterable[Order], *,
-            supersede: Sequence[tuple[str, int]] = ()) -> int:
+def publish(session, platform, month: str, rows: Iterable[Order], *, supersede: Sequence[tuple[str, int]] = ()) -> int:
     """Write ``rows`` as one Parquet file of the ledger for ``platform`` and ``month`` and publish
     it (with ``supersede`` = [(order_id, old version)] listed as superseded). Returns the batch id."""
     from oip.core import clock
@@ -74,8 +94,15 @@ def publish(session, platform, month: str, rows: Iterable[Order], *,
 
     rows = list(rows)
     first, last = month_bounds(month)
-    batch = OrderBatch(platform_id=platform.id, source="test", fmt="parquet", status="staging",
-                       received=len(rows), accepted=len(rows), started_at=clock.now())
+    batch = OrderBatch(
+        platform_id=platform.id,
+        source="test",
+        fmt="parquet",
+        status="staging",
+        received=len(rows),
+        accepted=len(rows),
+        started_at=clock.now(),
+    )
     session.add(batch)
     session.flush()
     staging = ledger.root() / "staging"
@@ -89,10 +116,30 @@ def publish(session, platform, month: str, rows: Iterable[Order], *,
         for i, o in enumerate(rows):
             day = o.day or first + dt.timedelta(days=i % ((last - first).days + 1))
             accepted = dt.datetime.combine(day, dt.time(8 + i % 12, i % 60), tzinfo=clock.SHANGHAI)
-            data.append((o.order_id, platform.code, f"acct-{o.person_id}", o.person_id, platform.industry_code,
-                         o.county_code, accepted, accepted + dt.timedelta(minutes=5),
-                         accepted + dt.timedelta(minutes=30), o.status, 108.3, 22.8, 108.4, 22.9, 3200, 850,
-                         month, day, o.version, batch.id))
+            data.append(
+                (
+                    o.order_id,
+                    platform.code,
+                    f"acct-{o.person_id}",
+                    o.person_id,
+                    platform.industry_code,
+                    o.county_code,
+                    accepted,
+                    accepted + dt.timedelta(minutes=5),
+                    accepted + dt.timedelta(minutes=30),
+                    o.status,
+                    108.3,
+                    22.8,
+                    108.4,
+                    22.9,
+                    3200,
+                    850,
+                    month,
+                    day,
+                    o.version,
+                    batch.id,
+                )
+            )
         con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(ledger.COLUMNS))})", data)
         con.execute(f"COPY (SELECT * FROM t ORDER BY accepted_at) TO '{path}' ({ledger.WRITE_OPTIONS})")
         lo, hi = con.execute("SELECT MIN(accepted_at), MAX(accepted_at) FROM t").fetchone()

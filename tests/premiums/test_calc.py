@@ -12,21 +12,24 @@ from oip.core.errors import DomainError
 from oip.premiums import calc
 
 
-@pytest.mark.parametrize("orders, base, k, fen", [
-    (1_234_567, "0.01", 0, 1_234_567),      # 出行: 1,234,567 orders × 0.01 = 12,345.67 yuan
-    (1_000, "0.07", 2, 8_400),              # 即时配送 k = +2: 0.084/order → 84.00 yuan
-    (5, "0.0105", 0, 5),                    # 0.0525 yuan = 5.25 fen → 5 fen
-    (1, "0.07", -5, 4),                     # 0.035 yuan = 3.5 fen → 4 (half-up)
-    (3, "0.07", -5, 11),                    # 10.5 fen → 11; per order it would be 3 × 4 = 12
-    (1, "0.25", -1, 23),                    # 0.225 yuan = 22.5 fen → 23
-    (2, "0.25", -1, 45),
-    (1, "0.01", -5, 1),                     # 0.5 fen → 1
-    (3, "0.01", -5, 2),                     # 1.5 fen → 2
-    (7, "0.01", 3, 9),                      # 0.013 × 7 = 0.091 yuan = 9.1 fen → 9
-    (0, "0.18", 5, 0),
-    (90_000_000, "0.07", 2, 756_000_000),   # a large month: 7,560,000.00 yuan
-    (3, "0.18", 5, 81),                     # 同城货运 at the top of the range: 0.27/order
-])
+@pytest.mark.parametrize(
+    "orders, base, k, fen",
+    [
+        (1_234_567, "0.01", 0, 1_234_567),  # 出行: 1,234,567 orders × 0.01 = 12,345.67 yuan
+        (1_000, "0.07", 2, 8_400),  # 即时配送 k = +2: 0.084/order → 84.00 yuan
+        (5, "0.0105", 0, 5),  # 0.0525 yuan = 5.25 fen → 5 fen
+        (1, "0.07", -5, 4),  # 0.035 yuan = 3.5 fen → 4 (half-up)
+        (3, "0.07", -5, 11),  # 10.5 fen → 11; per order it would be 3 × 4 = 12
+        (1, "0.25", -1, 23),  # 0.225 yuan = 22.5 fen → 23
+        (2, "0.25", -1, 45),
+        (1, "0.01", -5, 1),  # 0.5 fen → 1
+        (3, "0.01", -5, 2),  # 1.5 fen → 2
+        (7, "0.01", 3, 9),  # 0.013 × 7 = 0.091 yuan = 9.1 fen → 9
+        (0, "0.18", 5, 0),
+        (90_000_000, "0.07", 2, 756_000_000),  # a large month: 7,560,000.00 yuan
+        (3, "0.18", 5, 81),  # 同城货运 at the top of the range: 0.27/order
+    ],
+)
 def test_worked_examples(orders, base, k, fen):
     assert calc.amount_fen(orders, D(base), k) == fen
     assert isinstance(calc.amount_fen(orders, D(base), k), int)

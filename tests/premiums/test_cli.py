@@ -36,10 +36,13 @@ def test_declare_prints_one_json_array(cli_platforms):
     r = oip("premiums", "declare", "--month", "2025-12", "--platform", a, "--platform", b)
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
-    assert rows == sorted([
-        {"platform_code": a, "orders": 1234, "base_yuan": "0.01", "k": 0, "rate_yuan": "0.01", "amount_fen": 1234},
-        {"platform_code": b, "orders": 3, "base_yuan": "0.25", "k": 0, "rate_yuan": "0.25", "amount_fen": 75},
-    ], key=lambda x: x["platform_code"])
+    assert rows == sorted(
+        [
+            {"platform_code": a, "orders": 1234, "base_yuan": "0.01", "k": 0, "rate_yuan": "0.01", "amount_fen": 1234},
+            {"platform_code": b, "orders": 3, "base_yuan": "0.25", "k": 0, "rate_yuan": "0.25", "amount_fen": 75},
+        ],
+        key=lambda x: x["platform_code"],
+    )
     assert r.stdout.count("\n") == 1 and "2025-12" in r.stderr
     again = oip("premiums", "declare", "--month", "2025-12", "--platform", a, "--platform", b)
     assert json.loads(again.stdout) == rows and "2 unchanged" in again.stderr
@@ -65,8 +68,12 @@ def test_errors_are_chinese_and_exit_2():
 def test_parameters_are_listed(cli_platforms):
     r = oip("premiums", "parameters")
     keys = {p["key"] for p in json.loads(r.stdout)}
-    assert {"premium.billable_statuses", "premium.payment_due_day", "premium.float_rules",
-            "exchange.tax.signing"} <= keys
+    assert {
+        "premium.billable_statuses",
+        "premium.payment_due_day",
+        "premium.float_rules",
+        "exchange.tax.signing",
+    } <= keys
 
 
 def test_send_import_returns_and_reconcile(cli_platforms, tmp_path):
@@ -79,14 +86,26 @@ def test_send_import_returns_and_reconcile(cli_platforms, tmp_path):
     mid = out["message_id"]
     assert out["queued_platforms"] == [a] and mid.startswith("DECL-202512-")
     assert {"message_id": mid, "status": "sent"}.items() <= next(
-        d for d in out["deliveries"] if d["message_id"] == mid).items()
+        d for d in out["deliveries"] if d["message_id"] == mid
+    ).items()
     with session_scope() as s:
         from sqlalchemy import select
 
         from oip.platforms.models import Platform
+
         uscc = s.scalar(select(Platform.uscc).where(Platform.code == a))
-    body, sig = tax.returns_message([{"uscc": uscc, "month": "2025-12", "declared_fen": 1234, "paid_fen": 1000,
-                                      "paid_on": "2026-01-20", "tax_reference": f"CLI-{a}"}])
+    body, sig = tax.returns_message(
+        [
+            {
+                "uscc": uscc,
+                "month": "2025-12",
+                "declared_fen": 1234,
+                "paid_fen": 1000,
+                "paid_on": "2026-01-20",
+                "tax_reference": f"CLI-{a}",
+            }
+        ]
+    )
     f = tmp_path / "returns.json"
     f.write_bytes(body)
     (tmp_path / "returns.json.sig").write_text(sig)
@@ -123,4 +142,5 @@ def test_float_approve_refuses_k_outside_the_rules(database):
         from sqlalchemy import select
 
         from oip.platforms.models import Platform
+
         assert s.scalar(select(Platform).where(Platform.code == code)).k_for(year) == 0

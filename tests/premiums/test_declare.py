@@ -22,8 +22,11 @@ from tests.premiums.conftest import Order, make_platform, orders, publish
 
 
 def _events(db, code: str, month: str) -> int:
-    return db.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "premium.declare", AuditEvent.entity_id == f"{code}/{month}"))
+    return db.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "premium.declare", AuditEvent.entity_id == f"{code}/{month}")
+    )
 
 
 def _one(res) -> Declaration:
@@ -35,8 +38,9 @@ def test_counts_billable_orders_and_is_idempotent(db, si):
     p = make_platform(db)  # 即时配送, 0.07
     publish(db, p, "2025-08", orders("a", 120) + orders("b", 15, status="cancelled"))
     res = service.declare(db, si, "2025-08", platforms_=[p.code])
-    assert res.rows() == [{"platform_code": p.code, "orders": 120, "base_yuan": "0.07", "k": 0, "rate_yuan": "0.07",
-                           "amount_fen": 840}]
+    assert res.rows() == [
+        {"platform_code": p.code, "orders": 120, "base_yuan": "0.07", "k": 0, "rate_yuan": "0.07", "amount_fen": 840}
+    ]
     d = _one(res)
     assert (d.status, d.total_fen, d.adjustment_fen, d.due_date) == ("draft", 840, 0, dt.date(2025, 9, 15))
     assert d.billable_statuses == ["completed"] and d.engine == "duckdb"
@@ -59,8 +63,11 @@ def test_a_draft_is_recomputed_in_place(db, si):
     d = _one(res)
     assert res.changed == 1 and d.id == first_id
     assert (d.orders, d.amount_fen, d.status) == (1234, 1234, "draft")  # 12.34 yuan
-    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "premium.declare",
-                                             AuditEvent.entity_id == f"{p.code}/2025-08").order_by(AuditEvent.seq)).all()
+    ev = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "premium.declare", AuditEvent.entity_id == f"{p.code}/2025-08")
+        .order_by(AuditEvent.seq)
+    ).all()
     assert [e.before for e in ev][1] == {"orders": 1000, "amount_fen": 1000, "total_fen": 1000}
     assert ev[1].after["orders"] == 1234
 
@@ -69,8 +76,13 @@ def test_corrections_are_counted_once_in_their_current_version(db, si):
     p = make_platform(db)
     publish(db, p, "2025-08", orders("a", 10))
     # a-000000 corrected to cancelled, a-000001 corrected but still completed
-    publish(db, p, "2025-08", [Order("a-000000", "cancelled", version=2), Order("a-000001", "completed", version=2)],
-            supersede=[("a-000000", 1), ("a-000001", 1)])
+    publish(
+        db,
+        p,
+        "2025-08",
+        [Order("a-000000", "cancelled", version=2), Order("a-000001", "completed", version=2)],
+        supersede=[("a-000000", 1), ("a-000001", 1)],
+    )
     d = _one(service.declare(db, si, "2025-08", platforms_=[p.code]))
     assert d.orders == 9 and d.amount_fen == 63
 
@@ -120,7 +132,7 @@ def test_adjustments_add_up_to_the_rounded_amount_of_the_month(db, si, tmp_path)
     p.floats.append(PlatformFloat(year=2025, k=-5))  # 0.035/order (history: set directly)
     m1, m2 = "2025-10", "2025-11"
     publish(db, p, m1, orders("a", 1))
-    service.send(db, si, m1, platforms_=[p.code], gateway=gw)   # 3.5 fen → 4
+    service.send(db, si, m1, platforms_=[p.code], gateway=gw)  # 3.5 fen → 4
     publish(db, p, m1, orders("b", 2))
     d = _one(service.declare(db, si, m2, platforms_=[p.code]))
     # 3 orders → 10.5 fen → 11 in all, 4 already declared: the adjustment is 7 fen, not 2 × 3.5 → 8
@@ -162,9 +174,12 @@ def test_base_on_the_first_covered_day_and_k_of_the_year(db, si):
         publish(db, p, m, orders(m, 10))
     got = {m: service.declare(db, si, m, platforms_=[p.code]).rows()[0] for m in months}
     assert [(r["base_yuan"], r["k"], r["rate_yuan"], r["amount_fen"]) for r in got.values()] == [
-        ("0.07", 0, "0.07", 70), ("0.25", 0, "0.25", 250),
+        ("0.07", 0, "0.07", 70),
+        ("0.25", 0, "0.25", 250),
         ("0.25", 0, "0.25", 250),  # changed on the 15th: October still at the base of 1 October
-        ("0.08", 0, "0.08", 80), ("0.08", 2, "0.096", 96)]
+        ("0.08", 0, "0.08", 80),
+        ("0.08", 2, "0.096", 96),
+    ]
 
 
 def test_billable_statuses_are_a_parameter_by_date(db, si):
@@ -172,8 +187,14 @@ def test_billable_statuses_are_a_parameter_by_date(db, si):
     p = make_platform(db)
     for m in ("2025-09", "2025-10"):
         publish(db, p, m, orders(m, 10) + orders(m + "c", 5, status="cancelled"))
-    parameters.set(db, si, "premium.billable_statuses", ["completed", "cancelled"], dt.date(2025, 10, 1),
-                   "测试：取消单自 2025-10-01 起计费")
+    parameters.set(
+        db,
+        si,
+        "premium.billable_statuses",
+        ["completed", "cancelled"],
+        dt.date(2025, 10, 1),
+        "测试：取消单自 2025-10-01 起计费",
+    )
     sep = _one(service.declare(db, si, "2025-09", platforms_=[p.code]))
     octo = _one(service.declare(db, si, "2025-10", platforms_=[p.code]))
     assert (sep.orders, sep.billable_statuses) == (10, ["completed"])

@@ -18,7 +18,9 @@ def test_demo_premiums(database, tmp_path):
     from oip.demo import premiums as demo
 
     with session_scope() as s:
-        plats = {p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi", "huolala"])))}
+        plats = {
+            p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi", "huolala"])))
+        }
         for m in MONTHS:
             for code, n in (("meituan", 500), ("didi", 800), ("huolala", 40)):
                 publish(s, plats[code], m, orders(f"demo-{code}-{m}", n))
@@ -27,9 +29,20 @@ def test_demo_premiums(database, tmp_path):
     assert set(summary["sent"]) == {"2026-04", "2026-05"} and summary["returns_imported"] > 0
     assert summary["declared"]["2026-06"]["orders"] >= 500 + 800 + 40
     with session_scope() as s:
+
         def flags(code, month):
-            return {f.kind: f for f in s.scalars(select(ReconciliationFlag).join(Platform).where(
-                Platform.code == code, ReconciliationFlag.month == month, ReconciliationFlag.status != "resolved"))}
+            return {
+                f.kind: f
+                for f in s.scalars(
+                    select(ReconciliationFlag)
+                    .join(Platform)
+                    .where(
+                        Platform.code == code,
+                        ReconciliationFlag.month == month,
+                        ReconciliationFlag.status != "resolved",
+                    )
+                )
+            }
 
         assert set(flags("meituan", "2026-04")) == {"late"}
         didi = flags("didi", "2026-05")

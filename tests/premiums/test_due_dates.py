@@ -19,16 +19,19 @@ D = dt.date
 
 
 def test_due_dates_on_working_days():
-    assert calc.due_date("2025-08", 15) == D(2025, 9, 15)     # a Monday: unchanged
-    assert calc.due_date("2026-10", 15) == D(2026, 11, 16)    # Sunday 15 November → Monday
-    assert calc.due_date("2026-01", 15) == D(2026, 2, 24)     # Spring Festival 15…23 February
+    assert calc.due_date("2025-08", 15) == D(2025, 9, 15)  # a Monday: unchanged
+    assert calc.due_date("2026-10", 15) == D(2026, 11, 16)  # Sunday 15 November → Monday
+    assert calc.due_date("2026-01", 15) == D(2026, 2, 24)  # Spring Festival 15…23 February
     assert calc.due_date("2025-09", 15) == D(2025, 10, 15)
-    assert calc.due_date("2025-10", 15) == D(2025, 11, 17)    # Saturday → Monday
+    assert calc.due_date("2025-10", 15) == D(2025, 11, 17)  # Saturday → Monday
 
 
 def test_due_date_in_a_year_nobody_loaded_is_refused():
     last = max(workdays.package_years())
-    with workdays.using(workdays.Calendar()), pytest.raises(DomainError, match=f"{last + 1} 年的法定节假日安排尚未载入"):
+    with (
+        workdays.using(workdays.Calendar()),
+        pytest.raises(DomainError, match=f"{last + 1} 年的法定节假日安排尚未载入"),
+    ):
         calc.due_date(f"{last}-12", 15)
 
 
@@ -50,27 +53,50 @@ def test_paid_on_the_moved_deadline_is_not_late(db, si, tmp_path):
                 publish(db, p, month, orders(f"{p.code}{month}", 100))  # 7.00 yuan
             res = service.send(db, si, month, platforms_=codes, gateway=gw)
             assert res.deliveries and all(d.ok for d in res.deliveries)
-        due = {(d.platform_id, d.month): d.due_date for d in service.list_declarations(db, si)
-               if d.platform_id in (on_time.id, late.id)}
+        due = {
+            (d.platform_id, d.month): d.due_date
+            for d in service.list_declarations(db, si)
+            if d.platform_id in (on_time.id, late.id)
+        }
         assert due[(on_time.id, "2026-10")] == D(2026, 11, 16) and due[(on_time.id, "2026-01")] == D(2026, 2, 24)
 
         def rec(p, month, paid_on):
-            return {"uscc": p.uscc, "month": month, "declared_fen": 700, "paid_fen": 700, "declared_on": paid_on,
-                    "paid_on": paid_on, "tax_reference": f"T{p.code}{month}"}
+            return {
+                "uscc": p.uscc,
+                "month": month,
+                "declared_fen": 700,
+                "paid_fen": 700,
+                "declared_on": paid_on,
+                "paid_on": paid_on,
+                "tax_reference": f"T{p.code}{month}",
+            }
 
-        _returns(gw, rec(on_time, "2026-10", "2026-11-16"), rec(on_time, "2026-01", "2026-02-24"),
-                 rec(late, "2026-10", "2026-11-17"), rec(late, "2026-01", "2026-02-25"))
+        _returns(
+            gw,
+            rec(on_time, "2026-10", "2026-11-16"),
+            rec(on_time, "2026-01", "2026-02-24"),
+            rec(late, "2026-10", "2026-11-17"),
+            rec(late, "2026-01", "2026-02-25"),
+        )
         rep = reconciliation.fetch_returns(db, si, gw)
         db.commit()
         rep.settle()
 
-        flags = {(f.platform_id, f.month, f.kind): f for f in db.scalars(select(ReconciliationFlag).where(
-            ReconciliationFlag.platform_id.in_([on_time.id, late.id]), ReconciliationFlag.status != "resolved"))}
+        flags = {
+            (f.platform_id, f.month, f.kind): f
+            for f in db.scalars(
+                select(ReconciliationFlag).where(
+                    ReconciliationFlag.platform_id.in_([on_time.id, late.id]), ReconciliationFlag.status != "resolved"
+                )
+            )
+        }
         assert not [k for k in flags if k[0] == on_time.id]
         assert flags[(late.id, "2026-10", "late")].detail == "缴费截止日 2026-11-16：2026-11-17 缴费 7.00 元，逾期 1 天"
         assert flags[(late.id, "2026-01", "late")].detail == "缴费截止日 2026-02-24：2026-02-25 缴费 7.00 元，逾期 1 天"
-        recs = {(r.platform_id, r.month): r for r in db.scalars(select(Reconciliation).where(
-            Reconciliation.platform_id == on_time.id))}
+        recs = {
+            (r.platform_id, r.month): r
+            for r in db.scalars(select(Reconciliation).where(Reconciliation.platform_id == on_time.id))
+        }
         assert recs[(on_time.id, "2026-10")].due_date == D(2026, 11, 16)
 
         # the platform's portal says the same

@@ -40,26 +40,43 @@ def _proposal(props, platform):
 def test_proposal_from_a_year_of_contributions_and_approval(db, si, tmp_path):
     gw = tax.FileTaxGateway(tmp_path)
     with clock.frozen(DECEMBER_2026):
-        veteran = make_platform(db)                              # from 2025-07: 12 months by 2026-06
+        veteran = make_platform(db)  # from 2025-07: 12 months by 2026-06
         newcomer = make_platform(db, covered_from="2026-01-01")  # 6 months in 2026
         for m in _months("2025-07", 12):
-            publish(db, veteran, m, orders(m, 1000))             # 1000 × 0.07 = 70.00 yuan a month
+            publish(db, veteran, m, orders(m, 1000))  # 1000 × 0.07 = 70.00 yuan a month
             if m >= "2026-01":
                 publish(db, newcomer, m, orders(m, 10))
-            service.send(db, si, m, platforms_=[veteran.code] + ([newcomer.code] if m >= "2026-01" else []),
-                         gateway=gw)
+            service.send(db, si, m, platforms_=[veteran.code] + ([newcomer.code] if m >= "2026-01" else []), gateway=gw)
         # one return for January 2026 (underpaid: its paid amount counts, not the declared one)
-        body, sig = tax.returns_message([{"uscc": veteran.uscc, "month": "2026-01", "declared_fen": 7000,
-                                          "paid_fen": 6000, "paid_on": "2026-02-10",
-                                          "tax_reference": f"F{veteran.code}"}])
+        body, sig = tax.returns_message(
+            [
+                {
+                    "uscc": veteran.uscc,
+                    "month": "2026-01",
+                    "declared_fen": 7000,
+                    "paid_fen": 6000,
+                    "paid_on": "2026-02-10",
+                    "tax_reference": f"F{veteran.code}",
+                }
+            ]
+        )
         gw.inbox.mkdir(parents=True, exist_ok=True)
         (gw.inbox / "f.json").write_bytes(body)
         (gw.inbox / "f.json.sig").write_text(sig)
         reconciliation.fetch_returns(db, si, gw)
-        floats.set_experience(db, si, veteran.code, 2026, claims_fen=41_000, injuries=3, insured_avg=1_000,
-                               source="2026 年待遇支出台账（测试）")
-        floats.set_experience(db, si, newcomer.code, 2026, claims_fen=90_000, injuries=9, insured_avg=100,
-                               source="测试")
+        floats.set_experience(
+            db,
+            si,
+            veteran.code,
+            2026,
+            claims_fen=41_000,
+            injuries=3,
+            insured_avg=1_000,
+            source="2026 年待遇支出台账（测试）",
+        )
+        floats.set_experience(
+            db, si, newcomer.code, 2026, claims_fen=90_000, injuries=9, insured_avg=100, source="测试"
+        )
 
         year = 2027
         props = floats.propose_floats(db, si, year)
@@ -83,8 +100,9 @@ def test_proposal_from_a_year_of_contributions_and_approval(db, si, tmp_path):
 
         floats.approve_float(db, si, v.id, k=2, reason="近两年伤害率上升，经集体研究上调一档")
         assert (v.status, v.decided_k) == ("approved", 2)
-        row = db.scalar(select(PlatformFloat).where(PlatformFloat.platform_id == veteran.id,
-                                                    PlatformFloat.year == year))
+        row = db.scalar(
+            select(PlatformFloat).where(PlatformFloat.platform_id == veteran.id, PlatformFloat.year == year)
+        )
         assert row.k == 2 and row.decided_by == si.user_id
         db.refresh(veteran)
         assert veteran.k_for(year) == 2 and veteran.k_for(year - 1) == 0
@@ -95,8 +113,16 @@ def test_proposal_from_a_year_of_contributions_and_approval(db, si, tmp_path):
         assert _proposal(again, veteran).status == "approved" and _proposal(again, veteran).decided_k == 2
         floats.reject_float(db, si, n.id, "平均参保人数待核实")
         assert n.status == "rejected"
-        events = {e.action for e in db.scalars(select(AuditEvent).where(AuditEvent.entity_id.in_(
-            [veteran.code, f"{veteran.code}/{year}", f"{newcomer.code}/{year}", f"{veteran.code}/2026"])))}
+        events = {
+            e.action
+            for e in db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.entity_id.in_(
+                        [veteran.code, f"{veteran.code}/{year}", f"{newcomer.code}/{year}", f"{veteran.code}/2026"]
+                    )
+                )
+            )
+        }
         assert {"premium.float_approve", "premium.float_reject", "premium.experience_set"} <= events
         assert calc.rate_str(calc.rate(veteran.base_on(dt.date(year, 1, 1)), veteran.k_for(year))) == "0.084"
     db.commit()

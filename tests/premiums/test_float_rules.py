@@ -15,8 +15,13 @@ RULES = F.parse_rules(DEFAULT_FLOAT_RULES)
 
 
 def x(premiums=1_000_000, claims=500_000, injuries=30, insured=10_000, months=12):
-    return F.Inputs(premiums_fen=premiums, months_with_contributions=months, claims_fen=claims, injuries=injuries,
-                    insured_avg=insured)
+    return F.Inputs(
+        premiums_fen=premiums,
+        months_with_contributions=months,
+        claims_fen=claims,
+        injuries=injuries,
+        insured_avg=insured,
+    )
 
 
 def test_under_twelve_months_stays_at_zero_whatever_the_figures():
@@ -25,10 +30,23 @@ def test_under_twelve_months_stays_at_zero_whatever_the_figures():
     assert F.propose(RULES, x(claims=5_000_000, injuries=500, months=12)).k == 5
 
 
-@pytest.mark.parametrize("claims, k", [
-    (0, -3), (300_000, -3), (300_001, -2), (500_000, -2), (700_000, -1), (800_000, 0), (900_000, 0),
-    (1_000_000, 1), (1_300_000, 2), (1_600_000, 3), (2_000_000, 4), (2_000_100, 5),
-])
+@pytest.mark.parametrize(
+    "claims, k",
+    [
+        (0, -3),
+        (300_000, -3),
+        (300_001, -2),
+        (500_000, -2),
+        (700_000, -1),
+        (800_000, 0),
+        (900_000, 0),
+        (1_000_000, 1),
+        (1_300_000, 2),
+        (1_600_000, 3),
+        (2_000_000, 4),
+        (2_000_100, 5),
+    ],
+)
 def test_ratio_bands_with_a_neutral_injury_rate(claims, k):
     out = F.propose(RULES, x(claims=claims, injuries=30, insured=10_000))  # 30 per 10,000: adjustment 0
     assert out.ratio == (D(claims) / D(1_000_000)).quantize(D("0.0001"))  # shown rounded, banded exact

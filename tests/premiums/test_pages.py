@@ -25,15 +25,30 @@ def pilot_month(database, tmp_path_factory):
     gw = tax.FileTaxGateway(tmp_path_factory.mktemp("tax"))
     with session_scope() as s:
         plats = {p.code: p for p in s.scalars(select(Platform).where(Platform.code.in_(["meituan", "didi"])))}
-        publish(s, plats["meituan"], MONTH, orders("mt", 200))   # 200 × 0.07 = 14.00 yuan
-        publish(s, plats["didi"], MONTH, orders("dd", 300))      # 300 × 0.01 = 3.00 yuan
+        publish(s, plats["meituan"], MONTH, orders("mt", 200))  # 200 × 0.07 = 14.00 yuan
+        publish(s, plats["didi"], MONTH, orders("dd", 300))  # 300 × 0.01 = 3.00 yuan
         si = officer(s)
         service.send(s, si, MONTH, platforms_=["meituan", "didi"], gateway=gw)
-        body, sig = tax.returns_message([
-            {"platform_code": "meituan", "month": MONTH, "declared_fen": 1400, "paid_fen": 1000,
-             "paid_on": "2025-08-12", "tax_reference": "PAGE-MT-1"},
-            {"platform_code": "didi", "month": MONTH, "declared_fen": 300, "paid_fen": 300,
-             "paid_on": "2025-08-12", "tax_reference": "PAGE-DD-1"}])
+        body, sig = tax.returns_message(
+            [
+                {
+                    "platform_code": "meituan",
+                    "month": MONTH,
+                    "declared_fen": 1400,
+                    "paid_fen": 1000,
+                    "paid_on": "2025-08-12",
+                    "tax_reference": "PAGE-MT-1",
+                },
+                {
+                    "platform_code": "didi",
+                    "month": MONTH,
+                    "declared_fen": 300,
+                    "paid_fen": 300,
+                    "paid_on": "2025-08-12",
+                    "tax_reference": "PAGE-DD-1",
+                },
+            ]
+        )
         gw.inbox.mkdir(parents=True, exist_ok=True)
         (gw.inbox / "r.json").write_bytes(body)
         (gw.inbox / "r.json.sig").write_text(sig)
@@ -68,8 +83,9 @@ def test_officer_page_compute_and_send(client, as_user, tmp_path, monkeypatch):
     # without the CSRF token nothing happens
     r = client.post("/premiums/compute", data={"month": "2025-10"}, headers=HTML)
     assert r.status_code == 403
-    assert client.post("/premiums/compute", data={"csrf_token": csrf, "month": "2025-13"},
-                       headers=HTML).status_code == 400
+    assert (
+        client.post("/premiums/compute", data={"csrf_token": csrf, "month": "2025-13"}, headers=HTML).status_code == 400
+    )
     assert client.get("/exchange").status_code == 200
 
 
@@ -93,11 +109,16 @@ def test_reconciliation_worklist(client, as_user, pilot_month):
     csrf = as_user("gx_si")["X-CSRF-Token"]
     page = client.get("/reconciliation", params={"month": MONTH, "platform_code": "meituan"})
     assert page.status_code == 200 and 'data-flag="arrears"' in page.text and "欠缴 4.00 元" in page.text
-    assert 'data-flag="arrears"' not in client.get("/reconciliation",
-                                                   params={"month": MONTH, "platform_code": "didi"}).text
+    assert (
+        'data-flag="arrears"'
+        not in client.get("/reconciliation", params={"month": MONTH, "platform_code": "didi"}).text
+    )
     flag_id = int(re.search(r'action="/reconciliation/flags/(\d+)/handle"', page.text).group(1))
-    r = client.post(f"/reconciliation/flags/{flag_id}/handle", data={"csrf_token": csrf, "note": "已发催缴通知"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/reconciliation/flags/{flag_id}/handle",
+        data={"csrf_token": csrf, "note": "已发催缴通知"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
     assert "已发催缴通知" in page.text and "已处理" in page.text
@@ -147,25 +168,41 @@ def test_api_scope(client, pilot_month):
     r = client.post("/api/v1/premiums/declarations/compute", json={"month": "2025-7"}, headers=si)
     assert r.status_code == 400 and r.json()["error"]["field"] == "month"
     r = client.post("/api/v1/premiums/declarations/compute", json={"month": MONTH, "engine": "sqlite"}, headers=si)
-    assert r.status_code == 400 and r.json()["error"] == {"code": "invalid", "field": "engine",
-                                                          "reason": "计算引擎应为 duckdb 或 spark"}
+    assert r.status_code == 400 and r.json()["error"] == {
+        "code": "invalid",
+        "field": "engine",
+        "reason": "计算引擎应为 duckdb 或 spark",
+    }
     assert client.get("/api/v1/premiums/parameters", headers=si).status_code == 200
     assert client.get("/api/v1/exchange/messages", headers=si).json()
 
 
 def test_returns_upload_through_the_api(client, pilot_month):
     si = bearer("gx_si")
-    body, sig = tax.returns_message([{"platform_code": "meituan", "month": MONTH, "declared_fen": 0,
-                                      "paid_fen": 400, "paid_on": "2025-09-01", "tax_reference": "PAGE-MT-2"}])
+    body, sig = tax.returns_message(
+        [
+            {
+                "platform_code": "meituan",
+                "month": MONTH,
+                "declared_fen": 0,
+                "paid_fen": 400,
+                "paid_on": "2025-09-01",
+                "tax_reference": "PAGE-MT-2",
+            }
+        ]
+    )
     files = {"file": ("returns.json", body, "application/json")}
-    r = client.post("/api/v1/premiums/returns", files=files, data={"signature": sig[:-1] + ("1" if sig.endswith("0") else "0")},
-                    headers=si)  # one character changed (appending "0" to a signature ending in "0" changed nothing)
+    r = client.post(
+        "/api/v1/premiums/returns",
+        files=files,
+        data={"signature": sig[:-1] + ("1" if sig.endswith("0") else "0")},
+        headers=si,
+    )  # one character changed (appending "0" to a signature ending in "0" changed nothing)
     assert r.status_code == 400 and "签名校验失败" in r.json()["error"]["reason"]
     r = client.post("/api/v1/premiums/returns", files=files, data={"signature": sig}, headers=si)
     assert r.status_code == 200, r.text
     assert r.json()["messages"][0]["status"] == "imported" and r.json()["reconciled_months"] == [MONTH]
-    flags = client.get("/api/v1/premiums/flags", params={"platform_code": "meituan", "month": MONTH},
-                       headers=si).json()
+    flags = client.get("/api/v1/premiums/flags", params={"platform_code": "meituan", "month": MONTH}, headers=si).json()
     assert {f["kind"] for f in flags} == {"late"}  # the arrears are paid (late)
     with session_scope() as s:
         d = s.scalar(select(Declaration).join(Platform).where(Platform.code == "meituan", Declaration.month == MONTH))

@@ -22,24 +22,34 @@ def test_values_by_date_and_history(db, si):
     assert P.get(db, "premium.payment_due_day", dt.date(2026, 3, 1)) == 20
     old, new = [r for r in P.history(db, ["premium.payment_due_day"])]
     assert (old.valid_to, new.valid_from, new.valid_to, new.changed_by) == (
-        dt.date(2026, 2, 28), dt.date(2026, 3, 1), None, si.user_id)
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 1),
+        None,
+        si.user_id,
+    )
     v = P.get_version(db, "premium.payment_due_day", dt.date(2026, 5, 1))
     assert v.version == "premium.payment_due_day@2026-03-01" and v.row_id == new.id
-    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "parameter.set",
-                                             AuditEvent.entity_id == "premium.payment_due_day")).all()[-1]
+    ev = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "parameter.set", AuditEvent.entity_id == "premium.payment_due_day"
+        )
+    ).all()[-1]
     assert ev.before["value"] == 15 and ev.after["value"] == 20 and ev.after["note"] == "测试：截止日改为 20 日"
     db.rollback()
 
 
-@pytest.mark.parametrize("key, value, match", [
-    ("premium.payment_due_day", 31, "1 到 28"),
-    ("premium.payment_due_day", "15", "1 到 28"),
-    ("premium.billable_statuses", ["Completed"], "小写"),
-    ("premium.billable_statuses", ["completed", "completed"], "重复"),
-    ("exchange.tax.signing", {"algorithm": "MD5", "require_signed_returns": True}, "HMAC-SHA256"),
-    ("premium.float_rules", {"k_min": -5}, "只包含"),
-    ("no.such.key", 1, "未知的参数"),
-])
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("premium.payment_due_day", 31, "1 到 28"),
+        ("premium.payment_due_day", "15", "1 到 28"),
+        ("premium.billable_statuses", ["Completed"], "小写"),
+        ("premium.billable_statuses", ["completed", "completed"], "重复"),
+        ("exchange.tax.signing", {"algorithm": "MD5", "require_signed_returns": True}, "HMAC-SHA256"),
+        ("premium.float_rules", {"k_min": -5}, "只包含"),
+        ("no.such.key", 1, "未知的参数"),
+    ],
+)
 def test_values_are_validated(db, si, key, value, match):
     with pytest.raises(DomainError, match=match):
         P.set(db, si, key, value, dt.date(2030, 1, 1), "测试")

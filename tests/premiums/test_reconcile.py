@@ -19,13 +19,23 @@ DUE = dt.date(2025, 9, 15)
 
 
 def ret(paid, paid_on, declared=None):
-    return NS(declared_fen=declared if declared is not None else paid, paid_fen=paid,
-              paid_on=dt.date.fromisoformat(paid_on) if paid_on else None)
+    return NS(
+        declared_fen=declared if declared is not None else paid,
+        paid_fen=paid,
+        paid_on=dt.date.fromisoformat(paid_on) if paid_on else None,
+    )
 
 
 def findings(returns, *, today=dt.date(2025, 10, 1), billable=100, declared=100, due=700, pending=None):
-    return rules.findings(due=due, due_date=DUE, declared_orders=declared, billable=billable, returns=returns,
-                          today=today, pending_adjustment=pending)
+    return rules.findings(
+        due=due,
+        due_date=DUE,
+        declared_orders=declared,
+        billable=billable,
+        returns=returns,
+        today=today,
+        pending_adjustment=pending,
+    )
 
 
 def test_paid_on_time_has_no_flags():
@@ -64,8 +74,9 @@ def test_two_payments_add_up_and_only_the_late_one_is_late():
 def test_order_mismatch():
     f = findings([ret(700, "2025-09-10")], billable=103, pending="2025-09")
     assert set(f) == {"order_mismatch"}
-    assert f["order_mismatch"].detail == ("台账现有计费订单 103 单，已向税务推送 100 单，相差 +3 单，"
-                                          "差额已计入 2025-09 的核定（待推送）")
+    assert f["order_mismatch"].detail == (
+        "台账现有计费订单 103 单，已向税务推送 100 单，相差 +3 单，差额已计入 2025-09 的核定（待推送）"
+    )
 
 
 def _returns(gw, *records):
@@ -94,12 +105,24 @@ def test_reconciliation_end_to_end(db, si, tmp_path):
 
     def rec(name, paid, paid_on, declared=700, ref=""):
         p = plats[name]
-        return {"uscc": p.uscc, "month": "2025-08", "declared_fen": declared, "paid_fen": paid,
-                "declared_on": "2025-09-05", "paid_on": paid_on, "tax_reference": f"R{p.code}{ref}"}
+        return {
+            "uscc": p.uscc,
+            "month": "2025-08",
+            "declared_fen": declared,
+            "paid_fen": paid,
+            "declared_on": "2025-09-05",
+            "paid_on": paid_on,
+            "tax_reference": f"R{p.code}{ref}",
+        }
 
-    _returns(gw, rec("on_time", 700, "2025-09-12"), rec("late", 700, "2025-10-08"),
-             rec("under", 450, "2025-09-12"), rec("over", 1000, "2025-09-12", declared=1000),
-             rec("mismatch", 700, "2025-09-12"))
+    _returns(
+        gw,
+        rec("on_time", 700, "2025-09-12"),
+        rec("late", 700, "2025-10-08"),
+        rec("under", 450, "2025-09-12"),
+        rec("over", 1000, "2025-09-12", declared=1000),
+        rec("mismatch", 700, "2025-09-12"),
+    )
     rep = reconciliation.fetch_returns(db, si, gw)
     db.commit()
     rep.settle()
@@ -108,13 +131,21 @@ def test_reconciliation_end_to_end(db, si, tmp_path):
     assert _flags(db, plats["on_time"]) == {}
     assert set(_flags(db, plats["late"])) == {"late"}
     assert _flags(db, plats["under"])["arrears"].amount_fen == 250
-    assert {k: f.amount_fen for k, f in _flags(db, plats["over"]).items()} == {"overpaid": 300,
-                                                                                "declared_mismatch": 300}
+    assert {k: f.amount_fen for k, f in _flags(db, plats["over"]).items()} == {
+        "overpaid": 300,
+        "declared_mismatch": 300,
+    }
     mm = _flags(db, plats["mismatch"])
     assert set(mm) == {"order_mismatch"} and "相差 +3 单" in mm["order_mismatch"].detail
     r = db.scalar(select(Reconciliation).where(Reconciliation.platform_id == plats["under"].id))
-    assert (r.orders_reported, r.orders_billable, r.orders_declared, r.due_fen, r.paid_fen, r.owed_fen) == \
-        (100, 100, 100, 700, 450, 250)
+    assert (r.orders_reported, r.orders_billable, r.orders_declared, r.due_fen, r.paid_fen, r.owed_fen) == (
+        100,
+        100,
+        100,
+        700,
+        450,
+        250,
+    )
 
     # the officer records what was done; the flag stays listed until the difference is gone
     arrears = _flags(db, plats["under"])["arrears"]
@@ -124,8 +155,9 @@ def test_reconciliation_end_to_end(db, si, tmp_path):
     reconciliation.handle_flag(db, si, arrears.id, "已电话催缴，企业承诺 3 日内补缴")
     db.commit()
     assert arrears.status == "handled" and arrears.handled_by == si.user_id
-    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "premium.flag_handle",
-                                              AuditEvent.entity_id == str(arrears.id)))
+    assert db.scalar(
+        select(AuditEvent).where(AuditEvent.action == "premium.flag_handle", AuditEvent.entity_id == str(arrears.id))
+    )
     assert arrears in reconciliation.list_flags(db, si, platform_code=plats["under"].code)
 
     # the platform pays the rest (late): arrears resolved, a late flag appears
@@ -145,6 +177,9 @@ def test_reconciliation_end_to_end(db, si, tmp_path):
     reconciliation.reconcile(db, si, "2025-08", platforms_=[plats["mismatch"].code])
     db.commit()
     assert _flags(db, plats["mismatch"])["order_mismatch"].status == "resolved"
-    r = db.scalar(select(Reconciliation).where(Reconciliation.platform_id == plats["mismatch"].id,
-                                               Reconciliation.month == "2025-08"))
+    r = db.scalar(
+        select(Reconciliation).where(
+            Reconciliation.platform_id == plats["mismatch"].id, Reconciliation.month == "2025-08"
+        )
+    )
     assert (r.orders_billable, r.orders_declared) == (103, 103)

@@ -14,26 +14,35 @@ DUE = D(2025, 9, 15)
 
 
 def test_a_plain_declaration():
-    plan = rules.plan_declaration(orders=3, base_yuan=Decimal("0.035"), k=0, covered_from=D(2025, 8, 1),
-                                  statuses=["completed"], due_date=DUE)
+    plan = rules.plan_declaration(
+        orders=3, base_yuan=Decimal("0.035"), k=0, covered_from=D(2025, 8, 1), statuses=["completed"], due_date=DUE
+    )
     v = plan.values
     assert (v["orders"], v["amount_fen"], v["total_fen"], v["adjustments"]) == (3, 11, 11, [])  # 10.5 → 11 once
     assert v["rate_yuan"] == Decimal("0.035") and v["due_date"] == DUE and v["billable_statuses"] == ["completed"]
-    plan = rules.plan_declaration(orders=1000, base_yuan=Decimal("0.07"), k=2, covered_from=D(2026, 1, 1),
-                                  statuses=("completed",), due_date=DUE)
+    plan = rules.plan_declaration(
+        orders=1000, base_yuan=Decimal("0.07"), k=2, covered_from=D(2026, 1, 1), statuses=("completed",), due_date=DUE
+    )
     assert plan.values["rate_yuan"] == Decimal("0.084") and plan.values["amount_fen"] == 8400
 
 
 def origin(**kw):
-    base = dict(id=7, month="2025-08", orders=100, amount_fen=700, base_yuan=Decimal("0.07"), k=0,
-                rate_yuan=Decimal("0.07"))
+    base = dict(
+        id=7, month="2025-08", orders=100, amount_fen=700, base_yuan=Decimal("0.07"), k=0, rate_yuan=Decimal("0.07")
+    )
     return rules.Origin(**{**base, **kw})
 
 
 def test_late_orders_of_a_sent_month_become_an_adjustment_at_its_rate():
-    plan = rules.plan_declaration(orders=50, base_yuan=Decimal("0.07"), k=1, covered_from=D(2025, 9, 1),
-                                  statuses=["completed"], due_date=D(2025, 10, 15),
-                                  origins=[origin(recounted=103)])
+    plan = rules.plan_declaration(
+        orders=50,
+        base_yuan=Decimal("0.07"),
+        k=1,
+        covered_from=D(2025, 9, 1),
+        statuses=["completed"],
+        due_date=D(2025, 10, 15),
+        origins=[origin(recounted=103)],
+    )
     assert plan.adjustments == [rules.Adjustment(7, "2025-08", 3, Decimal("0.07"), 21)]
     v = plan.values
     assert (v["amount_fen"], v["adjustment_orders"], v["adjustment_fen"], v["total_fen"]) == (385, 3, 21, 406)
@@ -54,28 +63,45 @@ def test_adjustments_already_carried_elsewhere_are_not_carried_twice():
 
 
 def test_same_compares_by_meaning():
-    assert rules.same({"base_yuan": Decimal("0.0700"), "x": [Decimal("1.0")]}, {"base_yuan": Decimal("0.07"),
-                                                                                "x": [Decimal("1")]})
+    assert rules.same(
+        {"base_yuan": Decimal("0.0700"), "x": [Decimal("1.0")]}, {"base_yuan": Decimal("0.07"), "x": [Decimal("1")]}
+    )
     assert not rules.same({"orders": 1}, {"orders": 2})
 
 
 def test_stray_orders_are_warned_about():
-    by_group = {("a", "2025-08", ("completed",)): 5, ("b", "2025-08", ("completed",)): 1200,
-                ("b", "2025-07", ("completed",)): 9, ("c", "2025-08", ("completed",)): 0}
+    by_group = {
+        ("a", "2025-08", ("completed",)): 5,
+        ("b", "2025-08", ("completed",)): 1200,
+        ("b", "2025-07", ("completed",)): 9,
+        ("c", "2025-08", ("completed",)): 0,
+    }
     assert rules.stray_warnings(by_group, "2025-08", ("completed",), {"a"}) == [
-        "台账中平台 b 在 2025-08 有 1,200 单计费订单，但该平台当月未纳入保障，未计入核定"]
+        "台账中平台 b 在 2025-08 有 1,200 单计费订单，但该平台当月未纳入保障，未计入核定"
+    ]
 
 
 def ret(paid, paid_on, declared=None):
-    return NS(declared_fen=declared if declared is not None else paid, paid_fen=paid,
-              paid_on=D.fromisoformat(paid_on) if paid_on else None)
+    return NS(
+        declared_fen=declared if declared is not None else paid,
+        paid_fen=paid,
+        paid_on=D.fromisoformat(paid_on) if paid_on else None,
+    )
 
 
 def test_figures_of_a_month():
-    f = rules.figures(reported=120, billable=100, declared_orders=100, due=700, due_date=DUE,
-                      returns=[ret(400, "2025-09-10", declared=700), ret(0, None, declared=0), ret(100, "2025-09-20")])
+    f = rules.figures(
+        reported=120,
+        billable=100,
+        declared_orders=100,
+        due=700,
+        due_date=DUE,
+        returns=[ret(400, "2025-09-10", declared=700), ret(0, None, declared=0), ret(100, "2025-09-20")],
+    )
     assert (f.paid_fen, f.owed_fen, f.tax_declared_fen, f.last_paid_on) == (500, 200, 800, D(2025, 9, 20))
-    assert rules.figures(reported=0, billable=0, declared_orders=0, due=0, due_date=None, returns=[]).last_paid_on is None
+    assert (
+        rules.figures(reported=0, billable=0, declared_orders=0, due=0, due_date=None, returns=[]).last_paid_on is None
+    )
 
 
 def test_flag_transitions():

@@ -23,9 +23,14 @@ def spark(database):
         pytest.skip("no Java runtime (java) on PATH: Spark needs one (Debian: default-jre-headless)")
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[2]").appName("oip-test")
-               .config("spark.sql.session.timeZone", "Asia/Shanghai").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("oip-test")
+        .config("spark.sql.session.timeZone", "Asia/Shanghai")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
     assert pyspark.__version__
     yield session
     session.stop()
@@ -39,11 +44,19 @@ def ledger_data(database):
         b = make_platform(s, industry="ride_hailing", base="0.01", covered_from="2026-02-10")
         publish(s, a, MONTHS[0], orders("a1", 1200, persons=97) + orders("a1c", 150, status="cancelled", persons=97))
         publish(s, a, MONTHS[1], orders("a2", 900, persons=55, counties=("450205", "450103")))
-        publish(s, b, MONTHS[0], [Order(f"b1-{i}", "completed", dt.date(2026, 2, 1 + i % 28), 5000 + i % 31,
-                                        ("450305", "450102")[i % 2]) for i in range(700)])
+        publish(
+            s,
+            b,
+            MONTHS[0],
+            [
+                Order(f"b1-{i}", "completed", dt.date(2026, 2, 1 + i % 28), 5000 + i % 31, ("450305", "450102")[i % 2])
+                for i in range(700)
+            ],
+        )
         publish(s, b, MONTHS[1], orders("b2", 80, persons=9))
-        publish(s, a, MONTHS[0], [Order("a1-000007", "cancelled", person_id=1007, version=2)],
-                supersede=[("a1-000007", 1)])
+        publish(
+            s, a, MONTHS[0], [Order("a1-000007", "cancelled", person_id=1007, version=2)], supersede=[("a1-000007", 1)]
+        )
         return a.code, b.code
 
 
@@ -57,8 +70,9 @@ def _both(spark, part, sql: str):
         finally:
             duck.close()
         k = sorted(tuple(r) for r in engines.SparkEngine(s, part, spark=spark).query(sql))
-    return [tuple(int(x) if isinstance(x, int) else x for x in r) for r in d], \
-        [tuple(int(x) if isinstance(x, int) else x for x in r) for r in k]
+    return [tuple(int(x) if isinstance(x, int) else x for x in r) for r in d], [
+        tuple(int(x) if isinstance(x, int) else x for x in r) for r in k
+    ]
 
 
 def test_jobs_agree_on_duckdb_and_spark(spark, ledger_data):
@@ -67,11 +81,13 @@ def test_jobs_agree_on_duckdb_and_spark(spark, ledger_data):
     codes = ledger_data
     part = ledger.Slice(months=MONTHS, platforms=codes)
     for month in MONTHS:
-        for sql in (engines.billable_orders_sql(month, ["completed"]),
-                    engines.billable_orders_sql(month, ["completed", "cancelled"]),
-                    engines.insured_counts_sql(month),
-                    engines.reported_orders_sql(month),
-                    engines.billable_before_sql(month, ["completed"], codes[1], dt.date(2026, 2, 10))):
+        for sql in (
+            engines.billable_orders_sql(month, ["completed"]),
+            engines.billable_orders_sql(month, ["completed", "cancelled"]),
+            engines.insured_counts_sql(month),
+            engines.reported_orders_sql(month),
+            engines.billable_before_sql(month, ["completed"], codes[1], dt.date(2026, 2, 10)),
+        ):
             duck, sp = _both(spark, part, sql)
             assert duck == sp, sql
             if "insured" not in sql and "day <" not in sql:
@@ -83,8 +99,11 @@ def test_jobs_agree_on_duckdb_and_spark(spark, ledger_data):
 def test_an_empty_slice_runs_on_spark(spark, ledger_data):
     from oip.orders import engines, ledger
 
-    duck, sp = _both(spark, ledger.Slice(months=("2025-07",), platforms=("nobody",)),
-                     engines.billable_orders_sql("2025-07", ["completed"]))
+    duck, sp = _both(
+        spark,
+        ledger.Slice(months=("2025-07",), platforms=("nobody",)),
+        engines.billable_orders_sql("2025-07", ["completed"]),
+    )
     assert duck == sp == []
 
 

@@ -35,7 +35,7 @@ def _weekdays(year: int, month: int, day: int, n: int) -> list[dt.date]:
 
 def test_a_loaded_year_is_used_for_deadlines(db):
     year = max(workdays.package_years()) + 1
-    off = _weekdays(year, 1, 14, 3)           # three weekdays off from the 14th of January
+    off = _weekdays(year, 1, 14, 3)  # three weekdays off from the 14th of January
     saturday = next(D(year, 1, d) for d in range(1, 8) if D(year, 1, d).weekday() == 5)
     text = "date,kind,note\n" + "".join(f"{d},holiday,测试假期\n" for d in off) + f"{saturday},workday,调休\n"
     with workdays.using(workdays.installed()):
@@ -48,8 +48,9 @@ def test_a_loaded_year_is_used_for_deadlines(db):
         expected = next(d for d in expected if d not in off)
         assert calc.due_date(f"{year - 1}-12", 15, cal) == expected
         assert workdays.is_working_day(saturday, cal)
-        ev = db.scalar(select(AuditEvent).where(AuditEvent.action == "reference.calendar_load",
-                                                AuditEvent.entity_id == str(year)))
+        ev = db.scalar(
+            select(AuditEvent).where(AuditEvent.action == "reference.calendar_load", AuditEvent.entity_id == str(year))
+        )
         assert ev is not None and len(ev.after["holidays"]) == 3
         # loading again replaces the year
         calendar.load_year(db, officer(db), f"date,kind,note\n{off[0]},holiday,只剩一天\n")
@@ -66,15 +67,18 @@ def test_a_loaded_year_wins_over_the_package(db):
     db.rollback()
 
 
-@pytest.mark.parametrize("text, field, words", [
-    ("day,kind\n2027-01-01,holiday\n", "file", "表头"),
-    ("date,kind,note\n2027-13-01,holiday,x\n", "date", "第 2 行"),
-    ("date,kind,note\n2027-01-01,off,x\n", "kind", "holiday（放假）"),
-    ("date,kind,note\n2027-01-01,holiday,x\n2027-01-04,workday,x\n", "kind", "星期一"),
-    ("date,kind,note\n2027-01-01,holiday,x\n2028-01-03,holiday,x\n", "date", "一个年度"),
-    ("date,kind,note\n2027-01-01,holiday,x\n2027-01-01,holiday,y\n", "date", "重复"),
-    ("date,kind,note\n", "file", "没有数据行"),
-])
+@pytest.mark.parametrize(
+    "text, field, words",
+    [
+        ("day,kind\n2027-01-01,holiday\n", "file", "表头"),
+        ("date,kind,note\n2027-13-01,holiday,x\n", "date", "第 2 行"),
+        ("date,kind,note\n2027-01-01,off,x\n", "kind", "holiday（放假）"),
+        ("date,kind,note\n2027-01-01,holiday,x\n2027-01-04,workday,x\n", "kind", "星期一"),
+        ("date,kind,note\n2027-01-01,holiday,x\n2028-01-03,holiday,x\n", "date", "一个年度"),
+        ("date,kind,note\n2027-01-01,holiday,x\n2027-01-01,holiday,y\n", "date", "重复"),
+        ("date,kind,note\n", "file", "没有数据行"),
+    ],
+)
 def test_bad_files_are_refused_whole(text, field, words):
     with pytest.raises(DomainError, match=words) as e:
         calendar.parse_csv(text)
@@ -101,8 +105,9 @@ def test_cli_load_and_show(database, tmp_path):
     r = oip("calendar", "show", "--year", "2025")
     out = json.loads(r.stdout)
     assert out["source"] == "chinese-calendar" and out["working_days"] == 248
-    assert {"date": "2025-09-28", "kind": "workday"}.items() <= next(d for d in out["days"]
-                                                                    if d["date"] == "2025-09-28").items()
+    assert {"date": "2025-09-28", "kind": "workday"}.items() <= next(
+        d for d in out["days"] if d["date"] == "2025-09-28"
+    ).items()
     f.write_text("date,kind,note\n2027-01-04,workday,x\n", encoding="utf-8")
     r = oip("calendar", "load", str(f), "--by", "gx_si")
     assert r.returncode == 2 and "星期一" in r.stderr

@@ -25,8 +25,19 @@ def test_divisions_region_cities_counties(db):
 
 def test_the_pilot_platforms_with_names_and_base_amounts(db):
     plats = {p.code: p for p in db.scalars(select(Platform).where(Platform.status == "admitted"))}
-    assert {"didi", "caocao", "meituan", "eleme", "dada", "shansong", "sfcity", "huolala", "kuaigou",
-            "didifreight", "manbang"} <= set(plats)
+    assert {
+        "didi",
+        "caocao",
+        "meituan",
+        "eleme",
+        "dada",
+        "shansong",
+        "sfcity",
+        "huolala",
+        "kuaigou",
+        "didifreight",
+        "manbang",
+    } <= set(plats)
     day = dt.date(2025, 7, 1)
     assert plats["didi"].base_on(day) == Decimal("0.01")
     assert plats["meituan"].base_on(day) == Decimal("0.07")

@@ -67,9 +67,11 @@ def test_platform_uploads_a_gbk_csv_in_its_portal(page, tmp_path):
 
     rng = random.Random()
     good = synthetic_id(rng, "450103", dt.date(1991, 3, 9))
-    lines = ["平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期",
-             f"BR{rng.randrange(10**8)},黄浏览,{good},{synthetic_phone(rng)},450103,2025-09-01",
-             f"BR{rng.randrange(10**8)},韦错号,{good[:-1]}{'0' if good[-1] != '0' else '1'},{synthetic_phone(rng)},450103,2025-09-01"]
+    lines = [
+        "平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期",
+        f"BR{rng.randrange(10**8)},黄浏览,{good},{synthetic_phone(rng)},450103,2025-09-01",
+        f"BR{rng.randrange(10**8)},韦错号,{good[:-1]}{'0' if good[-1] != '0' else '1'},{synthetic_phone(rng)},450103,2025-09-01",
+    ]
     f = tmp_path / "人员.csv"
     f.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
     login(page, "meituan_admin")
@@ -157,4 +159,5 @@ def test_a_disabled_button_looks_disabled(page):
     enabled = page.locator("button:enabled[type=submit]").first
     assert disabled.first.evaluate("b => getComputedStyle(b).cursor") == "not-allowed"
     assert disabled.first.evaluate("b => getComputedStyle(b).backgroundColor") != enabled.evaluate(
-        "b => getComputedStyle(b).backgroundColor")
+        "b => getComputedStyle(b).backgroundColor"
+    )

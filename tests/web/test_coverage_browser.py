@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def worker(database, tmp_path_factory):
     number = new_id()
-    (a, _), = register_workers("meituan", 1, id_numbers=[number], names=[new_name()])
+    ((a, _),) = register_workers("meituan", 1, id_numbers=[number], names=[new_name()])
     import_rows(tmp_path_factory.mktemp("cb"), [order(a, day="2025-10-27", start="09:00", minutes=30)])
     return number, a
 
@@ -27,7 +27,7 @@ def test_coverage_by_id_number_with_the_picker(page, worker):
     login(page, "nn_si")
     page.goto("/coverage")
     assert page.get_attribute("#at", "type") == "datetime-local"
-    page.fill("#at", "2025-10-27T09:15:00")        # what the picker yields: Beijing wall time, no offset
+    page.fill("#at", "2025-10-27T09:15:00")  # what the picker yields: Beijing wall time, no offset
     page.fill("#id_number", number)
     with page.expect_navigation():
         page.click("form.card button[type=submit]")

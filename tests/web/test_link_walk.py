@@ -16,8 +16,8 @@ from oip.demo.generate import USERS
 from tests.conftest import sign_in
 
 HTML = {"accept": "text/html"}
-MAX_PAGES = 80          # per role
-MAX_PER_SHAPE = 3       # /workers/123 and /workers/456 are the same page: a few of each shape
+MAX_PAGES = 80  # per role
+MAX_PER_SHAPE = 3  # /workers/123 and /workers/456 are the same page: a few of each shape
 MAX_DEPTH = 4
 SKIP = re.compile(r"^/(logout|static/|vendor/)|\.(csv|json|parquet|jsonl|sig|zip)$|/rejects(\b|/)|/download")
 
@@ -86,10 +86,20 @@ def walk(client, start: str) -> tuple[list[str], list[str]]:
 ROLES_TO_WALK = [u for u, *_ in USERS] + ["worker_demo"]
 
 # The page where each permission is used: a role holding it must find the page in its navigation.
-LANDING = {P.PLATFORM_READ: "/platforms", P.ADMISSION_READ: "/admissions", P.WORKER_READ: "/workers",
-           P.PORTAL: "/portal", P.ORDER_READ: "/orders", P.COVERAGE_READ: "/coverage", P.PREMIUM_READ: "/premiums",
-           P.RECONCILE_READ: "/reconciliation", P.SELF_READ: "/me/orders", P.AUDIT_READ: "/audit",
-           P.USER_READ: "/users", P.CREDENTIALS_SELF: "/portal/credentials"}
+LANDING = {
+    P.PLATFORM_READ: "/platforms",
+    P.ADMISSION_READ: "/admissions",
+    P.WORKER_READ: "/workers",
+    P.PORTAL: "/portal",
+    P.ORDER_READ: "/orders",
+    P.COVERAGE_READ: "/coverage",
+    P.PREMIUM_READ: "/premiums",
+    P.RECONCILE_READ: "/reconciliation",
+    P.SELF_READ: "/me/orders",
+    P.AUDIT_READ: "/audit",
+    P.USER_READ: "/users",
+    P.CREDENTIALS_SELF: "/portal/credentials",
+}
 
 
 @pytest.mark.parametrize("username", ROLES_TO_WALK)
@@ -106,6 +116,9 @@ def test_every_link_a_role_is_shown_can_be_followed(app, username):
         role = ROLES[client.get("/api/v1/me").json()["role"]]
     assert problems == []
     assert len(visited) >= len(nav)
-    missing = [f"{LANDING[x]} ({P.PERMISSION_NAMES[x]})" for x in sorted(role.permissions)
-               if x in LANDING and LANDING[x] not in nav]
+    missing = [
+        f"{LANDING[x]} ({P.PERMISSION_NAMES[x]})"
+        for x in sorted(role.permissions)
+        if x in LANDING and LANDING[x] not in nav
+    ]
     assert missing == [], f"{username} may use these pages but finds no link to them"

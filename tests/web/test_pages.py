@@ -53,9 +53,12 @@ def test_the_console_sends_workers_and_platforms_to_their_own_start_page(client,
 def test_an_insurers_console_counts_its_assigned_people(client):
     sign_in(client, "insurer_a")
     with session_scope() as s:
-        n = s.scalar(select(func.count()).select_from(InsurerAssignment).join(
-            Organisation, Organisation.id == InsurerAssignment.organisation_id).where(
-            Organisation.code == "insurer-a", InsurerAssignment.closed_at.is_(None)))
+        n = s.scalar(
+            select(func.count())
+            .select_from(InsurerAssignment)
+            .join(Organisation, Organisation.id == InsurerAssignment.organisation_id)
+            .where(Organisation.code == "insurer-a", InsurerAssignment.closed_at.is_(None))
+        )
     page = client.get("/console", headers=HTML).text
     assert n > 0 and f"数据范围：受托人员 {n} 人" in page and "区划代码前缀" not in page
 
@@ -78,6 +81,7 @@ def test_the_tax_bureau_reads_the_reconciliation_worklist_without_the_officers_f
 
 # ---- a worker's orders and coverage ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def worker_with_orders(database, tmp_path_factory):
     """A worker on caocao who signs in, with orders three and two days ago (overlapping, across midnight)."""
@@ -85,17 +89,28 @@ def worker_with_orders(database, tmp_path_factory):
     from oip.demo.generate import DEMO_PASSWORD
     from tests.orders.conftest import import_rows, order, register_workers
 
-    (account, person), = register_workers("caocao", 1)
+    ((account, person),) = register_workers("caocao", 1)
     d3 = (clock.today() - dt.timedelta(days=3)).isoformat()
-    rows = [order(account, "caocao", day=d3, start="09:00", minutes=30),
-            order(account, "caocao", day=d3, start="09:20", minutes=30),   # overlaps: 09:00–09:50 covered
-            order(account, "caocao", day=d3, start="23:40", minutes=40)]   # 20 min that day, 20 min the next
+    rows = [
+        order(account, "caocao", day=d3, start="09:00", minutes=30),
+        order(account, "caocao", day=d3, start="09:20", minutes=30),  # overlaps: 09:00–09:50 covered
+        order(account, "caocao", day=d3, start="23:40", minutes=40),
+    ]  # 20 min that day, 20 min the next
     import_rows(tmp_path_factory.mktemp("mine"), rows, platform="caocao")
     username = f"w{uuid.uuid4().hex[:10]}"
     with session_scope() as s:
         public = s.scalar(select(Organisation.id).where(Organisation.kind == "public"))
-        s.add(User(username=username, display_name="测试骑手", role="worker", kind="worker", organisation_id=public,
-                   person_id=person, password_hash=hash_secret(DEMO_PASSWORD)))
+        s.add(
+            User(
+                username=username,
+                display_name="测试骑手",
+                role="worker",
+                kind="worker",
+                organisation_id=public,
+                person_id=person,
+                password_hash=hash_secret(DEMO_PASSWORD),
+            )
+        )
     return {"username": username, "person": person, "day": clock.today() - dt.timedelta(days=3)}
 
 
@@ -104,11 +119,16 @@ def test_covered_days_join_overlapping_orders_and_split_them_at_midnight(worker_
 
     d = worker_with_orders["day"]
     with session_scope() as s:
-        days = covered_days(s, person_id=worker_with_orders["person"], since=d - dt.timedelta(days=1),
-                            until=d + dt.timedelta(days=2))
+        days = covered_days(
+            s, person_id=worker_with_orders["person"], since=d - dt.timedelta(days=1), until=d + dt.timedelta(days=2)
+        )
     got = [(x.day, x.orders, x.covered_seconds) for x in days]
-    assert got == [(d - dt.timedelta(days=1), 0, 0), (d, 3, 70 * 60), (d + dt.timedelta(days=1), 0, 20 * 60),
-                   (d + dt.timedelta(days=2), 0, 0)]
+    assert got == [
+        (d - dt.timedelta(days=1), 0, 0),
+        (d, 3, 70 * 60),
+        (d + dt.timedelta(days=1), 0, 20 * 60),
+        (d + dt.timedelta(days=2), 0, 0),
+    ]
     assert days[1].platforms == ["caocao"]
 
 

@@ -42,8 +42,14 @@ def new_name() -> str:
 
 
 def record(**overrides) -> dict:
-    r = {"platform_account_id": new_account(), "name": new_name(), "id_number": new_id(), "phone": new_phone(),
-         "county_code": "450103", "registered_on": "2025-08-01"}
+    r = {
+        "platform_account_id": new_account(),
+        "name": new_name(),
+        "id_number": new_id(),
+        "phone": new_phone(),
+        "county_code": "450103",
+        "registered_on": "2025-08-01",
+    }
     r.update(overrides)
     return r
 
@@ -67,7 +73,9 @@ def client_at(app):
     opened = []
 
     def _make(ip: str | None = None):
-        c = TestClient(app, client=(ip or f"10.{_rng.randrange(256)}.{_rng.randrange(256)}.{_rng.randrange(1, 255)}", 50000))
+        c = TestClient(
+            app, client=(ip or f"10.{_rng.randrange(256)}.{_rng.randrange(256)}.{_rng.randrange(1, 255)}", 50000)
+        )
         c.__enter__()
         opened.append(c)
         return c

@@ -109,8 +109,9 @@ def test_csv_upload_refuses_the_minor(client, meituan, db):
     reg, child = _born(14)
     _, teen = _born(17)
     rows = [_record(child, reg), record(), _record(teen, reg)]
-    res = client.post("/api/v1/workers/upload", files={"file": ("w.csv", csv_bytes(rows, header="cn"), "text/csv")},
-                      headers=meituan)
+    res = client.post(
+        "/api/v1/workers/upload", files={"file": ("w.csv", csv_bytes(rows, header="cn"), "text/csv")}, headers=meituan
+    )
     assert res.status_code == 200, res.text
     body = res.json()
     assert (body["accepted"], body["rejected"]) == (2, 1)

@@ -26,8 +26,10 @@ def _solve(page_html: str) -> tuple[str, str]:
 
 def _check(c, id_number: str, phone: str, *, answer: str | None = None, token: str | None = None):
     t, a = _solve(c.get("/check").text)
-    return c.post("/check", data={"id_number": id_number, "phone": phone, "answer": a if answer is None else answer,
-                                  "token": token or t})
+    return c.post(
+        "/check",
+        data={"id_number": id_number, "phone": phone, "answer": a if answer is None else answer, "token": token or t},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +59,24 @@ def test_check_finds_every_platform(client_at, registered, db):
     table = res.text.split('data-testid="result"')[1]
     assert "美团" in table and "货拉拉" in table and registered["registered_on"] in table and "在册" in table
     assert registered["id_number"] not in res.text
-    person = db.scalar(select(Person).where(Person.id_bidx == crypto.blind_index(registered["id_number"], service.ID_CTX)))
+    person = db.scalar(
+        select(Person).where(Person.id_bidx == crypto.blind_index(registered["id_number"], service.ID_CTX))
+    )
     from oip.core.audit_models import AuditEvent
-    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "worker.self_check")
-                    .order_by(AuditEvent.seq.desc())).first()
+
+    ev = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "worker.self_check").order_by(AuditEvent.seq.desc())
+    ).first()
     assert ev.subjects == [person.id] and ev.ip and registered["id_number"] not in str(ev.after)
 
 
 def test_every_miss_gets_the_same_neutral_message(client_at, registered):
     c = client_at()
-    answers = [_check(c, registered["id_number"], new_phone()),           # wrong phone
-               _check(c, new_id(), registered["phone"]),                   # unknown ID number
-               _check(c, registered["id_number"].lower(), "13900000000")]  # right ID, another phone
+    answers = [
+        _check(c, registered["id_number"], new_phone()),  # wrong phone
+        _check(c, new_id(), registered["phone"]),  # unknown ID number
+        _check(c, registered["id_number"].lower(), "13900000000"),
+    ]  # right ID, another phone
     for res in answers:
         assert res.status_code == 200
         assert 'data-testid="result"' not in res.text
@@ -86,17 +94,33 @@ def test_bad_or_expired_challenge_is_refused(client_at, registered):
     c = client_at()
     token, answer = _solve(c.get("/check").text)
     wrong = str(int(answer) + 1)
-    res = c.post("/check", data={"id_number": registered["id_number"], "phone": registered["phone"],
-                                 "answer": wrong, "token": token})
+    res = c.post(
+        "/check",
+        data={"id_number": registered["id_number"], "phone": registered["phone"], "answer": wrong, "token": token},
+    )
     assert res.status_code == 400 and "验证题答案不正确" in res.text and 'data-testid="result"' not in res.text
     for bad_token in ["", "garbage", "1.2.3", token.rsplit(".", 1)[0] + ".0000"]:
-        res = c.post("/check", data={"id_number": registered["id_number"], "phone": registered["phone"],
-                                     "answer": answer, "token": bad_token})
+        res = c.post(
+            "/check",
+            data={
+                "id_number": registered["id_number"],
+                "phone": registered["phone"],
+                "answer": answer,
+                "token": bad_token,
+            },
+        )
         assert res.status_code == 400, bad_token
     expired = int((clock.now() - dt.timedelta(minutes=1)).timestamp())
     sig = crypto.sign(f"worker.check|{answer}|{expired}|n0nce")
-    res = c.post("/check", data={"id_number": registered["id_number"], "phone": registered["phone"],
-                                 "answer": answer, "token": f"{expired}.n0nce.{sig}"})
+    res = c.post(
+        "/check",
+        data={
+            "id_number": registered["id_number"],
+            "phone": registered["phone"],
+            "answer": answer,
+            "token": f"{expired}.n0nce.{sig}",
+        },
+    )
     assert res.status_code == 400
 
 
@@ -127,8 +151,12 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     worker = db.scalar(select(User).where(User.username == "worker_demo"))
     person = db.get(Person, worker.person_id)
     assert client.get(f"/api/v1/workers/{person.id}", headers=bearer("gx_si")).status_code == 200
-    assert client.get(f"/api/v1/workers/{person.id}", params={"full": "true", "purpose": "待遇核定"},
-                      headers=bearer("gx_si")).status_code == 200
+    assert (
+        client.get(
+            f"/api/v1/workers/{person.id}", params={"full": "true", "purpose": "待遇核定"}, headers=bearer("gx_si")
+        ).status_code
+        == 200
+    )
     id_number = crypto.decrypt(person.id_enc, service.ID_CTX)
     phone = crypto.decrypt(person.accounts[0].phone_enc, service.PHONE_CTX)
     assert 'data-testid="result"' in _check(client_at(), id_number, phone).text

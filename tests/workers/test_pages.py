@@ -39,8 +39,11 @@ def test_roster_page_is_masked_filtered_and_paginated(client, as_user, nanning_w
     assert nanning_worker["id_number"] not in found.text
     assert nanning_worker["id_number"][:4] + "*" * 10 + nanning_worker["id_number"][-4:] in found.text
     # any other search goes to the bookmarkable GET form
-    by_name = client.post("/workers", data={"csrf_token": csrf, "q": nanning_worker["name"][:1], "status": "active"},
-                          follow_redirects=False)
+    by_name = client.post(
+        "/workers",
+        data={"csrf_token": csrf, "q": nanning_worker["name"][:1], "status": "active"},
+        follow_redirects=False,
+    )
     assert by_name.status_code == 303 and by_name.headers["location"].startswith("/workers?q=")
     assert client.get(by_name.headers["location"]).status_code == 200
     assert 'value="4503"' not in page.text  # only the officer's own region in the filter
@@ -78,7 +81,9 @@ def test_person_page_without_full_permission(client, as_user, nanning_worker):
     csrf = as_user("gx_hrss")["X-CSRF-Token"]
     page = client.get(f"/workers/{pid}")
     assert page.status_code == 200 and "查看完整信息" not in page.text
-    res = client.post(f"/workers/{pid}/full", data={"csrf_token": csrf, "purpose": "x"}, headers={"Accept": "text/html"})
+    res = client.post(
+        f"/workers/{pid}/full", data={"csrf_token": csrf, "purpose": "x"}, headers={"Accept": "text/html"}
+    )
     assert res.status_code == 403 and nanning_worker["id_number"] not in res.text
 
 
@@ -142,8 +147,12 @@ def test_agency_upload_page(client, as_user):
     page = client.get("/workers/upload")
     assert page.status_code == 200 and 'name="platform_code"' in page.text and "滴滴出行" in page.text
     rows = [record(), record(county_code="450305")]
-    res = client.post("/workers/upload", data={"csrf_token": csrf, "platform_code": "didi"},
-                      files={"file": ("didi.csv", csv_bytes(rows), "text/csv")}, follow_redirects=False)
+    res = client.post(
+        "/workers/upload",
+        data={"csrf_token": csrf, "platform_code": "didi"},
+        files={"file": ("didi.csv", csv_bytes(rows), "text/csv")},
+        follow_redirects=False,
+    )
     assert res.status_code == 303
     report = client.get(res.headers["location"])
     assert report.status_code == 200 and "辖区" in report.text and 'data-testid="rejected">1<' in report.text

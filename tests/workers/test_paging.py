@@ -12,15 +12,18 @@ from tests.conftest import bearer
 from tests.workers.conftest import record
 
 
-@pytest.mark.parametrize("page,pages,expected", [
-    (1, 1, [1]),
-    (1, 5, [1, 2, 3, 4, 5]),
-    (1, 10, [1, 2, 3, None, 10]),
-    (5, 10, [1, 2, 3, 4, 5, 6, 7, None, 10]),
-    (6, 12, [1, None, 4, 5, 6, 7, 8, None, 12]),
-    (12, 12, [1, None, 10, 11, 12]),
-    (400, 412, [1, None, 398, 399, 400, 401, 402, None, 412]),
-])
+@pytest.mark.parametrize(
+    "page,pages,expected",
+    [
+        (1, 1, [1]),
+        (1, 5, [1, 2, 3, 4, 5]),
+        (1, 10, [1, 2, 3, None, 10]),
+        (5, 10, [1, 2, 3, 4, 5, 6, 7, None, 10]),
+        (6, 12, [1, None, 4, 5, 6, 7, 8, None, 12]),
+        (12, 12, [1, None, 10, 11, 12]),
+        (400, 412, [1, None, 398, 399, 400, 401, 402, None, 412]),
+    ],
+)
 def test_page_window(page, pages, expected):
     assert page_window(page, pages) == expected
 

@@ -38,11 +38,20 @@ def test_single_registration_created_unchanged_updated(client, meituan, db):
     acc = _account(db, r["platform_account_id"])
     assert acc.county_code == "450105" and acc.platform.code == "meituan"
     # single registrations are audited but do not clutter the batch list
-    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "worker.register",
-                                                 AuditEvent.entity_id == r["platform_account_id"])).all()
+    events = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "worker.register", AuditEvent.entity_id == r["platform_account_id"]
+        )
+    ).all()
     assert len(events) == 3 and all(e.subjects == [body["person_id"]] for e in events)
-    assert db.scalar(select(func.count()).select_from(RegistrationBatch).where(
-        RegistrationBatch.platform_id == acc.platform_id, RegistrationBatch.source == "api")) == 0
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(RegistrationBatch)
+            .where(RegistrationBatch.platform_id == acc.platform_id, RegistrationBatch.source == "api")
+        )
+        == 0
+    )
     assert db.scalar(select(func.count()).select_from(RegistrationBatch)) >= batches_before
 
 
@@ -84,8 +93,13 @@ def test_agency_registers_on_behalf_of_a_named_platform_in_its_region(client, db
     assert guilin.status_code == 422
     assert guilin.json()["error"]["field"] == "county_code" and "辖区" in guilin.json()["error"]["reason"]
     # and nobody without the permission
-    assert client.post("/api/v1/workers", json=record(platform_code="didi"), headers=bearer("gx_hrss")).status_code == 403
-    assert client.post("/api/v1/workers", json=record(platform_code="didi"), headers=bearer("insurer_a")).status_code == 403
+    assert (
+        client.post("/api/v1/workers", json=record(platform_code="didi"), headers=bearer("gx_hrss")).status_code == 403
+    )
+    assert (
+        client.post("/api/v1/workers", json=record(platform_code="didi"), headers=bearer("insurer_a")).status_code
+        == 403
+    )
     assert client.post("/api/v1/workers", json=record()).status_code == 401
 
 
@@ -96,13 +110,19 @@ def test_batch_array_and_object_forms(client, meituan, db):
     body = res.json()
     assert (body["received"], body["accepted"], body["rejected"]) == (3, 2, 1)
     assert [x["status"] for x in body["results"]] == ["created", "created", "rejected"]
-    assert body["results"][2] == {"row": 3, "platform_account_id": rows[2]["platform_account_id"], "status": "rejected",
-                                  "reasons": [{"field": "id_number", "reason": body["results"][2]["reasons"][0]["reason"]}]}
+    assert body["results"][2] == {
+        "row": 3,
+        "platform_account_id": rows[2]["platform_account_id"],
+        "status": "rejected",
+        "reasons": [{"field": "id_number", "reason": body["results"][2]["reasons"][0]["reason"]}],
+    }
     assert "18 位" in body["results"][2]["reasons"][0]["reason"]
     batch = db.get(RegistrationBatch, body["batch_id"])
     assert (batch.source, batch.received, batch.accepted, batch.rejected) == ("json", 3, 2, 1)
 
-    res = client.post("/api/v1/workers/batch", json={"platform_code": "didi", "records": [record()]}, headers=bearer("gx_si"))
+    res = client.post(
+        "/api/v1/workers/batch", json={"platform_code": "didi", "records": [record()]}, headers=bearer("gx_si")
+    )
     assert res.status_code == 200 and res.json()["accepted"] == 1
     res = client.post("/api/v1/workers/batch", json={"records": [record()]}, headers=meituan)
     assert res.status_code == 200 and res.json()["accepted"] == 1
@@ -124,9 +144,18 @@ def test_batch_refusals(client, meituan, monkeypatch):
     monkeypatch.setattr(get_settings(), "batch_max_records", 3)
     res = client.post("/api/v1/workers/batch", json=[record() for _ in range(4)], headers=meituan)
     assert res.status_code == 413 and "3" in res.json()["error"]["reason"] and "4" in res.json()["error"]["reason"]
-    for body, status in [(b'[{"a": 1},', 400), (b"", 400), (b'"text"', 422), (b"42", 422), (b'{"records": {}}', 422),
-                         (b"[]", 422), (b'{"name": "x"}', 422)]:
-        res = client.post("/api/v1/workers/batch", content=body, headers={**meituan, "Content-Type": "application/json"})
+    for body, status in [
+        (b'[{"a": 1},', 400),
+        (b"", 400),
+        (b'"text"', 422),
+        (b"42", 422),
+        (b'{"records": {}}', 422),
+        (b"[]", 422),
+        (b'{"name": "x"}', 422),
+    ]:
+        res = client.post(
+            "/api/v1/workers/batch", content=body, headers={**meituan, "Content-Type": "application/json"}
+        )
         assert res.status_code == status, (body, res.text)
         assert res.json()["error"]["reason"]
     res = client.post("/api/v1/workers/batch", content=b"a,b", headers={**meituan, "Content-Type": "text/csv"})
@@ -160,34 +189,50 @@ def test_status_change(client, meituan, db):
     r = record(registered_on="2025-08-01")
     client.post("/api/v1/workers", json=r, headers=meituan)
     acc = r["platform_account_id"]
-    res = client.post("/api/v1/workers/status", json={"platform_account_id": acc, "status": "left",
-                                                      "effective_on": "2025-09-30"}, headers=meituan)
+    res = client.post(
+        "/api/v1/workers/status",
+        json={"platform_account_id": acc, "status": "left", "effective_on": "2025-09-30"},
+        headers=meituan,
+    )
     assert res.status_code == 200, res.text
-    assert res.json() == {"platform_code": "meituan", "platform_account_id": acc, "status": "left",
-                          "status_on": "2025-09-30", "changed": True}
-    again = client.post("/api/v1/workers/status", json={"platform_account_id": acc, "status": "left",
-                                                        "effective_on": "2025-09-30"}, headers=meituan)
+    assert res.json() == {
+        "platform_code": "meituan",
+        "platform_account_id": acc,
+        "status": "left",
+        "status_on": "2025-09-30",
+        "changed": True,
+    }
+    again = client.post(
+        "/api/v1/workers/status",
+        json={"platform_account_id": acc, "status": "left", "effective_on": "2025-09-30"},
+        headers=meituan,
+    )
     assert again.json()["changed"] is False
     listed = client.get("/api/v1/workers", params={"q": acc}, headers=meituan).json()
     assert [i["status"] for i in listed["items"]] == ["left"]
     assert _account(db, acc).status_on.isoformat() == "2025-09-30"
-    for body, status, field in [({"platform_account_id": acc, "status": "gone"}, 422, "status"),
-                                ({"platform_account_id": acc, "status": "active", "effective_on": "2099-01-01"}, 400, "effective_on"),
-                                ({"platform_account_id": acc, "status": "active", "effective_on": "2025-07-01"}, 400, "effective_on"),
-                                ({"platform_account_id": acc, "status": "active", "effective_on": "01/02"}, 422, "effective_on"),
-                                ({"status": "active"}, 422, "platform_account_id")]:
+    for body, status, field in [
+        ({"platform_account_id": acc, "status": "gone"}, 422, "status"),
+        ({"platform_account_id": acc, "status": "active", "effective_on": "2099-01-01"}, 400, "effective_on"),
+        ({"platform_account_id": acc, "status": "active", "effective_on": "2025-07-01"}, 400, "effective_on"),
+        ({"platform_account_id": acc, "status": "active", "effective_on": "01/02"}, 422, "effective_on"),
+        ({"status": "active"}, 422, "platform_account_id"),
+    ]:
         res = client.post("/api/v1/workers/status", json=body, headers=meituan)
         assert res.status_code == status and res.json()["error"]["field"] == field, res.text
     # another platform's account answers like a missing one
-    res = client.post("/api/v1/workers/status", json={"platform_account_id": acc, "status": "active"}, headers=bearer("didi-api"))
+    res = client.post(
+        "/api/v1/workers/status", json={"platform_account_id": acc, "status": "active"}, headers=bearer("didi-api")
+    )
     assert res.status_code == 404
     back = client.post("/api/v1/workers/status", json={"platform_account_id": acc, "status": "active"}, headers=meituan)
     assert back.json()["status"] == "active"
 
 
 def test_batches_listing_detail_and_rejects_csv(client, meituan):
-    body = client.post("/api/v1/workers/batch", json=[record(), record(id_number="450103194902301234")],
-                       headers=meituan).json()
+    body = client.post(
+        "/api/v1/workers/batch", json=[record(), record(id_number="450103194902301234")], headers=meituan
+    ).json()
     bid = body["batch_id"]
     listed = client.get("/api/v1/workers/batches", headers=meituan).json()
     assert listed[0]["batch_id"] == bid and all(b["platform_code"] == "meituan" for b in listed)
@@ -204,8 +249,12 @@ def test_batches_listing_detail_and_rejects_csv(client, meituan):
     assert client.get(f"/api/v1/workers/batches/{bid}", headers=bearer("didi-api")).status_code == 404
     assert client.get(f"/api/v1/workers/batches/{bid}/rejects.csv", headers=bearer("didi-api")).status_code == 404
     assert client.get(f"/api/v1/workers/batches/{bid}", headers=bearer("gx_si")).status_code == 200
-    assert bid in [b["batch_id"] for b in client.get("/api/v1/workers/batches", params={"platform_code": "meituan"},
-                                                     headers=bearer("gx_si")).json()]
+    assert bid in [
+        b["batch_id"]
+        for b in client.get(
+            "/api/v1/workers/batches", params={"platform_code": "meituan"}, headers=bearer("gx_si")
+        ).json()
+    ]
     assert client.get("/api/v1/workers/batches", headers=bearer("insurer_a")).status_code == 403
     assert client.get(f"/api/v1/workers/batches/{bid}", headers=bearer("gx_hrss")).status_code == 403
 

@@ -25,8 +25,14 @@ def rid(born: dt.date, area: str = "450103", seq: str = "123") -> str:
 
 
 def rec(**kw) -> dict:
-    r = {"platform_account_id": "MT1", "name": "韦小明", "id_number": rid(dt.date(1990, 3, 7)),
-         "phone": "13812345678", "county_code": "450103", "registered_on": "2025-08-01"}
+    r = {
+        "platform_account_id": "MT1",
+        "name": "韦小明",
+        "id_number": rid(dt.date(1990, 3, 7)),
+        "phone": "13812345678",
+        "county_code": "450103",
+        "registered_on": "2025-08-01",
+    }
     r.update(kw)
     return r
 
@@ -39,28 +45,53 @@ def test_the_module_imports_no_sqlalchemy():
 
 # ---- one record ------------------------------------------------------------------------------------
 
+
 def test_a_good_record_is_normalised():
-    c = rules.validate(7, rec(name=" 阿卜杜•热合曼 ", id_number=rid(dt.date(1990, 3, 7)).lower(),
-                              phone="+86 138-1234-5678", registered_on="2025年8月1日"), COUNTIES, TODAY)
+    c = rules.validate(
+        7,
+        rec(
+            name=" 阿卜杜•热合曼 ",
+            id_number=rid(dt.date(1990, 3, 7)).lower(),
+            phone="+86 138-1234-5678",
+            registered_on="2025年8月1日",
+        ),
+        COUNTIES,
+        TODAY,
+    )
     assert isinstance(c, Clean)
     assert (c.row, c.account_id, c.name, c.phone, c.registered_on, c.birth_date, c.sex) == (
-        7, "MT1", "阿卜杜·热合曼", "13812345678", dt.date(2025, 8, 1), dt.date(1990, 3, 7), "M")
+        7,
+        "MT1",
+        "阿卜杜·热合曼",
+        "13812345678",
+        dt.date(2025, 8, 1),
+        dt.date(1990, 3, 7),
+        "M",
+    )
     assert c.warnings == []
 
 
 def test_every_reason_of_a_bad_record_names_its_field():
-    o = rules.validate(3, rec(name="", id_number="4.50103E+17", phone="12345", county_code="110101",
-                              registered_on="2025-02-30", extra="x"), COUNTIES, TODAY)
+    o = rules.validate(
+        3,
+        rec(
+            name="", id_number="4.50103E+17", phone="12345", county_code="110101", registered_on="2025-02-30", extra="x"
+        ),
+        COUNTIES,
+        TODAY,
+    )
     assert isinstance(o, Outcome) and o.status == "rejected" and o.row == 3
     assert [r["field"] for r in o.reasons] == ["name", "id_number", "phone", "county_code", "registered_on"]
     assert o.warnings == ["已忽略未知字段：extra"]
     assert rules.validate(1, ["not", "a", "dict"], COUNTIES, TODAY).reasons == [
-        {"field": None, "reason": "记录应为对象（字段名: 值）"}]
+        {"field": None, "reason": "记录应为对象（字段名: 值）"}
+    ]
 
 
 def test_registration_dates_after_today_or_before_birth():
-    assert rules.validate(1, rec(registered_on=(TODAY + dt.timedelta(days=1)).isoformat()), COUNTIES, TODAY).reasons == [
-        {"field": "registered_on", "reason": "注册日期不能晚于今天"}]
+    assert rules.validate(
+        1, rec(registered_on=(TODAY + dt.timedelta(days=1)).isoformat()), COUNTIES, TODAY
+    ).reasons == [{"field": "registered_on", "reason": "注册日期不能晚于今天"}]
     o = rules.validate(1, rec(id_number=rid(dt.date(2025, 9, 1)), registered_on="2025-08-01"), COUNTIES, TODAY)
     assert o.reasons == [{"field": "registered_on", "reason": "注册日期早于出生日期"}]
 
@@ -72,13 +103,16 @@ def test_a_regional_officer_registers_only_inside_the_region():
     assert isinstance(rules.validate(1, rec(county_code="450202"), COUNTIES, TODAY, ed), Clean)
 
 
-@pytest.mark.parametrize("born,verdict", [
-    (dt.date(2009, 8, 2), "error"),      # 16 tomorrow
-    (dt.date(2009, 8, 1), "warning"),    # 16 on the registration date
-    (dt.date(2007, 8, 2), "warning"),    # 17, a day short of 18
-    (dt.date(2007, 8, 1), None),         # 18 on the registration date
-    (dt.date(2019, 1, 1), "error"),
-])
+@pytest.mark.parametrize(
+    "born,verdict",
+    [
+        (dt.date(2009, 8, 2), "error"),  # 16 tomorrow
+        (dt.date(2009, 8, 1), "warning"),  # 16 on the registration date
+        (dt.date(2007, 8, 2), "warning"),  # 17, a day short of 18
+        (dt.date(2007, 8, 1), None),  # 18 on the registration date
+        (dt.date(2019, 1, 1), "error"),
+    ],
+)
 def test_minimum_age_on_the_registration_date(born, verdict):
     reg = dt.date(2025, 8, 1)
     problem = rules.age_problem(born, reg)
@@ -86,7 +120,9 @@ def test_minimum_age_on_the_registration_date(born, verdict):
     res = rules.validate(1, rec(id_number=rid(born), registered_on=reg.isoformat()), COUNTIES, TODAY)
     if verdict == "error":
         assert isinstance(res, Outcome) and res.reasons[0]["field"] == "id_number"
-        assert f"出生日期为 {born.isoformat()}" in res.reasons[0]["reason"] and "未满 16 周岁" in res.reasons[0]["reason"]
+        assert (
+            f"出生日期为 {born.isoformat()}" in res.reasons[0]["reason"] and "未满 16 周岁" in res.reasons[0]["reason"]
+        )
     else:
         assert isinstance(res, Clean)
         assert any("未成年工" in w for w in res.warnings) == (verdict == "warning")
@@ -99,13 +135,16 @@ def test_a_leap_day_baby_is_16_on_the_29th_in_a_leap_year():
 
 # ---- screening a batch -------------------------------------------------------------------------------
 
+
 def test_screen_numbers_rows_rejects_repeated_accounts_and_reader_problems():
     records = [rec(), rec(), rec(platform_account_id="MT2"), rec(platform_account_id="MT3", phone="1")]
     problems = {2: [{"field": None, "reason": "本行的列数多于表头"}]}
     rejected, clean = rules.screen(records, COUNTIES, TODAY, rows=[2, 3, 5, 6], problems=problems)
     assert [c.row for c in clean] == [2]
     assert [(o.row, o.reasons[0]["reason"]) for o in rejected][:2] == [
-        (3, "与本批第 2 条记录的平台账号重复"), (5, "本行的列数多于表头")]
+        (3, "与本批第 2 条记录的平台账号重复"),
+        (5, "本行的列数多于表头"),
+    ]
     assert rejected[2].row == 6 and rejected[2].reasons[0]["field"] == "phone"
     _, clean = rules.screen([rec(), rec(platform_account_id="MT2")], COUNTIES, TODAY, row_offset=11)
     assert [c.row for c in clean] == [11, 12]
@@ -114,6 +153,7 @@ def test_screen_numbers_rows_rejects_repeated_accounts_and_reader_problems():
 
 
 # ---- the decision --------------------------------------------------------------------------------------
+
 
 def _clean(*records: dict) -> list[Clean]:
     rejected, clean = rules.screen(list(records), COUNTIES, TODAY)
@@ -127,7 +167,9 @@ def _idx(clean: list[Clean]) -> tuple[dict, dict]:
 
 def test_new_people_and_a_person_on_two_accounts():
     a, b = rid(dt.date(1990, 3, 7)), rid(dt.date(1991, 4, 8), seq="456")
-    clean = _clean(rec(id_number=a), rec(platform_account_id="MT2", id_number=a), rec(platform_account_id="MT3", id_number=b))
+    clean = _clean(
+        rec(id_number=a), rec(platform_account_id="MT2", id_number=a), rec(platform_account_id="MT3", id_number=b)
+    )
     ids, phones = _idx(clean)
     d = rules.decide(clean, ids, phones, {}, {})
     assert [c.row for c in d.creates] == [1, 2, 3]
@@ -150,7 +192,10 @@ def test_a_known_person_must_keep_their_name_and_an_account_its_person():
     other = KnownAccount("MT1", 9, "450103", phones[1], "138****5678", dt.date(2025, 8, 1))
     d = rules.decide(clean, ids, phones, persons, {"MT1": other})
     assert [o.reasons[0]["field"] for o in d.outcomes] == ["id_number", "name"]
-    assert "另一名人员" in d.outcomes[0].reasons[0]["reason"] and "姓名与该身份证号码已登记的姓名不一致" in d.outcomes[1].reasons[0]["reason"]
+    assert (
+        "另一名人员" in d.outcomes[0].reasons[0]["reason"]
+        and "姓名与该身份证号码已登记的姓名不一致" in d.outcomes[1].reasons[0]["reason"]
+    )
     assert d.creates == [] and d.new_people == {}
 
 
@@ -168,8 +213,13 @@ def test_a_known_account_unchanged_or_updated_with_a_masked_audit_diff():
     d = rules.decide(clean, ids, phones, persons, {"MT1": moved})
     assert [(o.status, o.person_id) for o in d.outcomes] == [("updated", 5)]
     assert [(u.clean.row, u.person_id, u.phone_changed) for u in d.updates] == [(1, 5, True)]
-    assert d.changes == [{"account": "MT1", "before": {"county_code": "450105", "phone": "138****5678"},
-                          "after": {"county_code": "450103", "phone": "138****5678（已变更）"}}]
+    assert d.changes == [
+        {
+            "account": "MT1",
+            "before": {"county_code": "450105", "phone": "138****5678"},
+            "after": {"county_code": "450103", "phone": "138****5678（已变更）"},
+        }
+    ]
     assert "13812345678" not in repr(d.changes)
 
 
@@ -178,7 +228,9 @@ def test_a_regional_officer_cannot_change_an_account_outside_the_region():
     ids, phones = _idx(clean)
     acc = KnownAccount("MT1", 5, "450103", phones[1], "138****5678", dt.date(2025, 8, 1))
     d = rules.decide(clean, ids, phones, {ids[1]: KnownPerson(5, "韦小明")}, {"MT1": acc}, Editor("4502", "柳州"))
-    assert d.outcomes[0].reasons == [{"field": "platform_account_id", "reason": "该平台账号登记在您的辖区以外，不能由您修改"}]
+    assert d.outcomes[0].reasons == [
+        {"field": "platform_account_id", "reason": "该平台账号登记在您的辖区以外，不能由您修改"}
+    ]
     assert d.updates == [] and d.touched == set()
 
 

@@ -49,7 +49,8 @@ def test_same_person_on_two_platforms_is_one_person_with_two_accounts(client, tw
     assert {i["platform_code"] for i in listed["items"]} == {"meituan", "didi"}
     detail = client.get(f"/api/v1/workers/{pid}", headers=h).json()
     assert sorted(a["platform_account_id"] for a in detail["accounts"]) == sorted(
-        [two_platforms["meituan"]["platform_account_id"], two_platforms["didi"]["platform_account_id"]])
+        [two_platforms["meituan"]["platform_account_id"], two_platforms["didi"]["platform_account_id"]]
+    )
     assert {a["county_name"] for a in detail["accounts"]} == {"青秀区", "西乡塘区"}
 
 
@@ -58,8 +59,9 @@ def test_search_by_phone_uses_the_blind_index(client, two_platforms):
     assert [i["platform_code"] for i in listed["items"]] == ["didi"]
     posted = client.post("/api/v1/workers/search", json={"q": two_platforms["didi"]["phone"]}, headers=bearer("gx_si"))
     assert posted.status_code == 200 and posted.json() == listed
-    posted = client.post("/api/v1/workers/search", json={"q": two_platforms["meituan"]["id_number"], "size": 1},
-                         headers=bearer("gx_si")).json()
+    posted = client.post(
+        "/api/v1/workers/search", json={"q": two_platforms["meituan"]["id_number"], "size": 1}, headers=bearer("gx_si")
+    ).json()
     assert posted["total"] == 2 and len(posted["items"]) == 1
     assert client.post("/api/v1/workers/search", json={"size": 500}, headers=bearer("gx_si")).status_code == 422
     assert client.post("/api/v1/workers/search", json=[], headers=bearer("gx_si")).status_code == 422
@@ -69,8 +71,9 @@ def test_searched_numbers_are_not_in_the_audit_trail(client, db, two_platforms):
     r = two_platforms["meituan"]
     for q in (r["id_number"], "+86" + r["phone"], r["phone"]):
         assert client.get("/api/v1/workers", params={"q": q}, headers=bearer("gx_si")).json()["total"] >= 1
-    events = db.scalars(select(AuditEvent).where(AuditEvent.action == "worker.list").order_by(AuditEvent.seq.desc())
-                        .limit(3)).all()
+    events = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "worker.list").order_by(AuditEvent.seq.desc()).limit(3)
+    ).all()
     assert [e.after["q"] for e in events] == ["（手机号码）", "（手机号码）", "（身份证号码）"]
 
 
@@ -110,8 +113,13 @@ def test_city_scope(client, guilin_only):
 
 def test_insurer_sees_only_assigned_persons(client, db, guilin_only):
     org = db.scalar(select(Organisation).where(Organisation.code == "insurer-a"))
-    assigned = set(db.scalars(select(InsurerAssignment.person_id).where(
-        InsurerAssignment.organisation_id == org.id, InsurerAssignment.closed_at.is_(None))))
+    assigned = set(
+        db.scalars(
+            select(InsurerAssignment.person_id).where(
+                InsurerAssignment.organisation_id == org.id, InsurerAssignment.closed_at.is_(None)
+            )
+        )
+    )
     assert assigned
     h = bearer("insurer_a")
     page = client.get("/api/v1/workers", params={"size": 200}, headers=h).json()
@@ -149,13 +157,18 @@ def test_full_view_needs_permission_and_purpose_and_is_audited(client, db, two_p
     for user in ["meituan-api", "gx_hrss", "nn_hrss"]:
         res = client.get(f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "核实"}, headers=bearer(user))
         assert res.status_code == 403 and r["id_number"] not in res.text
-    res = client.get(f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "职业伤害确认受理核实身份"}, headers=nn)
+    res = client.get(
+        f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "职业伤害确认受理核实身份"}, headers=nn
+    )
     assert res.status_code == 200 and res.headers["cache-control"] == "no-store"
     body = res.json()
     assert body["full"] is True and body["id_number"] == r["id_number"] and body["birth_date"]
     assert {a["phone"] for a in body["accounts"]} == {r["phone"], two_platforms["didi"]["phone"]}
-    ev = db.scalars(select(AuditEvent).where(AuditEvent.action == "worker.view_full", AuditEvent.subjects.contains([pid]))
-                    .order_by(AuditEvent.seq.desc())).first()
+    ev = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "worker.view_full", AuditEvent.subjects.contains([pid]))
+        .order_by(AuditEvent.seq.desc())
+    ).first()
     assert ev is not None and ev.purpose == "职业伤害确认受理核实身份" and ev.actor.startswith("nn_si")
     assert r["id_number"] not in str(ev.after) and r["phone"] not in str(ev.after)
 
@@ -165,8 +178,12 @@ def test_personal_numbers_are_not_stored_in_clear(db, two_platforms):
     secrets_ = [r["id_number"], r["phone"], d["phone"]]
     person = db.get(Person, two_platforms["person_id"])
     assert person.id_masked != r["id_number"]
-    tables = {"persons": "id = :pid", "platform_accounts": "person_id = :pid",
-              "audit_events": ":pid = ANY(subjects)", "registration_batches": "true"}
+    tables = {
+        "persons": "id = :pid",
+        "platform_accounts": "person_id = :pid",
+        "audit_events": ":pid = ANY(subjects)",
+        "registration_batches": "true",
+    }
     for table, where in tables.items():
         rows = db.execute(text(f"SELECT * FROM {table} WHERE {where}"), {"pid": person.id}).all()
         assert rows, table

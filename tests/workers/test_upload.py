@@ -24,13 +24,21 @@ def _upload(client, headers, data: bytes, name="workers.csv", **form):
 
 def _stored(db, rows) -> int:
     db.expire_all()
-    return db.scalar(select(func.count()).select_from(PlatformAccount).where(
-        PlatformAccount.account_id.in_([r["platform_account_id"] for r in rows])))
+    return db.scalar(
+        select(func.count())
+        .select_from(PlatformAccount)
+        .where(PlatformAccount.account_id.in_([r["platform_account_id"] for r in rows]))
+    )
 
 
-@pytest.mark.parametrize("header,encoding,bom,expected", [
-    ("en", "utf-8", False, "UTF-8"), ("cn", "utf-8", True, "UTF-8"), ("cn", "gbk", False, "GB18030"),
-])
+@pytest.mark.parametrize(
+    "header,encoding,bom,expected",
+    [
+        ("en", "utf-8", False, "UTF-8"),
+        ("cn", "utf-8", True, "UTF-8"),
+        ("cn", "gbk", False, "GB18030"),
+    ],
+)
 def test_upload_encodings_and_headers(client, meituan, db, header, encoding, bom, expected):
     rows = [record(name="韦秀英"), record(name="覃国庆"), record(id_number="450103199001011230")]
     data = (b"\xef\xbb\xbf" if bom else b"") + csv_bytes(rows, header=header, encoding=encoding)
@@ -44,7 +52,12 @@ def test_upload_encodings_and_headers(client, meituan, db, header, encoding, bom
     assert listed["items"][0]["name"] == "韦秀英"
     batch = db.get(RegistrationBatch, body["batch_id"])
     assert (batch.source, batch.filename, batch.received, batch.accepted, batch.rejected) == (
-        "csv", "人员名单.csv", 3, 2, 1)
+        "csv",
+        "人员名单.csv",
+        3,
+        2,
+        1,
+    )
 
 
 def test_excel_scientific_id_is_rejected_with_a_hint(client, meituan):
@@ -88,13 +101,22 @@ def test_oversize_upload_is_refused_and_nothing_stored(client, meituan, db, monk
 
     def chunks():
         for i in range(0, len(big), 8192):
-            yield big[i:i + 8192]
+            yield big[i : i + 8192]
 
     boundary = "b0undary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"w.csv\"\r\n"
-            f"Content-Type: text/csv\r\n\r\n").encode() + big + f"\r\n--{boundary}--\r\n".encode()
-    res = client.post("/api/v1/workers/upload", content=iter([body[i:i + 8192] for i in range(0, len(body), 8192)]),
-                      headers={**meituan, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="w.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    res = client.post(
+        "/api/v1/workers/upload",
+        content=iter([body[i : i + 8192] for i in range(0, len(body), 8192)]),
+        headers={**meituan, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert res.status_code == 413  # no Content-Length: counted while receiving
     monkeypatch.undo()
     assert _stored(db, rows) == 0
@@ -108,8 +130,12 @@ def test_agency_upload_names_the_platform(client, db):
     assert res.status_code == 400 and res.json()["error"]["field"] == "platform_code"
     res = _upload(client, h, csv_bytes(rows), platform_code="huolala")
     assert res.status_code == 200 and res.json()["accepted"] == 1
-    assert client.get("/api/v1/workers", params={"q": rows[0]["platform_account_id"]},
-                      headers=bearer("huolala-api")).json()["total"] == 1
+    assert (
+        client.get(
+            "/api/v1/workers", params={"q": rows[0]["platform_account_id"]}, headers=bearer("huolala-api")
+        ).json()["total"]
+        == 1
+    )
 
 
 def test_portal_upload_form_and_report(client, as_user, db):
@@ -137,12 +163,17 @@ def test_portal_upload_form_and_report(client, as_user, db):
 def test_portal_upload_errors_render_as_a_page(client, as_user, monkeypatch):
     csrf = as_user("meituan_admin")["X-CSRF-Token"]
     html = {"Accept": "text/html"}
-    res = client.post("/portal/upload", files={"file": ("a.csv", b"x,y\n1,2\n", "text/csv")},
-                      data={"csrf_token": csrf}, headers=html)
+    res = client.post(
+        "/portal/upload", files={"file": ("a.csv", b"x,y\n1,2\n", "text/csv")}, data={"csrf_token": csrf}, headers=html
+    )
     assert res.status_code == 400 and "缺少必需的列" in res.text and "<html" in res.text
     monkeypatch.setattr(get_settings(), "upload_max_bytes", 100)
-    res = client.post("/portal/upload", files={"file": ("a.csv", csv_bytes([record(), record()]), "text/csv")},
-                      data={"csrf_token": csrf}, headers=html)
+    res = client.post(
+        "/portal/upload",
+        files={"file": ("a.csv", csv_bytes([record(), record()]), "text/csv")},
+        data={"csrf_token": csrf},
+        headers=html,
+    )
     assert res.status_code == 413 and "上限" in res.text
 
 

@@ -99,8 +99,9 @@ def test_dates(client, meituan):
     assert "晚于今天" in _reason(_one(client, meituan, registered_on=tomorrow), "registered_on")
     assert "序列号" in _reason(_one(client, meituan, registered_on="45839"), "registered_on")
     assert "2 月没有 30 日" in _reason(_one(client, meituan, registered_on="2025-02-30"), "registered_on")
-    assert "早于出生日期" in _reason(_one(client, meituan, id_number=new_id(born=dt.date(2000, 5, 5)),
-                                          registered_on="1999-01-01"), "registered_on")
+    assert "早于出生日期" in _reason(
+        _one(client, meituan, id_number=new_id(born=dt.date(2000, 5, 5)), registered_on="1999-01-01"), "registered_on"
+    )
 
 
 def test_county_name_account_and_missing_fields(client, meituan):
@@ -122,8 +123,12 @@ def test_name_must_match_the_registered_person(client, meituan):
     # a name written with another middle dot is the same name
     dotted = record(name="阿卜杜·买买提")
     assert _one(client, meituan, **dotted)["status"] == "created"
-    assert _one(client, bearer("didi-api"), **{**dotted, "platform_account_id": new_account(),
-                                                "name": "阿卜杜•买买提"})["status"] == "created"
+    assert (
+        _one(client, bearer("didi-api"), **{**dotted, "platform_account_id": new_account(), "name": "阿卜杜•买买提"})[
+            "status"
+        ]
+        == "created"
+    )
 
 
 def test_account_already_registered_for_another_person(client, meituan):

@@ -22,10 +22,27 @@ from oip.core.web import DB
 
 # Chinese names of keys that audit events record besides the domains' field labels (FIELD_LABELS).
 _KEY_LABELS = {
-    "username": "用户名", "role": "角色", "organisation_id": "机构编号", "kind": "类别", "region_code": "区划代码",
-    "accepted": "接收", "rejected": "拒绝", "created": "新建", "changes": "变更", "platform": "平台企业",
-    "q": "查询词", "page": "页码", "shown": "显示条数", "status": "状态", "by": "查找方式", "accounts": "平台账号",
-    "files": "附件", "objection_id": "异议编号", "reported": "报送", "duplicates": "重复", "received": "收到",
+    "username": "用户名",
+    "role": "角色",
+    "organisation_id": "机构编号",
+    "kind": "类别",
+    "region_code": "区划代码",
+    "accepted": "接收",
+    "rejected": "拒绝",
+    "created": "新建",
+    "changes": "变更",
+    "platform": "平台企业",
+    "q": "查询词",
+    "page": "页码",
+    "shown": "显示条数",
+    "status": "状态",
+    "by": "查找方式",
+    "accounts": "平台账号",
+    "files": "附件",
+    "objection_id": "异议编号",
+    "reported": "报送",
+    "duplicates": "重复",
+    "received": "收到",
 }
 
 api = APIRouter(tags=["audit"])
@@ -48,7 +65,7 @@ class AuditOut(BaseModel):
 
 class AccessOut(BaseModel):
     at: dt.datetime
-    who: str              # the viewer's organisation and role (a worker is not shown staff usernames)
+    who: str  # the viewer's organisation and role (a worker is not shown staff usernames)
     organisation: str | None
     role_name: str | None
     action: str
@@ -56,8 +73,15 @@ class AccessOut(BaseModel):
     purpose: str | None
 
 
-def query_events(session: Session, *, action: str | None = None, actor: str | None = None,
-                 subject: int | None = None, before_seq: int | None = None, limit: int = 100) -> list[AuditEvent]:
+def query_events(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: int | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
     q = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(max(1, min(limit, 500)))
     if action:
         q = q.where(AuditEvent.action.startswith(action, autoescape=True))
@@ -72,8 +96,14 @@ def query_events(session: Session, *, action: str | None = None, actor: str | No
 
 def access_log(session: Session, person_id: int, limit: int = 200) -> list[AuditEvent]:
     """Everyone who read or changed this person's data, newest first."""
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.subjects.contains([person_id]))
-                                .order_by(AuditEvent.seq.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subjects.contains([person_id]))
+            .order_by(AuditEvent.seq.desc())
+            .limit(limit)
+        )
+    )
 
 
 @dataclass
@@ -106,11 +136,19 @@ def viewers(session: Session, events: list[AuditEvent], self_user_id: int | None
 
 
 @api.get("/audit/events", response_model=list[AuditOut], summary="审计日志")
-def events(action: str | None = None, actor: str | None = None, subject: int | None = None,
-           before_seq: int | None = None, limit: int = Query(100, ge=1, le=500),
-           p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
-    return [AuditOut.model_validate(e, from_attributes=True)
-            for e in query_events(db, action=action, actor=actor, subject=subject, before_seq=before_seq, limit=limit)]
+def events(
+    action: str | None = None,
+    actor: str | None = None,
+    subject: int | None = None,
+    before_seq: int | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    p: Principal = Depends(Require(P.AUDIT_READ)),
+    db: Session = DB,
+):
+    return [
+        AuditOut.model_validate(e, from_attributes=True)
+        for e in query_events(db, action=action, actor=actor, subject=subject, before_seq=before_seq, limit=limit)
+    ]
 
 
 @api.get("/audit/verify", summary="校验审计日志哈希链")
@@ -123,15 +161,39 @@ def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
 def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
     log = access_log(db, p.person_id)
     who = viewers(db, log, p.user_id)
-    return [AccessOut(at=e.at, who=who[e.seq].who, organisation=who[e.seq].organisation, role_name=who[e.seq].role_name,
-                      action=e.action, action_name=ACTION_NAMES.get(e.action, e.action), purpose=e.purpose)
-            for e in log]
+    return [
+        AccessOut(
+            at=e.at,
+            who=who[e.seq].who,
+            organisation=who[e.seq].organisation,
+            role_name=who[e.seq].role_name,
+            action=e.action,
+            action_name=ACTION_NAMES.get(e.action, e.action),
+            purpose=e.purpose,
+        )
+        for e in log
+    ]
 
 
 @pages.get("/audit")
-def audit_page(request: Request, action: str | None = None, actor: str | None = None,
-               before_seq: int | None = None, p: Principal = Depends(Require(P.AUDIT_READ)),
-               db: Session = DB):
+def audit_page(
+    request: Request,
+    action: str | None = None,
+    actor: str | None = None,
+    before_seq: int | None = None,
+    p: Principal = Depends(Require(P.AUDIT_READ)),
+    db: Session = DB,
+):
     rows = query_events(db, action=action, actor=actor, before_seq=before_seq, limit=100)
-    return render(request, "audit.html", title="审计日志", rows=rows, action=action or "", actor=actor or "",
-                  names=ACTION_NAMES, objects=audit.entity_labels(db, rows), labels={**_KEY_LABELS, **FIELD_LABELS}, verify=audit.verify(db) if request.query_params.get("verify") else None)
+    return render(
+        request,
+        "audit.html",
+        title="审计日志",
+        rows=rows,
+        action=action or "",
+        actor=actor or "",
+        names=ACTION_NAMES,
+        objects=audit.entity_labels(db, rows),
+        labels={**_KEY_LABELS, **FIELD_LABELS},
+        verify=audit.verify(db) if request.query_params.get("verify") else None,
+    )

@@ -69,7 +69,8 @@ class Require:
         if p.via == "session" and request.method in UNSAFE:
             sent = request.headers.get("x-csrf-token")
             if sent is None and request.headers.get("content-type", "").startswith(
-                    ("application/x-www-form-urlencoded", "multipart/form-data")):
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
                 sent = (await request.form()).get("csrf_token")
             if not sent or not p.csrf_token or not hmac.compare_digest(str(sent), p.csrf_token):
                 raise CsrfFailed("CSRF 校验失败，请刷新页面后重试")

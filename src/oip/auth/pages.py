@@ -21,8 +21,9 @@ from oip.core.web import DB, client_ip
 
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(layout.NavItem("用户", "/users", P.USER_READ, order=110))
-layout.register_stat(layout.Stat("受托人员（未结事项）", None, service.assigned_people, order=5,
-                                 scopes=frozenset({"insurer"})))
+layout.register_stat(
+    layout.Stat("受托人员（未结事项）", None, service.assigned_people, order=5, scopes=frozenset({"insurer"}))
+)
 
 
 def _safe_next(url: str | None) -> str:
@@ -35,19 +36,28 @@ def login_form(request: Request, next: str | None = None):
 
 
 @pages.post("/login")
-def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/console"),
-          db: Session = DB):
+def login(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/console"), db: Session = DB
+):
     try:
         token, p = service.sign_in(db, username, password, client_ip(request))
     except DomainError as e:
-        return render(request, "login.html", status_code=e.status_code, title="登录", error=e.reason,
-                      username=username, next=_safe_next(next))
+        return render(
+            request,
+            "login.html",
+            status_code=e.status_code,
+            title="登录",
+            error=e.reason,
+            username=username,
+            next=_safe_next(next),
+        )
     target = _safe_next(next)
     if target == "/console":
         target = {"platform": "/portal", "self": "/me"}.get(p.role.scope, "/console")
     resp = RedirectResponse(target, status_code=303)
-    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=get_settings().session_cookie_secure,
-                    path="/")
+    resp.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=get_settings().session_cookie_secure, path="/"
+    )
     return resp
 
 
@@ -61,81 +71,178 @@ def logout(request: Request, p: Principal = Depends(Require()), db: Session = DB
 
 # ---- users ---------------------------------------------------------------------------------------
 
-DONE = {"created": "用户已建立，请将用户名和初始密码告知本人。", "updated": "角色和机构已调整，数据范围随机构变化。",
-        "disabled": "用户已停用，其登录会话已结束。", "enabled": "用户已启用。",
-        "password": "密码已重置，该用户须用新密码重新登录。"}
+DONE = {
+    "created": "用户已建立，请将用户名和初始密码告知本人。",
+    "updated": "角色和机构已调整，数据范围随机构变化。",
+    "disabled": "用户已停用，其登录会话已结束。",
+    "enabled": "用户已启用。",
+    "password": "密码已重置，该用户须用新密码重新登录。",
+}
 
 
-def _users_page(request: Request, db: Session, p: Principal, *, organisation_id: int | None, role: str | None,
-                q: str | None, page: int, status_code: int = 200, error: DomainError | None = None,
-                form: dict | None = None):
+def _users_page(
+    request: Request,
+    db: Session,
+    p: Principal,
+    *,
+    organisation_id: int | None,
+    role: str | None,
+    q: str | None,
+    page: int,
+    status_code: int = 200,
+    error: DomainError | None = None,
+    form: dict | None = None,
+):
     result = service.list_users(db, p, organisation_id=organisation_id, role_code=role or None, q=q, page=page)
     orgs = service.organisations_in_scope(db, p)
 
     def page_url(n: int) -> str:
-        return "/users?" + urlencode({k: v for k, v in {"organisation_id": organisation_id or "", "role": role or "",
-                                                       "q": q or "", "page": n}.items() if v not in ("", None)})
+        return "/users?" + urlencode(
+            {
+                k: v
+                for k, v in {
+                    "organisation_id": organisation_id or "",
+                    "role": role or "",
+                    "q": q or "",
+                    "page": n,
+                }.items()
+                if v not in ("", None)
+            }
+        )
 
-    return render(request, "users.html", status_code=status_code, title="用户", result=result, orgs=orgs,
-                  roles=ROLES, kind_names=ORG_KIND_NAMES, organisation_id=organisation_id, role=role or "", q=q or "",
-                  page_url=page_url, can_manage=p.can(P.USER_MANAGE), grantable=service.grantable_roles(p),
-                  error=error, form=form or {}, done=DONE.get(request.query_params.get("done", "")))
+    return render(
+        request,
+        "users.html",
+        status_code=status_code,
+        title="用户",
+        result=result,
+        orgs=orgs,
+        roles=ROLES,
+        kind_names=ORG_KIND_NAMES,
+        organisation_id=organisation_id,
+        role=role or "",
+        q=q or "",
+        page_url=page_url,
+        can_manage=p.can(P.USER_MANAGE),
+        grantable=service.grantable_roles(p),
+        error=error,
+        form=form or {},
+        done=DONE.get(request.query_params.get("done", "")),
+    )
 
 
 @pages.get("/users")
-def users_page(request: Request, organisation_id: str | None = None, role: str | None = None, q: str | None = None,
-               page: str | None = None, p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
+def users_page(
+    request: Request,
+    organisation_id: str | None = None,
+    role: str | None = None,
+    q: str | None = None,
+    page: str | None = None,
+    p: Principal = Depends(Require(P.USER_READ)),
+    db: Session = DB,
+):
     # The filter form sends empty fields for "all".
     org = int(organisation_id) if (organisation_id or "").isdigit() else None
-    return _users_page(request, db, p, organisation_id=org, role=role, q=q,
-                       page=int(page) if (page or "").isdigit() else 1)
+    return _users_page(
+        request, db, p, organisation_id=org, role=role, q=q, page=int(page) if (page or "").isdigit() else 1
+    )
 
 
 @pages.post("/users")
-def users_create(request: Request, username: str = Form(""), display_name: str = Form(""),
-                 organisation_id: str = Form(""), role: str = Form(""), password: str = Form(""),
-                 p: Principal = Depends(Require(P.USER_MANAGE)), db: Session = DB):
+def users_create(
+    request: Request,
+    username: str = Form(""),
+    display_name: str = Form(""),
+    organisation_id: str = Form(""),
+    role: str = Form(""),
+    password: str = Form(""),
+    p: Principal = Depends(Require(P.USER_MANAGE)),
+    db: Session = DB,
+):
     try:
-        u = service.create_user(db, p, username=username, display_name=display_name,
-                                organisation_id=organisation_id, role_code=role, password=password)
+        u = service.create_user(
+            db,
+            p,
+            username=username,
+            display_name=display_name,
+            organisation_id=organisation_id,
+            role_code=role,
+            password=password,
+        )
     except DomainError as e:
         db.rollback()
-        return _users_page(request, db, p, organisation_id=None, role=None, q=None, page=1,
-                           status_code=e.status_code, error=e,
-                           form={"username": username, "display_name": display_name,
-                                 "organisation_id": organisation_id, "role": role})
+        return _users_page(
+            request,
+            db,
+            p,
+            organisation_id=None,
+            role=None,
+            q=None,
+            page=1,
+            status_code=e.status_code,
+            error=e,
+            form={"username": username, "display_name": display_name, "organisation_id": organisation_id, "role": role},
+        )
     return RedirectResponse(f"/users/{u.id}?done=created", status_code=303)
 
 
 @pages.get("/users/{id}")
-def user_page(request: Request, id: int, done: str | None = None,  # noqa: A002
-              p: Principal = Depends(Require(P.USER_READ)), db: Session = DB):
+def user_page(
+    request: Request,
+    id: int,
+    done: str | None = None,  # noqa: A002
+    p: Principal = Depends(Require(P.USER_READ)),
+    db: Session = DB,
+):
     u = service.get_user(db, p, id)
-    manageable = (p.can(P.USER_MANAGE) and u.id != p.user_id and u.kind == "staff"
-                  and service.grantable(p, ROLES[u.role]))
-    return render(request, "user.html", title=f"用户 {u.display_name}", u=u, roles=ROLES, kind_names=ORG_KIND_NAMES,
-                  orgs=service.organisations_in_scope(db, p) if manageable else [],
-                  grantable=service.grantable_roles(p), manageable=manageable, is_self=u.id == p.user_id,
-                  done=DONE.get(done or ""))
+    manageable = (
+        p.can(P.USER_MANAGE) and u.id != p.user_id and u.kind == "staff" and service.grantable(p, ROLES[u.role])
+    )
+    return render(
+        request,
+        "user.html",
+        title=f"用户 {u.display_name}",
+        u=u,
+        roles=ROLES,
+        kind_names=ORG_KIND_NAMES,
+        orgs=service.organisations_in_scope(db, p) if manageable else [],
+        grantable=service.grantable_roles(p),
+        manageable=manageable,
+        is_self=u.id == p.user_id,
+        done=DONE.get(done or ""),
+    )
 
 
 @pages.post("/users/{id}/role")
-def user_change_role(id: int, organisation_id: str = Form(""), role: str = Form(""),  # noqa: A002
-                     p: Principal = Depends(Require(P.USER_MANAGE)), db: Session = DB):
+def user_change_role(
+    id: int,
+    organisation_id: str = Form(""),
+    role: str = Form(""),  # noqa: A002
+    p: Principal = Depends(Require(P.USER_MANAGE)),
+    db: Session = DB,
+):
     service.change_role(db, p, id, organisation_id=organisation_id, role_code=role)
     return RedirectResponse(f"/users/{id}?done=updated", status_code=303)
 
 
 @pages.post("/users/{id}/active")
-def user_set_active(id: int, active: str = Form(""),  # noqa: A002
-                    p: Principal = Depends(Require(P.USER_MANAGE)), db: Session = DB):
+def user_set_active(
+    id: int,
+    active: str = Form(""),  # noqa: A002
+    p: Principal = Depends(Require(P.USER_MANAGE)),
+    db: Session = DB,
+):
     on = active == "1"
     service.set_active(db, p, id, on)
     return RedirectResponse(f"/users/{id}?done={'enabled' if on else 'disabled'}", status_code=303)
 
 
 @pages.post("/users/{id}/password")
-def user_reset_password(id: int, password: str = Form(""),  # noqa: A002
-                        p: Principal = Depends(Require(P.USER_MANAGE)), db: Session = DB):
+def user_reset_password(
+    id: int,
+    password: str = Form(""),  # noqa: A002
+    p: Principal = Depends(Require(P.USER_MANAGE)),
+    db: Session = DB,
+):
     service.reset_password(db, p, id, password)
     return RedirectResponse(f"/users/{id}?done=password", status_code=303)

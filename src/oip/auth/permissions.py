@@ -13,41 +13,75 @@ from dataclasses import dataclass
 # Permissions
 PLATFORM_READ = "platform.read"
 PLATFORM_WRITE = "platform.write"
-CREDENTIALS_MANAGE = "credentials.manage"   # any platform's API credentials
-CREDENTIALS_SELF = "credentials.self"       # a platform's own API credentials
+CREDENTIALS_MANAGE = "credentials.manage"  # any platform's API credentials
+CREDENTIALS_SELF = "credentials.self"  # a platform's own API credentials
 ADMISSION_READ = "admission.read"
 ADMISSION_DECIDE = "admission.decide"
 WORKER_READ = "worker.read"
-WORKER_READ_FULL = "worker.read_full"       # unmasked ID and phone numbers (audited)
+WORKER_READ_FULL = "worker.read_full"  # unmasked ID and phone numbers (audited)
 WORKER_REGISTER = "worker.register"
 AUDIT_READ = "audit.read"
 USER_READ = "user.read"
-PORTAL = "portal.use"                       # the platform portal
-SELF_READ = "self.read"                     # a worker's own data and who viewed it
-ORDER_READ = "order.read"                   # order batches, rejects, insured counts (in scope)
-ORDER_IMPORT = "order.import"               # deliver order data (a platform: its own)
-COVERAGE_READ = "coverage.read"             # was this person covered at time T, by which order
-PREMIUM_READ = "premium.read"               # monthly declarations and what platforms owe
-PREMIUM_DECLARE = "premium.declare"         # compute declarations, send them to the tax bureau
-FLOAT_DECIDE = "premium.float"              # propose and approve the yearly float k
-RECONCILE = "premium.reconcile"             # import tax returns, reconcile, work the arrears list
-RECONCILE_READ = "premium.reconcile_read"   # read the reconciliation worklist (differences, arrears) in scope
-USER_MANAGE = "user.manage"                 # create users, disable/enable, reset passwords, change role/organisation
+PORTAL = "portal.use"  # the platform portal
+SELF_READ = "self.read"  # a worker's own data and who viewed it
+ORDER_READ = "order.read"  # order batches, rejects, insured counts (in scope)
+ORDER_IMPORT = "order.import"  # deliver order data (a platform: its own)
+COVERAGE_READ = "coverage.read"  # was this person covered at time T, by which order
+PREMIUM_READ = "premium.read"  # monthly declarations and what platforms owe
+PREMIUM_DECLARE = "premium.declare"  # compute declarations, send them to the tax bureau
+FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
+RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
+RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
+USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 
-ALL_PERMISSIONS = [PLATFORM_READ, PLATFORM_WRITE, CREDENTIALS_MANAGE, CREDENTIALS_SELF, ADMISSION_READ,
-                   ADMISSION_DECIDE, WORKER_READ, WORKER_READ_FULL, WORKER_REGISTER, AUDIT_READ, USER_READ,
-                   PORTAL, SELF_READ, ORDER_READ, ORDER_IMPORT, COVERAGE_READ, PREMIUM_READ, PREMIUM_DECLARE,
-                   FLOAT_DECIDE, RECONCILE, RECONCILE_READ, USER_MANAGE]
+ALL_PERMISSIONS = [
+    PLATFORM_READ,
+    PLATFORM_WRITE,
+    CREDENTIALS_MANAGE,
+    CREDENTIALS_SELF,
+    ADMISSION_READ,
+    ADMISSION_DECIDE,
+    WORKER_READ,
+    WORKER_READ_FULL,
+    WORKER_REGISTER,
+    AUDIT_READ,
+    USER_READ,
+    PORTAL,
+    SELF_READ,
+    ORDER_READ,
+    ORDER_IMPORT,
+    COVERAGE_READ,
+    PREMIUM_READ,
+    PREMIUM_DECLARE,
+    FLOAT_DECIDE,
+    RECONCILE,
+    RECONCILE_READ,
+    USER_MANAGE,
+]
 
 PERMISSION_NAMES = {
-    PLATFORM_READ: "查看平台企业名录", PLATFORM_WRITE: "维护平台企业名录", CREDENTIALS_MANAGE: "管理平台接口凭证",
-    CREDENTIALS_SELF: "管理本企业接口凭证", ADMISSION_READ: "查看试点纳入申请", ADMISSION_DECIDE: "办理试点纳入申请",
-    WORKER_READ: "查询从业人员（脱敏）", WORKER_READ_FULL: "查看完整证件号码和手机号（留痕）",
-    WORKER_REGISTER: "报送从业人员信息", AUDIT_READ: "查看审计日志", USER_READ: "查看用户",
-    PORTAL: "使用平台企业门户", SELF_READ: "查看本人信息", ORDER_READ: "查看订单数据与参保人数",
-    ORDER_IMPORT: "报送订单数据", COVERAGE_READ: "查询保障状态（某时点是否在保）", PREMIUM_READ: "查看保障费申报与欠费",
-    PREMIUM_DECLARE: "核定保障费并推送税务", FLOAT_DECIDE: "核定年度费率浮动档次", RECONCILE: "导入税务回执、对账与欠费管理",
-    RECONCILE_READ: "查看对账差异与欠费清单", USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    PLATFORM_READ: "查看平台企业名录",
+    PLATFORM_WRITE: "维护平台企业名录",
+    CREDENTIALS_MANAGE: "管理平台接口凭证",
+    CREDENTIALS_SELF: "管理本企业接口凭证",
+    ADMISSION_READ: "查看试点纳入申请",
+    ADMISSION_DECIDE: "办理试点纳入申请",
+    WORKER_READ: "查询从业人员（脱敏）",
+    WORKER_READ_FULL: "查看完整证件号码和手机号（留痕）",
+    WORKER_REGISTER: "报送从业人员信息",
+    AUDIT_READ: "查看审计日志",
+    USER_READ: "查看用户",
+    PORTAL: "使用平台企业门户",
+    SELF_READ: "查看本人信息",
+    ORDER_READ: "查看订单数据与参保人数",
+    ORDER_IMPORT: "报送订单数据",
+    COVERAGE_READ: "查询保障状态（某时点是否在保）",
+    PREMIUM_READ: "查看保障费申报与欠费",
+    PREMIUM_DECLARE: "核定保障费并推送税务",
+    FLOAT_DECIDE: "核定年度费率浮动档次",
+    RECONCILE: "导入税务回执、对账与欠费管理",
+    RECONCILE_READ: "查看对账差异与欠费清单",
+    USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
 }
 
 
@@ -66,34 +100,104 @@ def _r(code, name, kinds, scope, *perms) -> Role:
 
 _OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVERAGE_READ, PREMIUM_READ)
 
-ROLES: dict[str, Role] = {r.code: r for r in [
-    _r("hrss_region", "自治区人力资源社会保障厅", ["hrss"], "region", *_OFFICER_COMMON, PLATFORM_WRITE,
-       ADMISSION_DECIDE, AUDIT_READ, USER_READ, USER_MANAGE),
-    _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
-    _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
-    _r("si_region", "自治区社会保险事业管理中心", ["si_agency"], "region", *_OFFICER_COMMON, PLATFORM_WRITE,
-       CREDENTIALS_MANAGE, WORKER_READ_FULL, WORKER_REGISTER, AUDIT_READ, USER_READ, USER_MANAGE, ORDER_IMPORT,
-       PREMIUM_DECLARE, FLOAT_DECIDE, RECONCILE, RECONCILE_READ),
-    _r("si_city", "市社会保险经办机构", ["si_agency"], "region", *_OFFICER_COMMON, WORKER_READ_FULL,
-       WORKER_REGISTER),
-    _r("si_county", "县级社会保险经办机构", ["si_agency"], "region", *_OFFICER_COMMON, WORKER_READ_FULL,
-       WORKER_REGISTER),
-    _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
-    _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
-    _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
-    _r("platform_regulator", "平台企业监管部门（交通运输、商务、市场监管）", ["transport", "commerce", "market"],
-       "region", PLATFORM_READ, ADMISSION_READ),
-    _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
-    _r("insurer", "受托商业保险机构", ["insurer"], "insurer", WORKER_READ, COVERAGE_READ),
-    _r("platform", "平台企业", ["platform"], "platform", PLATFORM_READ, WORKER_READ, WORKER_REGISTER,
-       CREDENTIALS_SELF, PORTAL, ORDER_READ, ORDER_IMPORT, PREMIUM_READ),
-    _r("worker", "新就业形态人员", ["public"], "self", SELF_READ),
-]}
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in [
+        _r(
+            "hrss_region",
+            "自治区人力资源社会保障厅",
+            ["hrss"],
+            "region",
+            *_OFFICER_COMMON,
+            PLATFORM_WRITE,
+            ADMISSION_DECIDE,
+            AUDIT_READ,
+            USER_READ,
+            USER_MANAGE,
+        ),
+        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
+        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
+        _r(
+            "si_region",
+            "自治区社会保险事业管理中心",
+            ["si_agency"],
+            "region",
+            *_OFFICER_COMMON,
+            PLATFORM_WRITE,
+            CREDENTIALS_MANAGE,
+            WORKER_READ_FULL,
+            WORKER_REGISTER,
+            AUDIT_READ,
+            USER_READ,
+            USER_MANAGE,
+            ORDER_IMPORT,
+            PREMIUM_DECLARE,
+            FLOAT_DECIDE,
+            RECONCILE,
+            RECONCILE_READ,
+        ),
+        _r(
+            "si_city",
+            "市社会保险经办机构",
+            ["si_agency"],
+            "region",
+            *_OFFICER_COMMON,
+            WORKER_READ_FULL,
+            WORKER_REGISTER,
+        ),
+        _r(
+            "si_county",
+            "县级社会保险经办机构",
+            ["si_agency"],
+            "region",
+            *_OFFICER_COMMON,
+            WORKER_READ_FULL,
+            WORKER_REGISTER,
+        ),
+        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
+        _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
+        _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
+        _r(
+            "platform_regulator",
+            "平台企业监管部门（交通运输、商务、市场监管）",
+            ["transport", "commerce", "market"],
+            "region",
+            PLATFORM_READ,
+            ADMISSION_READ,
+        ),
+        _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
+        _r("insurer", "受托商业保险机构", ["insurer"], "insurer", WORKER_READ, COVERAGE_READ),
+        _r(
+            "platform",
+            "平台企业",
+            ["platform"],
+            "platform",
+            PLATFORM_READ,
+            WORKER_READ,
+            WORKER_REGISTER,
+            CREDENTIALS_SELF,
+            PORTAL,
+            ORDER_READ,
+            ORDER_IMPORT,
+            PREMIUM_READ,
+        ),
+        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ),
+    ]
+}
 
 ORG_KIND_NAMES = {
-    "hrss": "人力资源社会保障部门", "si_agency": "社会保险经办机构", "finance": "财政部门", "tax": "税务机关",
-    "fin_regulator": "金融监管部门", "transport": "交通运输部门", "commerce": "商务部门", "market": "市场监管部门",
-    "union": "工会", "insurer": "受托商业保险机构", "platform": "平台企业", "public": "社会公众",
+    "hrss": "人力资源社会保障部门",
+    "si_agency": "社会保险经办机构",
+    "finance": "财政部门",
+    "tax": "税务机关",
+    "fin_regulator": "金融监管部门",
+    "transport": "交通运输部门",
+    "commerce": "商务部门",
+    "market": "市场监管部门",
+    "union": "工会",
+    "insurer": "受托商业保险机构",
+    "platform": "平台企业",
+    "public": "社会公众",
 }
 
 

@@ -85,15 +85,25 @@ class Principal:
         return permission in self.role.permissions
 
 
-def principal_for(session: Session, user: User, *, via: str = "session", csrf_token: str | None = None,
-                  ip: str | None = None) -> Principal:
+def principal_for(
+    session: Session, user: User, *, via: str = "session", csrf_token: str | None = None, ip: str | None = None
+) -> Principal:
     org = user.organisation
     region = session.get(Region, org.region_code)
     return Principal(
-        user_id=user.id, username=user.username, display_name=user.display_name, role=role(user.role),
-        organisation_id=org.id, organisation_name=org.name, region_code=org.region_code,
-        region_prefix=region.scope_prefix if region else org.region_code, platform_id=org.platform_id,
-        person_id=user.person_id, via=via, csrf_token=csrf_token, ip=ip,
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=role(user.role),
+        organisation_id=org.id,
+        organisation_name=org.name,
+        region_code=org.region_code,
+        region_prefix=region.scope_prefix if region else org.region_code,
+        platform_id=org.platform_id,
+        person_id=user.person_id,
+        via=via,
+        csrf_token=csrf_token,
+        ip=ip,
     )
 
 
@@ -110,12 +120,19 @@ class BadCredentials(DomainError):
 def _recent_failures(session: Session, username: str) -> int:
     s = get_settings()
     since = clock.now() - dt.timedelta(minutes=s.login_window_minutes)
-    last_ok = session.scalar(select(func.max(LoginAttempt.at)).where(
-        LoginAttempt.username == username, LoginAttempt.success.is_(True)))
+    last_ok = session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success.is_(True))
+    )
     if last_ok and last_ok > since:
         since = last_ok
-    return session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at > since)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at > since)
+        )
+        or 0
+    )
 
 
 # Attempts only throttle (windows of minutes); every sign-in, failed or not, is also in the audit
@@ -143,8 +160,12 @@ def sign_in(session: Session, username: str, password: str, ip: str | None) -> t
         session.commit()
         raise Throttled(f"登录失败次数过多，请 {get_settings().login_window_minutes} 分钟后再试")
     user = session.scalar(select(User).where(User.username == username))
-    ok = user is not None and user.is_active and user.kind in ("staff", "worker") and check_secret(
-        user.password_hash, password)
+    ok = (
+        user is not None
+        and user.is_active
+        and user.kind in ("staff", "worker")
+        and check_secret(user.password_hash, password)
+    )
     record_attempt(session, username, ok, ip)
     if not ok:
         audit.record(session, actor, "auth.sign_in_failed", entity_type="user", entity_id=username)
@@ -179,18 +200,33 @@ def sign_out(session: Session, token: str, actor: Principal) -> None:
     audit.record(session, actor, "auth.sign_out", entity_type="user", entity_id=actor.user_id)
 
 
-def issue_token(session: Session, user: User, actor, credential: ApiCredential | None = None,
-                minutes: int | None = None) -> tuple[str, dt.datetime]:
+def issue_token(
+    session: Session, user: User, actor, credential: ApiCredential | None = None, minutes: int | None = None
+) -> tuple[str, dt.datetime]:
     token = "oip_" + secrets.token_urlsafe(32)
     expires = clock.now() + dt.timedelta(minutes=minutes or get_settings().token_minutes)
-    session.add(ApiToken(token_hash=_sha(token), user_id=user.id,
-                         credential_id=credential.id if credential else None, expires_at=expires))
-    audit.record(session, actor, "auth.token_issued", entity_type="user", entity_id=user.id,
-                 after={"credential": credential.client_id if credential else None, "expires_at": expires})
+    session.add(
+        ApiToken(
+            token_hash=_sha(token),
+            user_id=user.id,
+            credential_id=credential.id if credential else None,
+            expires_at=expires,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "auth.token_issued",
+        entity_type="user",
+        entity_id=user.id,
+        after={"credential": credential.client_id if credential else None, "expires_at": expires},
+    )
     return token, expires
 
 
-def exchange_credentials(session: Session, client_id: str, client_secret: str, ip: str | None) -> tuple[str, dt.datetime]:
+def exchange_credentials(
+    session: Session, client_id: str, client_secret: str, ip: str | None
+) -> tuple[str, dt.datetime]:
     """OAuth2 client-credentials: a platform's client id + secret for a short-lived bearer token."""
     cred = session.scalar(select(ApiCredential).where(ApiCredential.client_id == (client_id or "")))
     actor = audit.SystemActor(label=f"client:{client_id}"[:128], ip=ip)
@@ -222,19 +258,36 @@ def create_credential(session: Session, actor, platform_id: int, label: str = ""
         raise NotFound("该平台企业尚无机构账号")
     user = session.scalar(select(User).where(User.organisation_id == org.id, User.kind == "service"))
     if user is None:
-        user = User(username=f"{org.code}-api", display_name=f"{org.name} 接口", role="platform", kind="service",
-                    organisation_id=org.id)
+        user = User(
+            username=f"{org.code}-api",
+            display_name=f"{org.name} 接口",
+            role="platform",
+            kind="service",
+            organisation_id=org.id,
+        )
         session.add(user)
         session.flush()
-        audit.record(session, actor, "user.create", entity_type="user", entity_id=user.id,
-                     after={"username": user.username, "role": "platform", "kind": "service"})
+        audit.record(
+            session,
+            actor,
+            "user.create",
+            entity_type="user",
+            entity_id=user.id,
+            after={"username": user.username, "role": "platform", "kind": "service"},
+        )
     client_id = f"{org.code}-{secrets.token_hex(4)}"
     secret = secrets.token_urlsafe(32)
     cred = ApiCredential(client_id=client_id, secret_hash=hash_secret(secret), user_id=user.id, label=label)
     session.add(cred)
     session.flush()
-    audit.record(session, actor, "credential.create", entity_type="api_credential", entity_id=client_id,
-                 after={"platform_id": platform_id, "label": label})
+    audit.record(
+        session,
+        actor,
+        "credential.create",
+        entity_type="api_credential",
+        entity_id=client_id,
+        after={"platform_id": platform_id, "label": label},
+    )
     return client_id, secret
 
 
@@ -247,15 +300,24 @@ def revoke_credential(session: Session, actor, cred: ApiCredential) -> None:
 
 
 def credentials_of_platform(session: Session, platform_id: int) -> list[ApiCredential]:
-    return list(session.scalars(select(ApiCredential).join(User, User.id == ApiCredential.user_id)
-                                .join(Organisation, Organisation.id == User.organisation_id)
-                                .where(Organisation.platform_id == platform_id).order_by(ApiCredential.id)))
+    return list(
+        session.scalars(
+            select(ApiCredential)
+            .join(User, User.id == ApiCredential.user_id)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(Organisation.platform_id == platform_id)
+            .order_by(ApiCredential.id)
+        )
+    )
 
 
 def set_password(session: Session, actor, user: User, password: str) -> None:
     user.password_hash = hash_secret(password)
-    session.execute(update(StaffSession).where(StaffSession.user_id == user.id).values(
-        last_seen_at=clock.now() - dt.timedelta(days=365)))
+    session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id)
+        .values(last_seen_at=clock.now() - dt.timedelta(days=365))
+    )
     audit.record(session, actor, "user.set_password", entity_type="user", entity_id=user.id)
 
 
@@ -275,8 +337,14 @@ PASSWORD_MIN = 10
 _VIEW_ONLY = {P.PORTAL, P.SELF_READ}
 _IMPLIES = {P.CREDENTIALS_MANAGE: {P.CREDENTIALS_SELF}}
 
-audit.register_actions({"user.update": "调整用户角色或机构", "user.disable": "停用用户", "user.enable": "启用用户",
-                        "user.reset_password": "重置用户密码"})
+audit.register_actions(
+    {
+        "user.update": "调整用户角色或机构",
+        "user.disable": "停用用户",
+        "user.enable": "启用用户",
+        "user.reset_password": "重置用户密码",
+    }
+)
 
 
 def _held(p: Principal) -> set[str]:
@@ -303,8 +371,13 @@ def _org_scope(p: Principal):
 
 def organisations_in_scope(session: Session, p: Principal) -> list[Organisation]:
     """The organisations whose users ``p`` sees (workers' "public" organisation aside), by region and name."""
-    return list(session.scalars(select(Organisation).where(_org_scope(p))
-                                .order_by(Organisation.region_code, Organisation.kind, Organisation.name)))
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(_org_scope(p))
+            .order_by(Organisation.region_code, Organisation.kind, Organisation.name)
+        )
+    )
 
 
 @dataclass
@@ -319,8 +392,16 @@ class UserPage:
         return max(1, -(-self.total // self.size))
 
 
-def list_users(session: Session, p: Principal, *, organisation_id: int | None = None, role_code: str | None = None,
-               q: str | None = None, page: int = 1, size: int = USER_PAGE_SIZE) -> UserPage:
+def list_users(
+    session: Session,
+    p: Principal,
+    *,
+    organisation_id: int | None = None,
+    role_code: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    size: int = USER_PAGE_SIZE,
+) -> UserPage:
     """Staff and platform system users of the organisations in ``p``'s scope (workers have their own accounts)."""
     if role_code and role_code not in ROLES:
         raise DomainError("角色不存在", field="role")
@@ -331,21 +412,33 @@ def list_users(session: Session, p: Principal, *, organisation_id: int | None = 
     if role_code:
         cond.append(User.role == role_code)
     if q and q.strip():
-        cond.append(or_(User.username.contains(q.strip(), autoescape=True),
-                        User.display_name.contains(q.strip(), autoescape=True)))
+        cond.append(
+            or_(
+                User.username.contains(q.strip(), autoescape=True),
+                User.display_name.contains(q.strip(), autoescape=True),
+            )
+        )
     base = select(User).join(Organisation, Organisation.id == User.organisation_id).where(*cond)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // size))
     page = max(1, min(int(page), pages))
-    rows = list(session.scalars(base.order_by(Organisation.region_code, Organisation.name, User.username)
-                                .offset((page - 1) * size).limit(size)))
+    rows = list(
+        session.scalars(
+            base.order_by(Organisation.region_code, Organisation.name, User.username)
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    )
     return UserPage(rows, total, page, size)
 
 
 def get_user(session: Session, p: Principal, user_id: int) -> User:
     """A user in ``p``'s scope, else NotFound (out-of-scope users answer like missing ones)."""
-    u = session.scalar(select(User).join(Organisation, Organisation.id == User.organisation_id).where(
-        User.id == user_id, _org_scope(p), User.kind.in_(("staff", "service"))))
+    u = session.scalar(
+        select(User)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id == user_id, _org_scope(p), User.kind.in_(("staff", "service")))
+    )
     if u is None:
         raise NotFound("用户不存在或不在您的管理范围内", field="id")
     return u
@@ -368,8 +461,10 @@ def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
         raise DomainError("请选择角色", field="role")
     if org.kind not in r.org_kinds:
         kinds = "、".join(ORG_KIND_NAMES.get(k, k) for k in r.org_kinds)
-        raise DomainError(f"角色“{r.name}”只能授予{kinds}的用户，所选机构“{org.name}”是"
-                          f"{ORG_KIND_NAMES.get(org.kind, org.kind)}", field="role")
+        raise DomainError(
+            f"角色“{r.name}”只能授予{kinds}的用户，所选机构“{org.name}”是{ORG_KIND_NAMES.get(org.kind, org.kind)}",
+            field="role",
+        )
     if r.scope == "platform" and org.platform_id is None:
         raise DomainError(f"机构“{org.name}”未关联平台企业，不能授予平台企业角色", field="organisation_id")
     if not grantable(p, r):
@@ -405,12 +500,25 @@ def _end_sessions(session: Session, user_id: int) -> None:
 
 
 def _user_dict(u: User) -> dict:
-    return {"username": u.username, "display_name": u.display_name, "role": u.role,
-            "organisation": u.organisation.code if u.organisation else None, "is_active": u.is_active}
+    return {
+        "username": u.username,
+        "display_name": u.display_name,
+        "role": u.role,
+        "organisation": u.organisation.code if u.organisation else None,
+        "is_active": u.is_active,
+    }
 
 
-def create_user(session: Session, p: Principal, *, username: Any, display_name: Any, organisation_id: Any,
-                role_code: Any, password: Any) -> User:
+def create_user(
+    session: Session,
+    p: Principal,
+    *,
+    username: Any,
+    display_name: Any,
+    organisation_id: Any,
+    role_code: Any,
+    password: Any,
+) -> User:
     """A new staff user of an organisation in ``p``'s scope, with a role valid for that organisation."""
     username = str(username or "").strip()
     if not USERNAME_RE.match(username):
@@ -425,8 +533,15 @@ def create_user(session: Session, p: Principal, *, username: Any, display_name: 
     pw = _check_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已被使用", field="username")
-    u = User(username=username, display_name=display_name, role=r.code, kind="staff", organisation_id=org.id,
-             password_hash=hash_secret(pw), is_active=True)
+    u = User(
+        username=username,
+        display_name=display_name,
+        role=r.code,
+        kind="staff",
+        organisation_id=org.id,
+        password_hash=hash_secret(pw),
+        is_active=True,
+    )
     session.add(u)
     session.flush()
     session.refresh(u)
@@ -459,8 +574,15 @@ def set_active(session: Session, p: Principal, user_id: int, active: bool) -> Us
     if not active:
         _end_sessions(session, u.id)
     session.flush()
-    audit.record(session, p, "user.enable" if active else "user.disable", entity_type="user", entity_id=u.id,
-                 before={"is_active": not active}, after={"is_active": bool(active)})
+    audit.record(
+        session,
+        p,
+        "user.enable" if active else "user.disable",
+        entity_type="user",
+        entity_id=u.id,
+        before={"is_active": not active},
+        after={"is_active": bool(active)},
+    )
     return u
 
 
@@ -476,16 +598,29 @@ def reset_password(session: Session, p: Principal, user_id: int, password: Any) 
 
 def assigned_people(session: Session, p: Principal) -> int:
     """How many people are assigned to the principal's organisation (an insurer) in open matters."""
-    return session.scalar(select(func.count()).select_from(InsurerAssignment).where(
-        InsurerAssignment.organisation_id == p.organisation_id, InsurerAssignment.closed_at.is_(None)))
+    return session.scalar(
+        select(func.count())
+        .select_from(InsurerAssignment)
+        .where(InsurerAssignment.organisation_id == p.organisation_id, InsurerAssignment.closed_at.is_(None))
+    )
+
+
 # ---- names of audited objects (the audit page) ----------------------------------------------------
+
 
 def _user_names(session: Session, ids: list[str]) -> dict[str, str]:
     """Staff and platform systems by username and organisation; a worker's own account is not named
     (their name is personal data). Failed sign-ins are recorded under the username typed."""
     numeric = [int(i) for i in ids if i.isdigit()]
-    rows = session.execute(select(User.id, User.username, User.kind, Organisation.name).join(
-        Organisation, Organisation.id == User.organisation_id).where(User.id.in_(numeric))).all() if numeric else []
+    rows = (
+        session.execute(
+            select(User.id, User.username, User.kind, Organisation.name)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(User.id.in_(numeric))
+        ).all()
+        if numeric
+        else []
+    )
     out = {str(i): ("从业人员本人账号" if kind == "worker" else f"{name}（{org}）") for i, name, kind, org in rows}
     out.update({i: i for i in ids if not i.isdigit()})
     return out
@@ -493,8 +628,14 @@ def _user_names(session: Session, ids: list[str]) -> dict[str, str]:
 
 def _organisation_names(session: Session, ids: list[str]) -> dict[str, str]:
     numeric = [int(i) for i in ids if i.isdigit()]
-    return {str(i): n for i, n in session.execute(select(Organisation.id, Organisation.name)
-                                                  .where(Organisation.id.in_(numeric)))} if numeric else {}
+    return (
+        {
+            str(i): n
+            for i, n in session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(numeric)))
+        }
+        if numeric
+        else {}
+    )
 
 
 audit.register_entity_names("user", "用户", _user_names)

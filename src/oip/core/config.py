@@ -34,22 +34,37 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, description="Staff session idle timeout.")
     session_cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (behind HTTPS).")
     token_minutes: int = Field(default=60, description="Lifetime of bearer tokens issued to API clients.")
-    login_max_failures: int = Field(default=5, description="Failed sign-ins per account within the window before throttling.")
+    login_max_failures: int = Field(
+        default=5, description="Failed sign-ins per account within the window before throttling."
+    )
     login_window_minutes: int = Field(default=15, description="Window for counting failed sign-ins.")
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted upload (CSV, attachments).")
     batch_max_records: int = Field(default=5000, description="Largest JSON batch of worker registrations.")
-    order_upload_max_bytes: int = Field(default=2 * 1024 ** 3, description="Largest order file accepted by the API upload (streamed to disk).")
+    order_upload_max_bytes: int = Field(
+        default=2 * 1024**3, description="Largest order file accepted by the API upload (streamed to disk)."
+    )
     argon2_fast: bool = Field(default=False, description="Cheap argon2 parameters (tests only).")
     ledger_dir: Path | None = Field(default=None, description="Order ledger (Parquet). Default: var_dir/ledger.")
-    duckdb_memory_limit: str = Field(default="1GB", description="DuckDB memory limit for order jobs (spills to disk beyond).")
+    duckdb_memory_limit: str = Field(
+        default="1GB", description="DuckDB memory limit for order jobs (spills to disk beyond)."
+    )
     duckdb_threads: int = Field(default=2, description="DuckDB threads for order jobs.")
-    tax_signing_key: str | None = Field(default=None, description="Base64 key shared with the tax bureau: HMAC-SHA256 "
-                                        "signatures of the files and messages exchanged (docs/interfaces/tax-v1.md).")
+    tax_signing_key: str | None = Field(
+        default=None,
+        description="Base64 key shared with the tax bureau: HMAC-SHA256 "
+        "signatures of the files and messages exchanged (docs/interfaces/tax-v1.md).",
+    )
     tax_gateway: str = Field(default="file", description="How declarations reach the tax bureau: file or http.")
-    tax_url: str | None = Field(default=None, description="Base URL of the tax bureau's exchange service (tax_gateway=http).")
-    tax_dir: Path | None = Field(default=None, description="File exchange with the tax bureau. Default: var_dir/exchange/tax.")
+    tax_url: str | None = Field(
+        default=None, description="Base URL of the tax bureau's exchange service (tax_gateway=http)."
+    )
+    tax_dir: Path | None = Field(
+        default=None, description="File exchange with the tax bureau. Default: var_dir/exchange/tax."
+    )
     tax_timeout_seconds: float = Field(default=10.0, description="Timeout of one HTTP request to the tax bureau.")
-    tax_http_attempts: int = Field(default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts).")
+    tax_http_attempts: int = Field(
+        default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts)."
+    )
 
     @property
     def ledger_path(self) -> Path:

@@ -48,7 +48,7 @@ def _area_warning(area: str, birth_year: int) -> str | None:
 
 
 def _periods(county: str) -> list[tuple[str, int | None, int | None]]:
-    """"[1983-2003]新城区,[2004-]青秀区" → [("新城区", 1983, 2003), ("青秀区", 2004, None)]."""
+    """ "[1983-2003]新城区,[2004-]青秀区" → [("新城区", 1983, 2003), ("青秀区", 2004, None)]."""
     out = []
     for part in county.split(","):
         if part.startswith("["):

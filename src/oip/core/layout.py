@@ -77,15 +77,20 @@ def nav_for(principal) -> list[tuple[str, str]]:
         return []
     scope = principal.role.scope
     items = sorted(_NAV.values(), key=lambda i: (i.order, i.url))
-    return [(i.titles.get(scope, i.title), i.url) for i in items
-            if (i.scopes is None or scope in i.scopes) and (i.permission is None or principal.can(i.permission))]
+    return [
+        (i.titles.get(scope, i.title), i.url)
+        for i in items
+        if (i.scopes is None or scope in i.scopes) and (i.permission is None or principal.can(i.permission))
+    ]
 
 
 def stats_for(db, principal) -> dict[str, int | None]:
     scope = principal.role.scope
-    return {s.titles.get(scope, s.label): s.count(db, principal)
-            for s in sorted(_STATS.values(), key=lambda s: (s.order, s.label))
-            if (s.scopes is None or scope in s.scopes) and (s.permission is None or principal.can(s.permission))}
+    return {
+        s.titles.get(scope, s.label): s.count(db, principal)
+        for s in sorted(_STATS.values(), key=lambda s: (s.order, s.label))
+        if (s.scopes is None or scope in s.scopes) and (s.permission is None or principal.can(s.permission))
+    }
 
 
 def render(request: Request, name: str, status_code: int = 200, **ctx):

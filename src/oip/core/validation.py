@@ -13,13 +13,26 @@ def register_labels(labels: dict[str, str]) -> None:
 
 
 _MESSAGES = {
-    "missing": "必填", "int_parsing": "应为整数", "int_from_float": "应为整数", "int_type": "应为整数",
-    "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
-    "date_parsing": "应为日期（YYYY-MM-DD）", "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
-    "date_from_datetime_inexact": "应为日期（YYYY-MM-DD）", "date_type": "应为日期（YYYY-MM-DD）",
-    "decimal_parsing": "应为数字，如 0.07", "decimal_type": "应为数字，如 0.07", "finite_number": "应为有限的数字",
-    "string_type": "应为字符串", "list_type": "应为列表", "dict_type": "应为对象", "model_type": "应为对象",
-    "model_attributes_type": "应为对象", "extra_forbidden": "不是可接受的字段", "json_invalid": "请求体不是合法的 JSON",
+    "missing": "必填",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "int_type": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_inexact": "应为日期（YYYY-MM-DD）",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "decimal_parsing": "应为数字，如 0.07",
+    "decimal_type": "应为数字，如 0.07",
+    "finite_number": "应为有限的数字",
+    "string_type": "应为字符串",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "extra_forbidden": "不是可接受的字段",
+    "json_invalid": "请求体不是合法的 JSON",
     "string_too_long": "太长",
 }
 

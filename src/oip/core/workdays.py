@@ -37,8 +37,11 @@ _MAX_SPAN_DAYS = 3660  # a loop guard: no period we count is longer than ten yea
 
 
 def unknown_year(year: int) -> DomainError:
-    return DomainError(f"{year} 年的法定节假日安排尚未载入，无法计算工作日；请由经办人员按国务院办公厅公布的"
-                       f"放假安排载入该年日历（oip calendar load）", field="calendar")
+    return DomainError(
+        f"{year} 年的法定节假日安排尚未载入，无法计算工作日；请由经办人员按国务院办公厅公布的"
+        f"放假安排载入该年日历（oip calendar load）",
+        field="calendar",
+    )
 
 
 def package_years() -> frozenset[int]:

@@ -26,8 +26,22 @@ DEMO_SECRET_PREFIX = "demo-secret-"
 ACTOR = audit.SystemActor(label="demo")
 
 # Relative weight of each city in the order-taking population (roughly by urban population).
-CITY_WEIGHT = {"450100": 30, "450200": 12, "450300": 11, "450400": 5, "450500": 5, "450600": 2, "450700": 5,
-               "450800": 6, "450900": 8, "451000": 4, "451100": 3, "451200": 3, "451300": 3, "451400": 3}
+CITY_WEIGHT = {
+    "450100": 30,
+    "450200": 12,
+    "450300": 11,
+    "450400": 5,
+    "450500": 5,
+    "450600": 2,
+    "450700": 5,
+    "450800": 6,
+    "450900": 8,
+    "451000": 4,
+    "451100": 3,
+    "451200": 3,
+    "451300": 3,
+    "451400": 3,
+}
 INDUSTRY_WEIGHT = {"ride_hailing": 30, "instant_delivery": 55, "intracity_freight": 15}
 
 SINGLE_ORGS = [
@@ -81,24 +95,45 @@ def _orgs(session: Session, regions: dict[str, Region]) -> dict[str, Organisatio
         orgs[code] = Organisation(code=code, name=name, kind=kind, region_code=region)
     for r in regions.values():
         if r.level == "city":
-            orgs[f"{r.code}-hrss"] = Organisation(code=f"{r.code}-hrss", name=f"{r.name}人力资源和社会保障局",
-                                                  kind="hrss", region_code=r.code)
-            orgs[f"{r.code}-si"] = Organisation(code=f"{r.code}-si", name=f"{r.name}社会保险事业局",
-                                                kind="si_agency", region_code=r.code)
+            orgs[f"{r.code}-hrss"] = Organisation(
+                code=f"{r.code}-hrss", name=f"{r.name}人力资源和社会保障局", kind="hrss", region_code=r.code
+            )
+            orgs[f"{r.code}-si"] = Organisation(
+                code=f"{r.code}-si", name=f"{r.name}社会保险事业局", kind="si_agency", region_code=r.code
+            )
     for code in ("450103", "450202"):
         r = regions[code]
-        orgs[f"{code}-hrss"] = Organisation(code=f"{code}-hrss", name=f"{regions[r.parent_code].name}{r.name}人力资源和社会保障局",
-                                            kind="hrss", region_code=code)
-        orgs[f"{code}-si"] = Organisation(code=f"{code}-si", name=f"{regions[r.parent_code].name}{r.name}社会保险事业局",
-                                          kind="si_agency", region_code=code)
+        orgs[f"{code}-hrss"] = Organisation(
+            code=f"{code}-hrss",
+            name=f"{regions[r.parent_code].name}{r.name}人力资源和社会保障局",
+            kind="hrss",
+            region_code=code,
+        )
+        orgs[f"{code}-si"] = Organisation(
+            code=f"{code}-si",
+            name=f"{regions[r.parent_code].name}{r.name}社会保险事业局",
+            kind="si_agency",
+            region_code=code,
+        )
     for p in session.scalars(select(Platform).order_by(Platform.id)):
-        orgs[f"platform-{p.code}"] = Organisation(code=f"platform-{p.code}", name=p.display_name(clock.today()),
-                                                  kind="platform", region_code="450000", platform_id=p.id)
+        orgs[f"platform-{p.code}"] = Organisation(
+            code=f"platform-{p.code}",
+            name=p.display_name(clock.today()),
+            kind="platform",
+            region_code="450000",
+            platform_id=p.id,
+        )
     session.add_all(orgs.values())
     session.flush()
     for o in orgs.values():
-        audit.record(session, ACTOR, "organisation.create", entity_type="organisation", entity_id=o.id,
-                     after={"code": o.code, "name": o.name, "kind": o.kind, "region_code": o.region_code})
+        audit.record(
+            session,
+            ACTOR,
+            "organisation.create",
+            entity_type="organisation",
+            entity_id=o.id,
+            after={"code": o.code, "name": o.name, "kind": o.kind, "region_code": o.region_code},
+        )
     return orgs
 
 
@@ -106,8 +141,13 @@ def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
-def worker_records(seed: int, n: int, counties_by_city: dict[str, list[str]], platforms_by_industry: dict[str, list[str]],
-                   today: dt.date) -> Iterator[tuple[str, dict]]:
+def worker_records(
+    seed: int,
+    n: int,
+    counties_by_city: dict[str, list[str]],
+    platforms_by_industry: dict[str, list[str]],
+    today: dt.date,
+) -> Iterator[tuple[str, dict]]:
     """(platform_code, registration record) pairs; about one person in eight is on two platforms."""
     rng = random.Random(seed)
     fake = Faker("zh_CN")
@@ -135,9 +175,17 @@ def worker_records(seed: int, n: int, counties_by_city: dict[str, list[str]], pl
         phone = synthetic_phone(rng)
         for code in platforms:
             registered = start + dt.timedelta(days=rng.randrange(0, span))
-            yield code, {"platform_account_id": f"{code[:2].upper()}{i:07d}", "name": name, "id_number": number,
-                         "phone": phone if rng.random() < 0.9 else synthetic_phone(rng), "county_code": county,
-                         "registered_on": registered.isoformat()}
+            yield (
+                code,
+                {
+                    "platform_account_id": f"{code[:2].upper()}{i:07d}",
+                    "name": name,
+                    "id_number": number,
+                    "phone": phone if rng.random() < 0.9 else synthetic_phone(rng),
+                    "county_code": county,
+                    "registered_on": registered.isoformat(),
+                },
+            )
 
 
 def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progress=None, orders: bool = True) -> dict:
@@ -162,25 +210,54 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     pw = auth.hash_secret(DEMO_PASSWORD)
     users: dict[str, User] = {}
     for username, display, role, org in USERS:
-        users[username] = User(username=username, display_name=display, role=role, kind="staff",
-                               organisation_id=orgs[org].id, password_hash=pw)
+        users[username] = User(
+            username=username,
+            display_name=display,
+            role=role,
+            kind="staff",
+            organisation_id=orgs[org].id,
+            password_hash=pw,
+        )
     session.add_all(users.values())
     session.flush()
     for u in users.values():
-        audit.record(session, ACTOR, "user.create", entity_type="user", entity_id=u.id,
-                     after={"username": u.username, "role": u.role, "organisation_id": u.organisation_id})
+        audit.record(
+            session,
+            ACTOR,
+            "user.create",
+            entity_type="user",
+            entity_id=u.id,
+            after={"username": u.username, "role": u.role, "organisation_id": u.organisation_id},
+        )
 
     # API credentials for every pilot platform, with a known demo secret.
     for code in platforms:
         org = orgs[f"platform-{code}"]
-        svc = User(username=f"{code}-api", display_name=f"{org.name} 接口", role="platform", kind="service",
-                   organisation_id=org.id)
+        svc = User(
+            username=f"{code}-api",
+            display_name=f"{org.name} 接口",
+            role="platform",
+            kind="service",
+            organisation_id=org.id,
+        )
         session.add(svc)
         session.flush()
-        session.add(ApiCredential(client_id=f"{code}-demo", secret_hash=auth.hash_secret(DEMO_SECRET_PREFIX + code),
-                                  user_id=svc.id, label="演示凭证"))
-        audit.record(session, ACTOR, "credential.create", entity_type="api_credential", entity_id=f"{code}-demo",
-                     after={"platform": code})
+        session.add(
+            ApiCredential(
+                client_id=f"{code}-demo",
+                secret_hash=auth.hash_secret(DEMO_SECRET_PREFIX + code),
+                user_id=svc.id,
+                label="演示凭证",
+            )
+        )
+        audit.record(
+            session,
+            ACTOR,
+            "credential.create",
+            entity_type="api_credential",
+            entity_id=f"{code}-demo",
+            after={"platform": code},
+        )
 
     # Workers, through the same service the API uses, in chunks.
     counties_by_city: dict[str, list[str]] = {}
@@ -193,6 +270,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     for p in platforms.values():
         by_industry.setdefault(p.industry_code, []).append(p.code)
     from oip.auth.service import principal_for
+
     totals = {"received": 0, "accepted": 0, "rejected": 0}
     pending: dict[str, list[dict]] = {}
 
@@ -215,23 +293,37 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
 
     # A demo worker who can sign in, and assignments to the insurers.
     from oip.workers.models import Person
+
     person = session.scalar(select(Person).order_by(Person.id).limit(1))
-    worker = User(username="worker_demo", display_name=person.name, role="worker", kind="worker",
-                  organisation_id=orgs["public"].id, person_id=person.id, password_hash=pw)
+    worker = User(
+        username="worker_demo",
+        display_name=person.name,
+        role="worker",
+        kind="worker",
+        organisation_id=orgs["public"].id,
+        person_id=person.id,
+        password_hash=pw,
+    )
     session.add(worker)
     ids = list(session.scalars(select(Person.id).order_by(Person.id).limit(200)))
     for k, pid in enumerate(ids[1:61]):
         org = orgs["insurer-a" if k % 2 == 0 else "insurer-b"]
         session.add(InsurerAssignment(organisation_id=org.id, person_id=pid, matter="职业伤害确认调查核实（演示）"))
     session.flush()
-    audit.record(session, ACTOR, "insurer.assign", entity_type="insurer_assignment", after={"count": 60},
-                 subjects=ids[1:61])
+    audit.record(
+        session, ACTOR, "insurer.assign", entity_type="insurer_assignment", after={"count": 60}, subjects=ids[1:61]
+    )
 
     from oip.demo import admissions as demo_admissions
 
     admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
-    summary = {"organisations": len(orgs), "users": len(users) + 1 + len(platforms), "platforms": len(platforms),
-               "admissions_in_progress": admissions, **{f"workers_{k}": v for k, v in totals.items()}}
+    summary = {
+        "organisations": len(orgs),
+        "users": len(users) + 1 + len(platforms),
+        "platforms": len(platforms),
+        "admissions_in_progress": admissions,
+        **{f"workers_{k}": v for k, v in totals.items()},
+    }
     if orders:
         # Three whole months of orders through the real import, then their declarations, the first
         # two sent to the tax bureau (file gateway) with synthetic returns, and reconciliation.

@@ -45,10 +45,22 @@ WEEKEND = {"instant_delivery": 1.25, "ride_hailing": 1.05, "intracity_freight": 
 CANCELLED = 0.015
 
 # Approximate centres (lng, lat) of Guangxi's cities, for plausible coordinates.
-CITY_CENTRES = {"4501": (108.37, 22.82), "4502": (109.42, 24.33), "4503": (110.29, 25.27), "4504": (111.28, 23.48),
-                "4505": (109.12, 21.48), "4506": (108.35, 21.69), "4507": (108.65, 21.98), "4508": (109.60, 23.11),
-                "4509": (110.18, 22.65), "4510": (106.62, 23.90), "4511": (111.57, 24.40), "4512": (108.09, 24.69),
-                "4513": (109.23, 23.75), "4514": (107.36, 22.38)}
+CITY_CENTRES = {
+    "4501": (108.37, 22.82),
+    "4502": (109.42, 24.33),
+    "4503": (110.29, 25.27),
+    "4504": (111.28, 23.48),
+    "4505": (109.12, 21.48),
+    "4506": (108.35, 21.69),
+    "4507": (108.65, 21.98),
+    "4508": (109.60, 23.11),
+    "4509": (110.18, 22.65),
+    "4510": (106.62, 23.90),
+    "4511": (111.57, 24.40),
+    "4512": (108.09, 24.69),
+    "4513": (109.23, 23.75),
+    "4514": (107.36, 22.38),
+}
 
 
 def _months(end: dt.date, n: int) -> list[dt.date]:
@@ -57,17 +69,25 @@ def _months(end: dt.date, n: int) -> list[dt.date]:
     return [first_day(add_months(last, -i)) for i in reversed(range(n))]
 
 
-def _orders_of_platform(rng: np.random.Generator, plat: Platform, industry: Industry, accounts: list[Any],
-                        days: np.ndarray, start_ok: dt.date, now_limit: np.datetime64) -> dict[str, np.ndarray]:
+def _orders_of_platform(
+    rng: np.random.Generator,
+    plat: Platform,
+    industry: Industry,
+    accounts: list[Any],
+    days: np.ndarray,
+    start_ok: dt.date,
+    now_limit: np.datetime64,
+) -> dict[str, np.ndarray]:
     """Every order of one platform's accounts over ``days`` (numpy datetime64[D], local dates)."""
     ind = industry.code if industry.code in HOURS else "instant_delivery"
     n_acc, n_days = len(accounts), len(days)
     first = np.array([np.datetime64(max(a.registered_on, start_ok)) for a in accounts])
-    last = np.array([np.datetime64(a.status_on if a.status == "left" and a.status_on else dt.date(9999, 12, 31))
-                     for a in accounts])
+    last = np.array(
+        [np.datetime64(a.status_on if a.status == "left" and a.status_on else dt.date(9999, 12, 31)) for a in accounts]
+    )
     rate = rng.uniform(0.4, 0.6, n_acc)
     intensity = rng.gamma(3.0, 1 / 3.0, n_acc)
-    weekday = ((days.astype("datetime64[D]").view("int64") - 4) % 7)  # 1970-01-01 was a Thursday: 0 = Monday
+    weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 1970-01-01 was a Thursday: 0 = Monday
     weekend = np.where(weekday >= 5, WEEKEND[ind], 1.0)
     worked = rng.random((n_acc, n_days)) < np.clip(rate[:, None] * weekend[None, :], 0, 0.95)
     worked &= (days[None, :] >= first[:, None]) & (days[None, :] <= last[:, None])
@@ -102,18 +122,26 @@ def _orders_of_platform(rng: np.random.Generator, plat: Platform, industry: Indu
     deg = dist / 111_000
     out = {
         "worker_account_id": np.array([a.account_id for a in accounts], dtype=object)[acc],
-        "county_code": county, "accepted_at": accepted, "picked_up_at": pickup, "finished_at": finished,
+        "county_code": county,
+        "accepted_at": accepted,
+        "picked_up_at": pickup,
+        "finished_at": finished,
         "status": np.where(cancelled, "cancelled", "completed"),
-        "start_lng": np.round(slng, 6), "start_lat": np.round(slat, 6),
-        "end_lng": np.round(slng + deg * np.cos(angle), 6), "end_lat": np.round(slat + deg * np.sin(angle) * 0.9, 6),
-        "distance_m": dist, "income_fen": np.round(income).astype(np.int64), "cancelled": cancelled,
+        "start_lng": np.round(slng, 6),
+        "start_lat": np.round(slat, 6),
+        "end_lng": np.round(slng + deg * np.cos(angle), 6),
+        "end_lat": np.round(slat + deg * np.sin(angle) * 0.9, 6),
+        "distance_m": dist,
+        "income_fen": np.round(income).astype(np.int64),
+        "cancelled": cancelled,
         "local_month": local.astype("datetime64[M]"),
     }
     return {k: v[keep] for k, v in out.items()}
 
 
-def _write_month(path: Path, plat: Platform, industry_code: str, data: dict[str, np.ndarray], mask: np.ndarray,
-                 prefix: str) -> int:
+def _write_month(
+    path: Path, plat: Platform, industry_code: str, data: dict[str, np.ndarray], mask: np.ndarray, prefix: str
+) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -122,29 +150,39 @@ def _write_month(path: Path, plat: Platform, industry_code: str, data: dict[str,
     n = len(order)
     cancelled = data["cancelled"][order]
     ts = pa.timestamp("s", tz="UTC")
-    table = pa.table({
-        "order_id": pa.array([f"{prefix}{i:08d}" for i in range(n)], pa.string()),
-        "platform_code": pa.array([plat.code] * n, pa.string()),
-        "worker_account_id": pa.array(data["worker_account_id"][order].tolist(), pa.string()),
-        "industry": pa.array([industry_code] * n, pa.string()),
-        "county_code": pa.array(data["county_code"][order].tolist(), pa.string()),
-        "accepted_at": pa.array(data["accepted_at"][order], ts),
-        "picked_up_at": pa.array(data["picked_up_at"][order], ts, mask=cancelled),
-        "finished_at": pa.array(data["finished_at"][order], ts),
-        "status": pa.array(data["status"][order].tolist(), pa.string()),
-        "start_lng": pa.array(data["start_lng"][order], pa.float64()),
-        "start_lat": pa.array(data["start_lat"][order], pa.float64()),
-        "end_lng": pa.array(data["end_lng"][order], pa.float64()),
-        "end_lat": pa.array(data["end_lat"][order], pa.float64()),
-        "distance_m": pa.array(data["distance_m"][order], pa.int64(), mask=cancelled),
-        "income_fen": pa.array(data["income_fen"][order], pa.int64(), mask=cancelled),
-    })
+    table = pa.table(
+        {
+            "order_id": pa.array([f"{prefix}{i:08d}" for i in range(n)], pa.string()),
+            "platform_code": pa.array([plat.code] * n, pa.string()),
+            "worker_account_id": pa.array(data["worker_account_id"][order].tolist(), pa.string()),
+            "industry": pa.array([industry_code] * n, pa.string()),
+            "county_code": pa.array(data["county_code"][order].tolist(), pa.string()),
+            "accepted_at": pa.array(data["accepted_at"][order], ts),
+            "picked_up_at": pa.array(data["picked_up_at"][order], ts, mask=cancelled),
+            "finished_at": pa.array(data["finished_at"][order], ts),
+            "status": pa.array(data["status"][order].tolist(), pa.string()),
+            "start_lng": pa.array(data["start_lng"][order], pa.float64()),
+            "start_lat": pa.array(data["start_lat"][order], pa.float64()),
+            "end_lng": pa.array(data["end_lng"][order], pa.float64()),
+            "end_lat": pa.array(data["end_lat"][order], pa.float64()),
+            "distance_m": pa.array(data["distance_m"][order], pa.int64(), mask=cancelled),
+            "income_fen": pa.array(data["income_fen"][order], pa.int64(), mask=cancelled),
+        }
+    )
     pq.write_table(table, path, compression="snappy")
     return n
 
 
-def generate(session: Session, seed: int, months: int = 3, end: dt.date | None = None, progress=None, *,
-             platforms: list[str] | None = None, account_ids: list[int] | None = None) -> dict:
+def generate(
+    session: Session,
+    seed: int,
+    months: int = 3,
+    end: dt.date | None = None,
+    progress=None,
+    *,
+    platforms: list[str] | None = None,
+    account_ids: list[int] | None = None,
+) -> dict:
     """Generate and import ``months`` whole months of orders before ``end`` (default: the first day of
     the current month) for the active accounts of the demo workers (optionally only the given
     platforms, or the given PlatformAccount ids). Commits ``session`` first: each file is imported
@@ -189,8 +227,7 @@ def generate(session: Session, seed: int, months: int = 3, end: dt.date | None =
                 path = Path(tmp) / f"{plat.code}-{m:%Y-%m}.parquet"
                 prefix = f"DM{plat.code[:4].upper()}{m:%Y%m}{seed % 1000:03d}"
                 _write_month(path, plat, industry.code, data, mask, prefix)
-                res = ingest.import_file(path, plat.code, fmt="parquet", actor=ACTOR, source="demo",
-                                         filename=path.name)
+                res = ingest.import_file(path, plat.code, fmt="parquet", actor=ACTOR, source="demo", filename=path.name)
                 path.unlink()
                 totals["orders"] += res.accepted
                 totals["rejected"] += res.rejected
@@ -200,5 +237,9 @@ def generate(session: Session, seed: int, months: int = 3, end: dt.date | None =
                 if progress is not None:
                     progress.print(f"  orders: {plat.code} {m:%Y-%m}: {res.accepted:,} 单")
     session.expire_all()
-    return {**totals, "months": [f"{m:%Y-%m}" for m in month_starts], "platforms": used,
-            "seconds": round(time.monotonic() - t0, 1)}
+    return {
+        **totals,
+        "months": [f"{m:%Y-%m}" for m in month_starts],
+        "platforms": used,
+        "seconds": round(time.monotonic() - t0, 1),
+    }

@@ -28,8 +28,8 @@ from oip.premiums import reconciliation, service
 from oip.premiums.models import Declaration, ReconciliationFlag
 
 ACTOR = audit.SystemActor(label="demo")
-PAID_LATE = "meituan"    # pays the first sent month 9 days after the due date
-UNDERPAID = "didi"       # pays 80 % of the second sent month, on time
+PAID_LATE = "meituan"  # pays the first sent month 9 days after the due date
+UNDERPAID = "didi"  # pays 80 % of the second sent month, on time
 UNDERPAID_SHARE = 80
 
 
@@ -56,8 +56,11 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
                 raise
             not_declared[m] = e.reason
             continue
-        declared[m] = {"platforms": len(res.declarations), "orders": sum(d.orders for d in res.declarations),
-                       "total_fen": sum(d.total_fen for d in res.declarations)}
+        declared[m] = {
+            "platforms": len(res.declarations),
+            "orders": sum(d.orders for d in res.declarations),
+            "total_fen": sum(d.total_fen for d in res.declarations),
+        }
         if next_first <= today and len(sendable) < 2:
             sendable.append(m)
             with at(moment(next_first + dt.timedelta(days=2), 10, 15)) as when:
@@ -67,8 +70,9 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
 
     records = []
     for i, m in enumerate(sendable):
-        for d in session.scalars(select(Declaration).where(Declaration.month == m,
-                                                           Declaration.status.in_(service.SENT))):
+        for d in session.scalars(
+            select(Declaration).where(Declaration.month == m, Declaration.status.in_(service.SENT))
+        ):
             code, due = d.platform.code, d.due_date
             paid, paid_on = d.total_fen, due - dt.timedelta(days=_days_before(d.platform.code, m))
             if code == PAID_LATE and i == 0:
@@ -77,15 +81,25 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
                 paid = d.total_fen * UNDERPAID_SHARE // 100
             paid_on = max(min(paid_on, today), sent_on[m])
             declared_on = max(min(paid_on, due), sent_on[m])
-            records.append({"uscc": d.platform.uscc, "platform_code": code, "month": m, "declared_fen": d.total_fen,
-                            "paid_fen": paid, "declared_on": declared_on.isoformat(), "paid_on": paid_on.isoformat(),
-                            "tax_reference": f"DEMO-{m.replace('-', '')}-{code.upper()}"})
+            records.append(
+                {
+                    "uscc": d.platform.uscc,
+                    "platform_code": code,
+                    "month": m,
+                    "declared_fen": d.total_fen,
+                    "paid_fen": paid,
+                    "declared_on": declared_on.isoformat(),
+                    "paid_on": paid_on.isoformat(),
+                    "tax_reference": f"DEMO-{m.replace('-', '')}-{code.upper()}",
+                }
+            )
     imported = 0
     if records:
         last_paid = max(dt.date.fromisoformat(r["paid_on"]) for r in records)
         with at(moment(last_paid + dt.timedelta(days=1), 8, 45)):
-            body, sig = tax.returns_message(records, message_id=f"RET-DEMO-{sendable[0].replace('-', '')}",
-                                            sender="gx-tax-demo")
+            body, sig = tax.returns_message(
+                records, message_id=f"RET-DEMO-{sendable[0].replace('-', '')}", sender="gx-tax-demo"
+            )
             gw.inbox.mkdir(parents=True, exist_ok=True)
             name = f"RET-DEMO-{'-'.join(m.replace('-', '') for m in sendable)}.json"
             (gw.inbox / name).write_bytes(body)
@@ -97,8 +111,17 @@ def generate(session: Session, months: list[str], *, tax_dir=None) -> dict:
     for m in sendable:
         reconciliation.reconcile(session, ACTOR, m)
     session.commit()
-    flags = dict(session.execute(select(ReconciliationFlag.kind, func.count()).where(
-        ReconciliationFlag.month.in_(sendable), ReconciliationFlag.status != "resolved")
-        .group_by(ReconciliationFlag.kind)).all())
-    return {"declared": declared, "not_declared": not_declared, "sent": sent, "returns_imported": imported,
-            "open_flags": flags}
+    flags = dict(
+        session.execute(
+            select(ReconciliationFlag.kind, func.count())
+            .where(ReconciliationFlag.month.in_(sendable), ReconciliationFlag.status != "resolved")
+            .group_by(ReconciliationFlag.kind)
+        ).all()
+    )
+    return {
+        "declared": declared,
+        "not_declared": not_declared,
+        "sent": sent,
+        "returns_imported": imported,
+        "open_flags": flags,
+    }

@@ -41,12 +41,21 @@ VERSION = "tax-v1"
 SENDER = "gx-si"  # 广西壮族自治区社会保险事业管理中心
 SIGNATURE_HEADER = "X-OIP-Signature"
 MESSAGE_ID_HEADER = "X-OIP-Message-Id"
-RETURN_FIELDS = ("uscc", "platform_code", "month", "declared_fen", "paid_fen", "declared_on", "paid_on",
-                 "tax_reference")
+RETURN_FIELDS = (
+    "uscc",
+    "platform_code",
+    "month",
+    "declared_fen",
+    "paid_fen",
+    "declared_on",
+    "paid_on",
+    "tax_reference",
+)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
 # ---- signing -------------------------------------------------------------------------------------
+
 
 def sign(body: bytes, key: bytes | None = None) -> str:
     """Hex HMAC-SHA256 of the exact bytes."""
@@ -64,6 +73,7 @@ def sha256(body: bytes) -> str:
 
 
 # ---- messages ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DeclarationRecord:
@@ -85,11 +95,22 @@ class DeclarationRecord:
     adjustments: tuple[dict, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"platform_code": self.platform_code, "uscc": self.uscc, "platform_name": self.platform_name,
-                "month": self.month, "orders": self.orders, "base_yuan": self.base_yuan, "k": self.k,
-                "rate_yuan": self.rate_yuan, "amount_fen": self.amount_fen,
-                "adjustment_orders": self.adjustment_orders, "adjustment_fen": self.adjustment_fen,
-                "total_fen": self.total_fen, "due_date": self.due_date, "adjustments": list(self.adjustments)}
+        return {
+            "platform_code": self.platform_code,
+            "uscc": self.uscc,
+            "platform_name": self.platform_name,
+            "month": self.month,
+            "orders": self.orders,
+            "base_yuan": self.base_yuan,
+            "k": self.k,
+            "rate_yuan": self.rate_yuan,
+            "amount_fen": self.amount_fen,
+            "adjustment_orders": self.adjustment_orders,
+            "adjustment_fen": self.adjustment_fen,
+            "total_fen": self.total_fen,
+            "due_date": self.due_date,
+            "adjustments": list(self.adjustments),
+        }
 
 
 @dataclass(frozen=True)
@@ -102,14 +123,25 @@ class SignedMessage:
     signature: str
 
 
-def declarations_message(message_id: str, month: str, records: list[DeclarationRecord],
-                         created_at: dt.datetime) -> SignedMessage:
+def declarations_message(
+    message_id: str, month: str, records: list[DeclarationRecord], created_at: dt.datetime
+) -> SignedMessage:
     """The ``declarations`` message (UTF-8 JSON) for one order month, signed."""
-    doc = {"header": {"version": VERSION, "kind": "declarations", "message_id": message_id, "sender": SENDER,
-                      "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
-                      "month": month, "count": len(records),
-                      "total_fen": sum(r.total_fen for r in records), "currency": "CNY", "unit": "fen"},
-           "records": [r.as_dict() for r in records]}
+    doc = {
+        "header": {
+            "version": VERSION,
+            "kind": "declarations",
+            "message_id": message_id,
+            "sender": SENDER,
+            "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+            "month": month,
+            "count": len(records),
+            "total_fen": sum(r.total_fen for r in records),
+            "currency": "CNY",
+            "unit": "fen",
+        },
+        "records": [r.as_dict() for r in records],
+    }
     body = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     return SignedMessage(message_id, f"{message_id}.json", body, sign(body))
 
@@ -203,13 +235,19 @@ def parse_returns(body: bytes, fmt: str) -> ParsedReturns:
             doc = json.loads(text)
         except json.JSONDecodeError as e:
             raise ReturnsFormatError(f"不是合法的 JSON（第 {e.lineno} 行）") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("header"), dict) or not isinstance(doc.get("records"), list):
+        if (
+            not isinstance(doc, dict)
+            or not isinstance(doc.get("header"), dict)
+            or not isinstance(doc.get("records"), list)
+        ):
             raise ReturnsFormatError("JSON 应包含 header 对象和 records 数组")
         head = doc["header"]
         if head.get("version") != VERSION or head.get("kind") != "returns":
             raise ReturnsFormatError(f"header.version 应为 {VERSION}，header.kind 应为 returns")
         if "count" in head and head["count"] != len(doc["records"]):
-            raise ReturnsFormatError(f"header.count 为 {head['count']}，但 records 有 {len(doc['records'])} 条（文件可能不完整）")
+            raise ReturnsFormatError(
+                f"header.count 为 {head['count']}，但 records 有 {len(doc['records'])} 条（文件可能不完整）"
+            )
         records = []
         for i, raw in enumerate(doc["records"], 1):
             if not isinstance(raw, dict):
@@ -234,12 +272,19 @@ def parse_returns(body: bytes, fmt: str) -> ParsedReturns:
     raise ReturnsFormatError("只接受 .json 或 .csv 文件")
 
 
-def returns_message(records: list[dict[str, Any]], message_id: str | None = None, sender: str = "gx-tax",
-                    as_of: str | None = None) -> tuple[bytes, str]:
+def returns_message(
+    records: list[dict[str, Any]], message_id: str | None = None, sender: str = "gx-tax", as_of: str | None = None
+) -> tuple[bytes, str]:
     """A returns message as the tax bureau sends it (used by the demo, tests and the docs' example)."""
     message_id = message_id or f"RET-{clock.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
-    head = {"version": VERSION, "kind": "returns", "message_id": message_id, "sender": sender,
-            "created_at": clock.now().isoformat(timespec="seconds"), "count": len(records)}
+    head = {
+        "version": VERSION,
+        "kind": "returns",
+        "message_id": message_id,
+        "sender": sender,
+        "created_at": clock.now().isoformat(timespec="seconds"),
+        "count": len(records),
+    }
     if as_of:
         head["as_of"] = as_of
     body = (json.dumps({"header": head, "records": records}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -248,11 +293,12 @@ def returns_message(records: list[dict[str, Any]], message_id: str | None = None
 
 # ---- the interface -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SendReceipt:
     message_id: str
-    location: str              # the file written, or the URL posted to
-    reference: str | None      # the tax bureau's receipt number (HTTP)
+    location: str  # the file written, or the URL posted to
+    reference: str | None  # the tax bureau's receipt number (HTTP)
     at: dt.datetime
 
 
@@ -358,15 +404,17 @@ class HttpTaxGateway:
 
     name = "http"
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, backoff: float = 0.5,
-                 transport=None):
+    def __init__(
+        self, base_url: str, *, timeout: float = 10.0, attempts: int = 3, backoff: float = 0.5, transport=None
+    ):
         import httpx
 
         self.base_url = base_url.rstrip("/")
         self.attempts = max(1, attempts)
         self.backoff = backoff
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=transport,
-                                    headers={"User-Agent": "oip-tax/1"})
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout), transport=transport, headers={"User-Agent": "oip-tax/1"}
+        )
 
     def close(self) -> None:
         self._client.close()
@@ -392,9 +440,16 @@ class HttpTaxGateway:
 
     def send(self, message: SignedMessage) -> SendReceipt:
         url = f"{self.base_url}/declarations"
-        r = self._request("POST", url, content=message.body, headers={
-            "Content-Type": "application/json; charset=utf-8", SIGNATURE_HEADER: message.signature,
-            MESSAGE_ID_HEADER: message.message_id})
+        r = self._request(
+            "POST",
+            url,
+            content=message.body,
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                SIGNATURE_HEADER: message.signature,
+                MESSAGE_ID_HEADER: message.message_id,
+            },
+        )
         if r.status_code in (200, 201, 409):
             try:
                 doc = r.json()
@@ -403,7 +458,9 @@ class HttpTaxGateway:
             if r.status_code == 409 and doc.get("status") != "duplicate":
                 raise DeliveryFailed(f"税务系统拒收：HTTP 409 {r.text[:200]}", retryable=False)
             if doc.get("message_id") not in (None, message.message_id):
-                raise DeliveryFailed(f"税务系统回执的 message_id {doc.get('message_id')} 与发送的不一致", retryable=False)
+                raise DeliveryFailed(
+                    f"税务系统回执的 message_id {doc.get('message_id')} 与发送的不一致", retryable=False
+                )
             return SendReceipt(message.message_id, url, doc.get("receipt"), clock.now())
         raise DeliveryFailed(f"税务系统拒收：HTTP {r.status_code} {r.text[:200]}", retryable=False)
 

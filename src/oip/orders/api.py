@@ -30,10 +30,17 @@ api = APIRouter(tags=["orders"])
 
 _CHUNK = 1 << 20
 _ENVELOPE = 1 << 20  # multipart boundaries and the small form fields around the file
-_CONTENT_TYPES = {"text/csv": "csv", "application/csv": "csv", "application/x-ndjson": "jsonl",
-                  "application/jsonl": "jsonl", "application/x-jsonlines": "jsonl", "application/jsonlines": "jsonl",
-                  "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet",
-                  "application/parquet": "parquet"}
+_CONTENT_TYPES = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+    "application/jsonlines": "jsonl",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+    "application/parquet": "parquet",
+}
 
 
 class UnsupportedMediaType(DomainError):
@@ -43,8 +50,10 @@ class UnsupportedMediaType(DomainError):
 
 def _too_large() -> TooLarge:
     limit = get_settings().order_upload_max_bytes
-    return TooLarge(f"文件超过上限（{limit / 1024 ** 3:g} GiB），未作任何处理：请拆分后分批上传，或使用 "
-                    "oip orders import 导入", field="file")
+    return TooLarge(
+        f"文件超过上限（{limit / 1024**3:g} GiB），未作任何处理：请拆分后分批上传，或使用 oip orders import 导入",
+        field="file",
+    )
 
 
 def _spool_path(suffix: str) -> Path:
@@ -95,6 +104,7 @@ async def receive_file(request: Request) -> tuple[Path, str | None, str | None, 
             if not isinstance(upload, UploadFile):
                 raise DomainError("请选择要上传的订单文件（表单字段 file）", field="file")
             name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:200] or None
+
             async def parts():
                 while chunk := await upload.read(_CHUNK):
                     yield chunk
@@ -107,7 +117,9 @@ async def receive_file(request: Request) -> tuple[Path, str | None, str | None, 
     if ctype in ("application/json", "application/x-www-form-urlencoded"):
         raise UnsupportedMediaType(
             f"请求体应为订单文件本身（Content-Type: text/csv、application/x-ndjson 或 application/vnd.apache.parquet），"
-            f"而不是 {ctype}；JSON Lines 文件请用 application/x-ndjson 或加参数 format=jsonl", field="body")
+            f"而不是 {ctype}；JSON Lines 文件请用 application/x-ndjson 或加参数 format=jsonl",
+            field="body",
+        )
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _too_large()
@@ -118,14 +130,17 @@ async def receive_file(request: Request) -> tuple[Path, str | None, str | None, 
     return path, None, _CONTENT_TYPES.get(ctype), {}
 
 
-def _import(db: Session, p: Principal, path: Path, platform_code: str | None, fmt: str | None, filename: str | None,
-            source: str) -> dict:
-    return service.result_dict(service.import_upload(db, p, path, platform_code=platform_code, fmt=fmt,
-                                                     filename=filename, source=source))
+def _import(
+    db: Session, p: Principal, path: Path, platform_code: str | None, fmt: str | None, filename: str | None, source: str
+) -> dict:
+    return service.result_dict(
+        service.import_upload(db, p, path, platform_code=platform_code, fmt=fmt, filename=filename, source=source)
+    )
 
 
-async def upload_and_import(request: Request, db: Session, p: Principal, platform_code: str | None,
-                            fmt: str | None, source: str) -> dict:
+async def upload_and_import(
+    request: Request, db: Session, p: Principal, platform_code: str | None, fmt: str | None, source: str
+) -> dict:
     if fmt is not None and fmt not in ingest.FORMATS:
         raise DomainError(f"format 应为 csv、jsonl 或 parquet，而不是 {fmt[:20]}", field="format")
     # Refuse a platform the caller may not report for before receiving the file (an agency may also
@@ -138,8 +153,7 @@ async def upload_and_import(request: Request, db: Session, p: Principal, platfor
         fmt = fmt or (fields.get("format") or None) or ingest.guess_format(name) or declared or sniff_format(path)
         if fmt not in ingest.FORMATS:
             raise DomainError(f"format 应为 csv、jsonl 或 parquet，而不是 {fmt[:20]}", field="format")
-        return await run_in_threadpool(_import, db, p, path, platform_code, fmt,
-                                       name or f"upload.{fmt}", source)
+        return await run_in_threadpool(_import, db, p, path, platform_code, fmt, name or f"upload.{fmt}", source)
     finally:
         try:
             os.unlink(path)
@@ -150,22 +164,46 @@ async def upload_and_import(request: Request, db: Session, p: Principal, platfor
 _UPLOAD_LIMIT = get_settings().order_upload_max_bytes + _ENVELOPE
 
 
-@api.post("/orders/batches", status_code=201, response_model=S.ImportOut, summary="上传订单数据文件（一个文件为一个批次）",
-          max_body_size=_UPLOAD_LIMIT,
-          responses={400: {"description": "文件无法读取（格式、编码、表头），未导入任何数据"},
-                     403: {"description": "不能为其他平台报送"}, 413: {"description": "文件超过上限"},
-                     415: {"description": "请求体类型不是订单文件"}},
-          openapi_extra={"requestBody": {"required": True, "content": {
-              "text/csv": {"schema": {"type": "string", "format": "binary"}},
-              "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
-              "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
-              "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                  "file": {"type": "string", "format": "binary"},
-                  "format": {"type": "string", "enum": list(ingest.FORMATS)}}}}}}})
-async def upload(request: Request,
-                 platform_code: str | None = Query(None, description="平台企业编码（平台用户可省略：只能报送本企业）"),
-                 format: str | None = Query(None, description="csv | jsonl | parquet（省略时按文件名、Content-Type 或内容判断）"),
-                 p: Principal = Depends(Require(P.ORDER_IMPORT)), db: Session = DB):
+@api.post(
+    "/orders/batches",
+    status_code=201,
+    response_model=S.ImportOut,
+    summary="上传订单数据文件（一个文件为一个批次）",
+    max_body_size=_UPLOAD_LIMIT,
+    responses={
+        400: {"description": "文件无法读取（格式、编码、表头），未导入任何数据"},
+        403: {"description": "不能为其他平台报送"},
+        413: {"description": "文件超过上限"},
+        415: {"description": "请求体类型不是订单文件"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "format": {"type": "string", "enum": list(ingest.FORMATS)},
+                        },
+                    }
+                },
+            },
+        }
+    },
+)
+async def upload(
+    request: Request,
+    platform_code: str | None = Query(None, description="平台企业编码（平台用户可省略：只能报送本企业）"),
+    format: str | None = Query(None, description="csv | jsonl | parquet（省略时按文件名、Content-Type 或内容判断）"),
+    p: Principal = Depends(Require(P.ORDER_IMPORT)),
+    db: Session = DB,
+):
     """The file is the raw request body (or the field ``file`` of a multipart form). Every row is
     validated; rejected rows are listed with their row number and reason in the rejects file; exact
     repeats are duplicates; a changed order is stored as a new version. The batch is published
@@ -175,12 +213,18 @@ async def upload(request: Request,
 
 
 @api.get("/orders/batches", response_model=list[S.BatchOut], summary="订单数据批次")
-def list_batches(platform_code: str | None = None, status: str | None = Query(None, description="staging | published | failed"),
-                 limit: int = Query(50, ge=1, le=500),
-                 p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
+def list_batches(
+    platform_code: str | None = None,
+    status: str | None = Query(None, description="staging | published | failed"),
+    limit: int = Query(50, ge=1, le=500),
+    p: Principal = Depends(Require(P.ORDER_READ)),
+    db: Session = DB,
+):
     """Newest first. A platform sees its own batches."""
-    return [service.batch_dict(b) for b in service.list_batches(db, p, platform_code=platform_code, status=status,
-                                                                limit=limit)]
+    return [
+        service.batch_dict(b)
+        for b in service.list_batches(db, p, platform_code=platform_code, status=status, limit=limit)
+    ]
 
 
 @api.get("/orders/batches/{batch_id}", response_model=S.BatchOut, summary="订单数据批次详情")
@@ -188,8 +232,12 @@ def get_batch(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: 
     return service.batch_dict(service.get_batch(db, p, batch_id))
 
 
-@api.get("/orders/batches/{batch_id}/rejects.csv", summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
-         response_class=FileResponse, responses={200: {"content": {"text/csv": {}}}})
+@api.get(
+    "/orders/batches/{batch_id}/rejects.csv",
+    summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
+    response_class=FileResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Columns: row, reason, the 15 fields of the record as received, raw (a line that could not be
     parsed at all)."""
@@ -197,22 +245,35 @@ def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), 
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"rejects-batch-{batch_id}.csv")
 
 
-def _coverage(db: Session, p: Principal, at: str, person_id: int | None, platform_code: str | None,
-              account_id: str | None, *, id_number: str | None = None, name: str | None = None,
-              phone: str | None = None) -> dict:
+def _coverage(
+    db: Session,
+    p: Principal,
+    at: str,
+    person_id: int | None,
+    platform_code: str | None,
+    account_id: str | None,
+    *,
+    id_number: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+) -> dict:
     when = coverage.parse_at(at)
     if id_number or name or phone:
         person_id = find_person(db, p, id_number=id_number, name=name, phone=phone, purpose="查询某时点的保障状态")
-    return coverage.covered_at(db, at=when, person_id=person_id, platform_code=platform_code, account_id=account_id,
-                               actor=p).as_dict()
+    return coverage.covered_at(
+        db, at=when, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=p
+    ).as_dict()
 
 
 @api.get("/coverage", response_model=S.CoverageOut, summary="某时点是否在保、由哪一单保障")
-def get_coverage(at: str = Query(..., description="时点，带时区的 ISO 8601，如 2026-08-01T12:30:00+08:00"),
-                 person_id: int | None = Query(None, description="人员 ID（跨该人员的所有平台账号）"),
-                 platform_code: str | None = Query(None, description="平台企业编码（与 account_id 同用）"),
-                 account_id: str | None = Query(None, description="平台账号"),
-                 p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
+def get_coverage(
+    at: str = Query(..., description="时点，带时区的 ISO 8601，如 2026-08-01T12:30:00+08:00"),
+    person_id: int | None = Query(None, description="人员 ID（跨该人员的所有平台账号）"),
+    platform_code: str | None = Query(None, description="平台企业编码（与 account_id 同用）"),
+    account_id: str | None = Query(None, description="平台账号"),
+    p: Principal = Depends(Require(P.COVERAGE_READ)),
+    db: Session = DB,
+):
     """Covered when the moment lies in an order's window (accepted_at … finished_at, cancelled orders
     included) on a platform covered on that date. Also the nearest orders before and after."""
     return _coverage(db, p, at, person_id, platform_code, account_id)
@@ -223,14 +284,26 @@ def post_coverage(body: S.CoverageQuery, p: Principal = Depends(Require(P.COVERA
     """The same answer as GET /coverage, asked in the body so that an ID or mobile number never
     appears in a URL: by ``id_number``, or ``name`` + ``phone`` (found through the blind index among
     the people in your scope, audited as a read of personal data), or as in GET."""
-    return _coverage(db, p, body.at, body.person_id, body.platform_code, body.account_id, id_number=body.id_number,
-                     name=body.name, phone=body.phone)
+    return _coverage(
+        db,
+        p,
+        body.at,
+        body.person_id,
+        body.platform_code,
+        body.account_id,
+        id_number=body.id_number,
+        name=body.name,
+        phone=body.phone,
+    )
 
 
 @api.get("/orders/insured", response_model=S.InsuredOut, summary="参保人数（有订单的人员数）与订单数")
-def insured(month: str = Query(..., description="YYYY-MM"),
-            day: dt.date | None = Query(None, description="该月中的某日（省略为全月）"),
-            p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
+def insured(
+    month: str = Query(..., description="YYYY-MM"),
+    day: dt.date | None = Query(None, description="该月中的某日（省略为全月）"),
+    p: Principal = Depends(Require(P.ORDER_READ)),
+    db: Session = DB,
+):
     """Distinct persons with at least one order, per platform and per city (prefecture), in your
     data scope (a city its city, a platform itself)."""
     return service.insured_counts(db, p, month=month, day=day).as_dict()

@@ -21,8 +21,14 @@ def _progress_bar():
         return None, lambda: None
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.description:<8}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), console=err, transient=True)
+    bar = Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
     task = bar.add_task("读取文件", total=1.0)
     bar.start()
 
@@ -33,10 +39,11 @@ def _progress_bar():
 
 
 @orders_app.command("import")
-def import_cmd(file: Path = typer.Argument(..., help="The order file (interface v1: CSV, JSON Lines or Parquet)."),
-               platform: str = typer.Option(..., "--platform", help="Code of the platform the file is from."),
-               fmt: str = typer.Option(None, "--format", help="csv | jsonl | parquet (default: from the file name).")
-               ) -> None:
+def import_cmd(
+    file: Path = typer.Argument(..., help="The order file (interface v1: CSV, JSON Lines or Parquet)."),
+    platform: str = typer.Option(..., "--platform", help="Code of the platform the file is from."),
+    fmt: str = typer.Option(None, "--format", help="csv | jsonl | parquet (default: from the file name)."),
+) -> None:
     """Import one order file as a batch: every row validated, rejects to a file, published atomically.
     Ends with one JSON line: batch_id, received, accepted, rejected, duplicates, rejects_path, seconds."""
     from oip.core import audit
@@ -48,8 +55,15 @@ def import_cmd(file: Path = typer.Argument(..., help="The order file (interface 
         raise typer.Exit(2)
     update, stop = _progress_bar()
     try:
-        res = ingest.import_file(file, platform, fmt=fmt, actor=audit.SystemActor(label="cli"), source="cli",
-                                 filename=file.name, progress=update)
+        res = ingest.import_file(
+            file,
+            platform,
+            fmt=fmt,
+            actor=audit.SystemActor(label="cli"),
+            source="cli",
+            filename=file.name,
+            progress=update,
+        )
     except DomainError as e:
         stop()
         err.print(f"[red]导入失败：{e.reason}[/red]")
@@ -66,8 +80,10 @@ def import_cmd(file: Path = typer.Argument(..., help="The order file (interface 
 
 
 @orders_app.command("batches")
-def batches_cmd(platform: str = typer.Option(None, "--platform", help="Only this platform."),
-                limit: int = typer.Option(20, help="How many (newest first).")) -> None:
+def batches_cmd(
+    platform: str = typer.Option(None, "--platform", help="Only this platform."),
+    limit: int = typer.Option(20, help="How many (newest first)."),
+) -> None:
     """The newest order batches as JSON lines."""
     from oip.core.db import session_scope
     from oip.orders import service
@@ -93,11 +109,12 @@ def sweep_cmd() -> None:
     print(json.dumps({"interrupted_batches": failed, "removed_files": [str(p) for p in removed]}, ensure_ascii=False))
 
 
-def coverage_cmd(platform: str = typer.Option(None, "--platform", help="Platform code (with --account)."),
-                 account: str = typer.Option(None, "--account", help="The worker's account id on that platform."),
-                 person: int = typer.Option(None, "--person", help="Or: the person id (all their platforms)."),
-                 at: str = typer.Option(..., "--at", help="The moment, ISO 8601 with offset, e.g. 2026-08-01T12:30:00+08:00.")
-                 ) -> None:
+def coverage_cmd(
+    platform: str = typer.Option(None, "--platform", help="Platform code (with --account)."),
+    account: str = typer.Option(None, "--account", help="The worker's account id on that platform."),
+    person: int = typer.Option(None, "--person", help="Or: the person id (all their platforms)."),
+    at: str = typer.Option(..., "--at", help="The moment, ISO 8601 with offset, e.g. 2026-08-01T12:30:00+08:00."),
+) -> None:
     """Was this worker covered at that moment, and by which order? Prints JSON."""
     from oip.core.db import session_scope
     from oip.core.errors import DomainError
@@ -117,4 +134,3 @@ def register(app: typer.Typer) -> None:
     """Adds this domain's commands to ``oip``."""
     app.add_typer(orders_app, name="orders")
     app.command("coverage")(coverage_cmd)
-

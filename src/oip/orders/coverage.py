@@ -46,10 +46,10 @@ from oip.workers.scope import account_condition
 class CoverageResult:
     at: dt.datetime
     covered: bool
-    order: OrderRef | None = None                        # the covering order (the earliest accepted if several)
+    order: OrderRef | None = None  # the covering order (the earliest accepted if several)
     covering: list[OrderRef] = field(default_factory=list)  # every order whose window contains T
-    nearest_before: OrderRef | None = None               # the last order finished before T
-    nearest_after: OrderRef | None = None                # the first order accepted after T
+    nearest_before: OrderRef | None = None  # the last order finished before T
+    nearest_after: OrderRef | None = None  # the first order accepted after T
     reason: str = ""
     accounts: list[tuple[str, str]] = field(default_factory=list)  # (platform_code, account_id) asked about
 
@@ -62,13 +62,18 @@ class CoverageResult:
         return self.order.platform_code if self.order else None
 
     def as_dict(self) -> dict:
-        return {"covered": self.covered, "order_id": self.order_id, "platform_code": self.platform_code,
-                "account_id": self.order.account_id if self.order else None,
-                "at": clock.local(self.at).isoformat(), "reason": self.reason,
-                "order": self.order.as_dict() if self.order else None,
-                "covering": [o.as_dict() for o in self.covering],
-                "nearest_before": self.nearest_before.as_dict() if self.nearest_before else None,
-                "nearest_after": self.nearest_after.as_dict() if self.nearest_after else None}
+        return {
+            "covered": self.covered,
+            "order_id": self.order_id,
+            "platform_code": self.platform_code,
+            "account_id": self.order.account_id if self.order else None,
+            "at": clock.local(self.at).isoformat(),
+            "reason": self.reason,
+            "order": self.order.as_dict() if self.order else None,
+            "covering": [o.as_dict() for o in self.covering],
+            "nearest_before": self.nearest_before.as_dict() if self.nearest_before else None,
+            "nearest_after": self.nearest_after.as_dict() if self.nearest_after else None,
+        }
 
 
 def parse_at(raw: str) -> dt.datetime:
@@ -79,8 +84,9 @@ def parse_at(raw: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(s)
     except ValueError:
-        raise DomainError(f"时间 {raw[:40]} 格式错误：应为带时区的 ISO 8601 时间，如 2026-08-01T12:30:00+08:00",
-                          field="at") from None
+        raise DomainError(
+            f"时间 {raw[:40]} 格式错误：应为带时区的 ISO 8601 时间，如 2026-08-01T12:30:00+08:00", field="at"
+        ) from None
     if t.tzinfo is None:
         raise DomainError("时间须带时区偏移，如 2026-08-01T12:30:00+08:00", field="at")
     return t
@@ -104,28 +110,38 @@ def _cursor() -> duckdb.DuckDBPyConnection:
 
 # ---- the look-up ------------------------------------------------------------------------------------
 
-def _accounts(session: Session, *, person_id: int | None, platform_code: str | None, account_id: str | None,
-              actor: Any = None) -> dict[tuple[int, str], rules.Account]:
+
+def _accounts(
+    session: Session, *, person_id: int | None, platform_code: str | None, account_id: str | None, actor: Any = None
+) -> dict[tuple[int, str], rules.Account]:
     """The accounts asked about by (platform id, account id), each with the days its platform's
     orders are covered."""
 
     if person_id is not None:
         if actor is not None:
-            visible = session.scalar(select(exists().where(PlatformAccount.person_id == person_id,
-                                                           account_condition(actor))))
+            visible = session.scalar(
+                select(exists().where(PlatformAccount.person_id == person_id, account_condition(actor)))
+            )
             if not visible:
                 raise out_of_scope("人员")
-        rows = session.execute(select(PlatformAccount.account_id, Platform).join(
-            Platform, Platform.id == PlatformAccount.platform_id).where(PlatformAccount.person_id == person_id)
-            .order_by(Platform.code)).all()
+        rows = session.execute(
+            select(PlatformAccount.account_id, Platform)
+            .join(Platform, Platform.id == PlatformAccount.platform_id)
+            .where(PlatformAccount.person_id == person_id)
+            .order_by(Platform.code)
+        ).all()
         if not rows:
             raise NotFound("人员不存在或没有平台账号", field="person_id")
     else:
         if not platform_code or not account_id:
-            raise DomainError("请指明人员（person_id），或平台编码和平台账号（platform_code、account_id）",
-                              field="account_id")
-        q = select(PlatformAccount.account_id, Platform).join(Platform, Platform.id == PlatformAccount.platform_id) \
+            raise DomainError(
+                "请指明人员（person_id），或平台编码和平台账号（platform_code、account_id）", field="account_id"
+            )
+        q = (
+            select(PlatformAccount.account_id, Platform)
+            .join(Platform, Platform.id == PlatformAccount.platform_id)
             .where(Platform.code == platform_code, PlatformAccount.account_id == account_id)
+        )
         if actor is not None:
             q = q.where(account_condition(actor))
         rows = session.execute(q).all()
@@ -136,13 +152,21 @@ def _accounts(session: Session, *, person_id: int | None, platform_code: str | N
     out = {}
     for a, p in rows:
         industry = industries[p.industry_code]
-        out[(p.id, a)] = rules.Account(rules.PlatformRef(p.code, p.display_name(today)), a,
-                                       coverage_start(p, industry), industry.covered_to)
+        out[(p.id, a)] = rules.Account(
+            rules.PlatformRef(p.code, p.display_name(today)), a, coverage_start(p, industry), industry.covered_to
+        )
     return out
 
 
-def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = None, platform_code: str | None = None,
-               account_id: str | None = None, actor: Any = None) -> CoverageResult:
+def covered_at(
+    session: Session,
+    *,
+    at: dt.datetime,
+    person_id: int | None = None,
+    platform_code: str | None = None,
+    account_id: str | None = None,
+    actor: Any = None,
+) -> CoverageResult:
     """Whether the person (all their platform accounts) or the platform account was covered at
     ``at``, by which order, and the nearest orders before and after. ``actor``: when given, the
     person or account must be inside their data scope (else NotFound).
@@ -151,23 +175,36 @@ def covered_at(session: Session, *, at: dt.datetime, person_id: int | None = Non
     (``rules.decide``) → the result."""
     if at.tzinfo is None:
         raise DomainError("时间须带时区", field="at")
-    accounts = _accounts(session, person_id=person_id, platform_code=platform_code, account_id=account_id,
-                         actor=actor)
+    accounts = _accounts(session, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=actor)
     reads = rules.plan_reads(at, _worked_days(session, accounts))
     orders = _fetch(session, reads) if reads else []
     d = rules.decide(at, list(accounts.values()), orders)
-    return CoverageResult(at=at, covered=d.covered, order=d.order, covering=d.covering,
-                          nearest_before=d.nearest_before, nearest_after=d.nearest_after, reason=d.reason,
-                          accounts=[a.key for a in accounts.values()])
+    return CoverageResult(
+        at=at,
+        covered=d.covered,
+        order=d.order,
+        covering=d.covering,
+        nearest_before=d.nearest_before,
+        nearest_after=d.nearest_after,
+        reason=d.reason,
+        accounts=[a.key for a in accounts.values()],
+    )
 
 
 def _worked_days(session: Session, by_key: dict[tuple[int, str], rules.Account]) -> list[rules.DaySpan]:
     """The accounts' worker-months (a handful of rows): the days they worked with the span of each
     day's orders, first acceptance to last finish."""
     key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key))
-    months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
-                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last)
-                             .where(key_cond)).all()
+    months = session.execute(
+        select(
+            WorkerMonth.platform_id,
+            WorkerMonth.account_id,
+            WorkerMonth.month,
+            WorkerMonth.day_orders,
+            WorkerMonth.day_first,
+            WorkerMonth.day_last,
+        ).where(key_cond)
+    ).all()
     spans = []
     for m in months:
         acct = by_key[(m.platform_id, m.account_id)]
@@ -175,8 +212,14 @@ def _worked_days(session: Session, by_key: dict[tuple[int, str], rules.Account])
             if n and m.day_first[i] is not None and m.day_last[i] is not None:
                 day = m.month + dt.timedelta(days=i)
                 start = _day_start(day)
-                spans.append(rules.DaySpan(acct, day, start + dt.timedelta(seconds=m.day_first[i]),
-                                           start + dt.timedelta(seconds=m.day_last[i])))
+                spans.append(
+                    rules.DaySpan(
+                        acct,
+                        day,
+                        start + dt.timedelta(seconds=m.day_first[i]),
+                        start + dt.timedelta(seconds=m.day_last[i]),
+                    )
+                )
     return spans
 
 
@@ -193,27 +236,42 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
     outside the range are skipped) in the files of its platform and month that overlap it."""
     codes = sorted({r.account.platform.code for r in reads})
     months = sorted({month_of(r.day) for r in reads})
-    files = session.execute(select(OrderFile.platform_code, OrderFile.month, OrderFile.path,
-                                   OrderFile.min_accepted_at, OrderFile.max_accepted_at).join(
-        OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
-        OrderBatch.status == "published", OrderFile.platform_code.in_(codes), OrderFile.month.in_(months),
-        OrderFile.max_accepted_at >= min(r.lo for r in reads), OrderFile.min_accepted_at <= max(r.hi for r in reads))
-        .order_by(OrderFile.id)).all()
+    files = session.execute(
+        select(
+            OrderFile.platform_code,
+            OrderFile.month,
+            OrderFile.path,
+            OrderFile.min_accepted_at,
+            OrderFile.max_accepted_at,
+        )
+        .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(
+            OrderBatch.status == "published",
+            OrderFile.platform_code.in_(codes),
+            OrderFile.month.in_(months),
+            OrderFile.max_accepted_at >= min(r.lo for r in reads),
+            OrderFile.min_accepted_at <= max(r.hi for r in reads),
+        )
+        .order_by(OrderFile.id)
+    ).all()
     if not files:
         return []
     parts = []
     for r in reads:
         code, month = r.account.platform.code, month_of(r.day)
-        paths = [str(ledger.root() / f.path) for f in files
-                 if f.platform_code == code and f.month == month and f.max_accepted_at >= r.lo
-                 and f.min_accepted_at <= r.hi]
+        paths = [
+            str(ledger.root() / f.path)
+            for f in files
+            if f.platform_code == code and f.month == month and f.max_accepted_at >= r.lo and f.min_accepted_at <= r.hi
+        ]
         if not paths:
             continue
         finished = f" AND finished_at >= {sqltext.literal(r.finished_from)}" if r.finished_from else ""
         parts.append(
             f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
             f"version FROM read_parquet({sqltext.array(paths)}) WHERE worker_account_id = {sqltext.literal(r.account.account_id)} "
-            f"AND accepted_at >= {sqltext.literal(r.lo)} AND accepted_at <= {sqltext.literal(r.hi)}{finished}")
+            f"AND accepted_at >= {sqltext.literal(r.lo)} AND accepted_at <= {sqltext.literal(r.hi)}{finished}"
+        )
     out: list[OrderRef] = []
     if parts:
         cur = _cursor()
@@ -225,10 +283,15 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
     if not out:
         return out
     # Leave out superseded versions (corrections) and keep the newest version of each order.
-    sup = set(session.execute(select(OrderSupersession.platform_code, OrderSupersession.order_id,
-                                     OrderSupersession.version).where(
-        tuple_(OrderSupersession.platform_code, OrderSupersession.order_id).in_(
-            list({(o.platform_code, o.order_id) for o in out})))).all())
+    sup = set(
+        session.execute(
+            select(OrderSupersession.platform_code, OrderSupersession.order_id, OrderSupersession.version).where(
+                tuple_(OrderSupersession.platform_code, OrderSupersession.order_id).in_(
+                    list({(o.platform_code, o.order_id) for o in out})
+                )
+            )
+        ).all()
+    )
     current = [o for o in out if (o.platform_code, o.order_id, o.version) not in sup]
     newest: dict[tuple[str, str], OrderRef] = {}
     for o in current:
@@ -238,9 +301,8 @@ def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
     return list(newest.values())
 
 
-
-
 # ---- a worker's own days ---------------------------------------------------------------------------
+
 
 @dataclass
 class CoveredDay:
@@ -259,17 +321,28 @@ def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.
     worker-month summaries say which months to read, the published files give the orders."""
     if until < since:
         raise DomainError("结束日期不能早于开始日期", field="until")
-    days = {since + dt.timedelta(days=i): CoveredDay(since + dt.timedelta(days=i))
-            for i in range((until - since).days + 1)}
+    days = {
+        since + dt.timedelta(days=i): CoveredDay(since + dt.timedelta(days=i)) for i in range((until - since).days + 1)
+    }
     try:
         accounts = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
     except NotFound:
         return list(days.values())
     first = since - dt.timedelta(days=1)  # an order accepted the evening before may run into ``since``
-    months = session.execute(select(WorkerMonth.platform_id, WorkerMonth.account_id, WorkerMonth.month,
-                                    WorkerMonth.day_orders, WorkerMonth.day_first, WorkerMonth.day_last).where(
-        tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(accounts)),
-        WorkerMonth.month >= first.replace(day=1), WorkerMonth.month <= until)).all()
+    months = session.execute(
+        select(
+            WorkerMonth.platform_id,
+            WorkerMonth.account_id,
+            WorkerMonth.month,
+            WorkerMonth.day_orders,
+            WorkerMonth.day_first,
+            WorkerMonth.day_last,
+        ).where(
+            tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(accounts)),
+            WorkerMonth.month >= first.replace(day=1),
+            WorkerMonth.month <= until,
+        )
+    ).all()
     # One read per account and month: from the first acceptance to the last finish of its days in range.
     spans: dict[tuple[tuple[int, str], dt.date], tuple[dt.datetime, dt.datetime]] = {}
     for m in months:

@@ -35,10 +35,15 @@ class OrderRef:
     version: int = 1
 
     def as_dict(self) -> dict:
-        return {"order_id": self.order_id, "platform_code": self.platform_code, "account_id": self.account_id,
-                "accepted_at": clock.local(self.accepted_at).isoformat(),
-                "finished_at": clock.local(self.finished_at).isoformat(), "status": self.status,
-                "county_code": self.county_code}
+        return {
+            "order_id": self.order_id,
+            "platform_code": self.platform_code,
+            "account_id": self.account_id,
+            "accepted_at": clock.local(self.accepted_at).isoformat(),
+            "finished_at": clock.local(self.finished_at).isoformat(),
+            "status": self.status,
+            "county_code": self.county_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,11 @@ class Account:
         return self.platform.code, self.account_id
 
     def covers(self, day: dt.date) -> bool:
-        return self.covered_from is not None and self.covered_from <= day and \
-            (self.covered_to is None or day <= self.covered_to)
+        return (
+            self.covered_from is not None
+            and self.covered_from <= day
+            and (self.covered_to is None or day <= self.covered_to)
+        )
 
 
 @dataclass(frozen=True)
@@ -109,22 +117,28 @@ def plan_reads(at: dt.datetime, spans: list[DaySpan]) -> list[Read]:
         reads += [Read(s.account, day, s.first, s.last) for s in worked.get(day, [])]
     if prev_day is not None:
         last = max(s.last for s in worked[prev_day])
-        reads += [Read(s.account, prev_day, s.first, s.last, finished_from=last - dt.timedelta(seconds=1))
-                  for s in worked[prev_day] if s.last == last]
+        reads += [
+            Read(s.account, prev_day, s.first, s.last, finished_from=last - dt.timedelta(seconds=1))
+            for s in worked[prev_day]
+            if s.last == last
+        ]
     if next_day is not None:
         first = min(s.first for s in worked[next_day])
-        reads += [Read(s.account, next_day, s.first, s.first + dt.timedelta(seconds=1))
-                  for s in worked[next_day] if s.first == first]
+        reads += [
+            Read(s.account, next_day, s.first, s.first + dt.timedelta(seconds=1))
+            for s in worked[next_day]
+            if s.first == first
+        ]
     return reads
 
 
 @dataclass
 class Decision:
     covered: bool
-    order: OrderRef | None = None                          # the covering order (the earliest accepted)
+    order: OrderRef | None = None  # the covering order (the earliest accepted)
     covering: list[OrderRef] = field(default_factory=list)  # every order whose window contains T
-    nearest_before: OrderRef | None = None                 # the last order finished before T
-    nearest_after: OrderRef | None = None                  # the first order accepted after T
+    nearest_before: OrderRef | None = None  # the last order finished before T
+    nearest_after: OrderRef | None = None  # the first order accepted after T
     reason: str = ""
 
 
@@ -133,8 +147,9 @@ def decide(at: dt.datetime, accounts: list[Account], orders: list[OrderRef]) -> 
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     by_key = {a.key: a for a in accounts}
-    covering = sorted((o for o in orders if o.accepted_at <= at <= o.finished_at),
-                      key=lambda o: (o.accepted_at, o.order_id))
+    covering = sorted(
+        (o for o in orders if o.accepted_at <= at <= o.finished_at), key=lambda o: (o.accepted_at, o.order_id)
+    )
     before = max((o for o in orders if o.finished_at < at), key=lambda o: (o.finished_at, o.order_id), default=None)
     after = min((o for o in orders if o.accepted_at > at), key=lambda o: (o.accepted_at, o.order_id), default=None)
     res = Decision(covered=False, nearest_before=before, nearest_after=after)
@@ -143,9 +158,11 @@ def decide(at: dt.datetime, accounts: list[Account], orders: list[OrderRef]) -> 
         first = eligible[0]
         res.covered, res.order, res.covering = True, first, eligible
         extra = f"（同时进行中的订单共 {len(eligible)} 单）" if len(eligible) > 1 else ""
-        res.reason = (f"{clock.fmt(at)} 处于订单 {first.order_id} 的执行期间"
-                      f"（{clock.fmt(first.accepted_at)} 接单，{clock.fmt(first.finished_at)} "
-                      f"{_ENDED.get(first.status, first.status)}）{extra}")
+        res.reason = (
+            f"{clock.fmt(at)} 处于订单 {first.order_id} 的执行期间"
+            f"（{clock.fmt(first.accepted_at)} 接单，{clock.fmt(first.finished_at)} "
+            f"{_ENDED.get(first.status, first.status)}）{extra}"
+        )
     elif covering:
         res.covering = covering
         name = by_key[(covering[0].platform_code, covering[0].account_id)].platform.name

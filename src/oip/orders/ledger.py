@@ -68,8 +68,10 @@ ROW_GROUP_SIZE = 65_536  # small row groups: coverage look-ups prune on the time
 # How ledger files are written (DuckDB COPY options). Parquet 2 pages with delta and byte-stream-split
 # encodings; dictionaries only for columns with few values (platform, industry, county, status, month):
 # order and account ids would overflow them and cost a second encoding attempt. Spark 3.3+ reads these.
-WRITE_OPTIONS = (f"FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1000, "
-                 f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}")
+WRITE_OPTIONS = (
+    f"FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1000, "
+    f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+)
 
 
 def root() -> Path:
@@ -103,8 +105,11 @@ class Slice:
 
 def files(session: Session, part: Slice = Slice()) -> list[Path]:
     """The published files of the slice, as absolute paths."""
-    q = select(OrderFile.path).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
-        OrderBatch.status == "published")
+    q = (
+        select(OrderFile.path)
+        .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(OrderBatch.status == "published")
+    )
     if part.months is not None:
         q = q.where(OrderFile.month.in_(part.months))
     if part.platforms is not None:
@@ -126,8 +131,9 @@ def superseded(session: Session, part: Slice = Slice()) -> list[tuple[str, str, 
 EMPTY_SELECT = "SELECT " + ", ".join(f"CAST(NULL AS {t}) AS {c}" for c, t in COLUMNS.items()) + " WHERE false"
 
 
-def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slice = Slice(),
-                    name: str = "orders") -> None:
+def register_orders(
+    con: duckdb.DuckDBPyConnection, session: Session, part: Slice = Slice(), name: str = "orders"
+) -> None:
     """Make view ``name`` on ``con``: the current version of every order in the slice."""
     paths = files(session, part)
     sup = superseded(session, part)
@@ -137,8 +143,13 @@ def register_orders(con: duckdb.DuckDBPyConnection, session: Session, part: Slic
         import pyarrow as pa
 
         codes, ids, versions = zip(*sup)
-        table = pa.table({"platform_code": pa.array(codes, pa.string()), "order_id": pa.array(ids, pa.string()),
-                          "version": pa.array(versions, pa.int32())})
+        table = pa.table(
+            {
+                "platform_code": pa.array(codes, pa.string()),
+                "order_id": pa.array(ids, pa.string()),
+                "version": pa.array(versions, pa.int32()),
+            }
+        )
         con.register("superseded_in", table)
         con.execute("INSERT INTO superseded SELECT * FROM superseded_in")
         con.unregister("superseded_in")
@@ -194,8 +205,10 @@ def write_index(con: duckdb.DuckDBPyConnection, ledger_file: Path, target: Path)
     Written under a temporary name and renamed, so a reader never sees half of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    con.execute(f"COPY (SELECT hash(order_id) AS h FROM read_parquet({sqltext.array([ledger_file])})) "
-                f"TO {sqltext.literal(tmp)} (FORMAT parquet, COMPRESSION uncompressed)")
+    con.execute(
+        f"COPY (SELECT hash(order_id) AS h FROM read_parquet({sqltext.array([ledger_file])})) "
+        f"TO {sqltext.literal(tmp)} (FORMAT parquet, COMPRESSION uncompressed)"
+    )
     os.replace(tmp, target)
 
 
@@ -210,8 +223,14 @@ def write_index_hashes(hashes, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_code: str, hashes_sql: str,
-                   id_range: tuple[str, str], skip: Iterable[str] = ()) -> set[str]:
+def months_holding(
+    con: duckdb.DuckDBPyConnection,
+    session: Session,
+    platform_code: str,
+    hashes_sql: str,
+    id_range: tuple[str, str],
+    skip: Iterable[str] = (),
+) -> set[str]:
     """The months (other than ``skip``) of the platform's published files whose order-id index holds
     one of the hashes of query ``hashes_sql`` (one column ``h``: ``hash(order_id)``) of ids in
     ``id_range`` (smallest, largest). Only the files whose own range of ids meets it (or is
@@ -219,12 +238,18 @@ def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_co
     in a month is never missed. Indexes that are missing are built from their files first."""
     skip = set(skip)
     lo, hi = id_range
-    q = (select(OrderFile.path, OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
-         .where(OrderBatch.status == "published", OrderFile.platform_code == platform_code,
-                (OrderFile.min_order_id.is_(None) | OrderFile.max_order_id.is_(None))
-                # byte order (DuckDB's), whatever the database's collation
-                | ((OrderFile.max_order_id.collate("C") >= lo) & (OrderFile.min_order_id.collate("C") <= hi)))
-         .order_by(OrderFile.id))
+    q = (
+        select(OrderFile.path, OrderFile.month)
+        .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(
+            OrderBatch.status == "published",
+            OrderFile.platform_code == platform_code,
+            (OrderFile.min_order_id.is_(None) | OrderFile.max_order_id.is_(None))
+            # byte order (DuckDB's), whatever the database's collation
+            | ((OrderFile.max_order_id.collate("C") >= lo) & (OrderFile.min_order_id.collate("C") <= hi)),
+        )
+        .order_by(OrderFile.id)
+    )
     month_of: dict[str, str] = {}
     for rel, month in session.execute(q):
         if month in skip:
@@ -237,11 +262,15 @@ def months_holding(con: duckdb.DuckDBPyConnection, session: Session, platform_co
         return set()
     found = con.execute(f"""SELECT DISTINCT filename FROM read_parquet({sqltext.array(month_of)}, filename=true)
                             WHERE h IN (SELECT h FROM ({hashes_sql}))""").fetchall()
-    return {month_of[f] for f, in found}
+    return {month_of[f] for (f,) in found}
 
 
-def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
-            supersessions: Sequence[tuple[str, str, int, str]] = ()) -> None:
+def publish(
+    session: Session,
+    batch: OrderBatch,
+    staged: Sequence[StagedFile],
+    supersessions: Sequence[tuple[str, str, int, str]] = (),
+) -> None:
     """Move the batch's files into the ledger and list them, in the caller's transaction.
 
     The files are renamed into place first (invisible: no published batch lists them yet); the
@@ -258,12 +287,25 @@ def publish(session: Session, batch: OrderBatch, staged: Sequence[StagedFile],
             idx = index_path(rel)
             idx.parent.mkdir(parents=True, exist_ok=True)
             os.replace(f.index, idx)
-        session.add(OrderFile(batch_id=batch.id, platform_code=f.platform_code, month=f.month, path=rel,
-                              rows=f.rows, min_accepted_at=f.min_accepted_at, max_accepted_at=f.max_accepted_at,
-                              min_order_id=f.min_order_id, max_order_id=f.max_order_id))
+        session.add(
+            OrderFile(
+                batch_id=batch.id,
+                platform_code=f.platform_code,
+                month=f.month,
+                path=rel,
+                rows=f.rows,
+                min_accepted_at=f.min_accepted_at,
+                max_accepted_at=f.max_accepted_at,
+                min_order_id=f.min_order_id,
+                max_order_id=f.max_order_id,
+            )
+        )
     for platform_code, order_id, version, month in supersessions:
-        session.add(OrderSupersession(platform_code=platform_code, order_id=order_id, version=version, month=month,
-                                      by_batch_id=batch.id))
+        session.add(
+            OrderSupersession(
+                platform_code=platform_code, order_id=order_id, version=version, month=month, by_batch_id=batch.id
+            )
+        )
     batch.status = "published"
     session.flush()
 
@@ -272,9 +314,14 @@ def sweep(session: Session) -> list[Path]:
     """Delete ledger files that no published batch lists (left by a crash before publishing).
     Holds the ledger lock, so a publish in progress is never swept."""
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    listed = {root() / p for p in session.scalars(
-        select(OrderFile.path).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
-            OrderBatch.status == "published"))}
+    listed = {
+        root() / p
+        for p in session.scalars(
+            select(OrderFile.path)
+            .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+            .where(OrderBatch.status == "published")
+        )
+    }
     removed = []
     orders_dir = root() / "orders"
     if orders_dir.exists():

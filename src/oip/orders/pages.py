@@ -28,8 +28,10 @@ from oip.workers import service as workers_service
 from oip.workers.models import Person
 
 pages = APIRouter(include_in_schema=False)
-layout.register_nav(layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}),
-                    layout.NavItem("保障状态查询", "/coverage", P.COVERAGE_READ, order=65))
+layout.register_nav(
+    layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}),
+    layout.NavItem("保障状态查询", "/coverage", P.COVERAGE_READ, order=65),
+)
 
 
 def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, list[str]]:
@@ -42,53 +44,85 @@ def _month_choice(db: Session, p: Principal, month: str | None) -> tuple[str, li
 
 
 @pages.get("/orders")
-def orders_month(request: Request, month: str | None = None, p: Principal = Depends(Require(P.ORDER_READ)),
-                 db: Session = DB):
+def orders_month(
+    request: Request, month: str | None = None, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB
+):
     if p.role.scope == "platform":
         return RedirectResponse("/portal/orders" + (f"?month={month}" if month else ""), status_code=303)
     chosen, months = _month_choice(db, p, month)
     counts = service.insured_counts(db, p, month=chosen)
     days = service.daily_insured(db, p, month=chosen)
     batches = [service.batch_dict(b) for b in service.list_batches(db, p, limit=20)]
-    return render(request, "orders_month.html", title=f"订单数据 · {chosen}", month=chosen, months=months,
-                  counts=counts, days=days, batches=batches, scope_name=p.organisation_name,
-                  peak=max((d["insured"] for d in days), default=0))
+    return render(
+        request,
+        "orders_month.html",
+        title=f"订单数据 · {chosen}",
+        month=chosen,
+        months=months,
+        counts=counts,
+        days=days,
+        batches=batches,
+        scope_name=p.organisation_name,
+        peak=max((d["insured"] for d in days), default=0),
+    )
 
 
 def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new: bool):
     b = service.get_batch(db, p, batch_id)
     back = "/portal/orders" if p.role.scope == "platform" else "/orders"
-    return render(request, "orders_batch.html", title=f"订单数据批次 · 第 {b.id} 批", batch=service.batch_dict(b),
-                  rejects=service.rejects_preview(b), preview=service.REJECTS_PREVIEW, back=back, new=new,
-                  fields=ingest.FIELDS, field_names=S.ORDER_FIELD_NAMES, format_names=S.FORMAT_NAMES,
-                  status_names=coverage.STATUS_NAMES)
+    return render(
+        request,
+        "orders_batch.html",
+        title=f"订单数据批次 · 第 {b.id} 批",
+        batch=service.batch_dict(b),
+        rejects=service.rejects_preview(b),
+        preview=service.REJECTS_PREVIEW,
+        back=back,
+        new=new,
+        fields=ingest.FIELDS,
+        field_names=S.ORDER_FIELD_NAMES,
+        format_names=S.FORMAT_NAMES,
+        status_names=coverage.STATUS_NAMES,
+    )
 
 
 @pages.get("/orders/batches/{batch_id}")
-def batch_page(request: Request, batch_id: int, new: bool = False, p: Principal = Depends(Require(P.ORDER_READ)),
-               db: Session = DB):
+def batch_page(
+    request: Request, batch_id: int, new: bool = False, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB
+):
     return _batch_page(request, db, p, batch_id, new)
 
 
 @pages.get("/portal/orders")
-def portal_orders(request: Request, month: str | None = None, p: Principal = Depends(Require(P.PORTAL)),
-                  db: Session = DB):
+def portal_orders(
+    request: Request, month: str | None = None, p: Principal = Depends(Require(P.PORTAL)), db: Session = DB
+):
     plat = db.get(Platform, p.platform_id) if p.platform_id else None
     if plat is None:
         raise DomainError("账号未关联平台企业")
     chosen, months = _month_choice(db, p, month)
     counts = service.insured_counts(db, p, month=chosen)
     batches = [service.batch_dict(b) for b in service.list_batches(db, p, limit=30)]
-    return render(request, "orders_portal.html", title="订单报送", platform=plat,
-                  platform_name=plat.display_name(clock.today()), batches=batches, counts=counts, month=chosen,
-                  months=months, fields=ingest.FIELDS, required=ingest.REQUIRED, field_names=S.ORDER_FIELD_NAMES,
-                  max_size=f"{get_settings().order_upload_max_bytes / 1024 ** 3:g} GiB",
-                  can_import=p.can(P.ORDER_IMPORT))
+    return render(
+        request,
+        "orders_portal.html",
+        title="订单报送",
+        platform=plat,
+        platform_name=plat.display_name(clock.today()),
+        batches=batches,
+        counts=counts,
+        month=chosen,
+        months=months,
+        fields=ingest.FIELDS,
+        required=ingest.REQUIRED,
+        field_names=S.ORDER_FIELD_NAMES,
+        max_size=f"{get_settings().order_upload_max_bytes / 1024**3:g} GiB",
+        can_import=p.can(P.ORDER_IMPORT),
+    )
 
 
 @pages.post("/portal/orders/upload", max_body_size=orders_api._UPLOAD_LIMIT)
-async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER_IMPORT)),
-                        db: Session = DB):
+async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER_IMPORT)), db: Session = DB):
     """The portal's upload form (multipart: file, format, csrf_token): imported like the API upload,
     then the batch's page."""
     if p.role.scope != "platform":
@@ -106,7 +140,9 @@ def parse_beijing(raw: str) -> dt.datetime:
     try:
         t = dt.datetime.fromisoformat(s)
     except ValueError:
-        raise DomainError(f"时点“{raw[:40]}”格式错误：请用日期时间选择器选择，如 2026-08-01 12:30", field="at") from None
+        raise DomainError(
+            f"时点“{raw[:40]}”格式错误：请用日期时间选择器选择，如 2026-08-01 12:30", field="at"
+        ) from None
     return t if t.tzinfo is not None else t.replace(tzinfo=clock.SHANGHAI)
 
 
@@ -115,8 +151,12 @@ def _picker_value(t: dt.datetime) -> str:
     return clock.local(t).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-_LOOKUP_NAMES = {"id_number": "按身份证号码", "name_phone": "按姓名和手机号码", "person": "按人员",
-                 "account": "按平台账号"}
+_LOOKUP_NAMES = {
+    "id_number": "按身份证号码",
+    "name_phone": "按姓名和手机号码",
+    "person": "按人员",
+    "account": "按平台账号",
+}
 
 
 def _coverage_view(db: Session, result: coverage.CoverageResult) -> dict:
@@ -139,17 +179,31 @@ def _coverage_view(db: Session, result: coverage.CoverageResult) -> dict:
         if o is None:
             return None
         day = clock.local(o.accepted_at).date()
-        return {"order_id": o.order_id, "platform": plat_name(o.platform_code, day), "platform_code": o.platform_code,
-                "account_id": o.account_id, "accepted_at": o.accepted_at, "finished_at": o.finished_at,
-                "status": coverage.STATUS_NAMES.get(o.status, o.status), "status_code": o.status,
-                "place": place(o.county_code), "county_code": o.county_code}
+        return {
+            "order_id": o.order_id,
+            "platform": plat_name(o.platform_code, day),
+            "platform_code": o.platform_code,
+            "account_id": o.account_id,
+            "accepted_at": o.accepted_at,
+            "finished_at": o.finished_at,
+            "status": coverage.STATUS_NAMES.get(o.status, o.status),
+            "status_code": o.status,
+            "place": place(o.county_code),
+            "county_code": o.county_code,
+        }
 
     today = clock.today()
-    return {"covered": result.covered, "reason": result.reason, "at": result.at,
-            "covering": [order(o) for o in result.covering], "before": order(result.nearest_before),
-            "after": order(result.nearest_after),
-            "accounts": [{"platform": plat_name(c, today), "platform_code": c, "account_id": a}
-                         for c, a in result.accounts]}
+    return {
+        "covered": result.covered,
+        "reason": result.reason,
+        "at": result.at,
+        "covering": [order(o) for o in result.covering],
+        "before": order(result.nearest_before),
+        "after": order(result.nearest_after),
+        "accounts": [
+            {"platform": plat_name(c, today), "platform_code": c, "account_id": a} for c, a in result.accounts
+        ],
+    }
 
 
 def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
@@ -164,16 +218,28 @@ def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
             pid = None
             if form["id_number"] or form["name"] or form["phone"]:
                 lookup = "id_number" if form["id_number"] else "name_phone"
-                pid = workers_service.find_person(db, p, id_number=form["id_number"], name=form["name"],
-                                                  phone=form["phone"], purpose="查询某时点的保障状态")
+                pid = workers_service.find_person(
+                    db,
+                    p,
+                    id_number=form["id_number"],
+                    name=form["name"],
+                    phone=form["phone"],
+                    purpose="查询某时点的保障状态",
+                )
             elif form["person_id"]:
                 if not form["person_id"].isdigit():
                     raise DomainError("人员 ID 应为数字", field="person_id")
                 lookup, pid = "person", int(form["person_id"])
             else:
                 lookup = "account"
-            found = coverage.covered_at(db, at=when, person_id=pid, platform_code=form["platform_code"] or None,
-                                        account_id=form["account_id"] or None, actor=p)
+            found = coverage.covered_at(
+                db,
+                at=when,
+                person_id=pid,
+                platform_code=form["platform_code"] or None,
+                account_id=form["account_id"] or None,
+                actor=p,
+            )
             result = _coverage_view(db, found)
             if lookup in ("id_number", "name_phone"):  # found by find_person: that read is audited
                 person = db.get(Person, pid)
@@ -184,9 +250,18 @@ def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
             error = e.reason
     platforms = [(x.code, x.display_name(clock.today())) for x in platforms_service.admitted_platforms(db)]
     default_at = _picker_value(clock.now().replace(second=0, microsecond=0))
-    resp = render(request, "coverage.html", title="保障状态查询", form=form, result=result, error=error,
-                  platforms=platforms, default_at=default_at, lookup=_LOOKUP_NAMES.get(lookup or ""),
-                  show_codes=p.role.scope == "region")
+    resp = render(
+        request,
+        "coverage.html",
+        title="保障状态查询",
+        form=form,
+        result=result,
+        error=error,
+        platforms=platforms,
+        default_at=default_at,
+        lookup=_LOOKUP_NAMES.get(lookup or ""),
+        show_codes=p.role.scope == "region",
+    )
     if lookup in ("id_number", "name_phone"):
         resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -198,20 +273,47 @@ def _coverage_form(**kw) -> dict:
 
 
 @pages.get("/coverage")
-def coverage_page(request: Request, at: str | None = None, person_id: str | None = None,
-                  platform_code: str | None = None, account_id: str | None = None,
-                  p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
+def coverage_page(
+    request: Request,
+    at: str | None = None,
+    person_id: str | None = None,
+    platform_code: str | None = None,
+    account_id: str | None = None,
+    p: Principal = Depends(Require(P.COVERAGE_READ)),
+    db: Session = DB,
+):
     """Bookmarkable look-ups by platform account or person ID; ID numbers and phones are posted."""
-    return _coverage_page(request, db, p, _coverage_form(at=at, person_id=person_id, platform_code=platform_code,
-                                                         account_id=account_id))
+    return _coverage_page(
+        request, db, p, _coverage_form(at=at, person_id=person_id, platform_code=platform_code, account_id=account_id)
+    )
 
 
 @pages.post("/coverage")
-def coverage_search(request: Request, at: str = Form(""), id_number: str = Form(""), name: str = Form(""),
-                    phone: str = Form(""), person_id: str = Form(""), platform_code: str = Form(""),
-                    account_id: str = Form(""), p: Principal = Depends(Require(P.COVERAGE_READ)), db: Session = DB):
+def coverage_search(
+    request: Request,
+    at: str = Form(""),
+    id_number: str = Form(""),
+    name: str = Form(""),
+    phone: str = Form(""),
+    person_id: str = Form(""),
+    platform_code: str = Form(""),
+    account_id: str = Form(""),
+    p: Principal = Depends(Require(P.COVERAGE_READ)),
+    db: Session = DB,
+):
     """The form posts here, so that an ID number or mobile number never appears in a URL (browser
     history, proxy and access logs)."""
-    return _coverage_page(request, db, p, _coverage_form(at=at, id_number=id_number, name=name, phone=phone,
-                                                         person_id=person_id, platform_code=platform_code,
-                                                         account_id=account_id))
+    return _coverage_page(
+        request,
+        db,
+        p,
+        _coverage_form(
+            at=at,
+            id_number=id_number,
+            name=name,
+            phone=phone,
+            person_id=person_id,
+            platform_code=platform_code,
+            account_id=account_id,
+        ),
+    )

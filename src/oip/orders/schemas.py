@@ -18,7 +18,9 @@ class ImportOut(BaseModel):
     corrections: int = Field(description="accepted rows that replace a stored order with other content (new version)")
     seconds: float
     months: list[str] = Field(description="months (YYYY-MM, Asia/Shanghai) the accepted orders belong to")
-    rejects_url: str | None = Field(description="the rejects file (CSV, UTF-8 with BOM); null when nothing was rejected")
+    rejects_url: str | None = Field(
+        description="the rejects file (CSV, UTF-8 with BOM); null when nothing was rejected"
+    )
 
 
 class BatchFile(BaseModel):
@@ -62,10 +64,22 @@ class OrderOut(BaseModel):
 
 # Chinese names of the fields of an order record (docs/interfaces/orders-v1.md), for the pages.
 ORDER_FIELD_NAMES = {
-    "order_id": "订单号", "platform_code": "平台企业编码", "worker_account_id": "平台账号", "industry": "行业",
-    "county_code": "接单地区划代码", "accepted_at": "订单接单时间", "picked_up_at": "取货/接到乘客时间",
-    "finished_at": "订单完成/取消时间", "status": "订单状态", "start_lng": "起点经度", "start_lat": "起点纬度",
-    "end_lng": "终点经度", "end_lat": "终点纬度", "distance_m": "里程（米）", "income_fen": "订单收入（分）"}
+    "order_id": "订单号",
+    "platform_code": "平台企业编码",
+    "worker_account_id": "平台账号",
+    "industry": "行业",
+    "county_code": "接单地区划代码",
+    "accepted_at": "订单接单时间",
+    "picked_up_at": "取货/接到乘客时间",
+    "finished_at": "订单完成/取消时间",
+    "status": "订单状态",
+    "start_lng": "起点经度",
+    "start_lat": "起点纬度",
+    "end_lng": "终点经度",
+    "end_lat": "终点纬度",
+    "distance_m": "里程（米）",
+    "income_fen": "订单收入（分）",
+}
 FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
 
 

@@ -31,6 +31,7 @@ REJECTS_PREVIEW = 200
 
 # ---- who may import for which platform -------------------------------------------------------------
 
+
 def import_platform(session: Session, actor: Principal, platform_code: str | None) -> Platform:
     """The platform a principal imports orders for: a platform user only its own (the code may be
     omitted); an agency with ORDER_IMPORT any admitted platform, named."""
@@ -41,14 +42,16 @@ def import_platform(session: Session, actor: Principal, platform_code: str | Non
 
 # ---- batches --------------------------------------------------------------------------------------
 
+
 def _batch_scope(q, actor: Principal):
     if actor.role.scope == "platform":
         return q.where(OrderBatch.platform_id == (actor.platform_id or -1))
     return q
 
 
-def list_batches(session: Session, actor: Principal, *, platform_code: str | None = None, status: str | None = None,
-                 limit: int = 50) -> list[OrderBatch]:
+def list_batches(
+    session: Session, actor: Principal, *, platform_code: str | None = None, status: str | None = None, limit: int = 50
+) -> list[OrderBatch]:
     """Newest first. A platform sees its own batches; officers see every platform's (batches are
     not regional: a file holds orders of the whole province)."""
     q = _batch_scope(select(OrderBatch), actor).order_by(OrderBatch.id.desc()).limit(limit)
@@ -76,15 +79,29 @@ def get_batch(session: Session, actor: Principal, batch_id: int) -> OrderBatch:
 
 def batch_dict(b: OrderBatch) -> dict:
     plat = b.platform
-    return {"batch_id": b.id, "platform_code": plat.code, "platform_name": plat.display_name(clock.today()),
-            "source": b.source, "source_name": ingest.SOURCES.get(b.source, b.source), "filename": b.filename,
-            "format": b.fmt, "status": b.status, "status_name": ingest.STATUS_NAMES.get(b.status, b.status),
-            "received": b.received, "accepted": b.accepted, "rejected": b.rejected, "duplicates": b.duplicates,
-            "corrections": b.corrections, "error": b.error, "started_at": b.started_at,
-            "published_at": b.published_at, "seconds": b.seconds,
-            "months": sorted({f.month for f in b.files}),
-            "files": [{"month": f.month, "rows": f.rows} for f in b.files],
-            "has_rejects": bool(b.rejects_path and Path(b.rejects_path).exists())}
+    return {
+        "batch_id": b.id,
+        "platform_code": plat.code,
+        "platform_name": plat.display_name(clock.today()),
+        "source": b.source,
+        "source_name": ingest.SOURCES.get(b.source, b.source),
+        "filename": b.filename,
+        "format": b.fmt,
+        "status": b.status,
+        "status_name": ingest.STATUS_NAMES.get(b.status, b.status),
+        "received": b.received,
+        "accepted": b.accepted,
+        "rejected": b.rejected,
+        "duplicates": b.duplicates,
+        "corrections": b.corrections,
+        "error": b.error,
+        "started_at": b.started_at,
+        "published_at": b.published_at,
+        "seconds": b.seconds,
+        "months": sorted({f.month for f in b.files}),
+        "files": [{"month": f.month, "rows": f.rows} for f in b.files],
+        "has_rejects": bool(b.rejects_path and Path(b.rejects_path).exists()),
+    }
 
 
 def rejects_path(b: OrderBatch) -> Path:
@@ -108,6 +125,7 @@ def rejects_preview(b: OrderBatch, limit: int = REJECTS_PREVIEW) -> list[dict]:
 
 # ---- insured counts ---------------------------------------------------------------------------------
 
+
 @dataclass
 class InsuredCounts:
     """Distinct insured workers (persons with at least one order) and orders in a period."""
@@ -120,8 +138,14 @@ class InsuredCounts:
     by_city: list[dict]
 
     def as_dict(self) -> dict:
-        return {"month": self.month, "day": self.day.isoformat() if self.day else None, "insured": self.insured,
-                "orders": self.orders, "by_platform": self.by_platform, "by_city": self.by_city}
+        return {
+            "month": self.month,
+            "day": self.day.isoformat() if self.day else None,
+            "insured": self.insured,
+            "orders": self.orders,
+            "by_platform": self.by_platform,
+            "by_city": self.by_city,
+        }
 
 
 def _scope_days(q, actor: Principal | None):
@@ -134,8 +158,9 @@ def _scope_days(q, actor: Principal | None):
     return q.where(WorkerMonth.platform_id == -1)
 
 
-def insured_counts(session: Session, actor: Principal | None, *, month: str, day: dt.date | None = None
-                   ) -> InsuredCounts:
+def insured_counts(
+    session: Session, actor: Principal | None, *, month: str, day: dt.date | None = None
+) -> InsuredCounts:
     """Per platform and per city (the county code's first four digits + '00'), for the month or one
     day of it, inside the caller's data scope. A person on two platforms counts once in the total
     and once on each platform; a person taking orders in two cities counts in each city."""
@@ -150,25 +175,45 @@ def insured_counts(session: Session, actor: Principal | None, *, month: str, day
         lo = first
         orders = WorkerMonth.orders
     period = (WorkerMonth.month == first, orders > 0)
-    total = session.execute(_scope_days(select(func.count(func.distinct(WorkerMonth.person_id)),
-                                               func.coalesce(func.sum(orders), 0)).where(*period),
-                                        actor)).one()
-    rows = session.execute(_scope_days(select(Platform.code, func.count(func.distinct(WorkerMonth.person_id)),
-                                              func.sum(orders)).join(
-        Platform, Platform.id == WorkerMonth.platform_id).where(*period), actor).group_by(Platform.code)
-        .order_by(Platform.code)).all()
+    total = session.execute(
+        _scope_days(
+            select(func.count(func.distinct(WorkerMonth.person_id)), func.coalesce(func.sum(orders), 0)).where(*period),
+            actor,
+        )
+    ).one()
+    rows = session.execute(
+        _scope_days(
+            select(Platform.code, func.count(func.distinct(WorkerMonth.person_id)), func.sum(orders))
+            .join(Platform, Platform.id == WorkerMonth.platform_id)
+            .where(*period),
+            actor,
+        )
+        .group_by(Platform.code)
+        .order_by(Platform.code)
+    ).all()
     plats = {p.code: p for p in session.scalars(select(Platform).where(Platform.code.in_([r[0] for r in rows])))}
     city = func.substr(WorkerMonth.county_code, 1, 4) + "00"
-    city_rows = session.execute(_scope_days(select(city, func.count(func.distinct(WorkerMonth.person_id)),
-                                                   func.sum(orders)).where(*period), actor)
-                                .group_by(city).order_by(city)).all()
+    city_rows = session.execute(
+        _scope_days(
+            select(city, func.count(func.distinct(WorkerMonth.person_id)), func.sum(orders)).where(*period), actor
+        )
+        .group_by(city)
+        .order_by(city)
+    ).all()
     names = {r.code: r.name for r in session.scalars(select(Region).where(Region.code.in_([c for c, *_ in city_rows])))}
     return InsuredCounts(
-        month=month, day=day, insured=int(total[0]), orders=int(total[1]),
-        by_platform=[{"platform_code": c, "platform_name": plats[c].display_name(lo), "insured": int(n),
-                      "orders": int(o)} for c, n, o in rows],
-        by_city=[{"city_code": c, "city_name": names.get(c, c), "insured": int(n), "orders": int(o)}
-                 for c, n, o in city_rows])
+        month=month,
+        day=day,
+        insured=int(total[0]),
+        orders=int(total[1]),
+        by_platform=[
+            {"platform_code": c, "platform_name": plats[c].display_name(lo), "insured": int(n), "orders": int(o)}
+            for c, n, o in rows
+        ],
+        by_city=[
+            {"city_code": c, "city_name": names.get(c, c), "insured": int(n), "orders": int(o)} for c, n, o in city_rows
+        ],
+    )
 
 
 def daily_insured(session: Session, actor: Principal | None, *, month: str) -> list[dict]:
@@ -176,28 +221,50 @@ def daily_insured(session: Session, actor: Principal | None, *, month: str) -> l
     first, nxt = month_span(parse_month(month))
     # Each worker-month row's orders of day i of the month (i from 1).
     u = func.unnest(WorkerMonth.day_orders).table_valued("n", with_ordinality="i").render_derived().lateral("u")
-    rows = session.execute(_scope_days(select(u.c.i, func.count(func.distinct(WorkerMonth.person_id)),
-                                              func.sum(u.c.n)).select_from(WorkerMonth).join(u, true())
-                                       .where(WorkerMonth.month == first, u.c.n > 0,
-                                              u.c.i <= (nxt - first).days), actor)
-                           .group_by(u.c.i).order_by(u.c.i)).all()
-    return [{"day": (first + dt.timedelta(days=int(i) - 1)).isoformat(), "insured": int(n), "orders": int(o)}
-            for i, n, o in rows]
+    rows = session.execute(
+        _scope_days(
+            select(u.c.i, func.count(func.distinct(WorkerMonth.person_id)), func.sum(u.c.n))
+            .select_from(WorkerMonth)
+            .join(u, true())
+            .where(WorkerMonth.month == first, u.c.n > 0, u.c.i <= (nxt - first).days),
+            actor,
+        )
+        .group_by(u.c.i)
+        .order_by(u.c.i)
+    ).all()
+    return [
+        {"day": (first + dt.timedelta(days=int(i) - 1)).isoformat(), "insured": int(n), "orders": int(o)}
+        for i, n, o in rows
+    ]
 
 
 def months_with_data(session: Session, actor: Principal | None, limit: int = 24) -> list[str]:
     """Months that have published orders (newest first), for the month selector."""
     from oip.orders.models import OrderFile
 
-    q = select(OrderFile.month).join(OrderBatch, OrderBatch.id == OrderFile.batch_id).where(
-        OrderBatch.status == "published").distinct().order_by(OrderFile.month.desc()).limit(limit)
+    q = (
+        select(OrderFile.month)
+        .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(OrderBatch.status == "published")
+        .distinct()
+        .order_by(OrderFile.month.desc())
+        .limit(limit)
+    )
     if actor is not None and actor.role.scope == "platform":
         q = q.where(OrderBatch.platform_id == (actor.platform_id or -1))
     return list(session.scalars(q))
 
 
-def import_upload(session: Session, actor: Principal, path: Path, *, platform_code: str | None, fmt: str | None,
-                  filename: str | None, source: str) -> ingest.ImportResult:
+def import_upload(
+    session: Session,
+    actor: Principal,
+    path: Path,
+    *,
+    platform_code: str | None,
+    fmt: str | None,
+    filename: str | None,
+    source: str,
+) -> ingest.ImportResult:
     """Import an uploaded file for the platform the principal may report for. The import runs on its
     own database connection and commits by itself (the batch is published atomically)."""
     plat = import_platform(session, actor, platform_code)
@@ -206,7 +273,14 @@ def import_upload(session: Session, actor: Principal, path: Path, *, platform_co
 
 
 def result_dict(res: ingest.ImportResult) -> dict[str, Any]:
-    return {"batch_id": res.batch_id, "received": res.received, "accepted": res.accepted, "rejected": res.rejected,
-            "duplicates": res.duplicates, "corrections": res.corrections, "seconds": round(res.seconds, 3),
-            "months": res.months,
-            "rejects_url": f"/api/v1/orders/batches/{res.batch_id}/rejects.csv" if res.rejected else None}
+    return {
+        "batch_id": res.batch_id,
+        "received": res.received,
+        "accepted": res.accepted,
+        "rejected": res.rejected,
+        "duplicates": res.duplicates,
+        "corrections": res.corrections,
+        "seconds": round(res.seconds, 3),
+        "months": res.months,
+        "rejects_url": f"/api/v1/orders/batches/{res.batch_id}/rejects.csv" if res.rejected else None,
+    }

@@ -23,18 +23,30 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-COLUMNS = ("platform_id", "account_id", "month", "county_code", "person_id", "orders", "completed", "day_orders",
-           "day_first", "day_last", "first_accepted_at", "last_finished_at")
+COLUMNS = (
+    "platform_id",
+    "account_id",
+    "month",
+    "county_code",
+    "person_id",
+    "orders",
+    "completed",
+    "day_orders",
+    "day_first",
+    "day_last",
+    "first_accepted_at",
+    "last_finished_at",
+)
 SQL_COLUMNS = ", ".join(COLUMNS)
 DAYS = 31
 
-_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)    # signature, flags, no header extension
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 _TRAILER = b"\xff\xff"
-_PG_EPOCH_DAYS = 10_957                          # 2000-01-01, PostgreSQL's epoch, in days from 1970-01-01
+_PG_EPOCH_DAYS = 10_957  # 2000-01-01, PostgreSQL's epoch, in days from 1970-01-01
 _PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400_000_000
 _INT4_OID = 23
-_ROWS_PER_BATCH = 65_536                         # DuckDB → Arrow
-_ROWS_PER_CHUNK = 2_048                          # rows laid out at once: the buffers stay in the CPU's cache
+_ROWS_PER_BATCH = 65_536  # DuckDB → Arrow
+_ROWS_PER_CHUNK = 2_048  # rows laid out at once: the buffers stay in the CPU's cache
 
 
 def rows_sql(platform_id: int, source: str) -> str:
@@ -72,6 +84,7 @@ def batches(con, sql: str) -> Iterator[pa.RecordBatch]:
 
 # ---- PostgreSQL's binary COPY format -------------------------------------------------------------
 
+
 def _int_values(arr: pa.Array, dtype: str) -> np.ndarray:
     if arr.null_count:
         raise ValueError(f"worker_months: a NULL in column {arr.type} where none is allowed")
@@ -86,7 +99,7 @@ def _text_parts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("worker_months: a NULL text where none is allowed")
     arr = arr.cast(pa.string())
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1]
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and len(bufs[2]) else np.zeros(1, np.uint8)
     return offsets, data
 
@@ -130,8 +143,8 @@ class _Layout:
         lens = np.diff(offsets)
         self.put(lens, ">i4")
         cols = np.arange(width)
-        self.mat[:self.n, self.pos:self.pos + width] = data[np.minimum(offsets[:-1, None] + cols, len(data) - 1)]
-        self.keep[:self.n, self.pos:self.pos + width] = cols < lens[:, None]
+        self.mat[: self.n, self.pos : self.pos + width] = data[np.minimum(offsets[:-1, None] + cols, len(data) - 1)]
+        self.keep[: self.n, self.pos : self.pos + width] = cols < lens[:, None]
         self.pos += width
 
     def int_array(self, values: np.ndarray, present: np.ndarray | None) -> None:
@@ -153,7 +166,7 @@ class _Layout:
         self.pos += DAYS * 8
 
     def bytes(self) -> bytes:
-        return np.compress(self.keep[:self.n].ravel(), self.mat[:self.n].ravel()).tobytes()
+        return np.compress(self.keep[: self.n].ravel(), self.mat[: self.n].ravel()).tobytes()
 
 
 def copy_stream(source: Iterable[pa.RecordBatch]) -> Iterator[bytes]:
@@ -170,12 +183,15 @@ def _encode(batch: pa.RecordBatch) -> Iterator[bytes]:
     col = {name: batch.column(name) for name in batch.schema.names}
     account, county = _text_parts(col["account_id"]), _text_parts(col["county_code"])
     widths = [int(np.diff(o).max()) for o, _ in (account, county)]
-    fixed = {"platform_id": _int_values(col["platform_id"], ">i8"),
-             "month": _int_values(col["month"], "<i4") - _PG_EPOCH_DAYS,
-             "person_id": _int_values(col["person_id"], ">i8"), "orders": _int_values(col["orders"], ">i4"),
-             "completed": _int_values(col["completed"], ">i4"),
-             "first": _int_values(col["first_accepted_at"], "<i8") - _PG_EPOCH_US,
-             "last": _int_values(col["last_finished_at"], "<i8") - _PG_EPOCH_US}
+    fixed = {
+        "platform_id": _int_values(col["platform_id"], ">i8"),
+        "month": _int_values(col["month"], "<i4") - _PG_EPOCH_DAYS,
+        "person_id": _int_values(col["person_id"], ">i8"),
+        "orders": _int_values(col["orders"], ">i4"),
+        "completed": _int_values(col["completed"], ">i4"),
+        "first": _int_values(col["first_accepted_at"], "<i8") - _PG_EPOCH_US,
+        "last": _int_values(col["last_finished_at"], "<i8") - _PG_EPOCH_US,
+    }
     offsets, doms = _list_parts(col["doms"])
     days = doms.to_numpy().astype(np.int64) - 1
     per_day = [_list_parts(col[c]) for c in ("ns", "fs", "ls")]  # the same lengths as doms, day by day
@@ -190,7 +206,7 @@ def _encode(batch: pa.RecordBatch) -> Iterator[bytes]:
         hi = min(batch.num_rows, lo + rows)
         n = hi - lo
         a, b = offsets[lo], offsets[hi]
-        r = np.repeat(np.arange(n), np.diff(offsets[lo:hi + 1]))
+        r = np.repeat(np.arange(n), np.diff(offsets[lo : hi + 1]))
         d = days[a:b]
         if len(d) and (d.min() < 0 or d.max() >= DAYS):
             raise ValueError("worker_months: a day of the month outside 1–31")
@@ -198,13 +214,13 @@ def _encode(batch: pa.RecordBatch) -> Iterator[bytes]:
         present[:n] = False
         present[r, d] = True
         for k, (o, v) in enumerate(per_day):
-            dense[k, r, d] = v[o[lo]:o[hi]]
+            dense[k, r, d] = v[o[lo] : o[hi]]
         out.start(n)
         out.put(len(COLUMNS), ">i2")
         out.field(fixed["platform_id"][lo:hi], ">i8")
-        out.text(account[0][lo:hi + 1], account[1], widths[0])
+        out.text(account[0][lo : hi + 1], account[1], widths[0])
         out.field(fixed["month"][lo:hi], ">i4")
-        out.text(county[0][lo:hi + 1], county[1], widths[1])
+        out.text(county[0][lo : hi + 1], county[1], widths[1])
         out.field(fixed["person_id"][lo:hi], ">i8")
         out.field(fixed["orders"][lo:hi], ">i4")
         out.field(fixed["completed"][lo:hi], ">i4")
@@ -239,13 +255,16 @@ def add(session: Session, platform_id: int, months: list[str], source: Iterable[
     to those already there. The caller holds the platform's import lock: no other batch adds rows
     meanwhile."""
     firsts = [f"{m}-01" for m in months]
-    if not session.scalar(text("SELECT EXISTS (SELECT 1 FROM worker_months WHERE platform_id = :p "
-                               "AND month = ANY(CAST(:m AS date[])))"), {"p": int(platform_id), "m": firsts}):
+    if not session.scalar(
+        text("SELECT EXISTS (SELECT 1 FROM worker_months WHERE platform_id = :p AND month = ANY(CAST(:m AS date[])))"),
+        {"p": int(platform_id), "m": firsts},
+    ):
         copy_in(session, "worker_months", source)
         return
     session.execute(text(_TEMP.format(name="wm_in")))
     copy_in(session, "wm_in", source)
-    session.execute(text(f"""INSERT INTO worker_months ({SQL_COLUMNS}) SELECT {SQL_COLUMNS} FROM wm_in
+    session.execute(
+        text(f"""INSERT INTO worker_months ({SQL_COLUMNS}) SELECT {SQL_COLUMNS} FROM wm_in
         ON CONFLICT (platform_id, account_id, month, county_code) DO UPDATE SET
             orders = worker_months.orders + EXCLUDED.orders, completed = worker_months.completed + EXCLUDED.completed,
             person_id = EXCLUDED.person_id,
@@ -256,18 +275,22 @@ def add(session: Session, platform_id: int, months: list[str], source: Iterable[
             day_last = ARRAY(SELECT GREATEST(a, b) FROM unnest(worker_months.day_last, EXCLUDED.day_last)
                              WITH ORDINALITY AS u(a, b, i) ORDER BY i),
             first_accepted_at = LEAST(worker_months.first_accepted_at, EXCLUDED.first_accepted_at),
-            last_finished_at = GREATEST(worker_months.last_finished_at, EXCLUDED.last_finished_at)"""))
+            last_finished_at = GREATEST(worker_months.last_finished_at, EXCLUDED.last_finished_at)""")
+    )
     session.execute(text("DROP TABLE wm_in"))
 
 
-def replace(session: Session, platform_id: int, keys: list[tuple[str, str, str]],
-            source: Iterable[pa.RecordBatch]) -> None:
+def replace(
+    session: Session, platform_id: int, keys: list[tuple[str, str, str]], source: Iterable[pa.RecordBatch]
+) -> None:
     """Replace the summaries of the platform's worker-months ``keys`` (account, YYYY-MM-01, county)
     with the rows in ``source`` (sums over their current orders); a key without a row is left empty
     and disappears."""
-    session.execute(text("""DELETE FROM worker_months w
+    session.execute(
+        text("""DELETE FROM worker_months w
         USING unnest(CAST(:a AS varchar[]), CAST(:m AS date[]), CAST(:c AS varchar[])) AS k(account_id, month, county_code)
         WHERE w.platform_id = :p AND w.account_id = k.account_id AND w.month = k.month
           AND w.county_code = k.county_code"""),
-        {"p": int(platform_id), "a": [k[0] for k in keys], "m": [k[1] for k in keys], "c": [k[2] for k in keys]})
+        {"p": int(platform_id), "a": [k[0] for k in keys], "m": [k[1] for k in keys], "c": [k[2] for k in keys]},
+    )
     copy_in(session, "worker_months", source)

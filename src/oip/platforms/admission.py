@@ -33,24 +33,48 @@ from oip.platforms.scope import platform_condition
 # ---- the state machine (data) --------------------------------------------------------------------
 
 STATE_NAMES = {
-    "submitted": "已受理申请", "assessed": "评估通过", "reported": "已报国家部门", "consented": "国家部门已同意",
-    "publicised": "公示中", "admitted": "已纳入试点", "rejected": "未予纳入", "withdrawn": "已撤回",
+    "submitted": "已受理申请",
+    "assessed": "评估通过",
+    "reported": "已报国家部门",
+    "consented": "国家部门已同意",
+    "publicised": "公示中",
+    "admitted": "已纳入试点",
+    "rejected": "未予纳入",
+    "withdrawn": "已撤回",
 }
 STATES = tuple(STATE_NAMES)
 FINAL_STATES = frozenset({"admitted", "rejected", "withdrawn"})
 OPEN_STATES = tuple(s for s in STATES if s not in FINAL_STATES)
 
 ACTION_NAMES = {
-    "apply": "受理书面申请", "assess": "评估试点条件", "report": "报国家有关部门", "consent": "登记国家部门意见",
-    "publish": "公示", "conclude": "公示期满作出决定", "reject": "不予纳入", "withdraw": "申请人撤回申请",
-    "record_objection": "登记公示期异议", "resolve_objection": "处理公示期异议",
+    "apply": "受理书面申请",
+    "assess": "评估试点条件",
+    "report": "报国家有关部门",
+    "consent": "登记国家部门意见",
+    "publish": "公示",
+    "conclude": "公示期满作出决定",
+    "reject": "不予纳入",
+    "withdraw": "申请人撤回申请",
+    "record_objection": "登记公示期异议",
+    "resolve_objection": "处理公示期异议",
 }
 ACTIONS = ("assess", "report", "consent", "publish", "conclude", "reject", "withdraw")
 
 DECISION_NAMES = {
-    "accepted": "受理", "pass": "通过", "fail": "不通过", "reported": "已上报", "consented": "同意", "refused": "不同意",
-    "published": "已公示", "include": "予以纳入", "reject": "不予纳入", "rejected": "不予纳入", "withdrawn": "撤回",
-    "recorded": "已登记", "upheld": "异议成立", "not_upheld": "异议不成立",
+    "accepted": "受理",
+    "pass": "通过",
+    "fail": "不通过",
+    "reported": "已上报",
+    "consented": "同意",
+    "refused": "不同意",
+    "published": "已公示",
+    "include": "予以纳入",
+    "reject": "不予纳入",
+    "rejected": "不予纳入",
+    "withdrawn": "撤回",
+    "recorded": "已登记",
+    "upheld": "异议成立",
+    "not_upheld": "异议不成立",
 }
 
 TRANSITIONS: dict[tuple[str, str, str], str] = {
@@ -78,7 +102,10 @@ NOTICE_MIN_DAYS = 5
 OBJECTION_ADDRESSEE = "广西壮族自治区人力资源和社会保障厅"
 
 ALLOWED_EXTENSIONS = {
-    ".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
     ".doc": "application/msword",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".xls": "application/vnd.ms-excel",
@@ -108,8 +135,10 @@ def next_state(state: str, action: str, decision: str | None = None) -> str:
         raise DomainError(f"未知的操作 {action}，应为：{'、'.join(ACTIONS)}", field="action")
     decisions = decisions_for(state, action)
     if not decisions:
-        raise IllegalTransition(f"申请当前状态为“{STATE_NAMES.get(state, state)}”（{state}），不能执行"
-                                f"“{ACTION_NAMES[action]}”（{action}）", field="action")
+        raise IllegalTransition(
+            f"申请当前状态为“{STATE_NAMES.get(state, state)}”（{state}），不能执行“{ACTION_NAMES[action]}”（{action}）",
+            field="action",
+        )
     decision = decision or DEFAULT_DECISION.get(action)
     if decision not in decisions:
         choices = "、".join(f"{d}（{DECISION_NAMES[d]}）" for d in decisions)
@@ -118,6 +147,7 @@ def next_state(state: str, action: str, decision: str | None = None) -> str:
 
 
 # ---- attachments ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Upload:
@@ -141,14 +171,36 @@ def make_attachment(upload: Upload) -> Attachment:
         raise TooLarge(f"附件“{name}”超过 {limit // (1024 * 1024)} MB 的上限", field="attachments")
     if not upload.content:
         raise DomainError(f"附件“{name}”是空文件", field="attachments")
-    return Attachment(filename=name[-256:], content_type=ALLOWED_EXTENSIONS[ext], size=len(upload.content),
-                      sha256=hashlib.sha256(upload.content).hexdigest(), content=upload.content)
+    return Attachment(
+        filename=name[-256:],
+        content_type=ALLOWED_EXTENSIONS[ext],
+        size=len(upload.content),
+        sha256=hashlib.sha256(upload.content).hexdigest(),
+        content=upload.content,
+    )
 
 
-def _step(session: Session, actor: Principal, adm: Admission, action: str, from_state: str | None, to_state: str,
-          decision: str, comment: str, attachments: list[Attachment]) -> AdmissionStep:
-    step = AdmissionStep(admission_id=adm.id, action=action, from_state=from_state, to_state=to_state,
-                         decision=decision, comment=comment, officer_id=actor.user_id, at=clock.now())
+def _step(
+    session: Session,
+    actor: Principal,
+    adm: Admission,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    decision: str,
+    comment: str,
+    attachments: list[Attachment],
+) -> AdmissionStep:
+    step = AdmissionStep(
+        admission_id=adm.id,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        decision=decision,
+        comment=comment,
+        officer_id=actor.user_id,
+        at=clock.now(),
+    )
     step.attachments = attachments
     adm.steps.append(step)
     session.flush()
@@ -160,6 +212,7 @@ def _files(step: AdmissionStep) -> list[dict]:
 
 
 # ---- reads ---------------------------------------------------------------------------------------
+
 
 def _scoped(actor: Principal):
     return select(Admission).join(Platform, Platform.id == Admission.platform_id).where(platform_condition(actor))
@@ -190,10 +243,13 @@ def admissions_of(session: Session, actor: Principal, platform: Platform) -> lis
 
 def get_attachment(session: Session, actor: Principal, attachment_id: int) -> Attachment:
     """A document with its content, if its admission is inside the caller's scope."""
-    q = (select(Attachment).join(AdmissionStep, AdmissionStep.id == Attachment.step_id)
-         .join(Admission, Admission.id == AdmissionStep.admission_id)
-         .join(Platform, Platform.id == Admission.platform_id)
-         .where(Attachment.id == attachment_id, platform_condition(actor)))
+    q = (
+        select(Attachment)
+        .join(AdmissionStep, AdmissionStep.id == Attachment.step_id)
+        .join(Admission, Admission.id == AdmissionStep.admission_id)
+        .join(Platform, Platform.id == Admission.platform_id)
+        .where(Attachment.id == attachment_id, platform_condition(actor))
+    )
     att = session.scalar(q)
     if att is None:
         raise out_of_scope("附件")
@@ -202,10 +258,25 @@ def get_attachment(session: Session, actor: Principal, attachment_id: int) -> At
 
 # ---- applying ------------------------------------------------------------------------------------
 
-def apply(session: Session, actor: Principal, *, code: Any, name: Any, uscc: Any, industry_code: Any,
-          headquarters: Any, headquarters_region: Any = None, contact_name: Any, contact_phone: Any,
-          contact_email: Any = "", applied_on: Any, base_yuan: Any = None, comment: Any = "",
-          attachments: list[Upload] = ()) -> Admission:
+
+def apply(
+    session: Session,
+    actor: Principal,
+    *,
+    code: Any,
+    name: Any,
+    uscc: Any,
+    industry_code: Any,
+    headquarters: Any,
+    headquarters_region: Any = None,
+    contact_name: Any,
+    contact_phone: Any,
+    contact_email: Any = "",
+    applied_on: Any,
+    base_yuan: Any = None,
+    comment: Any = "",
+    attachments: list[Upload] = (),
+) -> Admission:
     """Register a platform's written application: a register entry in status 'applicant' and an
     admission in state 'submitted' with its first step. ``base_yuan`` defaults to the industry's."""
     comment = register.clean_text(comment, "comment", "意见", 4000)
@@ -214,28 +285,56 @@ def apply(session: Session, actor: Principal, *, code: Any, name: Any, uscc: Any
         raise DomainError("请填写申请日期", field="applied_on")
     if applied_on > clock.today():
         raise DomainError("申请日期不能晚于今天", field="applied_on")
-    details = {"headquarters": headquarters, "headquarters_region": headquarters_region,
-               "contact_name": contact_name, "contact_phone": contact_phone, "contact_email": contact_email}
+    details = {
+        "headquarters": headquarters,
+        "headquarters_region": headquarters_region,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+    }
     for field, label in (("headquarters", "总部地址"), ("contact_name", "联系人"), ("contact_phone", "联系电话")):
         if not str(details[field] or "").strip():
             raise DomainError(f"请填写{label}", field=field)
     if base_yuan in (None, ""):
         base_yuan = rates.default_base(str(industry_code or "").strip())
-    plat = register.new_platform(session, code=code, uscc=uscc, industry_code=industry_code, name=name,
-                                 base_yuan=base_yuan, valid_from=applied_on, status="applicant")
+    plat = register.new_platform(
+        session,
+        code=code,
+        uscc=uscc,
+        industry_code=industry_code,
+        name=name,
+        base_yuan=base_yuan,
+        valid_from=applied_on,
+        status="applicant",
+    )
     register.set_details(session, plat, details)
     adm = Admission(platform_id=plat.id, state=INITIAL_STATE, applied_on=applied_on)
     adm.platform = plat
     session.add(adm)
     session.flush()
     step = _step(session, actor, adm, "apply", None, INITIAL_STATE, "accepted", comment, files)
-    audit.record(session, actor, "admission.apply", entity_type="admission", entity_id=adm.id, after={
-        "platform": plat.code, "name": plat.names[0].name, "uscc": plat.uscc, "industry_code": plat.industry_code,
-        "base_yuan": plat.rates[0].base_yuan, "applied_on": applied_on, "state": adm.state, "files": _files(step)})
+    audit.record(
+        session,
+        actor,
+        "admission.apply",
+        entity_type="admission",
+        entity_id=adm.id,
+        after={
+            "platform": plat.code,
+            "name": plat.names[0].name,
+            "uscc": plat.uscc,
+            "industry_code": plat.industry_code,
+            "base_yuan": plat.rates[0].base_yuan,
+            "applied_on": applied_on,
+            "state": adm.state,
+            "files": _files(step),
+        },
+    )
     return adm
 
 
 # ---- steps ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class StepInput:
@@ -266,8 +365,12 @@ def conclude_blockers(adm: Admission, today: dt.date) -> list[Conflict]:
     if adm.notice_to is None:
         out.append(Conflict("尚未公示，不能作出纳入决定", field="notice_to"))
     elif today <= adm.notice_to:
-        out.append(Conflict(f"公示期至 {adm.notice_to} 止，公示期满后（{adm.notice_to + dt.timedelta(days=1)} 起）方可作出决定",
-                            field="notice_to"))
+        out.append(
+            Conflict(
+                f"公示期至 {adm.notice_to} 止，公示期满后（{adm.notice_to + dt.timedelta(days=1)} 起）方可作出决定",
+                field="notice_to",
+            )
+        )
     open_ = [o for o in adm.objections if o.upheld is None]
     if open_:
         out.append(Conflict(f"尚有 {len(open_)} 件公示期异议未处理完毕，处理后方可作出决定", field="objections"))
@@ -314,8 +417,9 @@ def _effects(session: Session, actor: Principal, adm: Admission, to: str, s: Ste
         plat.status = "withdrawn"
 
 
-def act(session: Session, actor: Principal, admission_id: int, action: str, step: StepInput,
-        attachments: list[Upload] = ()) -> Admission:
+def act(
+    session: Session, actor: Principal, admission_id: int, action: str, step: StepInput, attachments: list[Upload] = ()
+) -> Admission:
     """Take one step of the workflow (see TRANSITIONS) and record it."""
     adm = get_admission(session, actor, admission_id, for_update=True)
     from_state = adm.state
@@ -329,24 +433,46 @@ def act(session: Session, actor: Principal, admission_id: int, action: str, step
     adm.state = to
     comment = "\n".join(x for x in (step.comment, f"理由：{step.reason}" if step.reason else "") if x)
     row = _step(session, actor, adm, action, from_state, to, decision, comment, files)
-    audit.record(session, actor, f"admission.{action}", entity_type="admission", entity_id=adm.id,
-                 before={"state": from_state}, after={
-                     "state": to, "decision": decision, "platform": adm.platform.code,
-                     "platform_status": adm.platform.status, "notice_from": adm.notice_from,
-                     "notice_to": adm.notice_to, "included_from": adm.included_from,
-                     "reason": adm.rejection_reason if to == "rejected" else None, "files": _files(row)})
+    audit.record(
+        session,
+        actor,
+        f"admission.{action}",
+        entity_type="admission",
+        entity_id=adm.id,
+        before={"state": from_state},
+        after={
+            "state": to,
+            "decision": decision,
+            "platform": adm.platform.code,
+            "platform_status": adm.platform.status,
+            "notice_from": adm.notice_from,
+            "notice_to": adm.notice_to,
+            "included_from": adm.included_from,
+            "reason": adm.rejection_reason if to == "rejected" else None,
+            "files": _files(row),
+        },
+    )
     return adm
 
 
 # ---- objections during the public notice ---------------------------------------------------------
+
 
 def _in_notice(adm: Admission, what: str) -> None:
     if adm.state != "publicised":
         raise IllegalTransition(f"申请当前状态为“{STATE_NAMES[adm.state]}”，只能在公示期间{what}", field="action")
 
 
-def record_objection(session: Session, actor: Principal, admission_id: int, *, received_on: Any, objector: Any,
-                     content: Any, attachments: list[Upload] = ()) -> NoticeObjection:
+def record_objection(
+    session: Session,
+    actor: Principal,
+    admission_id: int,
+    *,
+    received_on: Any,
+    objector: Any,
+    content: Any,
+    attachments: list[Upload] = (),
+) -> NoticeObjection:
     """An objection received in writing during the notice period (no change of state)."""
     adm = get_admission(session, actor, admission_id, for_update=True)
     _in_notice(adm, "登记异议")
@@ -359,20 +485,43 @@ def record_objection(session: Session, actor: Principal, admission_id: int, *, r
     objector = register.clean_text(objector, "objector", "异议人", 128, required=True)
     content = register.clean_text(content, "content", "异议内容", 8000, required=True)
     files = [make_attachment(u) for u in attachments]
-    obj = NoticeObjection(admission_id=adm.id, received_on=received_on, objector=objector, content=content,
-                          recorded_by=actor.user_id)
+    obj = NoticeObjection(
+        admission_id=adm.id, received_on=received_on, objector=objector, content=content, recorded_by=actor.user_id
+    )
     adm.objections.append(obj)
     session.flush()
-    row = _step(session, actor, adm, "record_objection", adm.state, adm.state, "recorded",
-                f"异议人：{objector}（{received_on} 收到）\n{content}", files)
-    audit.record(session, actor, "admission.record_objection", entity_type="admission", entity_id=adm.id,
-                 after={"objection_id": obj.id, "received_on": received_on, "objector": objector,
-                        "files": _files(row)})
+    row = _step(
+        session,
+        actor,
+        adm,
+        "record_objection",
+        adm.state,
+        adm.state,
+        "recorded",
+        f"异议人：{objector}（{received_on} 收到）\n{content}",
+        files,
+    )
+    audit.record(
+        session,
+        actor,
+        "admission.record_objection",
+        entity_type="admission",
+        entity_id=adm.id,
+        after={"objection_id": obj.id, "received_on": received_on, "objector": objector, "files": _files(row)},
+    )
     return obj
 
 
-def resolve_objection(session: Session, actor: Principal, admission_id: int, objection_id: int, *, upheld: Any,
-                      resolution: Any, attachments: list[Upload] = ()) -> NoticeObjection:
+def resolve_objection(
+    session: Session,
+    actor: Principal,
+    admission_id: int,
+    objection_id: int,
+    *,
+    upheld: Any,
+    resolution: Any,
+    attachments: list[Upload] = (),
+) -> NoticeObjection:
     """How an objection was resolved: upheld (成立) or not, with the reasons."""
     adm = get_admission(session, actor, admission_id, for_update=True)
     _in_notice(adm, "处理异议")
@@ -387,10 +536,25 @@ def resolve_objection(session: Session, actor: Principal, admission_id: int, obj
     files = [make_attachment(u) for u in attachments]
     obj.resolution, obj.upheld = resolution, upheld
     decision = "upheld" if upheld else "not_upheld"
-    row = _step(session, actor, adm, "resolve_objection", adm.state, adm.state, decision,
-                f"异议人：{obj.objector}\n{obj.resolution}", files)
-    audit.record(session, actor, "admission.resolve_objection", entity_type="admission", entity_id=adm.id,
-                 after={"objection_id": obj.id, "upheld": upheld, "files": _files(row)})
+    row = _step(
+        session,
+        actor,
+        adm,
+        "resolve_objection",
+        adm.state,
+        adm.state,
+        decision,
+        f"异议人：{obj.objector}\n{obj.resolution}",
+        files,
+    )
+    audit.record(
+        session,
+        actor,
+        "admission.resolve_objection",
+        entity_type="admission",
+        entity_id=adm.id,
+        after={"objection_id": obj.id, "upheld": upheld, "files": _files(row)},
+    )
     return obj
 
 
@@ -402,20 +566,31 @@ ADMITTED_SHOWN_DAYS = 365
 def public_notices(session: Session) -> tuple[list[Admission], list[Admission]]:
     """(under public notice now, admitted in the last year) — the public notice board."""
     today = clock.today()
-    current = list(session.scalars(select(Admission).where(Admission.state == "publicised",
-                                                           Admission.notice_from <= today)
-                                   .order_by(Admission.notice_from.desc(), Admission.id.desc())))
+    current = list(
+        session.scalars(
+            select(Admission)
+            .where(Admission.state == "publicised", Admission.notice_from <= today)
+            .order_by(Admission.notice_from.desc(), Admission.id.desc())
+        )
+    )
     since = today - dt.timedelta(days=ADMITTED_SHOWN_DAYS)
-    admitted = list(session.scalars(select(Admission).where(Admission.state == "admitted",
-                                                            Admission.included_from >= since)
-                                    .order_by(Admission.included_from.desc(), Admission.id.desc())))
+    admitted = list(
+        session.scalars(
+            select(Admission)
+            .where(Admission.state == "admitted", Admission.included_from >= since)
+            .order_by(Admission.included_from.desc(), Admission.id.desc())
+        )
+    )
     return current, admitted
 
 
 def public_notice(session: Session, admission_id: int) -> Admission:
     """An admission that reached the public notice (and whose notice has begun); others are 404."""
-    adm = session.scalar(select(Admission).where(Admission.id == admission_id, Admission.notice_from.is_not(None),
-                                                 Admission.notice_from <= clock.today()))
+    adm = session.scalar(
+        select(Admission).where(
+            Admission.id == admission_id, Admission.notice_from.is_not(None), Admission.notice_from <= clock.today()
+        )
+    )
     if adm is None:
         raise NotFound("公示信息不存在")
     return adm

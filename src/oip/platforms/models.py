@@ -50,12 +50,15 @@ class Platform(IdMixin, TimestampMixin, Base):
     contact_phone_hint: Mapped[str] = mapped_column(String(16), default="")
     contact_email: Mapped[str] = mapped_column(String(128), default="")
 
-    names: Mapped[list[PlatformName]] = relationship(order_by="[PlatformName.valid_from, PlatformName.id]",
-                                                     lazy="selectin", cascade="all, delete-orphan")
-    rates: Mapped[list[PlatformRate]] = relationship(order_by="PlatformRate.valid_from", lazy="selectin",
-                                                     cascade="all, delete-orphan")
-    floats: Mapped[list[PlatformFloat]] = relationship(order_by="PlatformFloat.year", lazy="selectin",
-                                                       cascade="all, delete-orphan")
+    names: Mapped[list[PlatformName]] = relationship(
+        order_by="[PlatformName.valid_from, PlatformName.id]", lazy="selectin", cascade="all, delete-orphan"
+    )
+    rates: Mapped[list[PlatformRate]] = relationship(
+        order_by="PlatformRate.valid_from", lazy="selectin", cascade="all, delete-orphan"
+    )
+    floats: Mapped[list[PlatformFloat]] = relationship(
+        order_by="PlatformFloat.year", lazy="selectin", cascade="all, delete-orphan"
+    )
     regions: Mapped[list[PlatformRegion]] = relationship(lazy="selectin", cascade="all, delete-orphan")
 
     @property

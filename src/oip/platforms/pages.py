@@ -27,7 +27,8 @@ pages = APIRouter(include_in_schema=False)
 layout.register_nav(
     layout.NavItem("平台企业名录", "/platforms", P.PLATFORM_READ, order=20, titles={"platform": "本企业登记信息"}),
     layout.NavItem("接口凭证", "/portal/credentials", P.CREDENTIALS_SELF, order=25, scopes=frozenset({"platform"})),
-    layout.NavItem("试点纳入申请", "/admissions", P.ADMISSION_READ, order=30))
+    layout.NavItem("试点纳入申请", "/admissions", P.ADMISSION_READ, order=30),
+)
 
 
 def _pilot_platforms(db: Session, p: Principal) -> int:
@@ -38,13 +39,20 @@ def _open_admissions(db: Session, p: Principal) -> int:
     return db.scalar(select(func.count()).select_from(Admission).where(Admission.state.notin_(admission.FINAL_STATES)))
 
 
-layout.register_stat(layout.Stat("试点平台企业", P.PLATFORM_READ, _pilot_platforms, order=10),
-                     layout.Stat("办理中的纳入申请", P.ADMISSION_READ, _open_admissions, order=20))
+layout.register_stat(
+    layout.Stat("试点平台企业", P.PLATFORM_READ, _pilot_platforms, order=10),
+    layout.Stat("办理中的纳入申请", P.ADMISSION_READ, _open_admissions, order=20),
+)
 
 DONE = {
-    "created": "平台企业已登记。", "updated": "平台企业信息已保存。", "name": "名称变更已登记。", "rate": "缴费基准额已调整。",
-    "regions": "经营地区已保存。", "revoked": "接口凭证已吊销，其访问令牌同时失效。",
-    "objection": "异议已登记。", "resolved": "异议处理结果已登记。",
+    "created": "平台企业已登记。",
+    "updated": "平台企业信息已保存。",
+    "name": "名称变更已登记。",
+    "rate": "缴费基准额已调整。",
+    "regions": "经营地区已保存。",
+    "revoked": "接口凭证已吊销，其访问令牌同时失效。",
+    "objection": "异议已登记。",
+    "resolved": "异议处理结果已登记。",
     **{a: f"已办理：{n}。" for a, n in admission.ACTION_NAMES.items()},
 }
 
@@ -94,20 +102,38 @@ def _redirect(url: str) -> RedirectResponse:
 
 # ---- register ------------------------------------------------------------------------------------
 
+
 @pages.get("/platforms")
-def platform_list(request: Request, status: str | None = None, p: Principal = Depends(Require(P.PLATFORM_READ)),
-                  db: Session = DB):
+def platform_list(
+    request: Request, status: str | None = None, p: Principal = Depends(Require(P.PLATFORM_READ)), db: Session = DB
+):
     industries, today = service.industries(db), clock.today()
-    rows = [S.platform_out(x, industries[x.industry_code], today)
-            for x in service.list_platforms(db, p, status or None)]
-    return render(request, "platform_list.html", title="平台企业名录", rows=rows, status=status or "",
-                  statuses=service.STATUS_NAMES, can_write=p.can(P.PLATFORM_WRITE))
+    rows = [
+        S.platform_out(x, industries[x.industry_code], today) for x in service.list_platforms(db, p, status or None)
+    ]
+    return render(
+        request,
+        "platform_list.html",
+        title="平台企业名录",
+        rows=rows,
+        status=status or "",
+        statuses=service.STATUS_NAMES,
+        can_write=p.can(P.PLATFORM_WRITE),
+    )
 
 
 def _new_form(request: Request, db: Session, values: dict, error: DomainError | None = None):
-    return render(request, "platform_new.html", status_code=error.status_code if error else 200,
-                  title="登记国家确定的试点平台企业", values=values, error=error,
-                  industries=service.industries(db).values(), defaults=rates.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS)
+    return render(
+        request,
+        "platform_new.html",
+        status_code=error.status_code if error else 200,
+        title="登记国家确定的试点平台企业",
+        values=values,
+        error=error,
+        industries=service.industries(db).values(),
+        defaults=rates.DEFAULT_BASE_YUAN,
+        labels=S.FIELD_LABELS,
+    )
 
 
 @pages.get("/platforms/new")
@@ -116,8 +142,12 @@ def platform_new(request: Request, p: Principal = Depends(Require(P.PLATFORM_WRI
 
 
 @pages.post("/platforms/new")
-def platform_create(request: Request, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                    form: FormData = Depends(form_data), db: Session = DB):
+def platform_create(
+    request: Request,
+    p: Principal = Depends(Require(P.PLATFORM_WRITE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     values = _text_fields(form)
     try:
         body = S.from_form(S.PlatformCreate, values)
@@ -129,25 +159,40 @@ def platform_create(request: Request, p: Principal = Depends(Require(P.PLATFORM_
 
 
 @pages.get("/platforms/{code}")
-def platform_detail(request: Request, code: str, done: str | None = None,
-                    p: Principal = Depends(Require(P.PLATFORM_READ)), db: Session = DB):
+def platform_detail(
+    request: Request,
+    code: str,
+    done: str | None = None,
+    p: Principal = Depends(Require(P.PLATFORM_READ)),
+    db: Session = DB,
+):
     plat = service.get_platform(db, p, code)
     industries, today = service.industries(db), clock.today()
     regions = service.regions_of(db, plat)
     creds = service.list_credentials(db, p, code) if service.may_manage_credentials(p, plat) else None
     adms = admission.admissions_of(db, p, plat) if p.can(P.ADMISSION_READ) else []
-    return render(request, "platform_detail.html", title=plat.display_name(today), plat=plat,
-                  d=S.platform_detail(plat, industries[plat.industry_code], regions, today),
-                  hq_region=service.region_label(db, plat.headquarters_region), today=today,
-                  can_write=p.can(P.PLATFORM_WRITE), credentials=creds, admissions=adms,
-                  state_names=admission.STATE_NAMES, choices=service.operating_region_choices(db) if
-                  p.can(P.PLATFORM_WRITE) else [], selected={r.code for r in regions},
-                  done=DONE.get(done or ""))
+    return render(
+        request,
+        "platform_detail.html",
+        title=plat.display_name(today),
+        plat=plat,
+        d=S.platform_detail(plat, industries[plat.industry_code], regions, today),
+        hq_region=service.region_label(db, plat.headquarters_region),
+        today=today,
+        can_write=p.can(P.PLATFORM_WRITE),
+        credentials=creds,
+        admissions=adms,
+        state_names=admission.STATE_NAMES,
+        choices=service.operating_region_choices(db) if p.can(P.PLATFORM_WRITE) else [],
+        selected={r.code for r in regions},
+        done=DONE.get(done or ""),
+    )
 
 
 @pages.post("/platforms/{code}/edit")
-def platform_edit(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data),
-                  db: Session = DB):
+def platform_edit(
+    code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
+):
     values = _text_fields(form)
     changes = {k: values.get(k, "") for k in service.DETAIL_FIELDS if k != "contact_phone"}
     if values.get("contact_phone", "").strip():  # blank: keep the number on file
@@ -157,24 +202,27 @@ def platform_edit(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), 
 
 
 @pages.post("/platforms/{code}/names")
-def platform_add_name(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                      form: FormData = Depends(form_data), db: Session = DB):
+def platform_add_name(
+    code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
+):
     body = S.from_form(S.NameIn, _text_fields(form))
     service.add_name(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=name")
 
 
 @pages.post("/platforms/{code}/rates")
-def platform_add_rate(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                      form: FormData = Depends(form_data), db: Session = DB):
+def platform_add_rate(
+    code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
+):
     body = S.from_form(S.RateIn, _text_fields(form))
     service.add_rate(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=rate")
 
 
 @pages.post("/platforms/{code}/regions")
-def platform_set_regions(code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)),
-                         form: FormData = Depends(form_data), db: Session = DB):
+def platform_set_regions(
+    code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
+):
     service.set_regions(db, p, code, [c for c in form.getlist("region_codes") if isinstance(c, str)])
     return _redirect(f"/platforms/{code}?done=regions")
 
@@ -186,20 +234,26 @@ CREDENTIALS = Require(P.CREDENTIALS_MANAGE, P.CREDENTIALS_SELF)
 
 def _secret_page(request: Request, db: Session, p: Principal, code: str, label: str, back: str):
     client_id, secret = service.issue_credential(db, p, code, label)
-    resp = render(request, "credential_secret.html", title="新的接口凭证", client_id=client_id, secret=secret, back=back)
+    resp = render(
+        request, "credential_secret.html", title="新的接口凭证", client_id=client_id, secret=secret, back=back
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
 @pages.post("/platforms/{code}/credentials")
-def platform_credential_create(request: Request, code: str, p: Principal = Depends(CREDENTIALS),
-                               form: FormData = Depends(form_data), db: Session = DB):
+def platform_credential_create(
+    request: Request,
+    code: str,
+    p: Principal = Depends(CREDENTIALS),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     return _secret_page(request, db, p, code, _text_fields(form).get("label", ""), f"/platforms/{code}#credentials")
 
 
 @pages.post("/platforms/{code}/credentials/{client_id}/revoke")
-def platform_credential_revoke(code: str, client_id: str, p: Principal = Depends(CREDENTIALS),
-                               db: Session = DB):
+def platform_credential_revoke(code: str, client_id: str, p: Principal = Depends(CREDENTIALS), db: Session = DB):
     service.revoke_credential(db, p, code, client_id)
     return _redirect(f"/platforms/{code}?done=revoked#credentials")
 
@@ -209,46 +263,74 @@ def _own(db: Session, p: Principal) -> Platform:
 
 
 @pages.get("/portal/credentials")
-def portal_credentials(request: Request, done: str | None = None, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                       db: Session = DB):
+def portal_credentials(
+    request: Request, done: str | None = None, p: Principal = Depends(Require(P.CREDENTIALS_SELF)), db: Session = DB
+):
     plat = _own(db, p)
-    return render(request, "platform_credentials.html", title="接口凭证", plat=plat,
-                  platform_name=plat.display_name(clock.today()), credentials=service.list_credentials(db, p, plat.code),
-                  cred_action="/portal/credentials", done=DONE.get(done or ""))
+    return render(
+        request,
+        "platform_credentials.html",
+        title="接口凭证",
+        plat=plat,
+        platform_name=plat.display_name(clock.today()),
+        credentials=service.list_credentials(db, p, plat.code),
+        cred_action="/portal/credentials",
+        done=DONE.get(done or ""),
+    )
 
 
 @pages.post("/portal/credentials")
-def portal_credential_create(request: Request, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                             form: FormData = Depends(form_data), db: Session = DB):
+def portal_credential_create(
+    request: Request,
+    p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     plat = _own(db, p)
     return _secret_page(request, db, p, plat.code, _text_fields(form).get("label", ""), "/portal/credentials")
 
 
 @pages.post("/portal/credentials/{client_id}/revoke")
-def portal_credential_revoke(client_id: str, p: Principal = Depends(Require(P.CREDENTIALS_SELF)),
-                             db: Session = DB):
+def portal_credential_revoke(client_id: str, p: Principal = Depends(Require(P.CREDENTIALS_SELF)), db: Session = DB):
     service.revoke_credential(db, p, _own(db, p).code, client_id)
     return _redirect("/portal/credentials?done=revoked")
 
 
 # ---- admissions ----------------------------------------------------------------------------------
 
+
 @pages.get("/admissions")
-def admission_list(request: Request, state: str | None = None, p: Principal = Depends(Require(P.ADMISSION_READ)),
-                   db: Session = DB):
+def admission_list(
+    request: Request, state: str | None = None, p: Principal = Depends(Require(P.ADMISSION_READ)), db: Session = DB
+):
     today = clock.today()
     rows = [S.admission_out(a, today) for a in admission.list_admissions(db, p, state or None)]
-    return render(request, "admission_list.html", title="试点纳入申请", rows=rows, state=state or "",
-                  states=admission.STATE_NAMES, can_decide=p.can(P.ADMISSION_DECIDE),
-                  industry_names={code: i.name for code, i in service.industries(db).items()})
+    return render(
+        request,
+        "admission_list.html",
+        title="试点纳入申请",
+        rows=rows,
+        state=state or "",
+        states=admission.STATE_NAMES,
+        can_decide=p.can(P.ADMISSION_DECIDE),
+        industry_names={code: i.name for code, i in service.industries(db).items()},
+    )
 
 
 def _application_form(request: Request, db: Session, values: dict, error: DomainError | None = None):
-    return render(request, "admission_new.html", status_code=error.status_code if error else 200,
-                  title="受理试点纳入申请", values=values, error=error, industries=service.industries(db).values(),
-                  defaults=rates.DEFAULT_BASE_YUAN, labels=S.FIELD_LABELS,
-                  extensions=", ".join(sorted(admission.ALLOWED_EXTENSIONS)),
-                  max_mb=get_settings().upload_max_bytes // (1024 * 1024))
+    return render(
+        request,
+        "admission_new.html",
+        status_code=error.status_code if error else 200,
+        title="受理试点纳入申请",
+        values=values,
+        error=error,
+        industries=service.industries(db).values(),
+        defaults=rates.DEFAULT_BASE_YUAN,
+        labels=S.FIELD_LABELS,
+        extensions=", ".join(sorted(admission.ALLOWED_EXTENSIONS)),
+        max_mb=get_settings().upload_max_bytes // (1024 * 1024),
+    )
 
 
 @pages.get("/admissions/new")
@@ -257,8 +339,12 @@ def admission_new(request: Request, p: Principal = Depends(Require(P.ADMISSION_D
 
 
 @pages.post("/admissions/new")
-def admission_apply(request: Request, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                    form: FormData = Depends(form_data), db: Session = DB):
+def admission_apply(
+    request: Request,
+    p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     values = _text_fields(form)
     try:
         body = S.from_form(S.ApplicationIn, values)
@@ -270,76 +356,140 @@ def admission_apply(request: Request, p: Principal = Depends(Require(P.ADMISSION
 
 
 @pages.get("/admissions/{admission_id}")
-def admission_detail(request: Request, admission_id: int, done: str | None = None,
-                     p: Principal = Depends(Require(P.ADMISSION_READ)), db: Session = DB):
+def admission_detail(
+    request: Request,
+    admission_id: int,
+    done: str | None = None,
+    p: Principal = Depends(Require(P.ADMISSION_READ)),
+    db: Session = DB,
+):
     adm = admission.get_admission(db, p, admission_id)
     today = clock.today()
     can_decide = p.can(P.ADMISSION_DECIDE)
     blockers = admission.conclude_blockers(adm, today) if adm.state == "publicised" else []
-    forms = [(a, ACTION_FIELDS[a], admission.decisions_for(adm.state, a)) for a in admission.legal_actions(adm.state)
-             if not (a == "conclude" and blockers)] if can_decide else []
-    return render(request, "admission_detail.html", title=f"纳入申请 {adm.id}", adm=adm,
-                  d=S.admission_detail(adm, today), plat=adm.platform, today=today,
-                  industry=service.industries(db)[adm.platform.industry_code],
-                  hq_region=service.region_label(db, adm.platform.headquarters_region), forms=forms,
-                  can_decide=can_decide, labels=S.FIELD_LABELS, hints=COMMENT_HINTS,
-                  decision_names=admission.DECISION_NAMES, action_names=admission.ACTION_NAMES,
-                  state_names=admission.STATE_NAMES, min_days=admission.NOTICE_MIN_DAYS,
-                  default_notice_to=today + dt.timedelta(days=admission.NOTICE_MIN_DAYS - 1),
-                  after_notice=adm.notice_to + dt.timedelta(days=1) if adm.notice_to else None, blockers=blockers,
-                  extensions=", ".join(sorted(admission.ALLOWED_EXTENSIONS)), done=DONE.get(done or ""))
+    forms = (
+        [
+            (a, ACTION_FIELDS[a], admission.decisions_for(adm.state, a))
+            for a in admission.legal_actions(adm.state)
+            if not (a == "conclude" and blockers)
+        ]
+        if can_decide
+        else []
+    )
+    return render(
+        request,
+        "admission_detail.html",
+        title=f"纳入申请 {adm.id}",
+        adm=adm,
+        d=S.admission_detail(adm, today),
+        plat=adm.platform,
+        today=today,
+        industry=service.industries(db)[adm.platform.industry_code],
+        hq_region=service.region_label(db, adm.platform.headquarters_region),
+        forms=forms,
+        can_decide=can_decide,
+        labels=S.FIELD_LABELS,
+        hints=COMMENT_HINTS,
+        decision_names=admission.DECISION_NAMES,
+        action_names=admission.ACTION_NAMES,
+        state_names=admission.STATE_NAMES,
+        min_days=admission.NOTICE_MIN_DAYS,
+        default_notice_to=today + dt.timedelta(days=admission.NOTICE_MIN_DAYS - 1),
+        after_notice=adm.notice_to + dt.timedelta(days=1) if adm.notice_to else None,
+        blockers=blockers,
+        extensions=", ".join(sorted(admission.ALLOWED_EXTENSIONS)),
+        done=DONE.get(done or ""),
+    )
 
 
 @pages.post("/admissions/{admission_id}/actions/{action}")
-def admission_act(admission_id: int, action: str, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                  form: FormData = Depends(form_data), db: Session = DB):
+def admission_act(
+    admission_id: int,
+    action: str,
+    p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     body = S.from_form(S.ActionIn, _text_fields(form))
     admission.act(db, p, admission_id, action, body.step(), _uploads(form))
     return _redirect(f"/admissions/{admission_id}?done={action}")
 
 
 @pages.post("/admissions/{admission_id}/objections")
-def admission_objection(admission_id: int, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                        form: FormData = Depends(form_data), db: Session = DB):
+def admission_objection(
+    admission_id: int,
+    p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     body = S.from_form(S.ObjectionIn, _text_fields(form))
-    admission.record_objection(db, p, admission_id, **body.model_dump(exclude={"attachments"}),
-                               attachments=_uploads(form))
+    admission.record_objection(
+        db, p, admission_id, **body.model_dump(exclude={"attachments"}), attachments=_uploads(form)
+    )
     return _redirect(f"/admissions/{admission_id}?done=objection")
 
 
 @pages.post("/admissions/{admission_id}/objections/{objection_id}/resolve")
-def admission_resolve(admission_id: int, objection_id: int, p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
-                      form: FormData = Depends(form_data), db: Session = DB):
+def admission_resolve(
+    admission_id: int,
+    objection_id: int,
+    p: Principal = Depends(Require(P.ADMISSION_DECIDE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     body = S.from_form(S.ResolutionIn, _text_fields(form))
-    admission.resolve_objection(db, p, admission_id, objection_id, **body.model_dump(exclude={"attachments"}),
-                                attachments=_uploads(form))
+    admission.resolve_objection(
+        db, p, admission_id, objection_id, **body.model_dump(exclude={"attachments"}), attachments=_uploads(form)
+    )
     return _redirect(f"/admissions/{admission_id}?done=resolved")
 
 
 # ---- the public notice board ---------------------------------------------------------------------
 
+
 def _public(adm, today: dt.date) -> dict:
     plat = adm.platform
-    return {"id": adm.id, "name": plat.display_name(today), "uscc": plat.uscc,
-            "headquarters": plat.headquarters, "notice_from": adm.notice_from, "notice_to": adm.notice_to,
-            "included_from": adm.included_from, "state": adm.state, "industry_code": plat.industry_code}
+    return {
+        "id": adm.id,
+        "name": plat.display_name(today),
+        "uscc": plat.uscc,
+        "headquarters": plat.headquarters,
+        "notice_from": adm.notice_from,
+        "notice_to": adm.notice_to,
+        "included_from": adm.included_from,
+        "state": adm.state,
+        "industry_code": plat.industry_code,
+    }
 
 
 @pages.get("/notices")
 def notices(request: Request, p: Principal | None = Depends(optional_principal), db: Session = DB):
     today = clock.today()
     current, admitted = admission.public_notices(db)
-    return render(request, "notice_list.html", title="试点纳入公示", today=today,
-                  current=[_public(a, today) for a in current], admitted=[_public(a, today) for a in admitted],
-                  industries=service.industries(db), addressee=admission.OBJECTION_ADDRESSEE,
-                  days=admission.ADMITTED_SHOWN_DAYS)
+    return render(
+        request,
+        "notice_list.html",
+        title="试点纳入公示",
+        today=today,
+        current=[_public(a, today) for a in current],
+        admitted=[_public(a, today) for a in admitted],
+        industries=service.industries(db),
+        addressee=admission.OBJECTION_ADDRESSEE,
+        days=admission.ADMITTED_SHOWN_DAYS,
+    )
 
 
 @pages.get("/notices/{admission_id}")
-def notice(request: Request, admission_id: int, p: Principal | None = Depends(optional_principal),
-           db: Session = DB):
+def notice(request: Request, admission_id: int, p: Principal | None = Depends(optional_principal), db: Session = DB):
     today = clock.today()
     adm = admission.public_notice(db, admission_id)
-    return render(request, "notice_detail.html", title="试点纳入公示", n=_public(adm, today), today=today,
-                  industries=service.industries(db), addressee=admission.OBJECTION_ADDRESSEE,
-                  state_names=admission.STATE_NAMES)
+    return render(
+        request,
+        "notice_detail.html",
+        title="试点纳入公示",
+        n=_public(adm, today),
+        today=today,
+        industries=service.industries(db),
+        addressee=admission.OBJECTION_ADDRESSEE,
+        state_names=admission.STATE_NAMES,
+    )

@@ -15,8 +15,8 @@ DEFAULT_BASE_YUAN: dict[str, Decimal] = {
     "instant_delivery": Decimal("0.07"),
     "intracity_freight": Decimal("0.18"),
 }
-BASE_MAX = Decimal("10")      # a sanity bound: no base amount above 10 yuan per order
-K_MIN, K_MAX = -5, 5          # the yearly float k (费率浮动档次)
+BASE_MAX = Decimal("10")  # a sanity bound: no base amount above 10 yuan per order
+K_MIN, K_MAX = -5, 5  # the yearly float k (费率浮动档次)
 FLOAT_STEP = Decimal("0.10")  # each step of k moves the rate by 10 % of the base
 
 

@@ -23,14 +23,39 @@ from oip.platforms.models import Admission, AdmissionStep, Attachment, NoticeObj
 from oip.reference.models import Industry, Region
 
 FIELD_LABELS = {
-    "code": "编码", "uscc": "统一社会信用代码", "industry_code": "行业", "name": "名称",
-    "base_yuan": "缴费基准额", "covered_from": "纳入试点日期", "basis": "依据文号", "headquarters": "总部地址",
-    "headquarters_region": "总部所在地区划代码", "contact_name": "联系人", "contact_phone": "联系电话",
-    "contact_email": "电子邮箱", "valid_from": "生效日期", "replaces": "是否替换现用名称", "k": "浮动档次 k",
-    "year": "年度", "region_codes": "经营地区", "label": "用途说明", "applied_on": "申请日期", "comment": "意见",
-    "decision": "决定", "notice_from": "公示开始日期", "notice_to": "公示截止日期", "included_from": "纳入日期",
-    "reason": "理由", "received_on": "收到日期", "objector": "异议人", "content": "异议内容", "upheld": "异议是否成立",
-    "resolution": "处理意见", "attachments": "附件", "filename": "文件名", "content_base64": "文件内容",
+    "code": "编码",
+    "uscc": "统一社会信用代码",
+    "industry_code": "行业",
+    "name": "名称",
+    "base_yuan": "缴费基准额",
+    "covered_from": "纳入试点日期",
+    "basis": "依据文号",
+    "headquarters": "总部地址",
+    "headquarters_region": "总部所在地区划代码",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "contact_email": "电子邮箱",
+    "valid_from": "生效日期",
+    "replaces": "是否替换现用名称",
+    "k": "浮动档次 k",
+    "year": "年度",
+    "region_codes": "经营地区",
+    "label": "用途说明",
+    "applied_on": "申请日期",
+    "comment": "意见",
+    "decision": "决定",
+    "notice_from": "公示开始日期",
+    "notice_to": "公示截止日期",
+    "included_from": "纳入日期",
+    "reason": "理由",
+    "received_on": "收到日期",
+    "objector": "异议人",
+    "content": "异议内容",
+    "upheld": "异议是否成立",
+    "resolution": "处理意见",
+    "attachments": "附件",
+    "filename": "文件名",
+    "content_base64": "文件内容",
     "state": "状态",
 }
 
@@ -49,6 +74,7 @@ def from_form(model: type[BaseModel], data: Mapping[str, Any]):
 
 
 # ---- in ------------------------------------------------------------------------------------------
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -114,7 +140,9 @@ class ApplicationIn(_In):
 
 
 class ActionIn(_In):
-    decision: str | None = Field(None, description="assess: pass|fail；consent: consented|refused；conclude: include|reject")
+    decision: str | None = Field(
+        None, description="assess: pass|fail；consent: consented|refused；conclude: include|reject"
+    )
     comment: str = ""
     notice_from: dt.date | None = None
     notice_to: dt.date | None = None
@@ -123,8 +151,14 @@ class ActionIn(_In):
     attachments: list[AttachmentIn] = []
 
     def step(self) -> adm_rules.StepInput:
-        return adm_rules.StepInput(decision=self.decision, comment=self.comment, notice_from=self.notice_from,
-                                   notice_to=self.notice_to, included_from=self.included_from, reason=self.reason)
+        return adm_rules.StepInput(
+            decision=self.decision,
+            comment=self.comment,
+            notice_from=self.notice_from,
+            notice_to=self.notice_to,
+            included_from=self.included_from,
+            reason=self.reason,
+        )
 
 
 class ObjectionIn(_In):
@@ -152,6 +186,7 @@ def uploads(items: list[AttachmentIn]) -> list[adm_rules.Upload]:
 
 
 # ---- out -----------------------------------------------------------------------------------------
+
 
 class PlatformOut(BaseModel):
     code: str
@@ -215,24 +250,37 @@ def platform_out(plat: Platform, industry: Industry, today: dt.date) -> Platform
     base = plat.base_on(today)
     k = plat.k_for(today.year)
     return PlatformOut(
-        code=plat.code, name=plat.display_name(today), industry_code=plat.industry_code,
-        industry_name=industry.name, status=plat.status, status_name=service.STATUS_NAMES.get(plat.status, plat.status),
-        uscc=plat.uscc, base_yuan=service.yuan_str(base), year=today.year, k=k,
+        code=plat.code,
+        name=plat.display_name(today),
+        industry_code=plat.industry_code,
+        industry_name=industry.name,
+        status=plat.status,
+        status_name=service.STATUS_NAMES.get(plat.status, plat.status),
+        uscc=plat.uscc,
+        base_yuan=service.yuan_str(base),
+        year=today.year,
+        k=k,
         rate_yuan=service.yuan_str(rates.rate_yuan(base, k)) if base is not None else None,
-        coverage_start=service.coverage_start(plat, industry))
+        coverage_start=service.coverage_start(plat, industry),
+    )
 
 
 def platform_detail(plat: Platform, industry: Industry, regions: list[Region], today: dt.date) -> PlatformDetail:
     return PlatformDetail(
-        **platform_out(plat, industry, today).model_dump(), covered_from=plat.covered_from,
-        industry_covered_from=industry.covered_from, headquarters=plat.headquarters,
+        **platform_out(plat, industry, today).model_dump(),
+        covered_from=plat.covered_from,
+        industry_covered_from=industry.covered_from,
+        headquarters=plat.headquarters,
         headquarters_region=plat.headquarters_region,
         contact=ContactOut(name=plat.contact_name, phone=plat.contact_phone_hint, email=plat.contact_email),
         names=[NameOut(name=n.name, valid_from=n.valid_from, valid_to=n.valid_to) for n in plat.names],
-        rates=[RateOut(base_yuan=service.yuan_str(r.base_yuan), valid_from=r.valid_from, valid_to=r.valid_to)
-               for r in plat.rates],
+        rates=[
+            RateOut(base_yuan=service.yuan_str(r.base_yuan), valid_from=r.valid_from, valid_to=r.valid_to)
+            for r in plat.rates
+        ],
         floats=[FloatOut(year=f.year, k=f.k, decided_by=f.decided_by, decided_at=f.decided_at) for f in plat.floats],
-        regions=[RegionOut(code=r.code, name=r.name, level=r.level) for r in regions])
+        regions=[RegionOut(code=r.code, name=r.name, level=r.level) for r in regions],
+    )
 
 
 class CredentialOut(BaseModel):
@@ -302,31 +350,64 @@ class AdmissionDetail(AdmissionOut):
 
 
 def attachment_out(a: Attachment) -> AttachmentOut:
-    return AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, sha256=a.sha256,
-                         url=f"/api/v1/attachments/{a.id}")
+    return AttachmentOut(
+        id=a.id,
+        filename=a.filename,
+        content_type=a.content_type,
+        size=a.size,
+        sha256=a.sha256,
+        url=f"/api/v1/attachments/{a.id}",
+    )
 
 
 def step_out(s: AdmissionStep) -> StepOut:
-    return StepOut(id=s.id, action=s.action, action_name=adm_rules.ACTION_NAMES.get(s.action, s.action),
-                   from_state=s.from_state, to_state=s.to_state, decision=s.decision,
-                   decision_name=adm_rules.DECISION_NAMES.get(s.decision, s.decision), comment=s.comment,
-                   officer=s.officer.display_name if s.officer else "", at=s.at,
-                   attachments=[attachment_out(a) for a in s.attachments])
+    return StepOut(
+        id=s.id,
+        action=s.action,
+        action_name=adm_rules.ACTION_NAMES.get(s.action, s.action),
+        from_state=s.from_state,
+        to_state=s.to_state,
+        decision=s.decision,
+        decision_name=adm_rules.DECISION_NAMES.get(s.decision, s.decision),
+        comment=s.comment,
+        officer=s.officer.display_name if s.officer else "",
+        at=s.at,
+        attachments=[attachment_out(a) for a in s.attachments],
+    )
 
 
 def objection_out(o: NoticeObjection) -> ObjectionOut:
-    return ObjectionOut(id=o.id, received_on=o.received_on, objector=o.objector, content=o.content,
-                        upheld=o.upheld, resolution=o.resolution)
+    return ObjectionOut(
+        id=o.id,
+        received_on=o.received_on,
+        objector=o.objector,
+        content=o.content,
+        upheld=o.upheld,
+        resolution=o.resolution,
+    )
 
 
 def admission_out(a: Admission, today: dt.date) -> AdmissionOut:
-    return AdmissionOut(id=a.id, platform_code=a.platform.code, platform_name=a.platform.display_name(today),
-                        industry_code=a.platform.industry_code, state=a.state,
-                        state_name=adm_rules.STATE_NAMES[a.state], applied_on=a.applied_on, notice_from=a.notice_from,
-                        notice_to=a.notice_to, included_from=a.included_from, rejection_reason=a.rejection_reason,
-                        legal_actions=adm_rules.legal_actions(a.state))
+    return AdmissionOut(
+        id=a.id,
+        platform_code=a.platform.code,
+        platform_name=a.platform.display_name(today),
+        industry_code=a.platform.industry_code,
+        state=a.state,
+        state_name=adm_rules.STATE_NAMES[a.state],
+        applied_on=a.applied_on,
+        notice_from=a.notice_from,
+        notice_to=a.notice_to,
+        included_from=a.included_from,
+        rejection_reason=a.rejection_reason,
+        legal_actions=adm_rules.legal_actions(a.state),
+    )
 
 
 def admission_detail(a: Admission, today: dt.date) -> AdmissionDetail:
-    return AdmissionDetail(**admission_out(a, today).model_dump(), uscc=a.platform.uscc,
-                           steps=[step_out(s) for s in a.steps], objections=[objection_out(o) for o in a.objections])
+    return AdmissionDetail(
+        **admission_out(a, today).model_dump(),
+        uscc=a.platform.uscc,
+        steps=[step_out(s) for s in a.steps],
+        objections=[objection_out(o) for o in a.objections],
+    )

@@ -46,24 +46,60 @@ PHONE_CTX = "platform.contact_phone"
 
 # Province-level prefixes of GB/T 2260, for headquarters outside Guangxi.
 PROVINCES = {
-    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省", "22": "吉林省",
-    "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
-    "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区", "46": "海南省",
-    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省",
-    "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区",
+    "11": "北京市",
+    "12": "天津市",
+    "13": "河北省",
+    "14": "山西省",
+    "15": "内蒙古自治区",
+    "21": "辽宁省",
+    "22": "吉林省",
+    "23": "黑龙江省",
+    "31": "上海市",
+    "32": "江苏省",
+    "33": "浙江省",
+    "34": "安徽省",
+    "35": "福建省",
+    "36": "江西省",
+    "37": "山东省",
+    "41": "河南省",
+    "42": "湖北省",
+    "43": "湖南省",
+    "44": "广东省",
+    "45": "广西壮族自治区",
+    "46": "海南省",
+    "50": "重庆市",
+    "51": "四川省",
+    "52": "贵州省",
+    "53": "云南省",
+    "54": "西藏自治区",
+    "61": "陕西省",
+    "62": "甘肃省",
+    "63": "青海省",
+    "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区",
+    "71": "台湾省",
+    "81": "香港特别行政区",
     "82": "澳门特别行政区",
 }
 
 # Chinese names of this domain's audit actions (for the audit log pages).
 AUDIT_ACTION_NAMES = {
-    "platform.create": "登记平台企业（国家确定）", "platform.update": "修改平台企业信息", "platform.name_add": "登记平台名称变更",
-    "platform.rate_add": "调整缴费基准额", "platform.float_set": "设定费率浮动档次", "platform.pilot_load": "载入试点平台企业", "platform.regions_set": "设定经营地区",
-    "organisation.create": "建立机构", "credential.create": "签发接口凭证", "credential.revoke": "吊销接口凭证",
+    "platform.create": "登记平台企业（国家确定）",
+    "platform.update": "修改平台企业信息",
+    "platform.name_add": "登记平台名称变更",
+    "platform.rate_add": "调整缴费基准额",
+    "platform.float_set": "设定费率浮动档次",
+    "platform.pilot_load": "载入试点平台企业",
+    "platform.regions_set": "设定经营地区",
+    "organisation.create": "建立机构",
+    "credential.create": "签发接口凭证",
+    "credential.revoke": "吊销接口凭证",
 }
 audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
+
 
 def coverage_start(platform: Any, industry: Any) -> dt.date | None:
     """The first day the platform's workers are covered: the later of the industry's start
@@ -94,6 +130,7 @@ def yuan_str(amount: Decimal | None) -> str | None:
 
 # ---- validation ----------------------------------------------------------------------------------
 
+
 def clean_text(value: Any, field: str, label: str, maxlen: int, *, required: bool = False) -> str:
     v = "" if value is None else str(value).strip()
     if required and not v:
@@ -122,8 +159,10 @@ def _uscc(session: Session, raw: Any, platform_id: int | None = None) -> str:
         raise DomainError(str(e), field="uscc") from None
     other = session.scalar(select(Platform).where(Platform.uscc == number))
     if other is not None and other.id != platform_id:
-        raise Conflict(f"统一社会信用代码 {number} 已登记为平台企业“{other.display_name(clock.today())}”（{other.code}）",
-                       field="uscc")
+        raise Conflict(
+            f"统一社会信用代码 {number} 已登记为平台企业“{other.display_name(clock.today())}”（{other.code}）",
+            field="uscc",
+        )
     return number
 
 
@@ -207,9 +246,14 @@ DETAIL_FIELDS = ("uscc", "headquarters", "headquarters_region", "contact_name", 
 
 def _snapshot(platform: Platform) -> dict:
     """What an edit may change, phone masked (for the audit event)."""
-    return {"uscc": platform.uscc, "headquarters": platform.headquarters,
-            "headquarters_region": platform.headquarters_region, "contact_name": platform.contact_name,
-            "contact_phone": platform.contact_phone_hint, "contact_email": platform.contact_email}
+    return {
+        "uscc": platform.uscc,
+        "headquarters": platform.headquarters,
+        "headquarters_region": platform.headquarters_region,
+        "contact_name": platform.contact_name,
+        "contact_phone": platform.contact_phone_hint,
+        "contact_email": platform.contact_email,
+    }
 
 
 def set_details(session: Session, platform: Platform, changes: dict) -> bool:
@@ -238,6 +282,7 @@ def set_details(session: Session, platform: Platform, changes: dict) -> bool:
 
 
 # ---- reads ---------------------------------------------------------------------------------------
+
 
 def industries(session: Session) -> dict[str, Industry]:
     return {i.code: i for i in session.scalars(select(Industry).order_by(Industry.code))}
@@ -284,8 +329,11 @@ def acting_platform(session: Session, actor: Principal, platform_code: Any, what
 
 def own_platform(session: Session, actor: Principal) -> Platform:
     """A platform user's own register entry."""
-    plat = session.scalar(select(Platform).where(Platform.id == actor.platform_id, platform_condition(actor))) \
-        if actor.platform_id else None
+    plat = (
+        session.scalar(select(Platform).where(Platform.id == actor.platform_id, platform_condition(actor)))
+        if actor.platform_id
+        else None
+    )
     if plat is None:
         raise out_of_scope("平台企业")
     return plat
@@ -300,25 +348,40 @@ def regions_of(session: Session, platform: Platform) -> list[Region]:
 
 def operating_region_choices(session: Session) -> list[tuple[Region, list[Region]]]:
     """Cities of Guangxi with their counties (for the regions form)."""
-    rows = list(session.scalars(select(Region).where(Region.level.in_(["city", "county"]),
-                                                     Region.valid_to.is_(None)).order_by(Region.code)))
+    rows = list(
+        session.scalars(
+            select(Region).where(Region.level.in_(["city", "county"]), Region.valid_to.is_(None)).order_by(Region.code)
+        )
+    )
     cities = [r for r in rows if r.level == "city"]
     return [(c, [r for r in rows if r.parent_code == c.code]) for c in cities]
 
 
 # ---- writes --------------------------------------------------------------------------------------
 
+
 def ensure_organisation(session: Session, actor, platform: Platform) -> Organisation:
     """The platform's organisation account (for its users and API credentials), created once."""
     org = session.scalar(select(Organisation).where(Organisation.platform_id == platform.id))
     if org is not None:
         return org
-    org = Organisation(code=f"platform-{platform.code}", name=platform.display_name(clock.today()), kind="platform",
-                       region_code="450000", platform_id=platform.id)
+    org = Organisation(
+        code=f"platform-{platform.code}",
+        name=platform.display_name(clock.today()),
+        kind="platform",
+        region_code="450000",
+        platform_id=platform.id,
+    )
     session.add(org)
     session.flush()
-    audit.record(session, actor, "organisation.create", entity_type="organisation", entity_id=org.id,
-                 after={"code": org.code, "name": org.name, "kind": org.kind, "platform": platform.code})
+    audit.record(
+        session,
+        actor,
+        "organisation.create",
+        entity_type="organisation",
+        entity_id=org.id,
+        after={"code": org.code, "name": org.name, "kind": org.kind, "platform": platform.code},
+    )
     return org
 
 
@@ -330,8 +393,18 @@ def _flush_unique(session: Session) -> None:
         raise Conflict("平台企业编码或统一社会信用代码已被登记（并发提交），请刷新后重试", field="code") from e
 
 
-def new_platform(session: Session, *, code: Any, uscc: Any, industry_code: Any, name: Any, base_yuan: Any,
-                 valid_from: dt.date, status: str, covered_from: dt.date | None = None) -> Platform:
+def new_platform(
+    session: Session,
+    *,
+    code: Any,
+    uscc: Any,
+    industry_code: Any,
+    name: Any,
+    base_yuan: Any,
+    valid_from: dt.date,
+    status: str,
+    covered_from: dt.date | None = None,
+) -> Platform:
     """Validate and add a register entry with its first name and base amount (no audit: callers
     record the event that explains why the entry exists)."""
     code = _code(session, code)
@@ -339,8 +412,17 @@ def new_platform(session: Session, *, code: Any, uscc: Any, industry_code: Any, 
     industry = _industry(session, industry_code)
     first_name = clean_text(name, "name", "平台企业名称", 128, required=True)
     base = base_amount(base_yuan)
-    plat = Platform(code=code, uscc=number, industry_code=industry.code, status=status, covered_from=covered_from,
-                    headquarters="", contact_name="", contact_phone_hint="", contact_email="")
+    plat = Platform(
+        code=code,
+        uscc=number,
+        industry_code=industry.code,
+        status=status,
+        covered_from=covered_from,
+        headquarters="",
+        contact_name="",
+        contact_phone_hint="",
+        contact_email="",
+    )
     plat.names = [PlatformName(name=first_name, valid_from=valid_from)]
     plat.rates = [PlatformRate(base_yuan=base, valid_from=valid_from)]
     session.add(plat)
@@ -348,18 +430,51 @@ def new_platform(session: Session, *, code: Any, uscc: Any, industry_code: Any, 
     return plat
 
 
-def create_platform(session: Session, actor: Principal, *, code: Any, uscc: Any, industry_code: Any, name: Any,
-                    base_yuan: Any, covered_from: Any, basis: Any) -> Platform:
+def create_platform(
+    session: Session,
+    actor: Principal,
+    *,
+    code: Any,
+    uscc: Any,
+    industry_code: Any,
+    name: Any,
+    base_yuan: Any,
+    covered_from: Any,
+    basis: Any,
+) -> Platform:
     """Enter a platform designated by national decision: admitted from ``covered_from``.
     ``basis`` is the decision's document number, kept in the audit event."""
     basis = clean_text(basis, "basis", "依据文号", 200, required=True)
     covered_from = _day(covered_from, "covered_from", "纳入试点日期")
-    plat = new_platform(session, code=code, uscc=uscc, industry_code=industry_code, name=name, base_yuan=base_yuan,
-                        valid_from=covered_from, status="admitted", covered_from=covered_from)
+    plat = new_platform(
+        session,
+        code=code,
+        uscc=uscc,
+        industry_code=industry_code,
+        name=name,
+        base_yuan=base_yuan,
+        valid_from=covered_from,
+        status="admitted",
+        covered_from=covered_from,
+    )
     ensure_organisation(session, actor, plat)
-    audit.record(session, actor, "platform.create", entity_type="platform", entity_id=plat.code, after={
-        "code": plat.code, "uscc": plat.uscc, "industry_code": plat.industry_code, "name": plat.names[0].name,
-        "base_yuan": plat.rates[0].base_yuan, "covered_from": covered_from, "status": plat.status, "basis": basis})
+    audit.record(
+        session,
+        actor,
+        "platform.create",
+        entity_type="platform",
+        entity_id=plat.code,
+        after={
+            "code": plat.code,
+            "uscc": plat.uscc,
+            "industry_code": plat.industry_code,
+            "name": plat.names[0].name,
+            "base_yuan": plat.rates[0].base_yuan,
+            "covered_from": covered_from,
+            "status": plat.status,
+            "basis": basis,
+        },
+    )
     return plat
 
 
@@ -378,8 +493,7 @@ def update_platform(session: Session, actor: Principal, code: str, changes: dict
     return plat
 
 
-def add_name(session: Session, actor: Principal, code: str, *, name: Any, valid_from: Any,
-             replaces: bool) -> Platform:
+def add_name(session: Session, actor: Principal, code: str, *, name: Any, valid_from: Any, replaces: bool) -> Platform:
     """A renaming. ``replaces``: the names in force end the day before ``valid_from``; otherwise the
     new name is an additional name (饿了么 also 淘宝闪购)."""
     plat = get_platform(session, actor, code, for_update=True)
@@ -397,9 +511,15 @@ def add_name(session: Session, actor: Principal, code: str, *, name: Any, valid_
             closed.append({"name": n.name, "valid_to": n.valid_to})
     plat.names.append(PlatformName(name=name, valid_from=valid_from))
     session.flush()
-    audit.record(session, actor, "platform.name_add", entity_type="platform", entity_id=plat.code,
-                 before={"names": [n["name"] for n in closed]} if closed else None,
-                 after={"name": name, "valid_from": valid_from, "replaces": replaces, "closed": closed})
+    audit.record(
+        session,
+        actor,
+        "platform.name_add",
+        entity_type="platform",
+        entity_id=plat.code,
+        before={"names": [n["name"] for n in closed]} if closed else None,
+        after={"name": name, "valid_from": valid_from, "replaces": replaces, "closed": closed},
+    )
     return plat
 
 
@@ -418,8 +538,15 @@ def add_rate(session: Session, actor: Principal, code: str, *, base_yuan: Any, v
             closed = {"base_yuan": r.base_yuan, "valid_from": r.valid_from, "valid_to": r.valid_to}
     plat.rates.append(PlatformRate(base_yuan=base, valid_from=valid_from))
     session.flush()
-    audit.record(session, actor, "platform.rate_add", entity_type="platform", entity_id=plat.code, before=closed,
-                 after={"base_yuan": base, "valid_from": valid_from})
+    audit.record(
+        session,
+        actor,
+        "platform.rate_add",
+        entity_type="platform",
+        entity_id=plat.code,
+        before=closed,
+        after={"base_yuan": base, "valid_from": valid_from},
+    )
     return plat
 
 
@@ -427,8 +554,17 @@ def set_regions(session: Session, actor: Principal, code: str, region_codes: lis
     """Where the platform operates: city or county codes of Guangxi (replaces the list)."""
     plat = get_platform(session, actor, code, for_update=True)
     wanted = sorted({str(c).strip() for c in region_codes if str(c).strip()})
-    known = set(session.scalars(select(Region.code).where(Region.code.in_(wanted), Region.level.in_(["city", "county"]),
-                                                          Region.valid_to.is_(None)))) if wanted else set()
+    known = (
+        set(
+            session.scalars(
+                select(Region.code).where(
+                    Region.code.in_(wanted), Region.level.in_(["city", "county"]), Region.valid_to.is_(None)
+                )
+            )
+        )
+        if wanted
+        else set()
+    )
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise DomainError(f"不是广西现行的市、县级行政区划代码：{'、'.join(unknown)}", field="region_codes")
@@ -440,12 +576,20 @@ def set_regions(session: Session, actor: Principal, code: str, region_codes: lis
     have = {r.region_code for r in plat.regions}
     plat.regions.extend(PlatformRegion(region_code=c) for c in wanted if c not in have)
     session.flush()
-    audit.record(session, actor, "platform.regions_set", entity_type="platform", entity_id=plat.code,
-                 before={"region_codes": before}, after={"region_codes": wanted})
+    audit.record(
+        session,
+        actor,
+        "platform.regions_set",
+        entity_type="platform",
+        entity_id=plat.code,
+        before={"region_codes": before},
+        after={"region_codes": wanted},
+    )
     return plat
 
 
 # ---- API credentials -----------------------------------------------------------------------------
+
 
 def may_manage_credentials(actor: Principal, platform: Platform) -> bool:
     """Any platform's credentials (credentials.manage), or a platform user's own (credentials.self)."""
@@ -473,8 +617,9 @@ def issue_credential(session: Session, actor: Principal, code: str, label: Any =
 def issue_credential_for(session: Session, actor, plat: Platform, label: Any = "") -> tuple[str, str]:
     """Issue credentials to ``plat`` (already checked to be in the actor's scope, or the CLI)."""
     if not plat.is_admitted:
-        raise DomainError(f"平台企业状态为“{STATUS_NAMES.get(plat.status, plat.status)}”，纳入试点后方可签发接口凭证",
-                          field="code")
+        raise DomainError(
+            f"平台企业状态为“{STATUS_NAMES.get(plat.status, plat.status)}”，纳入试点后方可签发接口凭证", field="code"
+        )
     label = clean_text(label, "label", "用途说明", 128)
     ensure_organisation(session, actor, plat)
     return auth.create_credential(session, actor, plat.id, label)
@@ -501,25 +646,41 @@ def load_pilot_platforms(session: Session, actor=audit.SYSTEM) -> int:
     for p in json.loads(reference.data_file("pilot.json"))["platforms"]:
         if p["code"] in known:
             continue
-        plat = Platform(code=p["code"], industry_code=p["industry"], status="admitted",
-                        covered_from=dt.date.fromisoformat(p["covered_from"]))
-        plat.names = [PlatformName(name=n["name"], valid_from=dt.date.fromisoformat(n["valid_from"]))
-                      for n in p["names"]]
-        plat.rates = [PlatformRate(base_yuan=Decimal(r["base_yuan"]), valid_from=dt.date.fromisoformat(r["valid_from"]))
-                      for r in p["rates"]]
+        plat = Platform(
+            code=p["code"],
+            industry_code=p["industry"],
+            status="admitted",
+            covered_from=dt.date.fromisoformat(p["covered_from"]),
+        )
+        plat.names = [
+            PlatformName(name=n["name"], valid_from=dt.date.fromisoformat(n["valid_from"])) for n in p["names"]
+        ]
+        plat.rates = [
+            PlatformRate(base_yuan=Decimal(r["base_yuan"]), valid_from=dt.date.fromisoformat(r["valid_from"]))
+            for r in p["rates"]
+        ]
         session.add(plat)
         added.append(p["code"])
     if added:
         session.flush()
-        audit.record(session, actor, "platform.pilot_load", entity_type="platform", entity_id=",".join(added),
-                     after={"added": added})
+        audit.record(
+            session,
+            actor,
+            "platform.pilot_load",
+            entity_type="platform",
+            entity_id=",".join(added),
+            after={"added": added},
+        )
     return len(added)
 
 
 def admitted_platforms(session: Session) -> list[Platform]:
     """The platforms in the pilot (纳入试点的平台企业), by code."""
     return list(session.scalars(select(Platform).where(admitted()).order_by(Platform.code)))
+
+
 # ---- names of audited objects (the audit page) ----------------------------------------------------
+
 
 def _platform_names(session: Session, ids: list[str]) -> dict[str, str]:
     """Platforms are audited by code, or code/year for a year's float k."""
@@ -541,8 +702,11 @@ def _admission_names(session: Session, ids: list[str]) -> dict[str, str]:
     if not numeric:
         return {}
     today = clock.today()
-    rows = session.execute(select(Admission.id, Platform).join(Platform, Platform.id == Admission.platform_id)
-                           .where(Admission.id.in_(numeric))).all()
+    rows = session.execute(
+        select(Admission.id, Platform)
+        .join(Platform, Platform.id == Admission.platform_id)
+        .where(Admission.id.in_(numeric))
+    ).all()
     return {str(i): f"{p.display_name(today)}（第 {i} 号申请）" for i, p in rows}
 
 

@@ -32,9 +32,16 @@ outbox_api = APIRouter(prefix="/exchange", tags=["exchange"])
 
 # ---- declarations --------------------------------------------------------------------------------
 
-@api.get("/declarations", response_model=list[S.DeclarationOut], summary="月度保障费核定结果（平台企业只看本企业已推送的）")
-def list_declarations(month: str | None = None, platform_code: str | None = None,
-                      p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
+
+@api.get(
+    "/declarations", response_model=list[S.DeclarationOut], summary="月度保障费核定结果（平台企业只看本企业已推送的）"
+)
+def list_declarations(
+    month: str | None = None,
+    platform_code: str | None = None,
+    p: Principal = Depends(Require(P.PREMIUM_READ)),
+    db: Session = DB,
+):
     return [S.declaration_out(d) for d in service.list_declarations(db, p, month, platform_code)]
 
 
@@ -46,14 +53,18 @@ def compute(body: S.MonthIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)),
 @api.post("/declarations/send", response_model=S.SendOut, summary="核定并推送税务（经发件箱，可重发）")
 def send(body: S.MonthIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Session = DB):
     res = service.send(db, p, body.month, platforms_=body.platforms, engine=body.engine)
-    return S.SendOut(month=res.month, message_id=res.message_id, queued_platforms=res.queued,
-                     deliveries=[S.delivery_out(d) for d in res.deliveries], warnings=res.declare.warnings,
-                     declarations=[S.declaration_out(d) for d in res.declare.declarations])
+    return S.SendOut(
+        month=res.month,
+        message_id=res.message_id,
+        queued_platforms=res.queued,
+        deliveries=[S.delivery_out(d) for d in res.deliveries],
+        warnings=res.declare.warnings,
+        declarations=[S.declaration_out(d) for d in res.declare.declarations],
+    )
 
 
 @api.get("/statement", response_model=S.StatementOut, summary="平台企业的缴费情况：各月应缴、已缴、欠费和差异")
-def statement(platform_code: str | None = None, p: Principal = Depends(Require(P.PREMIUM_READ)),
-              db: Session = DB):
+def statement(platform_code: str | None = None, p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
     if p.role.scope == "platform":
         plat = platforms.own_platform(db, p)
     elif not platform_code:
@@ -65,9 +76,15 @@ def statement(platform_code: str | None = None, p: Principal = Depends(Require(P
 
 # ---- reconciliation ------------------------------------------------------------------------------
 
+
 @api.get("/reconciliation", response_model=list[S.ReconciliationOut], summary="对账结果（按平台企业和订单月份）")
-def reconciliation_rows(month: str | None = None, flag: str | None = None, platform_code: str | None = None,
-                   p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
+def reconciliation_rows(
+    month: str | None = None,
+    flag: str | None = None,
+    platform_code: str | None = None,
+    p: Principal = Depends(Require(P.PREMIUM_READ)),
+    db: Session = DB,
+):
     flags = defaultdict(list)
     for f in reconciliation.list_flags(db, p, month=month, platform_code=platform_code, kind=flag):
         flags[(f.platform_id, f.month)].append(f)
@@ -87,25 +104,40 @@ def run_reconciliation(body: S.MonthIn, p: Principal = Depends(Require(P.RECONCI
 
 
 @api.get("/flags", response_model=list[S.FlagOut], summary="对账差异工作清单")
-def list_flags(month: str | None = None, platform_code: str | None = None, flag: str | None = None,
-               status: str | None = "unresolved", p: Principal = Depends(Require(P.PREMIUM_READ)),
-               db: Session = DB):
-    return [S.flag_out(f) for f in reconciliation.list_flags(db, p, month=month, platform_code=platform_code, kind=flag,
-                                                      status=status)]
+def list_flags(
+    month: str | None = None,
+    platform_code: str | None = None,
+    flag: str | None = None,
+    status: str | None = "unresolved",
+    p: Principal = Depends(Require(P.PREMIUM_READ)),
+    db: Session = DB,
+):
+    return [
+        S.flag_out(f)
+        for f in reconciliation.list_flags(db, p, month=month, platform_code=platform_code, kind=flag, status=status)
+    ]
 
 
 @api.post("/flags/{id}/handle", response_model=S.FlagOut, summary="登记差异的处理情况")
-def handle_flag(id: int, body: S.HandleIn, p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
-                db: Session = DB):
+def handle_flag(
+    id: int,
+    body: S.HandleIn,
+    p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
+    db: Session = DB,
+):
     return S.flag_out(reconciliation.handle_flag(db, p, id, body.note))
 
 
 # ---- the tax bureau's returns --------------------------------------------------------------------
 
+
 @api.post("/returns", response_model=S.ImportOut, summary="上传税务回执文件（tax-v1 JSON 或 CSV，附签名）")
-def upload_returns(file: UploadFile = File(description="回执文件 .json 或 .csv"),
-                   signature: str | None = Form(None, description="文件的 HMAC-SHA256 签名（十六进制），即 .sig 文件内容"),
-                   p: Principal = Depends(Require(P.RECONCILE)), db: Session = DB):
+def upload_returns(
+    file: UploadFile = File(description="回执文件 .json 或 .csv"),
+    signature: str | None = Form(None, description="文件的 HMAC-SHA256 签名（十六进制），即 .sig 文件内容"),
+    p: Principal = Depends(Require(P.RECONCILE)),
+    db: Session = DB,
+):
     limit = get_settings().upload_max_bytes
     body = file.file.read(limit + 1)
     if len(body) > limit:
@@ -128,9 +160,9 @@ def fetch_returns(p: Principal = Depends(Require(P.RECONCILE)), db: Session = DB
 
 # ---- the yearly float ----------------------------------------------------------------------------
 
+
 @api.get("/floats", response_model=list[S.ProposalOut], summary="年度费率浮动档次测算")
-def list_floats(year: int | None = None, p: Principal = Depends(Require(P.FLOAT_DECIDE)),
-                db: Session = DB):
+def list_floats(year: int | None = None, p: Principal = Depends(Require(P.FLOAT_DECIDE)), db: Session = DB):
     return [S.proposal_out(f) for f in floats.list_proposals(db, p, year or clock.today().year + 1)]
 
 
@@ -140,38 +172,81 @@ def propose(body: S.ProposeIn, p: Principal = Depends(Require(P.FLOAT_DECIDE)), 
 
 
 @api.post("/floats/{id}/approve", response_model=S.ProposalOut, summary="核定浮动档次（自当年 1 月 1 日起执行）")
-def approve(id: int, body: S.ApproveIn, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-            db: Session = DB):
+def approve(
+    id: int,
+    body: S.ApproveIn,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+    db: Session = DB,
+):
     return S.proposal_out(floats.approve_float(db, p, id, body.k, body.reason))
 
 
 @api.post("/floats/{id}/reject", response_model=S.ProposalOut, summary="退回浮动档次测算")
-def reject(id: int, body: S.RejectIn, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-           db: Session = DB):
+def reject(
+    id: int,
+    body: S.RejectIn,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+    db: Session = DB,
+):
     return S.proposal_out(floats.reject_float(db, p, id, body.reason))
 
 
-@api.put("/experience/{platform_code}/{year}", response_model=S.ExperienceOut,
-         summary="录入平台企业上年度赔付、伤害人数和平均参保人数（待遇模块上线前）")
-def set_experience(platform_code: str, year: int, body: S.ExperienceIn,
-                   p: Principal = Depends(Require(P.FLOAT_DECIDE)), db: Session = DB):
+@api.put(
+    "/experience/{platform_code}/{year}",
+    response_model=S.ExperienceOut,
+    summary="录入平台企业上年度赔付、伤害人数和平均参保人数（待遇模块上线前）",
+)
+def set_experience(
+    platform_code: str,
+    year: int,
+    body: S.ExperienceIn,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),
+    db: Session = DB,
+):
     row: PlatformYearExperience = floats.set_experience(db, p, platform_code, year, **body.model_dump())
-    return S.ExperienceOut(platform_code=platform_code, year=row.year, claims_fen=row.claims_fen,
-                           injuries=row.injuries, insured_avg=row.insured_avg, source=row.source,
-                           entered_at=row.entered_at)
+    return S.ExperienceOut(
+        platform_code=platform_code,
+        year=row.year,
+        claims_fen=row.claims_fen,
+        injuries=row.injuries,
+        insured_avg=row.insured_avg,
+        source=row.source,
+        entered_at=row.entered_at,
+    )
 
 
 # ---- parameters ----------------------------------------------------------------------------------
+
 
 @api.get("/parameters", response_model=list[S.ParameterOut], summary="保障费和税务交换的业务参数（含历史）")
 def list_parameters(p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
     rows = parameters.history(db, list(parameters.DEFINITIONS))
     have = {r.key for r in rows}
-    out = [S.ParameterOut(key=r.key, label=parameters.DEFINITIONS[r.key].label, value=r.value, valid_from=r.valid_from,
-                          valid_to=r.valid_to, note=r.note, changed_at=r.changed_at) for r in rows]
-    out += [S.ParameterOut(key=k, label=d.label, value=d.default, valid_from=parameters.PILOT_START, valid_to=None,
-                           note=d.note + "（默认值，尚未入库）", changed_at=None)
-            for k, d in parameters.DEFINITIONS.items() if k not in have]
+    out = [
+        S.ParameterOut(
+            key=r.key,
+            label=parameters.DEFINITIONS[r.key].label,
+            value=r.value,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+            note=r.note,
+            changed_at=r.changed_at,
+        )
+        for r in rows
+    ]
+    out += [
+        S.ParameterOut(
+            key=k,
+            label=d.label,
+            value=d.default,
+            valid_from=parameters.PILOT_START,
+            valid_to=None,
+            note=d.note + "（默认值，尚未入库）",
+            changed_at=None,
+        )
+        for k, d in parameters.DEFINITIONS.items()
+        if k not in have
+    ]
     return out
 
 
@@ -179,10 +254,17 @@ class WithdrawIn(BaseModel):
     reason: str
 
 
-@outbox_api.post("/outbox/{id}/withdraw", response_model=OutboxOut,
-          summary="撤回税务拒收的消息（其核定退回“核定中”，下次推送时重新生成）")
-def withdraw(id: int, body: WithdrawIn, p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-             db: Session = DB):
+@outbox_api.post(
+    "/outbox/{id}/withdraw",
+    response_model=OutboxOut,
+    summary="撤回税务拒收的消息（其核定退回“核定中”，下次推送时重新生成）",
+)
+def withdraw(
+    id: int,
+    body: WithdrawIn,
+    p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
+    db: Session = DB,
+):
     item = db.get(OutboxItem, id)
     if item is None:
         raise out_of_scope("发件箱消息")

@@ -51,16 +51,20 @@ def register(app: typer.Typer) -> None:
     """Adds this domain's commands to ``oip``."""
     from oip.core.errors import DomainError
 
-    premiums = typer.Typer(help="Premiums: monthly declarations, the tax bureau exchange, reconciliation, "
-                                "the yearly float.", no_args_is_help=True)
+    premiums = typer.Typer(
+        help="Premiums: monthly declarations, the tax bureau exchange, reconciliation, the yearly float.",
+        no_args_is_help=True,
+    )
     float_app = typer.Typer(help="The yearly float k (费率浮动档次).", no_args_is_help=True)
     premiums.add_typer(float_app, name="float")
     app.add_typer(premiums, name="premiums")
 
     @premiums.command("declare")
-    def declare(month: str = typer.Option(..., help="Order month YYYY-MM (the month the orders were taken)."),
-                platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
-                engine: str = typer.Option("duckdb", help="duckdb or spark.")) -> None:
+    def declare(
+        month: str = typer.Option(..., help="Order month YYYY-MM (the month the orders were taken)."),
+        platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
+        engine: str = typer.Option("duckdb", help="duckdb or spark."),
+    ) -> None:
         """Compute the month's declarations from the order ledger (idempotent) and print them as one
         JSON array: platform_code, orders, base_yuan, k, rate_yuan, amount_fen."""
         from oip.core.db import session_scope
@@ -74,14 +78,18 @@ def register(app: typer.Typer) -> None:
             _fail(e.reason)
         for w in res.warnings:
             err.print(f"[yellow]{w}[/yellow]")
-        err.print(f"{res.month}: {len(rows)} declarations ({res.created} new, {res.changed} changed, "
-                  f"{res.unchanged} unchanged, {res.frozen} already sent) in {res.seconds:.2f} s on {res.engine}")
+        err.print(
+            f"{res.month}: {len(rows)} declarations ({res.created} new, {res.changed} changed, "
+            f"{res.unchanged} unchanged, {res.frozen} already sent) in {res.seconds:.2f} s on {res.engine}"
+        )
         print(json.dumps(rows, ensure_ascii=False, default=clock.json_default))
 
     @premiums.command("send")
-    def send(month: str = typer.Option(..., help="Order month YYYY-MM."),
-             platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
-             engine: str = typer.Option("duckdb", help="duckdb or spark.")) -> None:
+    def send(
+        month: str = typer.Option(..., help="Order month YYYY-MM."),
+        platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
+        engine: str = typer.Option("duckdb", help="duckdb or spark."),
+    ) -> None:
         """Recompute the month's drafts, send them to the tax bureau through the configured gateway
         (OIP_TAX_GATEWAY), and redeliver anything still undelivered in the outbox."""
         from oip.core.db import session_scope
@@ -94,13 +102,18 @@ def register(app: typer.Typer) -> None:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
         if any(d["status"] != "sent" for d in out["deliveries"]):
-            err.print("[yellow]some messages were not delivered; they stay in the outbox: run this command again[/yellow]")
+            err.print(
+                "[yellow]some messages were not delivered; they stay in the outbox: run this command again[/yellow]"
+            )
             raise typer.Exit(1)
 
     @premiums.command("import-returns")
-    def import_returns(file: Path = typer.Argument(None, help="A returns file (.json or .csv); without it, fetch "
-                                                              "from the configured gateway."),
-                       signature: Path = typer.Option(None, help="Its signature file (default FILE.sig).")) -> None:
+    def import_returns(
+        file: Path = typer.Argument(
+            None, help="A returns file (.json or .csv); without it, fetch from the configured gateway."
+        ),
+        signature: Path = typer.Option(None, help="Its signature file (default FILE.sig)."),
+    ) -> None:
         """Import the tax bureau's returns (declared and paid amounts), then reconcile what they touch."""
         from oip.core.db import session_scope
         from oip.premiums import reconciliation
@@ -123,9 +136,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
     @premiums.command("reconcile")
-    def reconcile(month: str = typer.Option(..., help="Order month YYYY-MM."),
-                  platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
-                  engine: str = typer.Option("duckdb", help="duckdb or spark.")) -> None:
+    def reconcile(
+        month: str = typer.Option(..., help="Order month YYYY-MM."),
+        platform: list[str] = typer.Option(None, "--platform", help="Only these platform codes."),
+        engine: str = typer.Option("duckdb", help="duckdb or spark."),
+    ) -> None:
         """Reconcile the month: ledger orders vs declared, amount due vs declared and paid; print the flags."""
         from sqlalchemy import select
 
@@ -137,23 +152,45 @@ def register(app: typer.Typer) -> None:
             with session_scope() as s:
                 recs = reconciliation.reconcile(s, _cli_actor(), month, platforms_=platform or None, engine=engine)
                 flags = {}
-                for f in s.scalars(select(ReconciliationFlag).where(ReconciliationFlag.month == month,
-                                                                    ReconciliationFlag.status != "resolved")):
-                    flags.setdefault(f.platform_id, []).append({"kind": f.kind, "name": FLAG_NAMES[f.kind],
-                                                                "status": f.status, "detail": f.detail,
-                                                                "amount_fen": f.amount_fen})
-                out = [{"platform_code": r.platform.code, "month": r.month, "orders_reported": r.orders_reported,
-                        "orders_billable": r.orders_billable, "orders_declared": r.orders_declared,
-                        "due_fen": r.due_fen, "tax_declared_fen": r.tax_declared_fen, "paid_fen": r.paid_fen,
-                        "owed_fen": r.owed_fen, "due_date": r.due_date.isoformat() if r.due_date else None,
-                        "flags": flags.get(r.platform_id, [])} for r in recs]
+                for f in s.scalars(
+                    select(ReconciliationFlag).where(
+                        ReconciliationFlag.month == month, ReconciliationFlag.status != "resolved"
+                    )
+                ):
+                    flags.setdefault(f.platform_id, []).append(
+                        {
+                            "kind": f.kind,
+                            "name": FLAG_NAMES[f.kind],
+                            "status": f.status,
+                            "detail": f.detail,
+                            "amount_fen": f.amount_fen,
+                        }
+                    )
+                out = [
+                    {
+                        "platform_code": r.platform.code,
+                        "month": r.month,
+                        "orders_reported": r.orders_reported,
+                        "orders_billable": r.orders_billable,
+                        "orders_declared": r.orders_declared,
+                        "due_fen": r.due_fen,
+                        "tax_declared_fen": r.tax_declared_fen,
+                        "paid_fen": r.paid_fen,
+                        "owed_fen": r.owed_fen,
+                        "due_date": r.due_date.isoformat() if r.due_date else None,
+                        "flags": flags.get(r.platform_id, []),
+                    }
+                    for r in recs
+                ]
         except DomainError as e:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("propose")
-    def float_propose(year: int = typer.Option(..., help="The year the float applies to (figures of year − 1)."),
-                      by: str = typer.Option(None, help="Acting officer's username (default: the system).")) -> None:
+    def float_propose(
+        year: int = typer.Option(..., help="The year the float applies to (figures of year − 1)."),
+        by: str = typer.Option(None, help="Acting officer's username (default: the system)."),
+    ) -> None:
         """Propose k for every admitted platform under the rules in force on 1 January of YEAR."""
         from oip.core.db import session_scope
         from oip.premiums import floats, schemas as S
@@ -167,10 +204,12 @@ def register(app: typer.Typer) -> None:
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("approve")
-    def float_approve(proposal_id: int = typer.Argument(..., help="The proposal's id."),
-                      k: int = typer.Option(None, help="Another k than proposed (needs --reason)."),
-                      reason: str = typer.Option("", help="Why."),
-                      by: str = typer.Option(..., help="Acting officer's username (needs premium.float).")) -> None:
+    def float_approve(
+        proposal_id: int = typer.Argument(..., help="The proposal's id."),
+        k: int = typer.Option(None, help="Another k than proposed (needs --reason)."),
+        reason: str = typer.Option("", help="Why."),
+        by: str = typer.Option(..., help="Acting officer's username (needs premium.float)."),
+    ) -> None:
         """Approve a proposal: the platform's k from 1 January of the proposal's year."""
         from oip.auth import permissions as P
         from oip.core.db import session_scope
@@ -185,9 +224,11 @@ def register(app: typer.Typer) -> None:
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("reject")
-    def float_reject(proposal_id: int = typer.Argument(..., help="The proposal's id."),
-                     reason: str = typer.Option(..., help="Why."),
-                     by: str = typer.Option(..., help="Acting officer's username (needs premium.float).")) -> None:
+    def float_reject(
+        proposal_id: int = typer.Argument(..., help="The proposal's id."),
+        reason: str = typer.Option(..., help="Why."),
+        by: str = typer.Option(..., help="Acting officer's username (needs premium.float)."),
+    ) -> None:
         """Send a proposal back (it can be proposed again)."""
         from oip.auth import permissions as P
         from oip.core.db import session_scope
@@ -202,13 +243,15 @@ def register(app: typer.Typer) -> None:
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @float_app.command("experience")
-    def float_experience(code: str = typer.Argument(..., help="Platform code."),
-                         year: int = typer.Argument(..., help="The year of the figures."),
-                         claims_fen: int = typer.Option(..., help="Benefits paid in the year, fen."),
-                         injuries: int = typer.Option(..., help="Confirmed injuries in the year."),
-                         insured_avg: int = typer.Option(..., help="Average insured workers in the year."),
-                         source: str = typer.Option(..., help="Where the figures come from."),
-                         by: str = typer.Option(..., help="Acting officer's username.")) -> None:
+    def float_experience(
+        code: str = typer.Argument(..., help="Platform code."),
+        year: int = typer.Argument(..., help="The year of the figures."),
+        claims_fen: int = typer.Option(..., help="Benefits paid in the year, fen."),
+        injuries: int = typer.Option(..., help="Confirmed injuries in the year."),
+        insured_avg: int = typer.Option(..., help="Average insured workers in the year."),
+        source: str = typer.Option(..., help="Where the figures come from."),
+        by: str = typer.Option(..., help="Acting officer's username."),
+    ) -> None:
         """Record a platform's claims, injuries and insured workers of a year (until benefits exist)."""
         from oip.auth import permissions as P
         from oip.core.db import session_scope
@@ -217,10 +260,24 @@ def register(app: typer.Typer) -> None:
         try:
             with session_scope() as s:
                 actor = _officer(s, by, P.FLOAT_DECIDE, "录入浮动档次测算数据")
-                row = floats.set_experience(s, actor, code, year, claims_fen=claims_fen, injuries=injuries,
-                                             insured_avg=insured_avg, source=source)
-                out = {"platform_code": code, "year": row.year, "claims_fen": row.claims_fen, "injuries": row.injuries,
-                       "insured_avg": row.insured_avg, "source": row.source}
+                row = floats.set_experience(
+                    s,
+                    actor,
+                    code,
+                    year,
+                    claims_fen=claims_fen,
+                    injuries=injuries,
+                    insured_avg=insured_avg,
+                    source=source,
+                )
+                out = {
+                    "platform_code": code,
+                    "year": row.year,
+                    "claims_fen": row.claims_fen,
+                    "injuries": row.injuries,
+                    "insured_avg": row.insured_avg,
+                    "source": row.source,
+                }
         except DomainError as e:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
@@ -233,17 +290,26 @@ def register(app: typer.Typer) -> None:
 
         with session_scope() as s:
             parameters.ensure_defaults(s)
-            out = [{"key": r.key, "value": r.value, "valid_from": r.valid_from.isoformat(),
-                    "valid_to": r.valid_to.isoformat() if r.valid_to else None, "note": r.note}
-                   for r in parameters.history(s, list(parameters.DEFINITIONS))]
+            out = [
+                {
+                    "key": r.key,
+                    "value": r.value,
+                    "valid_from": r.valid_from.isoformat(),
+                    "valid_to": r.valid_to.isoformat() if r.valid_to else None,
+                    "note": r.note,
+                }
+                for r in parameters.history(s, list(parameters.DEFINITIONS))
+            ]
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
     @premiums.command("parameter-set")
-    def parameter_set(key: str = typer.Argument(..., help="e.g. premium.billable_statuses"),
-                      value: str = typer.Argument(..., help='JSON, e.g. \'["completed"]\''),
-                      valid_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
-                      note: str = typer.Option(..., help="Basis (document number) or reason."),
-                      by: str = typer.Option(..., help="Acting officer's username.")) -> None:
+    def parameter_set(
+        key: str = typer.Argument(..., help="e.g. premium.billable_statuses"),
+        value: str = typer.Argument(..., help="JSON, e.g. '[\"completed\"]'"),
+        valid_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
+        note: str = typer.Option(..., help="Basis (document number) or reason."),
+        by: str = typer.Option(..., help="Acting officer's username."),
+    ) -> None:
         """Give a parameter a new value from a date (the value before it ends the day before)."""
         from oip.core.db import session_scope
         from oip.reference import parameters

@@ -51,7 +51,7 @@ def _bands(raw: Any, what: str) -> tuple[Band, ...]:
     out: list[Band] = []
     for i, b in enumerate(raw, 1):
         if not isinstance(b, dict) or set(b) != {"upto", "k"}:
-            raise DomainError(f"浮动规则中{what}第 {i} 档应为 {{\"upto\": …, \"k\": …}}", field="value")
+            raise DomainError(f'浮动规则中{what}第 {i} 档应为 {{"upto": …, "k": …}}', field="value")
         k = _int(b["k"], f"{what}第 {i} 档的 k", -K_LIMIT, K_LIMIT)
         if b["upto"] is None:
             if i != len(raw):
@@ -83,7 +83,9 @@ def parse_rules(value: Any) -> Rules:
         min_contribution_months=_int(value["min_contribution_months"], "最少缴费月数", 0, 120),
         ratio_bands=_bands(value["ratio_bands"], "支缴率分档"),
         injury_rate_bands=_bands(value["injury_rate_bands"], "职业伤害发生率分档"),
-        k_min=k_min, k_max=k_max)
+        k_min=k_min,
+        k_max=k_max,
+    )
 
 
 def band_k(bands: tuple[Band, ...], x: Decimal) -> int:
@@ -108,8 +110,8 @@ class Inputs:
 @dataclass
 class Outcome:
     k: int
-    ratio: Decimal | None = None         # 支缴率, 4 decimals
-    injury_rate: Decimal | None = None   # per 10,000 insured, 2 decimals
+    ratio: Decimal | None = None  # 支缴率, 4 decimals
+    injury_rate: Decimal | None = None  # per 10,000 insured, 2 decimals
     ratio_k: int = 0
     injury_k: int = 0
     reasons: list[str] = field(default_factory=list)
@@ -126,8 +128,12 @@ def injury_rate(injuries: int, insured_avg: int) -> Decimal:
 def propose(rules: Rules, x: Inputs) -> Outcome:
     """The k the rules give for these figures, with the reasons in Chinese."""
     if x.months_with_contributions < rules.min_contribution_months:
-        return Outcome(0, reasons=[f"累计缴费 {x.months_with_contributions} 个月，不满 {rules.min_contribution_months} "
-                                   f"个月，浮动档次为 0"])
+        return Outcome(
+            0,
+            reasons=[
+                f"累计缴费 {x.months_with_contributions} 个月，不满 {rules.min_contribution_months} 个月，浮动档次为 0"
+            ],
+        )
     if x.claims_fen is None or x.injuries is None or x.insured_avg is None:
         return Outcome(0, reasons=["未录入上年度赔付、伤害人数和平均参保人数，暂按 0 档；录入后请重新测算"])
     if x.premiums_fen <= 0:
@@ -142,25 +148,35 @@ def propose(rules: Rules, x: Inputs) -> Outcome:
     ik = band_k(rules.injury_rate_bands, Decimal(x.injuries) * 10000 / Decimal(x.insured_avg))
     raw = rk + ik
     k = max(rules.k_min, min(rules.k_max, raw))
-    reasons = [f"支缴率 {ratio * 100:.2f}%，对应基础档次 {rk:+d}",
-               f"职业伤害发生率 {rate} 人/万人，调整 {ik:+d}"]
+    reasons = [f"支缴率 {ratio * 100:.2f}%，对应基础档次 {rk:+d}", f"职业伤害发生率 {rate} 人/万人，调整 {ik:+d}"]
     if k != raw:
         reasons.append(f"合计 {raw:+d} 超出 {rules.k_min:+d}…{rules.k_max:+d}，取 {k:+d}")
     return Outcome(k, ratio, rate, rk, ik, reasons)
 
 
-def check_decision(rules: Rules, *, year: int, today_year: int, months_with_contributions: int, proposed_k: int,
-                   k: int, reason: str) -> None:
+def check_decision(
+    rules: Rules, *, year: int, today_year: int, months_with_contributions: int, proposed_k: int, k: int, reason: str
+) -> None:
     """Whether an officer may decide ``k`` for ``year`` on a proposal (pure). One path only: k for
     year Y is decided before 1 January of Y; another k than proposed stays inside the rules and
     has a reason; a k in force is never changed. Every refusal is a Chinese DomainError."""
     if year <= today_year:
-        raise DomainError(f"{year} 年的浮动档次自 {year} 年 1 月 1 日起已执行，不能再核定或变更；"
-                          f"只能核定 {today_year + 1} 年及以后的档次", field="year")
-    if isinstance(k, bool) or not isinstance(k, int) or not max(-K_LIMIT, rules.k_min) <= k <= min(K_LIMIT, rules.k_max):
+        raise DomainError(
+            f"{year} 年的浮动档次自 {year} 年 1 月 1 日起已执行，不能再核定或变更；"
+            f"只能核定 {today_year + 1} 年及以后的档次",
+            field="year",
+        )
+    if (
+        isinstance(k, bool)
+        or not isinstance(k, int)
+        or not max(-K_LIMIT, rules.k_min) <= k <= min(K_LIMIT, rules.k_max)
+    ):
         raise DomainError(f"浮动档次 k 应为 {rules.k_min:+d} 到 {rules.k_max:+d} 之间的整数", field="k")
     if months_with_contributions < rules.min_contribution_months and k != 0:
-        raise DomainError(f"该平台企业累计缴费 {months_with_contributions} 个月，不满 {rules.min_contribution_months} "
-                          f"个月，浮动档次只能为 0", field="k")
+        raise DomainError(
+            f"该平台企业累计缴费 {months_with_contributions} 个月，不满 {rules.min_contribution_months} "
+            f"个月，浮动档次只能为 0",
+            field="k",
+        )
     if k != proposed_k and not reason.strip():
         raise DomainError(f"核定档次 {k:+d} 与测算档次 {proposed_k:+d} 不同，请填写理由", field="reason")

@@ -33,6 +33,7 @@ from oip.reference import parameters
 
 # ---- the yearly float --------------------------------------------------------------------------------
 
+
 def parse_year(value: Any, *, lo: int, hi: int, field_: str = "year") -> int:
     try:
         y = int(str(value).strip())
@@ -55,18 +56,24 @@ def _nonneg_int(value: Any, field_: str, label: str) -> int:
     return v
 
 
-def set_experience(session: Session, actor, code: str, year: Any, *, claims_fen: Any, injuries: Any,
-                   insured_avg: Any, source: Any) -> PlatformYearExperience:
+def set_experience(
+    session: Session, actor, code: str, year: Any, *, claims_fen: Any, injuries: Any, insured_avg: Any, source: Any
+) -> PlatformYearExperience:
     """Record a platform's claims paid, confirmed injuries and average insured workers of a year
     (until the benefits module provides them)."""
     plat = platforms.get_platform(session, actor, code)
     y = parse_year(year, lo=2025, hi=clock.today().year)
-    values = {"claims_fen": _nonneg_int(claims_fen, "claims_fen", "赔付金额（分）"),
-              "injuries": _nonneg_int(injuries, "injuries", "职业伤害人数"),
-              "insured_avg": _nonneg_int(insured_avg, "insured_avg", "年平均参保人数"),
-              "source": platforms.clean_text(source, "source", "数据来源", 500, required=True)}
-    row = session.scalar(select(PlatformYearExperience).where(
-        PlatformYearExperience.platform_id == plat.id, PlatformYearExperience.year == y).with_for_update())
+    values = {
+        "claims_fen": _nonneg_int(claims_fen, "claims_fen", "赔付金额（分）"),
+        "injuries": _nonneg_int(injuries, "injuries", "职业伤害人数"),
+        "insured_avg": _nonneg_int(insured_avg, "insured_avg", "年平均参保人数"),
+        "source": platforms.clean_text(source, "source", "数据来源", 500, required=True),
+    }
+    row = session.scalar(
+        select(PlatformYearExperience)
+        .where(PlatformYearExperience.platform_id == plat.id, PlatformYearExperience.year == y)
+        .with_for_update()
+    )
     before = None if row is None else {k: getattr(row, k) for k in values}
     if row is None:
         row = PlatformYearExperience(platform_id=plat.id, year=y, **values)
@@ -76,8 +83,15 @@ def set_experience(session: Session, actor, code: str, year: Any, *, claims_fen:
             setattr(row, k, v)
     row.entered_by, row.entered_at = actor.user_id, clock.now()
     session.flush()
-    audit.record(session, actor, "premium.experience_set", entity_type="platform", entity_id=f"{plat.code}/{y}",
-                 before=before, after=values)
+    audit.record(
+        session,
+        actor,
+        "premium.experience_set",
+        entity_type="platform",
+        entity_id=f"{plat.code}/{y}",
+        before=before,
+        after=values,
+    )
     return row
 
 
@@ -85,21 +99,35 @@ def float_inputs(session: Session, platform: Platform, year: int) -> float_rules
     """A platform's figures of ``year − 1`` for the float of ``year``."""
     prev = year - 1
     months = months_of_year(prev)
-    decls = {d.month: d for d in session.scalars(select(Declaration).where(
-        Declaration.platform_id == platform.id, Declaration.status.in_(SENT), Declaration.month <= f"{prev}-12"))}
+    decls = {
+        d.month: d
+        for d in session.scalars(
+            select(Declaration).where(
+                Declaration.platform_id == platform.id, Declaration.status.in_(SENT), Declaration.month <= f"{prev}-12"
+            )
+        )
+    }
     paid: dict[str, int] = defaultdict(int)
     has_return: set[str] = set()
-    for r in session.scalars(select(TaxReturn).where(TaxReturn.platform_id == platform.id,
-                                                     TaxReturn.month <= f"{prev}-12")):
+    for r in session.scalars(
+        select(TaxReturn).where(TaxReturn.platform_id == platform.id, TaxReturn.month <= f"{prev}-12")
+    ):
         paid[r.month] += r.paid_fen
         has_return.add(r.month)
     premiums_fen = sum(paid[m] if m in has_return else (decls[m].total_fen if m in decls else 0) for m in months)
     contributed = {m for m in decls} | {m for m in has_return if paid[m] > 0}
-    exp = session.scalar(select(PlatformYearExperience).where(PlatformYearExperience.platform_id == platform.id,
-                                                              PlatformYearExperience.year == prev))
-    return float_rules.Inputs(premiums_fen=premiums_fen, months_with_contributions=len(contributed),
-                              claims_fen=exp.claims_fen if exp else None, injuries=exp.injuries if exp else None,
-                              insured_avg=exp.insured_avg if exp else None)
+    exp = session.scalar(
+        select(PlatformYearExperience).where(
+            PlatformYearExperience.platform_id == platform.id, PlatformYearExperience.year == prev
+        )
+    )
+    return float_rules.Inputs(
+        premiums_fen=premiums_fen,
+        months_with_contributions=len(contributed),
+        claims_fen=exp.claims_fen if exp else None,
+        injuries=exp.injuries if exp else None,
+        insured_avg=exp.insured_avg if exp else None,
+    )
 
 
 def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
@@ -108,14 +136,17 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
     this_year = clock.today().year
     y = parse_year(year, lo=2026, hi=this_year + 1)
     if y <= this_year:
-        raise DomainError(f"{y} 年的浮动档次自 {y} 年 1 月 1 日起已执行，不能再测算；只能测算 {this_year + 1} 年的档次",
-                          field="year")
+        raise DomainError(
+            f"{y} 年的浮动档次自 {y} 年 1 月 1 日起已执行，不能再测算；只能测算 {this_year + 1} 年的档次", field="year"
+        )
     parameters.ensure_defaults(session)
     version = parameters.get_version(session, "premium.float_rules", dt.date(y, 1, 1))
     rules = float_rules.parse_rules(version.value)
     plats = platforms.admitted_platforms(session)
-    existing = {f.platform_id: f for f in session.scalars(select(FloatProposal).where(FloatProposal.year == y)
-                                                          .with_for_update(of=FloatProposal))}
+    existing = {
+        f.platform_id: f
+        for f in session.scalars(select(FloatProposal).where(FloatProposal.year == y).with_for_update(of=FloatProposal))
+    }
     now, out, counts = clock.now(), [], defaultdict(int)
     for p in plats:
         f = existing.get(p.id)
@@ -124,12 +155,18 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
             continue
         x = float_inputs(session, p, y)
         res = float_rules.propose(rules, x)
-        inputs = {"year_of_figures": y - 1, "premiums_fen": x.premiums_fen, "claims_fen": x.claims_fen,
-                  "injuries": x.injuries, "insured_avg": x.insured_avg,
-                  "months_with_contributions": x.months_with_contributions,
-                  "claims_ratio": str(res.ratio) if res.ratio is not None else None,
-                  "injury_rate": str(res.injury_rate) if res.injury_rate is not None else None,
-                  "ratio_k": res.ratio_k, "injury_k": res.injury_k}
+        inputs = {
+            "year_of_figures": y - 1,
+            "premiums_fen": x.premiums_fen,
+            "claims_fen": x.claims_fen,
+            "injuries": x.injuries,
+            "insured_avg": x.insured_avg,
+            "months_with_contributions": x.months_with_contributions,
+            "claims_ratio": str(res.ratio) if res.ratio is not None else None,
+            "injury_rate": str(res.injury_rate) if res.injury_rate is not None else None,
+            "ratio_k": res.ratio_k,
+            "injury_k": res.injury_k,
+        }
         if f is None:
             f = FloatProposal(platform_id=p.id, year=y)
             f.platform = p
@@ -140,22 +177,39 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
         counts[res.k] += 1
         out.append(f)
     session.flush()
-    audit.record(session, actor, "premium.float_propose", entity_type="float_year", entity_id=y,
-                 after={"rule_version": version.version, "platforms": len(out),
-                        "proposed_k": {f"{k:+d}": n for k, n in sorted(counts.items())}})
+    audit.record(
+        session,
+        actor,
+        "premium.float_propose",
+        entity_type="float_year",
+        entity_id=y,
+        after={
+            "rule_version": version.version,
+            "platforms": len(out),
+            "proposed_k": {f"{k:+d}": n for k, n in sorted(counts.items())},
+        },
+    )
     return out
 
 
 def list_proposals(session: Session, actor, year: int) -> list[FloatProposal]:
-    return list(session.scalars(select(FloatProposal).join(Platform, Platform.id == FloatProposal.platform_id)
-                                .where(FloatProposal.year == year, platform_condition(actor))
-                                .order_by(Platform.code)))
+    return list(
+        session.scalars(
+            select(FloatProposal)
+            .join(Platform, Platform.id == FloatProposal.platform_id)
+            .where(FloatProposal.year == year, platform_condition(actor))
+            .order_by(Platform.code)
+        )
+    )
 
 
 def _proposal(session: Session, actor, proposal_id: int) -> FloatProposal:
-    f = session.scalar(select(FloatProposal).join(Platform, Platform.id == FloatProposal.platform_id)
-                       .where(FloatProposal.id == proposal_id, platform_condition(actor))
-                       .with_for_update(of=FloatProposal))
+    f = session.scalar(
+        select(FloatProposal)
+        .join(Platform, Platform.id == FloatProposal.platform_id)
+        .where(FloatProposal.id == proposal_id, platform_condition(actor))
+        .with_for_update(of=FloatProposal)
+    )
     if f is None:
         raise out_of_scope("浮动档次测算")
     if f.status != "proposed":
@@ -177,25 +231,45 @@ def approve_float(session: Session, actor, proposal_id: int, k: Any = None, reas
             k = int(str(k).strip())
         except ValueError:
             raise DomainError("浮动档次 k 应为 −5 到 +5 之间的整数", field="k") from None
-    rules = float_rules.parse_rules(parameters.get_version(session, "premium.float_rules",
-                                                           dt.date(f.year, 1, 1)).value)
-    float_rules.check_decision(rules, year=f.year, today_year=clock.today().year,
-                               months_with_contributions=int(f.inputs.get("months_with_contributions", 0)),
-                               proposed_k=f.proposed_k, k=k, reason=reason)
+    rules = float_rules.parse_rules(parameters.get_version(session, "premium.float_rules", dt.date(f.year, 1, 1)).value)
+    float_rules.check_decision(
+        rules,
+        year=f.year,
+        today_year=clock.today().year,
+        months_with_contributions=int(f.inputs.get("months_with_contributions", 0)),
+        proposed_k=f.proposed_k,
+        k=k,
+        reason=reason,
+    )
     before = _set_k(session, actor, f.platform, f.year, k)
-    f.status, f.decided_k, f.decided_by, f.decided_at, f.decision_reason = "approved", k, actor.user_id, clock.now(), reason
+    f.status, f.decided_k, f.decided_by, f.decided_at, f.decision_reason = (
+        "approved",
+        k,
+        actor.user_id,
+        clock.now(),
+        reason,
+    )
     session.flush()
-    audit.record(session, actor, "premium.float_approve", entity_type="platform", entity_id=f"{f.platform.code}/{f.year}",
-                 before=before, after={"year": f.year, "proposed_k": f.proposed_k, "k": k, "reason": reason,
-                                       "rule_version": f.rule_version})
+    audit.record(
+        session,
+        actor,
+        "premium.float_approve",
+        entity_type="platform",
+        entity_id=f"{f.platform.code}/{f.year}",
+        before=before,
+        after={"year": f.year, "proposed_k": f.proposed_k, "k": k, "reason": reason, "rule_version": f.rule_version},
+    )
     return f
 
 
 def _set_k(session: Session, actor, platform: Platform, year: int, k: int) -> dict | None:
     """Write the platform's k for ``year`` (only from an approval, checked before); returns what
     was there before."""
-    row = session.scalar(select(PlatformFloat).where(PlatformFloat.platform_id == platform.id,
-                                                     PlatformFloat.year == year).with_for_update())
+    row = session.scalar(
+        select(PlatformFloat)
+        .where(PlatformFloat.platform_id == platform.id, PlatformFloat.year == year)
+        .with_for_update()
+    )
     before = {"year": year, "k": row.k} if row is not None else None
     if row is None:
         row = PlatformFloat(platform_id=platform.id, year=year, k=k)
@@ -213,6 +287,12 @@ def reject_float(session: Session, actor, proposal_id: int, reason: Any) -> Floa
         raise DomainError("请填写退回理由", field="reason")
     f.status, f.decided_by, f.decided_at, f.decision_reason = "rejected", actor.user_id, clock.now(), reason
     session.flush()
-    audit.record(session, actor, "premium.float_reject", entity_type="platform", entity_id=f"{f.platform.code}/{f.year}",
-                 after={"year": f.year, "proposed_k": f.proposed_k, "reason": reason})
+    audit.record(
+        session,
+        actor,
+        "premium.float_reject",
+        entity_type="platform",
+        entity_id=f"{f.platform.code}/{f.year}",
+        after={"year": f.year, "proposed_k": f.proposed_k, "reason": reason},
+    )
     return f

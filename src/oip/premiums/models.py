@@ -27,7 +27,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oip.core.db import Base, IdMixin
 
-DECLARATION_STATUSES = {"draft": "核定中（未推送）", "queued": "推送中", "sent": "已推送税务", "acknowledged": "税务已受理"}
+DECLARATION_STATUSES = {
+    "draft": "核定中（未推送）",
+    "queued": "推送中",
+    "sent": "已推送税务",
+    "acknowledged": "税务已受理",
+}
 
 
 class Declaration(IdMixin, Base):
@@ -70,8 +75,11 @@ class Declaration(IdMixin, Base):
 
     platform = relationship("Platform", lazy="joined")
     adjustments: Mapped[list[DeclarationAdjustment]] = relationship(
-        foreign_keys="DeclarationAdjustment.declaration_id", lazy="selectin", cascade="all, delete-orphan",
-        order_by="DeclarationAdjustment.origin_month")
+        foreign_keys="DeclarationAdjustment.declaration_id",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        order_by="DeclarationAdjustment.origin_month",
+    )
 
     __table_args__ = (
         UniqueConstraint("platform_id", "month"),
@@ -190,8 +198,10 @@ class PlatformYearExperience(IdMixin, Base):
     source: Mapped[str] = mapped_column(Text)
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    __table_args__ = (UniqueConstraint("platform_id", "year"),
-                      CheckConstraint("claims_fen >= 0 AND injuries >= 0 AND insured_avg >= 0", name="non_negative"))
+    __table_args__ = (
+        UniqueConstraint("platform_id", "year"),
+        CheckConstraint("claims_fen >= 0 AND injuries >= 0 AND insured_avg >= 0", name="non_negative"),
+    )
 
 
 PROPOSAL_STATUSES = {"proposed": "待审核", "approved": "已核定", "rejected": "已退回"}
@@ -218,5 +228,7 @@ class FloatProposal(IdMixin, Base):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
 
     platform = relationship("Platform", lazy="joined")
-    __table_args__ = (UniqueConstraint("platform_id", "year"),
-                      CheckConstraint("proposed_k BETWEEN -5 AND 5", name="k_range"))
+    __table_args__ = (
+        UniqueConstraint("platform_id", "year"),
+        CheckConstraint("proposed_k BETWEEN -5 AND 5", name="k_range"),
+    )

@@ -40,13 +40,21 @@ from oip.reference import parameters
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(
     layout.NavItem("保障费申报", "/premiums", P.PREMIUM_READ, order=70, titles={"platform": "保障费与欠费"}),
-    layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE_READ, order=80))
+    layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE_READ, order=80),
+)
 
 DONE = {
-    "computed": "已按订单台账重新核定。", "sent": "已推送税务。", "nothing": "本月没有新的待推送核定。",
-    "failed": "推送未成功，消息已保存在发件箱，可稍后重发（见数据交换日志）。", "proposed": "已按上年度数据完成测算。",
-    "approved": "浮动档次已核定，自该年度 1 月 1 日起执行。", "rejected": "测算已退回。", "experience": "年度赔付与伤害情况已保存。",
-    "reconciled": "对账已完成。", "handled": "处理情况已登记。", "imported": "回执已导入并完成对账。",
+    "computed": "已按订单台账重新核定。",
+    "sent": "已推送税务。",
+    "nothing": "本月没有新的待推送核定。",
+    "failed": "推送未成功，消息已保存在发件箱，可稍后重发（见数据交换日志）。",
+    "proposed": "已按上年度数据完成测算。",
+    "approved": "浮动档次已核定，自该年度 1 月 1 日起执行。",
+    "rejected": "测算已退回。",
+    "experience": "年度赔付与伤害情况已保存。",
+    "reconciled": "对账已完成。",
+    "handled": "处理情况已登记。",
+    "imported": "回执已导入并完成对账。",
     "fetched": "已从税务交换通道获取回执。",
 }
 
@@ -79,6 +87,7 @@ def _month(value: str | None) -> str:
 
 # ---- officers: the month by platform -------------------------------------------------------------
 
+
 def _officer_page(request: Request, db: Session, p: Principal, month: str, year: int | None, done: str | None):
     rows = service.list_declarations(db, p, month)
     first, _ = month_bounds(month)
@@ -91,47 +100,78 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
     if p.can(P.FLOAT_DECIDE):
         y = year or today.year + 1
         proposals = floats.list_proposals(db, p, y)
-        experience = {e.platform_id: e for e in db.scalars(select(PlatformYearExperience).where(
-            PlatformYearExperience.year == y - 1))}
-        ctx.update(float_year=y, proposals=proposals, experience=experience, proposal_statuses=PROPOSAL_STATUSES,
-                   float_years=[today.year, today.year + 1], experience_years=list(range(2025, today.year + 1)),
-                   all_platforms=platforms.admitted_platforms(db),
-                   rules=parameters.get_version(db, "premium.float_rules", dt.date(y, 1, 1)))
-    return render(request, "premiums_officer.html", title="保障费申报", month=month, months=month_options(),
-                  rows=rows, missing=missing, totals=totals, statuses=DECLARATION_STATUSES, yuan=calc.yuan,
-                  rate_str=calc.rate_str, base_str=platforms.yuan_str, today=today,
-                  month_ended=first_day(next_month(month)) <= today, month_started=first <= today,
-                  can_declare=p.can(P.PREMIUM_DECLARE), can_float=p.can(P.FLOAT_DECIDE),
-                  can_reconcile=p.can(P.RECONCILE_READ),
-                  can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE),
-                  undelivered=len(exchange.outbox(db, system="tax", status="failed")) +
-                  len(exchange.outbox(db, system="tax", status="pending")),
-                  billable=parameters.get_version(db, "premium.billable_statuses", first),
-                  order_statuses=ORDER_STATUS_NAMES,
-                  param_labels={k: d.label for k, d in parameters.DEFINITIONS.items()},
-                  due_day=parameters.get(db, "premium.payment_due_day", first_day(next_month(month))),
-                  done=DONE.get(done or ""), **ctx)
+        experience = {
+            e.platform_id: e
+            for e in db.scalars(select(PlatformYearExperience).where(PlatformYearExperience.year == y - 1))
+        }
+        ctx.update(
+            float_year=y,
+            proposals=proposals,
+            experience=experience,
+            proposal_statuses=PROPOSAL_STATUSES,
+            float_years=[today.year, today.year + 1],
+            experience_years=list(range(2025, today.year + 1)),
+            all_platforms=platforms.admitted_platforms(db),
+            rules=parameters.get_version(db, "premium.float_rules", dt.date(y, 1, 1)),
+        )
+    return render(
+        request,
+        "premiums_officer.html",
+        title="保障费申报",
+        month=month,
+        months=month_options(),
+        rows=rows,
+        missing=missing,
+        totals=totals,
+        statuses=DECLARATION_STATUSES,
+        yuan=calc.yuan,
+        rate_str=calc.rate_str,
+        base_str=platforms.yuan_str,
+        today=today,
+        month_ended=first_day(next_month(month)) <= today,
+        month_started=first <= today,
+        can_declare=p.can(P.PREMIUM_DECLARE),
+        can_float=p.can(P.FLOAT_DECIDE),
+        can_reconcile=p.can(P.RECONCILE_READ),
+        can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE),
+        undelivered=len(exchange.outbox(db, system="tax", status="failed"))
+        + len(exchange.outbox(db, system="tax", status="pending")),
+        billable=parameters.get_version(db, "premium.billable_statuses", first),
+        order_statuses=ORDER_STATUS_NAMES,
+        param_labels={k: d.label for k, d in parameters.DEFINITIONS.items()},
+        due_day=parameters.get(db, "premium.payment_due_day", first_day(next_month(month))),
+        done=DONE.get(done or ""),
+        **ctx,
+    )
 
 
 @pages.get("/premiums")
-def premiums_page(request: Request, month: str | None = None, year: int | None = None, done: str | None = None,
-                  p: Principal = Depends(Require(P.PREMIUM_READ)), db: Session = DB):
+def premiums_page(
+    request: Request,
+    month: str | None = None,
+    year: int | None = None,
+    done: str | None = None,
+    p: Principal = Depends(Require(P.PREMIUM_READ)),
+    db: Session = DB,
+):
     if p.role.scope == "platform":
         return _portal_page(request, db, p)
     return _officer_page(request, db, p, _month(month), year, done)
 
 
 @pages.post("/premiums/compute")
-def premiums_compute(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
-                     db: Session = DB):
+def premiums_compute(
+    p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data), db: Session = DB
+):
     month = parse_month(_fields(form).get("month"))
     service.declare(db, p, month)
     return _redirect("/premiums", month=month, done="computed")
 
 
 @pages.post("/premiums/send")
-def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data),
-                  db: Session = DB):
+def premiums_send(
+    p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: FormData = Depends(form_data), db: Session = DB
+):
     month = parse_month(_fields(form).get("month"))
     res = service.send(db, p, month)
     done = "failed" if any(not d.ok for d in res.deliveries) else ("sent" if res.message_id else "nothing")
@@ -139,8 +179,9 @@ def premiums_send(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), form: Form
 
 
 @pages.post("/premiums/floats/propose")
-def floats_propose(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
-                   db: Session = DB):
+def floats_propose(
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data), db: Session = DB
+):
     f = _fields(form)
     year = floats.parse_year(f.get("year"), lo=2026, hi=clock.today().year + 1)
     floats.propose_floats(db, p, year)
@@ -148,40 +189,67 @@ def floats_propose(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormDa
 
 
 @pages.post("/premiums/floats/{id}/approve")
-def floats_approve(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-                   form: FormData = Depends(form_data), db: Session = DB):
+def floats_approve(
+    id: int,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     f = _fields(form)
     prop = floats.approve_float(db, p, id, f.get("k") or None, f.get("reason", ""))
     return _redirect("/premiums", month=f.get("month"), year=prop.year, done="approved")
 
 
 @pages.post("/premiums/floats/{id}/reject")
-def floats_reject(id: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
-                  form: FormData = Depends(form_data), db: Session = DB):
+def floats_reject(
+    id: int,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),  # noqa: A002
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     f = _fields(form)
     prop = floats.reject_float(db, p, id, f.get("reason", ""))
     return _redirect("/premiums", month=f.get("month"), year=prop.year, done="rejected")
 
 
 @pages.post("/premiums/experience")
-def experience_save(p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data),
-                    db: Session = DB):
+def experience_save(
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data), db: Session = DB
+):
     f = _fields(form)
     claims_fen = calc.fen_of_yuan(f.get("claims_yuan", ""), "claims_yuan", "赔付金额")
-    row = floats.set_experience(db, p, f.get("platform_code", ""), f.get("year"), claims_fen=claims_fen,
-                                 injuries=f.get("injuries", ""), insured_avg=f.get("insured_avg", ""),
-                                 source=f.get("source", ""))
+    row = floats.set_experience(
+        db,
+        p,
+        f.get("platform_code", ""),
+        f.get("year"),
+        claims_fen=claims_fen,
+        injuries=f.get("injuries", ""),
+        insured_avg=f.get("insured_avg", ""),
+        source=f.get("source", ""),
+    )
     return _redirect("/premiums", month=f.get("month"), year=row.year + 1, done="experience")
 
 
 # ---- a platform's own account --------------------------------------------------------------------
 
+
 def _portal_page(request: Request, db: Session, p: Principal):
     plat = platforms.own_platform(db, p)
     st = reconciliation.statement(db, p, plat)
-    return render(request, "premiums_portal.html", title="保障费与欠费", platform=plat,
-                  platform_name=plat.display_name(clock.today()), st=st, yuan=calc.yuan, rate_str=calc.rate_str,
-                  base_str=platforms.yuan_str, flag_names=FLAG_NAMES, today=clock.today())
+    return render(
+        request,
+        "premiums_portal.html",
+        title="保障费与欠费",
+        platform=plat,
+        platform_name=plat.display_name(clock.today()),
+        st=st,
+        yuan=calc.yuan,
+        rate_str=calc.rate_str,
+        base_str=platforms.yuan_str,
+        flag_names=FLAG_NAMES,
+        today=clock.today(),
+    )
 
 
 @pages.get("/portal/premiums")
@@ -191,42 +259,72 @@ def portal_premiums(request: Request, p: Principal = Depends(Require(P.PORTAL)),
 
 # ---- the reconciliation worklist -----------------------------------------------------------------
 
+
 @pages.get("/reconciliation")
-def reconciliation_page(request: Request, month: str | None = None, platform_code: str | None = None,
-                        flag: str | None = None, status: str | None = None, done: str | None = None,
-                        p: Principal = Depends(Require(P.RECONCILE_READ)), db: Session = DB):
+def reconciliation_page(
+    request: Request,
+    month: str | None = None,
+    platform_code: str | None = None,
+    flag: str | None = None,
+    status: str | None = None,
+    done: str | None = None,
+    p: Principal = Depends(Require(P.RECONCILE_READ)),
+    db: Session = DB,
+):
     month = parse_month(month) if month else None
     status = status or "unresolved"
-    flags = reconciliation.list_flags(db, p, month=month, platform_code=platform_code or None, kind=flag or None,
-                               status=status)
+    flags = reconciliation.list_flags(
+        db, p, month=month, platform_code=platform_code or None, kind=flag or None, status=status
+    )
     recs = reconciliation.reconciliations(db, p, month, platform_code or None) if month else []
-    return render(request, "premiums_reconciliation.html", title="对账与欠费", flags=flags, recs=recs,
-                  month=month or "", months=month_options(), platform_code=platform_code or "", flag=flag or "",
-                  status=status, flag_names=FLAG_NAMES, flag_statuses=FLAG_STATUSES, yuan=calc.yuan,
-                  platforms=platforms.admitted_platforms(db),
-                  default_month=default_month(), done=DONE.get(done or ""), today=clock.today(),
-                  can_reconcile=p.can(P.RECONCILE), can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE))
+    return render(
+        request,
+        "premiums_reconciliation.html",
+        title="对账与欠费",
+        flags=flags,
+        recs=recs,
+        month=month or "",
+        months=month_options(),
+        platform_code=platform_code or "",
+        flag=flag or "",
+        status=status,
+        flag_names=FLAG_NAMES,
+        flag_statuses=FLAG_STATUSES,
+        yuan=calc.yuan,
+        platforms=platforms.admitted_platforms(db),
+        default_month=default_month(),
+        done=DONE.get(done or ""),
+        today=clock.today(),
+        can_reconcile=p.can(P.RECONCILE),
+        can_exchange=p.can(P.RECONCILE) or p.can(P.PREMIUM_DECLARE),
+    )
 
 
 @pages.post("/reconciliation/run")
-def reconciliation_run(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
-                       db: Session = DB):
+def reconciliation_run(
+    p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data), db: Session = DB
+):
     month = parse_month(_fields(form).get("month"))
     reconciliation.reconcile(db, p, month)
     return _redirect("/reconciliation", month=month, done="reconciled")
 
 
 @pages.post("/reconciliation/flags/{id}/handle")
-def reconciliation_handle(id: int, p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
-                          form: FormData = Depends(form_data), db: Session = DB):
+def reconciliation_handle(
+    id: int,
+    p: Principal = Depends(Require(P.RECONCILE)),  # noqa: A002
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
     f = _fields(form)
     flag = reconciliation.handle_flag(db, p, id, f.get("note", ""))
     return _redirect("/reconciliation", month=f.get("back_month") or flag.month, done="handled")
 
 
 @pages.post("/reconciliation/returns")
-def reconciliation_upload(p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data),
-                          db: Session = DB):
+def reconciliation_upload(
+    p: Principal = Depends(Require(P.RECONCILE)), form: FormData = Depends(form_data), db: Session = DB
+):
     upload, sig = form.get("file"), form.get("signature")
     if upload is None or isinstance(upload, str) or not upload.filename:
         raise DomainError("请选择回执文件（.json 或 .csv）", field="file")
@@ -264,8 +362,12 @@ def exchange_deliver(p: Principal = Depends(Require(P.PREMIUM_DECLARE)), db: Ses
 
 
 @pages.post("/exchange/outbox/{id}/withdraw")
-def exchange_withdraw(id: int, reason: str = Form(""), p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
-                      db: Session = DB):
+def exchange_withdraw(
+    id: int,
+    reason: str = Form(""),
+    p: Principal = Depends(Require(P.PREMIUM_DECLARE)),  # noqa: A002
+    db: Session = DB,
+):
     item = db.get(OutboxItem, id)
     if item is None:
         raise out_of_scope("发件箱消息")

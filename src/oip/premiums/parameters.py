@@ -18,7 +18,7 @@ STATUS_PATTERN = re.compile(r"^[a-z][a-z_]{1,31}$")
 
 def _statuses(value: Any) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise DomainError("计费订单状态应为非空列表，如 [\"completed\"]", field="value")
+        raise DomainError('计费订单状态应为非空列表，如 ["completed"]', field="value")
     out: list[str] = []
     for v in value:
         if not isinstance(v, str) or not STATUS_PATTERN.match(v):
@@ -46,8 +46,14 @@ DEFAULT_FLOAT_RULES = {
     # band whose "upto" (inclusive) first covers the ratio gives the base k.
     "min_contribution_months": 12,
     "ratio_bands": [
-        {"upto": "0.30", "k": -3}, {"upto": "0.50", "k": -2}, {"upto": "0.70", "k": -1}, {"upto": "0.90", "k": 0},
-        {"upto": "1.10", "k": 1}, {"upto": "1.30", "k": 2}, {"upto": "1.60", "k": 3}, {"upto": "2.00", "k": 4},
+        {"upto": "0.30", "k": -3},
+        {"upto": "0.50", "k": -2},
+        {"upto": "0.70", "k": -1},
+        {"upto": "0.90", "k": 0},
+        {"upto": "1.10", "k": 1},
+        {"upto": "1.30", "k": 2},
+        {"upto": "1.60", "k": 3},
+        {"upto": "2.00", "k": 4},
         {"upto": None, "k": 5},
     ],
     # 职业伤害发生率: confirmed injuries per 10,000 insured workers in the year; adds to the base k.
@@ -58,8 +64,18 @@ DEFAULT_FLOAT_RULES = {
 
 define(
     Definition(BILLABLE_STATUSES, "计费订单状态", ["completed"], _statuses, "按单计费：默认只计已完成订单 [P]"),
-    Definition(PAYMENT_DUE_DAY, "申报缴费截止日（订单月份次月的第几日）", 15, _due_day,
-               "平台企业于订单月份次月 15 日前申报缴费 [P]"),
-    Definition(FLOAT_RULES, "年度费率浮动规则", DEFAULT_FLOAT_RULES, _float_rules,
-               "按上年度支缴率和职业伤害发生率确定浮动档次 k（−5…+5）；缴费不满 12 个月的 k = 0 [P]"),
+    Definition(
+        PAYMENT_DUE_DAY,
+        "申报缴费截止日（订单月份次月的第几日）",
+        15,
+        _due_day,
+        "平台企业于订单月份次月 15 日前申报缴费 [P]",
+    ),
+    Definition(
+        FLOAT_RULES,
+        "年度费率浮动规则",
+        DEFAULT_FLOAT_RULES,
+        _float_rules,
+        "按上年度支缴率和职业伤害发生率确定浮动档次 k（−5…+5）；缴费不满 12 个月的 k = 0 [P]",
+    ),
 )

@@ -43,6 +43,7 @@ from oip.reference import calendar, parameters
 
 # ---- the tax bureau's returns ------------------------------------------------------------------------
 
+
 def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: set[tuple[int, str]]):
     def handle(log_row) -> dict:
         try:
@@ -50,12 +51,22 @@ def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: s
         except tax.ReturnsFormatError as e:
             raise exchange.Refused(str(e)) from None
         errors = list(parsed.errors)
-        by_uscc = {p.uscc: p for p in session.scalars(select(Platform).where(
-            Platform.uscc.in_({r.uscc for r in parsed.records if r.uscc})))}
-        by_code = {p.code: p for p in session.scalars(select(Platform).where(
-            Platform.code.in_({r.platform_code for r in parsed.records if r.platform_code})))}
+        by_uscc = {
+            p.uscc: p
+            for p in session.scalars(
+                select(Platform).where(Platform.uscc.in_({r.uscc for r in parsed.records if r.uscc}))
+            )
+        }
+        by_code = {
+            p.code: p
+            for p in session.scalars(
+                select(Platform).where(Platform.code.in_({r.platform_code for r in parsed.records if r.platform_code}))
+            )
+        }
         refs = {r.tax_reference for r in parsed.records if r.tax_reference}
-        known = {t.tax_reference: t for t in session.scalars(select(TaxReturn).where(TaxReturn.tax_reference.in_(refs)))}
+        known = {
+            t.tax_reference: t for t in session.scalars(select(TaxReturn).where(TaxReturn.tax_reference.in_(refs)))
+        }
         seen: set[str] = set()
         rows, duplicates = [], 0
         for r in parsed.records:
@@ -81,11 +92,19 @@ def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: s
             seen.add(r.tax_reference)
             prior = known.get(r.tax_reference)
             if prior is not None:
-                same = (prior.platform_id, prior.month, prior.declared_fen, prior.paid_fen, prior.declared_on,
-                        prior.paid_on) == (plat.id, r.month, r.declared_fen, r.paid_fen, r.declared_on, r.paid_on)
+                same = (
+                    prior.platform_id,
+                    prior.month,
+                    prior.declared_fen,
+                    prior.paid_fen,
+                    prior.declared_on,
+                    prior.paid_on,
+                ) == (plat.id, r.month, r.declared_fen, r.paid_fen, r.declared_on, r.paid_on)
                 if not same:
-                    errors.append(f"{where}：税务凭证号 {r.tax_reference} 已于 {clock.fmt(prior.imported_at)} 导入，"
-                                  f"内容与本次不同")
+                    errors.append(
+                        f"{where}：税务凭证号 {r.tax_reference} 已于 {clock.fmt(prior.imported_at)} 导入，"
+                        f"内容与本次不同"
+                    )
                 else:
                     duplicates += 1
                 continue
@@ -95,19 +114,44 @@ def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: s
             raise exchange.Refused("；".join(errors[:20]) + more)
         now = clock.now()
         for plat, r in rows:
-            session.add(TaxReturn(platform_id=plat.id, month=r.month, declared_fen=r.declared_fen, paid_fen=r.paid_fen,
-                                  declared_on=r.declared_on, paid_on=r.paid_on, tax_reference=r.tax_reference,
-                                  exchange_message_id=log_row.id, imported_at=now))
+            session.add(
+                TaxReturn(
+                    platform_id=plat.id,
+                    month=r.month,
+                    declared_fen=r.declared_fen,
+                    paid_fen=r.paid_fen,
+                    declared_on=r.declared_on,
+                    paid_on=r.paid_on,
+                    tax_reference=r.tax_reference,
+                    exchange_message_id=log_row.id,
+                    imported_at=now,
+                )
+            )
             touched.add((plat.id, r.month))
         session.flush()
-        for d in session.scalars(select(Declaration).where(Declaration.status == "sent", Declaration.platform_id.in_(
-                {p.id for p, _ in rows} or {-1}))):
+        for d in session.scalars(
+            select(Declaration).where(
+                Declaration.status == "sent", Declaration.platform_id.in_({p.id for p, _ in rows} or {-1})
+            )
+        ):
             if (d.platform_id, d.month) in touched:
                 d.status, d.acknowledged_at = "acknowledged", now
-        audit.record(session, actor, "premium.returns_import", entity_type="exchange_message", entity_id=log_row.id,
-                     after={"file": msg.name, "message_id": parsed.message_id, "records": len(rows),
-                            "duplicates": duplicates, "sha256": tax.sha256(msg.body)})
+        audit.record(
+            session,
+            actor,
+            "premium.returns_import",
+            entity_type="exchange_message",
+            entity_id=log_row.id,
+            after={
+                "file": msg.name,
+                "message_id": parsed.message_id,
+                "records": len(rows),
+                "duplicates": duplicates,
+                "sha256": tax.sha256(msg.body),
+            },
+        )
         return {"records": len(rows), "duplicates": duplicates, "message_id": parsed.message_id}
+
     return handle
 
 
@@ -125,19 +169,40 @@ class ImportReport:
             self.gateway.settle(r.message, r.status != "rejected", r.reason)
 
     def as_dict(self) -> dict:
-        return {"messages": [{"name": r.message.name, "status": r.status, "records": r.records, "reason": r.reason,
-                              "log_id": r.log_id} for r in self.received], "reconciled_months": self.reconciled}
+        return {
+            "messages": [
+                {
+                    "name": r.message.name,
+                    "status": r.status,
+                    "records": r.records,
+                    "reason": r.reason,
+                    "log_id": r.log_id,
+                }
+                for r in self.received
+            ],
+            "reconciled_months": self.reconciled,
+        }
 
 
-def import_messages(session: Session, actor, messages: list[tax.InboundMessage], *, engine: str = "duckdb",
-                    gateway: tax.TaxGateway | None = None) -> ImportReport:
+def import_messages(
+    session: Session,
+    actor,
+    messages: list[tax.InboundMessage],
+    *,
+    engine: str = "duckdb",
+    gateway: tax.TaxGateway | None = None,
+) -> ImportReport:
     """Import returns messages (verified, de-duplicated, each all or nothing), then reconcile the
     platforms and months they touched."""
     parameters.ensure_defaults(session)
     require = parameters.get(session, "exchange.tax.signing", clock.today())["require_signed_returns"]
     touched: set[tuple[int, str]] = set()
-    received = [exchange.receive(session, "tax", "returns", m, require_signature=require,
-                                 handler=_import_handler(session, actor, m, touched)) for m in messages]
+    received = [
+        exchange.receive(
+            session, "tax", "returns", m, require_signature=require, handler=_import_handler(session, actor, m, touched)
+        )
+        for m in messages
+    ]
     months: dict[str, set[int]] = defaultdict(set)
     for pid, month in touched:
         months[month].add(pid)
@@ -181,8 +246,10 @@ def upload_returns(session: Session, actor, filename: str, body: bytes, signatur
 
 # ---- reconciliation ----------------------------------------------------------------------------------
 
-def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] | None = None,
-              engine: str = "duckdb") -> list[Reconciliation]:
+
+def reconcile(
+    session: Session, actor, month: Any, *, platforms_: Sequence[str] | None = None, engine: str = "duckdb"
+) -> list[Reconciliation]:
     """Reconcile ``month`` for every platform with a sent declaration or a tax return: orders in the
     ledger against orders declared, the amount due against what was declared and paid at the tax
     bureau. Stores the figures and opens, updates or resolves the flags (FLAG_NAMES)."""
@@ -226,18 +293,31 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
     adjustments = defaultdict(int)
     pending: dict[int, str] = {}
     if decls:
-        for a, carrier in session.execute(select(DeclarationAdjustment, Declaration).join(
-                Declaration, Declaration.id == DeclarationAdjustment.declaration_id).where(
-                DeclarationAdjustment.origin_id.in_([d.id for d in decls.values()]))):
+        for a, carrier in session.execute(
+            select(DeclarationAdjustment, Declaration)
+            .join(Declaration, Declaration.id == DeclarationAdjustment.declaration_id)
+            .where(DeclarationAdjustment.origin_id.in_([d.id for d in decls.values()]))
+        ):
             if carrier.status in SENT:
                 adjustments[a.origin_id] += a.orders
             else:
                 pending[a.origin_id] = carrier.month
-    existing = {r.platform_id: r for r in session.scalars(select(Reconciliation).where(
-        Reconciliation.month == month, Reconciliation.platform_id.in_(pids)).with_for_update(of=Reconciliation))}
-    flags = {(f.platform_id, f.kind): f for f in session.scalars(select(ReconciliationFlag).where(
-        ReconciliationFlag.month == month, ReconciliationFlag.platform_id.in_(pids))
-        .with_for_update(of=ReconciliationFlag))}
+    existing = {
+        r.platform_id: r
+        for r in session.scalars(
+            select(Reconciliation)
+            .where(Reconciliation.month == month, Reconciliation.platform_id.in_(pids))
+            .with_for_update(of=Reconciliation)
+        )
+    }
+    flags = {
+        (f.platform_id, f.kind): f
+        for f in session.scalars(
+            select(ReconciliationFlag)
+            .where(ReconciliationFlag.month == month, ReconciliationFlag.platform_id.in_(pids))
+            .with_for_update(of=ReconciliationFlag)
+        )
+    }
     now, today = clock.now(), clock.today()
     cal = calendar.current(session) if len(decls) < len(pids) else None
     out, summary = [], defaultdict(int)
@@ -248,11 +328,23 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
         declared_orders = d.orders + adjustments[d.id] if d else 0
         due = d.total_fen if d else 0
         due_date = d.due_date if d else calc.due_date(month, due_day, cal)
-        found = rules.findings(due=due, due_date=due_date, declared_orders=declared_orders if d else None,
-                               billable=n_billable if d else None, returns=rets, today=today,
-                               pending_adjustment=pending.get(d.id) if d else None)
-        fig = rules.figures(reported=reported.get(p.code, 0), billable=n_billable, declared_orders=declared_orders,
-                            due=due, due_date=due_date, returns=rets)
+        found = rules.findings(
+            due=due,
+            due_date=due_date,
+            declared_orders=declared_orders if d else None,
+            billable=n_billable if d else None,
+            returns=rets,
+            today=today,
+            pending_adjustment=pending.get(d.id) if d else None,
+        )
+        fig = rules.figures(
+            reported=reported.get(p.code, 0),
+            billable=n_billable,
+            declared_orders=declared_orders,
+            due=due,
+            due_date=due_date,
+            returns=rets,
+        )
         rec = existing.get(pid) or Reconciliation(platform_id=pid, month=month)
         rec.platform = p
         for key, value in vars(fig).items():
@@ -275,16 +367,33 @@ def reconcile(session: Session, actor, month: Any, *, platforms_: Sequence[str] 
             if hit is not None:
                 f.detail, f.amount_fen, f.updated_at = hit.detail, hit.amount_fen, now
     session.flush()
-    audit.record(session, actor, "premium.reconcile", entity_type="premium_month", entity_id=month,
-                 after={"platforms": [plats[i].code for i in pids], "engine": engine, "flags": dict(summary)})
+    audit.record(
+        session,
+        actor,
+        "premium.reconcile",
+        entity_type="premium_month",
+        entity_id=month,
+        after={"platforms": [plats[i].code for i in pids], "engine": engine, "flags": dict(summary)},
+    )
     return out
 
 
-def list_flags(session: Session, actor, *, month: str | None = None, platform_code: str | None = None,
-               kind: str | None = None, status: str | None = "unresolved", limit: int = 500) -> list[ReconciliationFlag]:
+def list_flags(
+    session: Session,
+    actor,
+    *,
+    month: str | None = None,
+    platform_code: str | None = None,
+    kind: str | None = None,
+    status: str | None = "unresolved",
+    limit: int = 500,
+) -> list[ReconciliationFlag]:
     """The worklist (in the caller's scope: a platform sees only its own)."""
-    q = (select(ReconciliationFlag).join(Platform, Platform.id == ReconciliationFlag.platform_id)
-         .where(platform_condition(actor)))
+    q = (
+        select(ReconciliationFlag)
+        .join(Platform, Platform.id == ReconciliationFlag.platform_id)
+        .where(platform_condition(actor))
+    )
     if month:
         q = q.where(ReconciliationFlag.month == parse_month(month))
     if platform_code:
@@ -299,8 +408,11 @@ def list_flags(session: Session, actor, *, month: str | None = None, platform_co
         if status not in ("open", "handled", "resolved"):
             raise DomainError("处理状态应为 open、handled、resolved 或 unresolved", field="status")
         q = q.where(ReconciliationFlag.status == status)
-    return list(session.scalars(q.order_by(ReconciliationFlag.month.desc(), Platform.code, ReconciliationFlag.kind)
-                                .limit(limit)))
+    return list(
+        session.scalars(
+            q.order_by(ReconciliationFlag.month.desc(), Platform.code, ReconciliationFlag.kind).limit(limit)
+        )
+    )
 
 
 def handle_flag(session: Session, actor, flag_id: int, note: Any) -> ReconciliationFlag:
@@ -309,26 +421,45 @@ def handle_flag(session: Session, actor, flag_id: int, note: Any) -> Reconciliat
         raise DomainError("请填写处理情况（如已电话催缴、已核实为迟报订单）", field="note")
     if len(note) > 1000:
         raise DomainError("处理情况不能超过 1000 个字符", field="note")
-    f = session.scalar(select(ReconciliationFlag).join(Platform, Platform.id == ReconciliationFlag.platform_id)
-                       .where(ReconciliationFlag.id == flag_id, platform_condition(actor)).with_for_update(
-                           of=ReconciliationFlag))
+    f = session.scalar(
+        select(ReconciliationFlag)
+        .join(Platform, Platform.id == ReconciliationFlag.platform_id)
+        .where(ReconciliationFlag.id == flag_id, platform_condition(actor))
+        .with_for_update(of=ReconciliationFlag)
+    )
     if f is None:
         raise out_of_scope("对账差异")
     if f.status == "resolved":
         raise Conflict("该差异在最近一次对账中已消除，无需处理", field="id")
     before = {"status": f.status, "note": f.note}
-    f.status, f.note, f.handled_by, f.handled_at, f.updated_at = "handled", note, actor.user_id, clock.now(), clock.now()
+    f.status, f.note, f.handled_by, f.handled_at, f.updated_at = (
+        "handled",
+        note,
+        actor.user_id,
+        clock.now(),
+        clock.now(),
+    )
     session.flush()
-    audit.record(session, actor, "premium.flag_handle", entity_type="premium_flag", entity_id=f.id, before=before,
-                 after={"status": "handled", "note": note, "platform": f.platform.code, "month": f.month,
-                        "kind": f.kind})
+    audit.record(
+        session,
+        actor,
+        "premium.flag_handle",
+        entity_type="premium_flag",
+        entity_id=f.id,
+        before=before,
+        after={"status": "handled", "note": note, "platform": f.platform.code, "month": f.month, "kind": f.kind},
+    )
     return f
 
 
-def reconciliations(session: Session, actor, month: str | None = None,
-                    platform_code: str | None = None) -> list[Reconciliation]:
-    q = (select(Reconciliation).join(Platform, Platform.id == Reconciliation.platform_id)
-         .where(platform_condition(actor)))
+def reconciliations(
+    session: Session, actor, month: str | None = None, platform_code: str | None = None
+) -> list[Reconciliation]:
+    q = (
+        select(Reconciliation)
+        .join(Platform, Platform.id == Reconciliation.platform_id)
+        .where(platform_condition(actor))
+    )
     if month:
         q = q.where(Reconciliation.month == parse_month(month))
     if platform_code:
@@ -343,7 +474,7 @@ class StatementRow:
     declaration: Declaration
     paid_fen: int
     owed_fen: int
-    state: str          # 已缴清 / 待缴 / 欠费 / 逾期缴清 / 多缴
+    state: str  # 已缴清 / 待缴 / 欠费 / 逾期缴清 / 多缴
     overdue: bool
     last_paid_on: dt.date | None
 
@@ -360,9 +491,13 @@ def statement(session: Session, actor, platform: Platform) -> Statement:
     """A platform's account: every month pushed to the tax bureau, paid, owed, open differences."""
     if actor.role.scope == "platform" and actor.platform_id != platform.id:
         raise out_of_scope("平台企业")
-    decls = list(session.scalars(select(Declaration).where(Declaration.platform_id == platform.id,
-                                                           Declaration.status.in_(SENT))
-                                 .order_by(Declaration.month.desc())))
+    decls = list(
+        session.scalars(
+            select(Declaration)
+            .where(Declaration.platform_id == platform.id, Declaration.status.in_(SENT))
+            .order_by(Declaration.month.desc())
+        )
+    )
     paid: dict[str, list[TaxReturn]] = defaultdict(list)
     for r in session.scalars(select(TaxReturn).where(TaxReturn.platform_id == platform.id)):
         paid[r.month].append(r)
@@ -370,13 +505,21 @@ def statement(session: Session, actor, platform: Platform) -> Statement:
     rows, overdue_sum, not_due_sum = [], 0, 0
     for d in decls:
         rets = paid.get(d.month, [])
-        state, p, owed, overdue = rules.statement_state(total_fen=d.total_fen, returns=rets, due_date=d.due_date,
-                                                        today=today)
+        state, p, owed, overdue = rules.statement_state(
+            total_fen=d.total_fen, returns=rets, due_date=d.due_date, today=today
+        )
         overdue_sum += owed if overdue else 0
         not_due_sum += owed if not overdue else 0
-        rows.append(StatementRow(d, p, owed, state, overdue,
-                                 max((r.paid_on for r in rets if r.paid_fen > 0 and r.paid_on), default=None)))
-    flags = list(session.scalars(select(ReconciliationFlag).where(
-        ReconciliationFlag.platform_id == platform.id, ReconciliationFlag.status != "resolved")
-        .order_by(ReconciliationFlag.month.desc(), ReconciliationFlag.kind)))
+        rows.append(
+            StatementRow(
+                d, p, owed, state, overdue, max((r.paid_on for r in rets if r.paid_fen > 0 and r.paid_on), default=None)
+            )
+        )
+    flags = list(
+        session.scalars(
+            select(ReconciliationFlag)
+            .where(ReconciliationFlag.platform_id == platform.id, ReconciliationFlag.status != "resolved")
+            .order_by(ReconciliationFlag.month.desc(), ReconciliationFlag.kind)
+        )
+    )
     return Statement(rows, overdue_sum, not_due_sum, flags)

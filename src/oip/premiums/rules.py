@@ -75,19 +75,37 @@ def adjustment(o: Origin) -> Adjustment | None:
     return Adjustment(o.id, o.month, delta, o.rate_yuan, calc.amount_fen(now_orders, o.base_yuan, o.k) - acc_fen)
 
 
-def plan_declaration(*, orders: int, base_yuan: Decimal, k: int, covered_from: dt.date,
-                     statuses: Sequence[str], due_date: dt.date, origins: Sequence[Origin] = ()) -> DeclarationPlan:
+def plan_declaration(
+    *,
+    orders: int,
+    base_yuan: Decimal,
+    k: int,
+    covered_from: dt.date,
+    statuses: Sequence[str],
+    due_date: dt.date,
+    origins: Sequence[Origin] = (),
+) -> DeclarationPlan:
     """A platform's declaration of a month: ``orders`` billable orders at ``base_yuan`` × (1 + 0.1·k),
     plus the adjustments for its earlier sent months."""
     adjustments = [a for a in (adjustment(o) for o in origins) if a is not None]
     amount = calc.amount_fen(orders, base_yuan, k)
     adj_orders, adj_fen = sum(a.orders for a in adjustments), sum(a.amount_fen for a in adjustments)
-    values = {"orders": orders, "base_yuan": base_yuan, "k": k, "rate_yuan": calc.rate(base_yuan, k),
-              "amount_fen": amount, "adjustment_orders": adj_orders, "adjustment_fen": adj_fen,
-              "total_fen": amount + adj_fen, "covered_from": covered_from, "billable_statuses": list(statuses),
-              "due_date": due_date,
-              "adjustments": [{"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen}
-                              for a in adjustments]}
+    values = {
+        "orders": orders,
+        "base_yuan": base_yuan,
+        "k": k,
+        "rate_yuan": calc.rate(base_yuan, k),
+        "amount_fen": amount,
+        "adjustment_orders": adj_orders,
+        "adjustment_fen": adj_fen,
+        "total_fen": amount + adj_fen,
+        "covered_from": covered_from,
+        "billable_statuses": list(statuses),
+        "due_date": due_date,
+        "adjustments": [
+            {"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen} for a in adjustments
+        ],
+    }
     return DeclarationPlan(values, adjustments)
 
 
@@ -106,15 +124,18 @@ def same(a: dict, b: dict) -> bool:
     return _norm(a) == _norm(b)
 
 
-def stray_warnings(by_group: dict[tuple[str, str, tuple], int], month: str, statuses: tuple[str, ...],
-                   declared: set[str]) -> list[str]:
+def stray_warnings(
+    by_group: dict[tuple[str, str, tuple], int], month: str, statuses: tuple[str, ...], declared: set[str]
+) -> list[str]:
     """Billable orders in the ledger of platforms not covered in the month (not billed)."""
     stray: dict[str, int] = {}
     for (code, m, st), n in by_group.items():
         if m == month and st == statuses and code not in declared and n:
             stray[code] = stray.get(code, 0) + n
-    return [f"台账中平台 {code} 在 {month} 有 {n:,} 单计费订单，但该平台当月未纳入保障，未计入核定"
-            for code, n in sorted(stray.items())]
+    return [
+        f"台账中平台 {code} 在 {month} 有 {n:,} 单计费订单，但该平台当月未纳入保障，未计入核定"
+        for code, n in sorted(stray.items())
+    ]
 
 
 # ---- reconciliation ---------------------------------------------------------------------------------
@@ -134,8 +155,16 @@ class Finding:
     amount_fen: int | None = None
 
 
-def findings(*, due: int, due_date: dt.date | None, declared_orders: int | None, billable: int | None,
-             returns: Sequence[Payment], today: dt.date, pending_adjustment: str | None) -> dict[str, Finding]:
+def findings(
+    *,
+    due: int,
+    due_date: dt.date | None,
+    declared_orders: int | None,
+    billable: int | None,
+    returns: Sequence[Payment],
+    today: dt.date,
+    pending_adjustment: str | None,
+) -> dict[str, Finding]:
     """The differences of one platform and month. ``due_date`` is the deadline already moved off rest
     days (calc.due_date)."""
     y = calc.yuan
@@ -143,18 +172,24 @@ def findings(*, due: int, due_date: dt.date | None, declared_orders: int | None,
     if declared_orders is not None and billable is not None and billable != declared_orders:
         diff = billable - declared_orders
         tail = f"，差额已计入 {pending_adjustment} 的核定（待推送）" if pending_adjustment else ""
-        out["order_mismatch"] = Finding(f"台账现有计费订单 {billable:,} 单，已向税务推送 {declared_orders:,} 单，"
-                                        f"相差 {diff:+,} 单{tail}")
+        out["order_mismatch"] = Finding(
+            f"台账现有计费订单 {billable:,} 单，已向税务推送 {declared_orders:,} 单，相差 {diff:+,} 单{tail}"
+        )
     tax_declared = sum(r.declared_fen for r in returns)
     paid = sum(r.paid_fen for r in returns)
     if returns and tax_declared != due:
-        out["declared_mismatch"] = Finding(f"平台企业在税务申报 {y(tax_declared)} 元，核定应缴 {y(due)} 元，"
-                                           f"相差 {y(tax_declared - due)} 元", tax_declared - due)
+        out["declared_mismatch"] = Finding(
+            f"平台企业在税务申报 {y(tax_declared)} 元，核定应缴 {y(due)} 元，相差 {y(tax_declared - due)} 元",
+            tax_declared - due,
+        )
     if due_date is not None and today > due_date and paid < due:
-        out["arrears"] = Finding(f"截至 {today}，应缴 {y(due)} 元，已缴 {y(paid)} 元，欠缴 {y(due - paid)} 元"
-                                 f"（缴费截止日 {due_date}）", due - paid)
-    late = [r for r in returns if r.paid_fen > 0 and r.paid_on is not None and due_date is not None
-            and r.paid_on > due_date]
+        out["arrears"] = Finding(
+            f"截至 {today}，应缴 {y(due)} 元，已缴 {y(paid)} 元，欠缴 {y(due - paid)} 元（缴费截止日 {due_date}）",
+            due - paid,
+        )
+    late = [
+        r for r in returns if r.paid_fen > 0 and r.paid_on is not None and due_date is not None and r.paid_on > due_date
+    ]
     if late:
         parts = "；".join(f"{r.paid_on} 缴费 {y(r.paid_fen)} 元，逾期 {(r.paid_on - due_date).days} 天" for r in late)
         out["late"] = Finding(f"缴费截止日 {due_date}：{parts}", sum(r.paid_fen for r in late))
@@ -178,12 +213,27 @@ class Figures:
     last_paid_on: dt.date | None
 
 
-def figures(*, reported: int, billable: int, declared_orders: int, due: int, due_date: dt.date | None,
-            returns: Sequence[Payment]) -> Figures:
+def figures(
+    *,
+    reported: int,
+    billable: int,
+    declared_orders: int,
+    due: int,
+    due_date: dt.date | None,
+    returns: Sequence[Payment],
+) -> Figures:
     paid = sum(r.paid_fen for r in returns)
-    return Figures(reported, billable, declared_orders, due, sum(r.declared_fen for r in returns), paid,
-                   max(0, due - paid), due_date,
-                   max((r.paid_on for r in returns if r.paid_fen > 0 and r.paid_on), default=None))
+    return Figures(
+        reported,
+        billable,
+        declared_orders,
+        due,
+        sum(r.declared_fen for r in returns),
+        paid,
+        max(0, due - paid),
+        due_date,
+        max((r.paid_on for r in returns if r.paid_fen > 0 and r.paid_on), default=None),
+    )
 
 
 def flag_transition(status: str | None, found: bool) -> str | None:
@@ -196,8 +246,9 @@ def flag_transition(status: str | None, found: bool) -> str | None:
     return "resolve" if status is not None and status != "resolved" else None
 
 
-def statement_state(*, total_fen: int, returns: Sequence[Payment], due_date: dt.date,
-                    today: dt.date) -> tuple[str, int, int, bool]:
+def statement_state(
+    *, total_fen: int, returns: Sequence[Payment], due_date: dt.date, today: dt.date
+) -> tuple[str, int, int, bool]:
     """(state, paid, owed, overdue) of a sent month for the platform: 已缴清 / 待缴 / 欠费 / 逾期缴清 / 多缴."""
     paid = sum(r.paid_fen for r in returns)
     owed = max(0, total_fen - paid)

@@ -25,9 +25,18 @@ from oip.premiums.models import (
 )
 
 FIELD_LABELS = {
-    "month": "订单月份", "platforms": "平台企业", "engine": "计算引擎", "note": "处理情况", "flag": "差异类型",
-    "claims_fen": "赔付金额（分）", "injuries": "职业伤害人数", "insured_avg": "年平均参保人数", "source": "数据来源",
-    "reason": "理由", "file": "回执文件", "signature": "签名",
+    "month": "订单月份",
+    "platforms": "平台企业",
+    "engine": "计算引擎",
+    "note": "处理情况",
+    "flag": "差异类型",
+    "claims_fen": "赔付金额（分）",
+    "injuries": "职业伤害人数",
+    "insured_avg": "年平均参保人数",
+    "source": "数据来源",
+    "reason": "理由",
+    "file": "回执文件",
+    "signature": "签名",
 }
 register_labels(FIELD_LABELS)
 
@@ -68,6 +77,7 @@ class RejectIn(_In):
 
 # ---- out -----------------------------------------------------------------------------------------
 
+
 class AdjustmentOut(BaseModel):
     origin_month: str
     orders: int
@@ -101,15 +111,36 @@ class DeclarationOut(BaseModel):
 
 def declaration_out(d: Declaration) -> DeclarationOut:
     return DeclarationOut(
-        platform_code=d.platform.code, platform_name=d.platform.display_name(d.covered_from), month=d.month,
-        orders=d.orders, base_yuan=platforms.yuan_str(d.base_yuan), k=d.k, rate_yuan=calc.rate_str(d.rate_yuan),
-        amount_fen=d.amount_fen, adjustment_orders=d.adjustment_orders, adjustment_fen=d.adjustment_fen,
-        total_fen=d.total_fen, adjustments=[AdjustmentOut(origin_month=a.origin_month, orders=a.orders,
-                                                          rate_yuan=calc.rate_str(a.rate_yuan), amount_fen=a.amount_fen)
-                                            for a in d.adjustments],
-        due_date=d.due_date, status=d.status, status_name=DECLARATION_STATUSES.get(d.status, d.status),
-        billable_statuses=list(d.billable_statuses), engine=d.engine, computed_at=d.computed_at,
-        message_id=d.message_id, sent_at=d.sent_at, acknowledged_at=d.acknowledged_at)
+        platform_code=d.platform.code,
+        platform_name=d.platform.display_name(d.covered_from),
+        month=d.month,
+        orders=d.orders,
+        base_yuan=platforms.yuan_str(d.base_yuan),
+        k=d.k,
+        rate_yuan=calc.rate_str(d.rate_yuan),
+        amount_fen=d.amount_fen,
+        adjustment_orders=d.adjustment_orders,
+        adjustment_fen=d.adjustment_fen,
+        total_fen=d.total_fen,
+        adjustments=[
+            AdjustmentOut(
+                origin_month=a.origin_month,
+                orders=a.orders,
+                rate_yuan=calc.rate_str(a.rate_yuan),
+                amount_fen=a.amount_fen,
+            )
+            for a in d.adjustments
+        ],
+        due_date=d.due_date,
+        status=d.status,
+        status_name=DECLARATION_STATUSES.get(d.status, d.status),
+        billable_statuses=list(d.billable_statuses),
+        engine=d.engine,
+        computed_at=d.computed_at,
+        message_id=d.message_id,
+        sent_at=d.sent_at,
+        acknowledged_at=d.acknowledged_at,
+    )
 
 
 class DeclareOut(BaseModel):
@@ -125,9 +156,17 @@ class DeclareOut(BaseModel):
 
 
 def declare_out(res) -> DeclareOut:
-    return DeclareOut(month=res.month, created=res.created, changed=res.changed, unchanged=res.unchanged,
-                      frozen=res.frozen, engine=res.engine, seconds=round(res.seconds, 3), warnings=res.warnings,
-                      declarations=[declaration_out(d) for d in res.declarations])
+    return DeclareOut(
+        month=res.month,
+        created=res.created,
+        changed=res.changed,
+        unchanged=res.unchanged,
+        frozen=res.frozen,
+        engine=res.engine,
+        seconds=round(res.seconds, 3),
+        warnings=res.warnings,
+        declarations=[declaration_out(d) for d in res.declarations],
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -139,8 +178,13 @@ class DeliveryOut(BaseModel):
 
 
 def delivery_out(d: Delivery) -> DeliveryOut:
-    return DeliveryOut(message_id=d.item.message_id, status=d.item.status, attempts=d.item.attempts,
-                       location=d.receipt.location if d.receipt else None, error=d.error)
+    return DeliveryOut(
+        message_id=d.item.message_id,
+        status=d.item.status,
+        attempts=d.item.attempts,
+        location=d.receipt.location if d.receipt else None,
+        error=d.error,
+    )
 
 
 class SendOut(BaseModel):
@@ -171,11 +215,23 @@ class FlagOut(BaseModel):
 
 
 def flag_out(f: ReconciliationFlag) -> FlagOut:
-    return FlagOut(id=f.id, platform_code=f.platform.code, platform_name=f.platform.display_name(clock.today()),
-                   month=f.month, kind=f.kind, kind_name=FLAG_NAMES.get(f.kind, f.kind), status=f.status,
-                   status_name=FLAG_STATUSES.get(f.status, f.status), detail=f.detail, amount_fen=f.amount_fen,
-                   opened_at=f.opened_at, updated_at=f.updated_at, resolved_at=f.resolved_at, handled_at=f.handled_at,
-                   note=f.note)
+    return FlagOut(
+        id=f.id,
+        platform_code=f.platform.code,
+        platform_name=f.platform.display_name(clock.today()),
+        month=f.month,
+        kind=f.kind,
+        kind_name=FLAG_NAMES.get(f.kind, f.kind),
+        status=f.status,
+        status_name=FLAG_STATUSES.get(f.status, f.status),
+        detail=f.detail,
+        amount_fen=f.amount_fen,
+        opened_at=f.opened_at,
+        updated_at=f.updated_at,
+        resolved_at=f.resolved_at,
+        handled_at=f.handled_at,
+        note=f.note,
+    )
 
 
 class ReconciliationOut(BaseModel):
@@ -197,11 +253,21 @@ class ReconciliationOut(BaseModel):
 
 def reconciliation_out(r: Reconciliation, flags: list[ReconciliationFlag]) -> ReconciliationOut:
     return ReconciliationOut(
-        platform_code=r.platform.code, platform_name=r.platform.display_name(clock.today()), month=r.month,
-        orders_reported=r.orders_reported, orders_billable=r.orders_billable, orders_declared=r.orders_declared,
-        due_fen=r.due_fen, tax_declared_fen=r.tax_declared_fen, paid_fen=r.paid_fen, owed_fen=r.owed_fen,
-        due_date=r.due_date, last_paid_on=r.last_paid_on, reconciled_at=r.reconciled_at,
-        flags=[flag_out(f) for f in flags])
+        platform_code=r.platform.code,
+        platform_name=r.platform.display_name(clock.today()),
+        month=r.month,
+        orders_reported=r.orders_reported,
+        orders_billable=r.orders_billable,
+        orders_declared=r.orders_declared,
+        due_fen=r.due_fen,
+        tax_declared_fen=r.tax_declared_fen,
+        paid_fen=r.paid_fen,
+        owed_fen=r.owed_fen,
+        due_date=r.due_date,
+        last_paid_on=r.last_paid_on,
+        reconciled_at=r.reconciled_at,
+        flags=[flag_out(f) for f in flags],
+    )
 
 
 class StatementMonthOut(BaseModel):
@@ -226,13 +292,25 @@ class StatementOut(BaseModel):
 
 def statement_out(plat, st) -> StatementOut:
     return StatementOut(
-        platform_code=plat.code, platform_name=plat.display_name(clock.today()),
-        owed_overdue_fen=st.owed_overdue_fen, owed_not_due_fen=st.owed_not_due_fen,
-        months=[StatementMonthOut(month=r.declaration.month, orders=r.declaration.orders,
-                                  total_fen=r.declaration.total_fen, due_date=r.declaration.due_date,
-                                  paid_fen=r.paid_fen, owed_fen=r.owed_fen, state=r.state,
-                                  last_paid_on=r.last_paid_on) for r in st.rows],
-        flags=[flag_out(f) for f in st.flags])
+        platform_code=plat.code,
+        platform_name=plat.display_name(clock.today()),
+        owed_overdue_fen=st.owed_overdue_fen,
+        owed_not_due_fen=st.owed_not_due_fen,
+        months=[
+            StatementMonthOut(
+                month=r.declaration.month,
+                orders=r.declaration.orders,
+                total_fen=r.declaration.total_fen,
+                due_date=r.declaration.due_date,
+                paid_fen=r.paid_fen,
+                owed_fen=r.owed_fen,
+                state=r.state,
+                last_paid_on=r.last_paid_on,
+            )
+            for r in st.rows
+        ],
+        flags=[flag_out(f) for f in st.flags],
+    )
 
 
 class ImportOut(BaseModel):
@@ -258,11 +336,22 @@ class ProposalOut(BaseModel):
 
 
 def proposal_out(f: FloatProposal) -> ProposalOut:
-    return ProposalOut(id=f.id, platform_code=f.platform.code, platform_name=f.platform.display_name(clock.today()),
-                       year=f.year, inputs=f.inputs, proposed_k=f.proposed_k, reasons=list(f.reasons),
-                       rule_version=f.rule_version, status=f.status,
-                       status_name=PROPOSAL_STATUSES.get(f.status, f.status), decided_k=f.decided_k,
-                       decision_reason=f.decision_reason, proposed_at=f.proposed_at, decided_at=f.decided_at)
+    return ProposalOut(
+        id=f.id,
+        platform_code=f.platform.code,
+        platform_name=f.platform.display_name(clock.today()),
+        year=f.year,
+        inputs=f.inputs,
+        proposed_k=f.proposed_k,
+        reasons=list(f.reasons),
+        rule_version=f.rule_version,
+        status=f.status,
+        status_name=PROPOSAL_STATUSES.get(f.status, f.status),
+        decided_k=f.decided_k,
+        decision_reason=f.decision_reason,
+        proposed_at=f.proposed_at,
+        decided_at=f.decided_at,
+    )
 
 
 class ExperienceOut(BaseModel):

@@ -60,16 +60,23 @@ SENT = ("sent", "acknowledged")
 _LOCK_KEY = 0x0A0D19  # pg_advisory_xact_lock: one declaration run at a time
 
 AUDIT_ACTION_NAMES = {
-    "premium.declare": "核定月度保障费", "premium.queue": "提交推送税务", "premium.sent": "税务系统确认收到核定结果",
+    "premium.declare": "核定月度保障费",
+    "premium.queue": "提交推送税务",
+    "premium.sent": "税务系统确认收到核定结果",
     "premium.withdraw": "撤回税务拒收的推送消息",
-    "premium.returns_import": "导入税务回执", "premium.reconcile": "对账", "premium.flag_handle": "处理对账差异",
-    "premium.experience_set": "录入年度赔付与伤害情况", "premium.float_propose": "测算年度费率浮动档次",
-    "premium.float_approve": "核定年度费率浮动档次", "premium.float_reject": "退回浮动档次测算",
+    "premium.returns_import": "导入税务回执",
+    "premium.reconcile": "对账",
+    "premium.flag_handle": "处理对账差异",
+    "premium.experience_set": "录入年度赔付与伤害情况",
+    "premium.float_propose": "测算年度费率浮动档次",
+    "premium.float_approve": "核定年度费率浮动档次",
+    "premium.float_reject": "退回浮动档次测算",
 }
 audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 # ---- ledger jobs (SQL that DuckDB and Spark both run) -----------------------------------------------
+
 
 def open_engine(session: Session, name: str, part: ledger.Slice):
     if name == "duckdb":
@@ -92,8 +99,9 @@ class _Count:
     start: dt.date
 
 
-def _run_counts(session: Session, engine_name: str, wanted: set[_Count],
-                platform_codes: tuple[str, ...] | None) -> tuple[dict[_Count, int], dict[tuple[str, str, tuple], int]]:
+def _run_counts(
+    session: Session, engine_name: str, wanted: set[_Count], platform_codes: tuple[str, ...] | None
+) -> tuple[dict[_Count, int], dict[tuple[str, str, tuple], int]]:
     """Billable orders for every wanted count, plus every platform's count per (month, statuses)
     (to warn about orders of platforms without a declaration). One engine, one query per distinct
     (month, statuses), plus one per platform whose coverage starts inside the month."""
@@ -128,16 +136,18 @@ def ledger_marks(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tup
     codes, months = {c for c, _ in pairs}, {m for _, m in pairs}
     marks = {p: {"files": 0, "last_file": 0, "superseded": 0} for p in pairs}
     for code, month, n, last in session.execute(
-            select(OrderFile.platform_code, OrderFile.month, func.count(), func.max(OrderFile.id))
-            .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
-            .where(OrderBatch.status == "published", OrderFile.platform_code.in_(codes), OrderFile.month.in_(months))
-            .group_by(OrderFile.platform_code, OrderFile.month)):
+        select(OrderFile.platform_code, OrderFile.month, func.count(), func.max(OrderFile.id))
+        .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+        .where(OrderBatch.status == "published", OrderFile.platform_code.in_(codes), OrderFile.month.in_(months))
+        .group_by(OrderFile.platform_code, OrderFile.month)
+    ):
         if (code, month) in marks:
             marks[(code, month)].update(files=int(n), last_file=int(last))
     for code, month, n in session.execute(
-            select(OrderSupersession.platform_code, OrderSupersession.month, func.count())
-            .where(OrderSupersession.platform_code.in_(codes), OrderSupersession.month.in_(months))
-            .group_by(OrderSupersession.platform_code, OrderSupersession.month)):
+        select(OrderSupersession.platform_code, OrderSupersession.month, func.count())
+        .where(OrderSupersession.platform_code.in_(codes), OrderSupersession.month.in_(months))
+        .group_by(OrderSupersession.platform_code, OrderSupersession.month)
+    ):
         if (code, month) in marks:
             marks[(code, month)]["superseded"] = int(n)
     return marks
@@ -145,11 +155,14 @@ def ledger_marks(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tup
 
 # ---- which platforms, which month ------------------------------------------------------------------
 
+
 def _industries(session: Session) -> dict[str, Industry]:
     return {i.code: i for i in session.scalars(select(Industry))}
 
 
-def covered_platforms(session: Session, month: str, codes: Sequence[str] | None = None) -> list[tuple[Platform, dt.date]]:
+def covered_platforms(
+    session: Session, month: str, codes: Sequence[str] | None = None
+) -> list[tuple[Platform, dt.date]]:
     """Admitted platforms covered on at least one day of ``month``, with their first covered day in it."""
     first, last = month_bounds(month)
     inds = _industries(session)
@@ -172,8 +185,9 @@ def covered_platforms(session: Session, month: str, codes: Sequence[str] | None 
     if wanted is not None:
         missing = sorted(set(wanted) - {p.code for p, _ in out})
         if missing:
-            raise DomainError(f"平台企业 {'、'.join(missing)} 在 {month} 未纳入保障（未纳入试点或保障尚未开始）",
-                              field="platforms")
+            raise DomainError(
+                f"平台企业 {'、'.join(missing)} 在 {month} 未纳入保障（未纳入试点或保障尚未开始）", field="platforms"
+            )
     return out
 
 
@@ -195,6 +209,7 @@ def _lock_declarations(session: Session) -> None:
 
 # ---- the monthly declaration -----------------------------------------------------------------------
 
+
 @dataclass
 class DeclareResult:
     month: str
@@ -209,22 +224,42 @@ class DeclareResult:
 
     def rows(self) -> list[dict]:
         """What ``oip premiums declare`` prints: one object per platform."""
-        return [{"platform_code": d.platform.code, "orders": d.orders, "base_yuan": platforms.yuan_str(d.base_yuan),
-                 "k": d.k, "rate_yuan": calc.rate_str(d.rate_yuan), "amount_fen": d.amount_fen}
-                for d in self.declarations]
+        return [
+            {
+                "platform_code": d.platform.code,
+                "orders": d.orders,
+                "base_yuan": platforms.yuan_str(d.base_yuan),
+                "k": d.k,
+                "rate_yuan": calc.rate_str(d.rate_yuan),
+                "amount_fen": d.amount_fen,
+            }
+            for d in self.declarations
+        ]
 
 
 def _snapshot(d: Declaration) -> dict:
-    return {"orders": d.orders, "base_yuan": d.base_yuan, "k": d.k, "rate_yuan": d.rate_yuan,
-            "amount_fen": d.amount_fen, "adjustment_orders": d.adjustment_orders, "adjustment_fen": d.adjustment_fen,
-            "total_fen": d.total_fen, "covered_from": d.covered_from, "billable_statuses": list(d.billable_statuses),
-            "due_date": d.due_date,
-            "adjustments": [{"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen}
-                            for a in sorted(d.adjustments, key=lambda a: a.origin_month)]}
+    return {
+        "orders": d.orders,
+        "base_yuan": d.base_yuan,
+        "k": d.k,
+        "rate_yuan": d.rate_yuan,
+        "amount_fen": d.amount_fen,
+        "adjustment_orders": d.adjustment_orders,
+        "adjustment_fen": d.adjustment_fen,
+        "total_fen": d.total_fen,
+        "covered_from": d.covered_from,
+        "billable_statuses": list(d.billable_statuses),
+        "due_date": d.due_date,
+        "adjustments": [
+            {"origin_month": a.origin_month, "orders": a.orders, "amount_fen": a.amount_fen}
+            for a in sorted(d.adjustments, key=lambda a: a.origin_month)
+        ],
+    }
 
 
-def declare(session: Session, actor, month: Any, engine: str = "duckdb",
-            platforms_: Sequence[str] | None = None) -> DeclareResult:
+def declare(
+    session: Session, actor, month: Any, engine: str = "duckdb", platforms_: Sequence[str] | None = None
+) -> DeclareResult:
     """Compute (or recompute) the declarations of ``month``; idempotent. See the module docstring."""
     t0 = time.perf_counter()
     month = _check_month(month)
@@ -241,28 +276,45 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
     if not covered:
         return result
     ids = [p.id for p, _ in covered]
-    existing = {d.platform_id: d for d in session.scalars(
-        select(Declaration).where(Declaration.month == month, Declaration.platform_id.in_(ids))
-        .with_for_update(of=Declaration))}
+    existing = {
+        d.platform_id: d
+        for d in session.scalars(
+            select(Declaration)
+            .where(Declaration.month == month, Declaration.platform_id.in_(ids))
+            .with_for_update(of=Declaration)
+        )
+    }
     open_ = [(p, start) for p, start in covered if existing.get(p.id) is None or existing[p.id].status == "draft"]
     open_ids = [p.id for p, _ in open_]
     origins: dict[int, list[Declaration]] = defaultdict(list)
-    for o in session.scalars(select(Declaration).where(
-            Declaration.platform_id.in_(open_ids), Declaration.month < month, Declaration.status.in_(SENT))
-            .order_by(Declaration.month)) if open_ids else ():
+    for o in (
+        session.scalars(
+            select(Declaration)
+            .where(Declaration.platform_id.in_(open_ids), Declaration.month < month, Declaration.status.in_(SENT))
+            .order_by(Declaration.month)
+        )
+        if open_ids
+        else ()
+    ):
         origins[o.platform_id].append(o)
     origin_ids = [o.id for os_ in origins.values() for o in os_]
     adj_by_origin: dict[int, list[DeclarationAdjustment]] = defaultdict(list)
     if origin_ids:
-        for a in session.scalars(select(DeclarationAdjustment).where(DeclarationAdjustment.origin_id.in_(origin_ids))
-                                 .order_by(DeclarationAdjustment.id)):
+        for a in session.scalars(
+            select(DeclarationAdjustment)
+            .where(DeclarationAdjustment.origin_id.in_(origin_ids))
+            .order_by(DeclarationAdjustment.id)
+        ):
             adj_by_origin[a.origin_id].append(a)
 
     # What has to be counted: this month for every open platform; an earlier, sent month only when
     # the ledger changed for it since it was last counted.
     code_of = {p.id: p.code for p, _ in covered}
-    marks = ledger_marks(session, [(p.code, month) for p, _ in open_] +
-                         [(code_of[o.platform_id], o.month) for os_ in origins.values() for o in os_])
+    marks = ledger_marks(
+        session,
+        [(p.code, month) for p, _ in open_]
+        + [(code_of[o.platform_id], o.month) for os_ in origins.values() for o in os_],
+    )
     wanted: set[_Count] = {_Count(p.code, month, statuses, start) for p, start in open_}
     recount: dict[int, _Count] = {}
     for os_ in origins.values():
@@ -293,17 +345,41 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
         for o in origins[p.id]:
             mine = [a for a in adj_by_origin[o.id] if d is not None and a.declaration_id == d.id]
             others = [a for a in adj_by_origin[o.id] if d is None or a.declaration_id != d.id]
-            origins_in.append(rules.Origin(
-                o.id, o.month, o.orders, o.amount_fen, o.base_yuan, o.k, o.rate_yuan,
-                earlier=tuple((a.orders, a.amount_fen) for a in others), mine_orders=sum(a.orders for a in mine),
-                recounted=counts[recount[o.id]] if o.id in recount else None))
-        plan = rules.plan_declaration(orders=counts[_Count(p.code, month, statuses, start)], base_yuan=base,
-                                      k=p.k_for(first.year), covered_from=start, statuses=statuses, due_date=due,
-                                      origins=origins_in)
+            origins_in.append(
+                rules.Origin(
+                    o.id,
+                    o.month,
+                    o.orders,
+                    o.amount_fen,
+                    o.base_yuan,
+                    o.k,
+                    o.rate_yuan,
+                    earlier=tuple((a.orders, a.amount_fen) for a in others),
+                    mine_orders=sum(a.orders for a in mine),
+                    recounted=counts[recount[o.id]] if o.id in recount else None,
+                )
+            )
+        plan = rules.plan_declaration(
+            orders=counts[_Count(p.code, month, statuses, start)],
+            base_yuan=base,
+            k=p.k_for(first.year),
+            covered_from=start,
+            statuses=statuses,
+            due_date=due,
+            origins=origins_in,
+        )
         values, mark = plan.values, marks[(p.code, month)]
-        adjustments = [DeclarationAdjustment(origin_id=a.origin_id, origin_month=a.origin_month, orders=a.orders,
-                                             rate_yuan=a.rate_yuan, amount_fen=a.amount_fen,
-                                             ledger_mark=marks[(p.code, a.origin_month)]) for a in plan.adjustments]
+        adjustments = [
+            DeclarationAdjustment(
+                origin_id=a.origin_id,
+                origin_month=a.origin_month,
+                orders=a.orders,
+                rate_yuan=a.rate_yuan,
+                amount_fen=a.amount_fen,
+                ledger_mark=marks[(p.code, a.origin_month)],
+            )
+            for a in plan.adjustments
+        ]
         if d is not None and rules.same(_snapshot(d), values):
             if d.ledger_mark != mark:
                 d.ledger_mark = mark  # same figures from a grown ledger (e.g. a cancelled order): no event
@@ -320,8 +396,19 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
             result.created += 1
         else:
             result.changed += 1
-        for key in ("orders", "base_yuan", "k", "rate_yuan", "amount_fen", "adjustment_orders", "adjustment_fen",
-                    "total_fen", "covered_from", "billable_statuses", "due_date"):
+        for key in (
+            "orders",
+            "base_yuan",
+            "k",
+            "rate_yuan",
+            "amount_fen",
+            "adjustment_orders",
+            "adjustment_fen",
+            "total_fen",
+            "covered_from",
+            "billable_statuses",
+            "due_date",
+        ):
             setattr(d, key, values[key])
         kept = {a.origin_id: a for a in d.adjustments}
         merged = []
@@ -335,8 +422,15 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
         d.engine, d.computed_at, d.computed_by, d.ledger_mark = engine, now, getattr(actor, "user_id", None), mark
         session.flush()
         b, a = audit.diff(before, values) if before else (None, values)
-        audit.record(session, actor, "premium.declare", entity_type="premium_declaration",
-                     entity_id=f"{p.code}/{month}", before=b, after={**a, "engine": engine})
+        audit.record(
+            session,
+            actor,
+            "premium.declare",
+            entity_type="premium_declaration",
+            entity_id=f"{p.code}/{month}",
+            before=b,
+            after={**a, "engine": engine},
+        )
         result.declarations.append(d)
 
     result.warnings += rules.stray_warnings(by_group, month, statuses, {p.code for p, _ in covered})
@@ -347,24 +441,45 @@ def declare(session: Session, actor, month: Any, engine: str = "duckdb",
 
 # ---- sending to the tax bureau -----------------------------------------------------------------------
 
+
 def _record(d: Declaration) -> tax.DeclarationRecord:
     p = d.platform
     if not p.uscc:
-        raise DomainError(f"平台企业 {p.display_name(d.covered_from)}（{p.code}）未登记统一社会信用代码，不能推送税务",
-                          field="platforms")
+        raise DomainError(
+            f"平台企业 {p.display_name(d.covered_from)}（{p.code}）未登记统一社会信用代码，不能推送税务",
+            field="platforms",
+        )
     return tax.DeclarationRecord(
-        platform_code=p.code, uscc=p.uscc, platform_name=p.display_name(d.covered_from), month=d.month, orders=d.orders,
-        base_yuan=platforms.yuan_str(d.base_yuan), k=d.k, rate_yuan=calc.rate_str(d.rate_yuan),
-        amount_fen=d.amount_fen, adjustment_orders=d.adjustment_orders, adjustment_fen=d.adjustment_fen,
-        total_fen=d.total_fen, due_date=d.due_date.isoformat(),
-        adjustments=tuple({"origin_month": a.origin_month, "orders": a.orders, "rate_yuan": calc.rate_str(a.rate_yuan),
-                           "amount_fen": a.amount_fen} for a in d.adjustments))
+        platform_code=p.code,
+        uscc=p.uscc,
+        platform_name=p.display_name(d.covered_from),
+        month=d.month,
+        orders=d.orders,
+        base_yuan=platforms.yuan_str(d.base_yuan),
+        k=d.k,
+        rate_yuan=calc.rate_str(d.rate_yuan),
+        amount_fen=d.amount_fen,
+        adjustment_orders=d.adjustment_orders,
+        adjustment_fen=d.adjustment_fen,
+        total_fen=d.total_fen,
+        due_date=d.due_date.isoformat(),
+        adjustments=tuple(
+            {
+                "origin_month": a.origin_month,
+                "orders": a.orders,
+                "rate_yuan": calc.rate_str(a.rate_yuan),
+                "amount_fen": a.amount_fen,
+            }
+            for a in d.adjustments
+        ),
+    )
 
 
 def _next_message_id(session: Session, month: str) -> str:
     prefix = f"DECL-{month.replace('-', '')}-"
-    used = session.scalar(select(func.count()).select_from(exchange.OutboxItem)
-                          .where(exchange.OutboxItem.message_id.startswith(prefix)))
+    used = session.scalar(
+        select(func.count()).select_from(exchange.OutboxItem).where(exchange.OutboxItem.message_id.startswith(prefix))
+    )
     return f"{prefix}{used + 1:03d}"
 
 
@@ -381,9 +496,19 @@ def queue(session: Session, actor, month: str, drafts: list[Declaration]) -> exc
     for d in drafts:
         d.status, d.message_id = "queued", message_id
     session.flush()
-    audit.record(session, actor, "premium.queue", entity_type="exchange_message", entity_id=message_id,
-                 after={"month": month, "platforms": [r.platform_code for r in records],
-                        "total_fen": sum(r.total_fen for r in records), "sha256": item.sha256})
+    audit.record(
+        session,
+        actor,
+        "premium.queue",
+        entity_type="exchange_message",
+        entity_id=message_id,
+        after={
+            "month": month,
+            "platforms": [r.platform_code for r in records],
+            "total_fen": sum(r.total_fen for r in records),
+            "sha256": item.sha256,
+        },
+    )
     return item
 
 
@@ -408,11 +533,19 @@ def deliver_pending(session: Session, actor, gateway: tax.TaxGateway | None = No
                     if d.status == "queued":
                         d.status, d.sent_at = "sent", res.receipt.at
                 session.flush()
-                audit.record(session, actor, "premium.sent", entity_type="exchange_message",
-                             entity_id=item.message_id,
-                             after={"platforms": sorted(d.platform.code for d in decls),
-                                    "location": res.receipt.location, "reference": res.receipt.reference,
-                                    "attempts": item.attempts})
+                audit.record(
+                    session,
+                    actor,
+                    "premium.sent",
+                    entity_type="exchange_message",
+                    entity_id=item.message_id,
+                    after={
+                        "platforms": sorted(d.platform.code for d in decls),
+                        "location": res.receipt.location,
+                        "reference": res.receipt.reference,
+                        "attempts": item.attempts,
+                    },
+                )
             session.commit()
     finally:
         if gateway is None and hasattr(gw, "close"):
@@ -428,22 +561,32 @@ def withdraw(session: Session, actor, message_id: str, reason: Any) -> exchange.
     reason = str(reason or "").strip()
     if not reason:
         raise DomainError("请填写撤回理由（如税务部门拒收的原因和核实情况）", field="reason")
-    item = session.scalar(select(exchange.OutboxItem).where(exchange.OutboxItem.message_id == message_id)
-                          .with_for_update())
+    item = session.scalar(
+        select(exchange.OutboxItem).where(exchange.OutboxItem.message_id == message_id).with_for_update()
+    )
     if item is None:
         raise NotFound(f"发件箱中没有消息 {message_id}", field="message_id")
     if item.status != "failed":
-        raise Conflict(f"消息 {message_id} 的状态为“{exchange.OUTBOX_STATUSES.get(item.status, item.status)}”，"
-                       f"只能撤回发送失败的消息", field="message_id")
-    decls = list(session.scalars(select(Declaration).where(Declaration.message_id == message_id)
-                                 .with_for_update(of=Declaration)))
+        raise Conflict(
+            f"消息 {message_id} 的状态为“{exchange.OUTBOX_STATUSES.get(item.status, item.status)}”，"
+            f"只能撤回发送失败的消息",
+            field="message_id",
+        )
+    decls = list(
+        session.scalars(select(Declaration).where(Declaration.message_id == message_id).with_for_update(of=Declaration))
+    )
     for d in decls:
         d.status, d.message_id = "draft", None
     item.status = "withdrawn"
     session.flush()
-    audit.record(session, actor, "premium.withdraw", entity_type="exchange_message", entity_id=message_id,
-                 after={"platforms": sorted(d.platform.code for d in decls), "reason": reason,
-                        "last_error": item.last_error})
+    audit.record(
+        session,
+        actor,
+        "premium.withdraw",
+        entity_type="exchange_message",
+        entity_id=message_id,
+        after={"platforms": sorted(d.platform.code for d in decls), "reason": reason, "last_error": item.last_error},
+    )
     return item
 
 
@@ -456,15 +599,33 @@ class SendResult:
     declare: DeclareResult
 
     def as_dict(self) -> dict:
-        return {"month": self.month, "message_id": self.message_id, "queued_platforms": self.queued,
-                "deliveries": [{"message_id": d.item.message_id, "status": d.item.status, "attempts": d.item.attempts,
-                                "location": d.receipt.location if d.receipt else None, "error": d.error}
-                               for d in self.deliveries],
-                "warnings": self.declare.warnings}
+        return {
+            "month": self.month,
+            "message_id": self.message_id,
+            "queued_platforms": self.queued,
+            "deliveries": [
+                {
+                    "message_id": d.item.message_id,
+                    "status": d.item.status,
+                    "attempts": d.item.attempts,
+                    "location": d.receipt.location if d.receipt else None,
+                    "error": d.error,
+                }
+                for d in self.deliveries
+            ],
+            "warnings": self.declare.warnings,
+        }
 
 
-def send(session: Session, actor, month: Any, *, platforms_: Sequence[str] | None = None, engine: str = "duckdb",
-         gateway: tax.TaxGateway | None = None) -> SendResult:
+def send(
+    session: Session,
+    actor,
+    month: Any,
+    *,
+    platforms_: Sequence[str] | None = None,
+    engine: str = "duckdb",
+    gateway: tax.TaxGateway | None = None,
+) -> SendResult:
     """Recompute the month's drafts, queue them in one message, **commit**, and deliver everything
     undelivered (this message and any earlier one that failed). The commit before delivery is the
     outbox pattern: a message is never delivered without being on record."""
@@ -477,13 +638,17 @@ def send(session: Session, actor, month: Any, *, platforms_: Sequence[str] | Non
     item = queue(session, actor, month, drafts) if drafts else None
     session.commit()
     deliveries = deliver_pending(session, actor, gateway)
-    return SendResult(month, item.message_id if item else None, sorted(d.platform.code for d in drafts), deliveries, res)
+    return SendResult(
+        month, item.message_id if item else None, sorted(d.platform.code for d in drafts), deliveries, res
+    )
 
 
 # ---- reads -------------------------------------------------------------------------------------------
 
-def list_declarations(session: Session, actor, month: str | None = None,
-                      platform_code: str | None = None) -> list[Declaration]:
+
+def list_declarations(
+    session: Session, actor, month: str | None = None, platform_code: str | None = None
+) -> list[Declaration]:
     """Declarations in the caller's scope. A platform sees its own once they were pushed to the
     tax bureau (drafts are the agency's work in progress)."""
     q = select(Declaration).join(Platform, Platform.id == Declaration.platform_id).where(platform_condition(actor))

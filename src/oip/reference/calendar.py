@@ -57,11 +57,13 @@ def parse_csv(text: str) -> tuple[int, list[Row]]:
         except ValueError:
             raise DomainError(f"第 {i} 行：日期应为 YYYY-MM-DD，不是“{raw_day}”", field="date") from None
         if kind not in workdays.KINDS:
-            raise DomainError(f"第 {i} 行：类型应为 holiday（放假）或 workday（调休上班），不是“{kind}”",
-                              field="kind")
+            raise DomainError(f"第 {i} 行：类型应为 holiday（放假）或 workday（调休上班），不是“{kind}”", field="kind")
         if kind == workdays.WORKDAY and day.weekday() < 5:
-            raise DomainError(f"第 {i} 行：{day} 是星期{'一二三四五'[day.weekday()]}，本来就是工作日，"
-                              f"只有星期六、星期日可以登记为调休上班日", field="kind")
+            raise DomainError(
+                f"第 {i} 行：{day} 是星期{'一二三四五'[day.weekday()]}，本来就是工作日，"
+                f"只有星期六、星期日可以登记为调休上班日",
+                field="kind",
+            )
         if len(note) > 200:
             raise DomainError(f"第 {i} 行：说明不能超过 200 个字符", field="note")
         rows.append(Row(day, kind, note))
@@ -81,21 +83,41 @@ def parse_csv(text: str) -> tuple[int, list[Row]]:
 def load_year(session: Session, actor, text: str) -> tuple[int, list[CalendarDay]]:
     """Load one year's arrangement (replacing what was loaded for it) and install the calendar."""
     year, rows = parse_csv(text)
-    old = list(session.scalars(select(CalendarDay).where(CalendarDay.day >= dt.date(year, 1, 1),
-                                                         CalendarDay.day <= dt.date(year, 12, 31))
-                               .with_for_update()))
-    before = {"holidays": sum(o.kind == workdays.HOLIDAY for o in old),
-              "workdays": sum(o.kind == workdays.WORKDAY for o in old)} if old else None
-    session.execute(delete(CalendarDay).where(CalendarDay.day >= dt.date(year, 1, 1),
-                                              CalendarDay.day <= dt.date(year, 12, 31)))
+    old = list(
+        session.scalars(
+            select(CalendarDay)
+            .where(CalendarDay.day >= dt.date(year, 1, 1), CalendarDay.day <= dt.date(year, 12, 31))
+            .with_for_update()
+        )
+    )
+    before = (
+        {
+            "holidays": sum(o.kind == workdays.HOLIDAY for o in old),
+            "workdays": sum(o.kind == workdays.WORKDAY for o in old),
+        }
+        if old
+        else None
+    )
+    session.execute(
+        delete(CalendarDay).where(CalendarDay.day >= dt.date(year, 1, 1), CalendarDay.day <= dt.date(year, 12, 31))
+    )
     now = clock.now()
     new = [CalendarDay(day=r.day, kind=r.kind, note=r.note, loaded_by=actor.label[:128], loaded_at=now) for r in rows]
     session.add_all(new)
     session.flush()
-    audit.record(session, actor, "reference.calendar_load", entity_type="calendar_year", entity_id=year,
-                 before=before, after={"holidays": [r.day for r in rows if r.kind == workdays.HOLIDAY],
-                                       "workdays": [r.day for r in rows if r.kind == workdays.WORKDAY],
-                                       "replaces_package": year in workdays.package_years()})
+    audit.record(
+        session,
+        actor,
+        "reference.calendar_load",
+        entity_type="calendar_year",
+        entity_id=year,
+        before=before,
+        after={
+            "holidays": [r.day for r in rows if r.kind == workdays.HOLIDAY],
+            "workdays": [r.day for r in rows if r.kind == workdays.WORKDAY],
+            "replaces_package": year in workdays.package_years(),
+        },
+    )
     refresh(session)
     return year, new
 
@@ -133,11 +155,19 @@ def year_view(calendar: workdays.Calendar, year: int, loaded: list[CalendarDay])
         working, weekend = calendar.is_working_day(d), d.weekday() >= 5
         if working == weekend or (d in by_day):
             row = by_day.get(d)
-            days.append({"date": d.isoformat(), "kind": workdays.WORKDAY if working else workdays.HOLIDAY,
-                         "note": row.note if row else "",
-                         "loaded_by": row.loaded_by if row else None,
-                         "loaded_at": clock.fmt(row.loaded_at) if row else None})
+            days.append(
+                {
+                    "date": d.isoformat(),
+                    "kind": workdays.WORKDAY if working else workdays.HOLIDAY,
+                    "note": row.note if row else "",
+                    "loaded_by": row.loaded_by if row else None,
+                    "loaded_at": clock.fmt(row.loaded_at) if row else None,
+                }
+            )
         d += dt.timedelta(days=1)
-    working_days = sum(1 for i in range((dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days)
-                       if calendar.is_working_day(dt.date(year, 1, 1) + dt.timedelta(days=i)))
+    working_days = sum(
+        1
+        for i in range((dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days)
+        if calendar.is_working_day(dt.date(year, 1, 1) + dt.timedelta(days=i))
+    )
     return {"year": year, "source": source, "working_days": working_days, "days": days}

@@ -39,8 +39,11 @@ class Industry(Base):
     covered_to: Mapped[dt.date | None] = mapped_column(Date)
 
     def covered_on(self, day: dt.date) -> bool:
-        return (self.covered_from is not None and self.covered_from <= day
-                and (self.covered_to is None or day <= self.covered_to))
+        return (
+            self.covered_from is not None
+            and self.covered_from <= day
+            and (self.covered_to is None or day <= self.covered_to)
+        )
 
 
 class CalendarDay(Base):

@@ -78,6 +78,7 @@ def definition(key: str) -> Definition:
 
 # ---- reads ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Value:
     """A parameter's value on a day and where it came from (the row, or the built-in default)."""
@@ -118,6 +119,7 @@ def history(session: Session, keys: list[str] | None = None) -> list[Parameter]:
 
 # ---- writes --------------------------------------------------------------------------------------
 
+
 def ensure_defaults(session: Session, actor=audit.SYSTEM) -> list[str]:
     """Store the default of every parameter that has no row yet (from 2025-07-01)."""
     have = {k for k in session.scalars(select(Parameter.key).distinct())}
@@ -125,13 +127,28 @@ def ensure_defaults(session: Session, actor=audit.SYSTEM) -> list[str]:
     for key, d in DEFINITIONS.items():
         if key in have:
             continue
-        session.add(Parameter(key=key, value=d.validate(d.default), valid_from=PILOT_START, valid_to=None,
-                              changed_by=getattr(actor, "user_id", None), changed_at=clock.now(), note=d.note))
+        session.add(
+            Parameter(
+                key=key,
+                value=d.validate(d.default),
+                valid_from=PILOT_START,
+                valid_to=None,
+                changed_by=getattr(actor, "user_id", None),
+                changed_at=clock.now(),
+                note=d.note,
+            )
+        )
         added.append(key)
     if added:
         session.flush()
-        audit.record(session, actor, "parameter.default", entity_type="parameter", entity_id=",".join(added),
-                     after={k: DEFINITIONS[k].default for k in added})
+        audit.record(
+            session,
+            actor,
+            "parameter.default",
+            entity_type="parameter",
+            entity_id=",".join(added),
+            after={k: DEFINITIONS[k].default for k in added},
+        )
     return added
 
 
@@ -145,8 +162,9 @@ def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note
         raise DomainError("请填写调整说明（依据文号或理由）", field="note")
     value = d.validate(value)
     ensure_defaults(session, actor)
-    rows = list(session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)
-                                .with_for_update()))
+    rows = list(
+        session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from).with_for_update())
+    )
     last = rows[-1]
     if valid_from <= last.valid_from:
         raise DomainError(f"生效日期应晚于现行值的生效日期 {last.valid_from}", field="valid_from")
@@ -155,10 +173,24 @@ def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note
         if r.valid_to is None or r.valid_to >= valid_from:
             r.valid_to = valid_from - dt.timedelta(days=1)
             before = {"value": r.value, "valid_from": r.valid_from, "valid_to": r.valid_to}
-    row = Parameter(key=key, value=value, valid_from=valid_from, valid_to=None,
-                    changed_by=getattr(actor, "user_id", None), changed_at=clock.now(), note=note)
+    row = Parameter(
+        key=key,
+        value=value,
+        valid_from=valid_from,
+        valid_to=None,
+        changed_by=getattr(actor, "user_id", None),
+        changed_at=clock.now(),
+        note=note,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "parameter.set", entity_type="parameter", entity_id=key, before=before,
-                 after={"value": value, "valid_from": valid_from, "note": note})
+    audit.record(
+        session,
+        actor,
+        "parameter.set",
+        entity_type="parameter",
+        entity_id=key,
+        before=before,
+        after={"value": value, "valid_from": valid_from, "note": note},
+    )
     return row

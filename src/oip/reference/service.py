@@ -44,8 +44,9 @@ def load(session: Session, actor=audit.SYSTEM) -> dict:
     return counts
 
 
-def add_industry(session: Session, actor, code: str, name: str, covered_from: dt.date | None,
-                 description: str = "") -> Industry:
+def add_industry(
+    session: Session, actor, code: str, name: str, covered_from: dt.date | None, description: str = ""
+) -> Industry:
     """A new industry brought into the pilot (e.g. from 2027), or a changed start date of one."""
     import re
 
@@ -60,8 +61,15 @@ def add_industry(session: Session, actor, code: str, name: str, covered_from: dt
         session.add(ind)
     ind.name, ind.covered_from, ind.description = name.strip(), covered_from, description or ind.description or ""
     session.flush()
-    audit.record(session, actor, "industry.create" if before is None else "industry.update", entity_type="industry",
-                 entity_id=code, before=before, after={"name": ind.name, "covered_from": covered_from})
+    audit.record(
+        session,
+        actor,
+        "industry.create" if before is None else "industry.update",
+        entity_type="industry",
+        entity_id=code,
+        before=before,
+        after={"name": ind.name, "covered_from": covered_from},
+    )
     return ind
 
 

@@ -48,14 +48,20 @@ def _mount_api_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="oip API",
-                                   swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
-                                   swagger_css_url="/vendor/swagger/swagger-ui.css",
-                                   swagger_favicon_url="/vendor/swagger/favicon.png")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="oip API",
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger/favicon.png",
+        )
 
 
 # Chinese reasons for the errors Starlette raises itself (unknown URL, wrong method, ...).
-_HTTP_REASONS = {404: ("not_found", "页面或接口不存在，请检查地址"), 405: ("method_not_allowed", "该地址不支持此请求方法")}
+_HTTP_REASONS = {
+    404: ("not_found", "页面或接口不存在，请检查地址"),
+    405: ("method_not_allowed", "该地址不支持此请求方法"),
+}
 
 
 def _principal_of(request: Request):
@@ -74,12 +80,17 @@ def _principal_of(request: Request):
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="广西新就业形态人员职业伤害保障信息平台 API", version=__version__,
-                  description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
-                              "writes); platform systems exchange client credentials for bearer tokens at "
-                              "POST /api/v1/auth/token.", docs_url=None, redoc_url=None,
-                  # A backstop; uploads are also checked against the limit while they stream in.
-                  max_body_size=get_settings().upload_max_bytes + 1024 * 1024)
+    app = FastAPI(
+        title="广西新就业形态人员职业伤害保障信息平台 API",
+        version=__version__,
+        description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
+        "writes); platform systems exchange client credentials for bearer tokens at "
+        "POST /api/v1/auth/token.",
+        docs_url=None,
+        redoc_url=None,
+        # A backstop; uploads are also checked against the limit while they stream in.
+        max_body_size=get_settings().upload_max_bytes + 1024 * 1024,
+    )
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     _mount_api_docs(app)
 
@@ -88,8 +99,15 @@ def create_app() -> FastAPI:
         if _wants_html(request):
             if exc.status_code == 401:
                 return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
-            return render(request, "message.html", status_code=exc.status_code, title="无法完成操作",
-                          message=exc.reason, kind="error", back=request.headers.get("referer"))
+            return render(
+                request,
+                "message.html",
+                status_code=exc.status_code,
+                title="无法完成操作",
+                message=exc.reason,
+                kind="error",
+                back=request.headers.get("referer"),
+            )
         return JSONResponse({"error": exc.as_dict()}, status_code=exc.status_code)
 
     @app.exception_handler(StarletteHTTPException)
@@ -98,22 +116,53 @@ def create_app() -> FastAPI:
         if _wants_html(request):
             await run_in_threadpool(_principal_of, request)
             title = "页面不存在" if exc.status_code == 404 else "无法完成操作"
-            return render(request, "message.html", status_code=exc.status_code, title=title, message=reason,
-                          kind="error", back=request.headers.get("referer"), home=True)
-        return JSONResponse({"error": {"code": code, "field": None, "reason": reason}}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+            return render(
+                request,
+                "message.html",
+                status_code=exc.status_code,
+                title=title,
+                message=reason,
+                kind="error",
+                back=request.headers.get("referer"),
+                home=True,
+            )
+        return JSONResponse(
+            {"error": {"code": code, "field": None, "reason": reason}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        errors = [{"field": ".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
-                   "reason": e.get("msg"), "type": e.get("type")} for e in translate(list(exc.errors()))]
+        errors = [
+            {
+                "field": ".".join(str(x) for x in e.get("loc", ()) if x != "body") or None,
+                "reason": e.get("msg"),
+                "type": e.get("type"),
+            }
+            for e in translate(list(exc.errors()))
+        ]
         if _wants_html(request):
-            return render(request, "message.html", status_code=422, title="输入有误", kind="error",
-                          message="；".join(f"{e['field']}：{e['reason']}" for e in errors),
-                          back=request.headers.get("referer"))
-        return JSONResponse({"error": {"code": "invalid", "field": errors[0]["field"] if errors else None,
-                                       "reason": errors[0]["reason"] if errors else "invalid request"},
-                             "errors": errors}, status_code=422)
+            return render(
+                request,
+                "message.html",
+                status_code=422,
+                title="输入有误",
+                kind="error",
+                message="；".join(f"{e['field']}：{e['reason']}" for e in errors),
+                back=request.headers.get("referer"),
+            )
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "invalid",
+                    "field": errors[0]["field"] if errors else None,
+                    "reason": errors[0]["reason"] if errors else "invalid request",
+                },
+                "errors": errors,
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
@@ -132,7 +181,15 @@ def create_app() -> FastAPI:
     for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
-    for module in (auth_pages, platforms_pages, workers_pages, orders_pages, premiums_pages, exchange_pages, audit_web,
-                   web_pages):
+    for module in (
+        auth_pages,
+        platforms_pages,
+        workers_pages,
+        orders_pages,
+        premiums_pages,
+        exchange_pages,
+        audit_web,
+        web_pages,
+    ):
         app.include_router(module.pages)
     return app

@@ -26,7 +26,8 @@ pages = APIRouter(include_in_schema=False)
 layout.register_nav(
     layout.NavItem("工作台", "/console", order=10, scopes=frozenset({"region", "insurer"})),
     layout.NavItem("我的信息", "/me", P.SELF_READ, order=90),
-    layout.NavItem("我的订单与保障", "/me/orders", P.SELF_READ, order=91))
+    layout.NavItem("我的订单与保障", "/me/orders", P.SELF_READ, order=91),
+)
 
 
 @pages.get("/")
@@ -46,8 +47,14 @@ def console(request: Request, p: Principal = Depends(Require()), db: Session = D
         scope = f"受托人员 {assigned_people(db, p):,} 人"
     else:
         scope = f"{p.organisation_name}（区划代码前缀 {p.region_prefix}）"
-    return render(request, "console.html", title="工作台", stats=layout.stats_for(db, p), scope=scope,
-                  permissions=[P.PERMISSION_NAMES[x] for x in P.ALL_PERMISSIONS if p.can(x)])
+    return render(
+        request,
+        "console.html",
+        title="工作台",
+        stats=layout.stats_for(db, p),
+        scope=scope,
+        permissions=[P.PERMISSION_NAMES[x] for x in P.ALL_PERMISSIONS if p.can(x)],
+    )
 
 
 @pages.get("/me")
@@ -56,8 +63,16 @@ def me(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db: Sessi
     accounts = list(db.scalars(select(PlatformAccount).where(account_condition(p)).order_by(PlatformAccount.id)))
     log = access_log(db, p.person_id)
     regions = {a.county_code: db.get(Region, a.county_code) for a in accounts}
-    return render(request, "me.html", title="我的信息", accounts=accounts, log=log, who=viewers(db, log, p.user_id),
-                  names=ACTION_NAMES, regions={c: r.name for c, r in regions.items() if r is not None})
+    return render(
+        request,
+        "me.html",
+        title="我的信息",
+        accounts=accounts,
+        log=log,
+        who=viewers(db, log, p.user_id),
+        names=ACTION_NAMES,
+        regions={c: r.name for c, r in regions.items() if r is not None},
+    )
 
 
 MY_DAYS = 90
@@ -73,9 +88,19 @@ def my_orders(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db
     days.reverse()  # newest first
     names = {pl.code: pl.display_name(until) for pl in db.scalars(select(Platform))}
     longest = max((d.covered_seconds for d in days), default=0)
-    return render(request, "me_orders.html", title="我的订单与保障", days=days, since=since, until=until,
-                  platform_names=names, longest=longest, total_orders=sum(d.orders for d in days),
-                  covered_days=sum(1 for d in days if d.covered_seconds), hours=_hours)
+    return render(
+        request,
+        "me_orders.html",
+        title="我的订单与保障",
+        days=days,
+        since=since,
+        until=until,
+        platform_names=names,
+        longest=longest,
+        total_orders=sum(d.orders for d in days),
+        covered_days=sum(1 for d in days if d.covered_seconds),
+        hours=_hours,
+    )
 
 
 def _hours(seconds: int) -> str:

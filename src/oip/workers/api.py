@@ -42,7 +42,9 @@ _REJECTED = {422: {"description": "记录被拒绝：error 为第一条原因，
 async def _json_body(request: Request) -> Any:
     ctype = request.headers.get("content-type", "")
     if ctype and "json" not in ctype:
-        raise DomainError(f"请求体应为 JSON（Content-Type: application/json），而不是 {ctype.split(';')[0]}", field="body")
+        raise DomainError(
+            f"请求体应为 JSON（Content-Type: application/json），而不是 {ctype.split(';')[0]}", field="body"
+        )
     raw = await csvio.read_body(request)
     if not raw.strip():
         raise DomainError("请求体为空", field="body")
@@ -51,7 +53,9 @@ async def _json_body(request: Request) -> Any:
     except UnicodeDecodeError:
         raise DomainError("请求体应为 UTF-8 编码的 JSON", field="body") from None
     except json.JSONDecodeError as e:
-        raise DomainError(f"请求体不是合法的 JSON：第 {e.lineno} 行第 {e.colno} 列附近（{e.msg}）", field="body") from None
+        raise DomainError(
+            f"请求体不是合法的 JSON：第 {e.lineno} 行第 {e.colno} 列附近（{e.msg}）", field="body"
+        ) from None
 
 
 def _platforms(db: Session, ids: set[int]) -> dict[int, Platform]:
@@ -60,22 +64,44 @@ def _platforms(db: Session, ids: set[int]) -> dict[int, Platform]:
 
 # ---- writes ----------------------------------------------------------------------------------------
 
+
 def _register_one(db: Session, p: Principal, body: dict) -> JSONResponse:
     plat = service.resolve_platform(db, p, body.get("platform_code"))
     o = service.register(db, p, plat, [body], source="api", keep_batch=False).outcomes[0]
     if o.status == "rejected":
         first = o.reasons[0]
-        return JSONResponse({"error": {"code": "invalid", "field": first["field"], "reason": first["reason"]},
-                             "errors": o.reasons, "warnings": o.warnings}, status_code=422)
-    return JSONResponse(S.RegistrationOut(person_id=o.person_id, status=o.status, warnings=o.warnings).model_dump(),
-                        status_code=201)
+        return JSONResponse(
+            {
+                "error": {"code": "invalid", "field": first["field"], "reason": first["reason"]},
+                "errors": o.reasons,
+                "warnings": o.warnings,
+            },
+            status_code=422,
+        )
+    return JSONResponse(
+        S.RegistrationOut(person_id=o.person_id, status=o.status, warnings=o.warnings).model_dump(), status_code=201
+    )
 
 
-@api.post("/workers", status_code=201, response_model=S.RegistrationOut, summary="报送一名从业人员",
-          responses=_REJECTED, openapi_extra={"requestBody": {"required": True, "content": {
-              "application/json": {"schema": S.inline_schema(S.RegistrationIn)}}}})
-async def register_one(request: Request, _limit: None = Depends(csvio.limit_body),
-                       p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+@api.post(
+    "/workers",
+    status_code=201,
+    response_model=S.RegistrationOut,
+    summary="报送一名从业人员",
+    responses=_REJECTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": S.inline_schema(S.RegistrationIn)}},
+        }
+    },
+)
+async def register_one(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     """Creates the person (or finds them by ID number) and the platform account, or updates the
     account's phone, county and registration date. ``status``: created | updated | unchanged."""
     body = await _json_body(request)
@@ -89,11 +115,20 @@ def _register_batch(db: Session, p: Principal, records: list, platform_code: Any
     return service.register(db, p, plat, records, source="json").as_dict()
 
 
-@api.post("/workers/batch", response_model=S.BatchOut, summary="批量报送从业人员",
-          openapi_extra={"requestBody": {"required": True, "content": {
-              "application/json": {"schema": S.batch_request_schema()}}}})
-async def register_batch(request: Request, _limit: None = Depends(csvio.limit_body),
-                         p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+@api.post(
+    "/workers/batch",
+    response_model=S.BatchOut,
+    summary="批量报送从业人员",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": S.batch_request_schema()}}}
+    },
+)
+async def register_batch(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     """A JSON array of records, or ``{"platform_code": ..., "records": [...]}``. One transaction:
     the accepted records are stored, every rejected one is reported with its row (1-based), field
     and reason; ``received = accepted + rejected``."""
@@ -105,8 +140,10 @@ async def register_batch(request: Request, _limit: None = Depends(csvio.limit_bo
         if not isinstance(records, list):
             raise Unprocessable("records 应为记录数组", field="records")
     else:
-        raise Unprocessable('请求体应为记录数组，或 {"platform_code": "...", "records": [...]} 对象；'
-                            "单条报送请用 POST /api/v1/workers", field="body")
+        raise Unprocessable(
+            '请求体应为记录数组，或 {"platform_code": "...", "records": [...]} 对象；单条报送请用 POST /api/v1/workers',
+            field="body",
+        )
     if not records:
         raise Unprocessable("批次中没有记录", field="records")
     limit = get_settings().batch_max_records
@@ -117,19 +154,50 @@ async def register_batch(request: Request, _limit: None = Depends(csvio.limit_bo
 
 def _import(db: Session, p: Principal, upload: csvio.Upload) -> dict:
     result, parsed = csvio.import_upload(db, p, upload)
-    return {**result.as_dict(), "filename": upload.filename, "encoding": parsed.encoding,
-            "ignored_columns": parsed.ignored_columns}
+    return {
+        **result.as_dict(),
+        "filename": upload.filename,
+        "encoding": parsed.encoding,
+        "ignored_columns": parsed.ignored_columns,
+    }
 
 
-@api.post("/workers/upload", response_model=S.UploadOut, summary="上传 CSV 文件报送从业人员",
-          openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-              "type": "object", "required": ["file"], "properties": {
-                  "file": {"type": "string", "format": "binary",
-                           "description": "CSV（UTF-8 或 GBK），表头 platform_account_id,name,id_number,phone,"
-                                          "county_code,registered_on 或 平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期"},
-                  "platform_code": {"type": "string", "description": "平台企业编码（社保经办机构代报时必填）"}}}}}}})
-async def upload(request: Request, _limit: None = Depends(csvio.limit_body),
-                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+@api.post(
+    "/workers/upload",
+    response_model=S.UploadOut,
+    summary="上传 CSV 文件报送从业人员",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "CSV（UTF-8 或 GBK），表头 platform_account_id,name,id_number,phone,"
+                                "county_code,registered_on 或 平台账号,姓名,身份证号码,手机号码,接单地区划代码,注册日期",
+                            },
+                            "platform_code": {
+                                "type": "string",
+                                "description": "平台企业编码（社保经办机构代报时必填）",
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     """The same upload as the platform portal. Row numbers in the result are the file's line
     numbers (the header is line 1). A file that cannot be read as a whole (encoding, header, size)
     is refused with 400/413 and nothing is stored."""
@@ -154,15 +222,29 @@ def _set_status(db: Session, p: Principal, body: dict) -> S.StatusOut:
     if not isinstance(account_id, (str, int)) or isinstance(account_id, bool) or not str(account_id).strip():
         raise Unprocessable("平台账号必填", field="platform_account_id")
     acc, changed = service.set_status(db, p, plat, str(account_id), status, on)
-    return S.StatusOut(platform_code=plat.code, platform_account_id=acc.account_id, status=acc.status,
-                       status_on=acc.status_on, changed=changed)
+    return S.StatusOut(
+        platform_code=plat.code,
+        platform_account_id=acc.account_id,
+        status=acc.status,
+        status_on=acc.status_on,
+        changed=changed,
+    )
 
 
-@api.post("/workers/status", response_model=S.StatusOut, summary="报送人员状态变更（退出或恢复）",
-          openapi_extra={"requestBody": {"required": True, "content": {
-              "application/json": {"schema": S.inline_schema(S.StatusIn)}}}})
-async def set_status(request: Request, _limit: None = Depends(csvio.limit_body),
-                     p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+@api.post(
+    "/workers/status",
+    response_model=S.StatusOut,
+    summary="报送人员状态变更（退出或恢复）",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": S.inline_schema(S.StatusIn)}}}
+    },
+)
+async def set_status(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     """``{"platform_account_id", "status": "active"|"left", "effective_on", "platform_code"?}``.
     Reporting the same status and date again changes nothing (``changed: false``)."""
     body = await _json_body(request)
@@ -173,20 +255,26 @@ async def set_status(request: Request, _limit: None = Depends(csvio.limit_body),
 
 # ---- reads -----------------------------------------------------------------------------------------
 
+
 def _search(db: Session, p: Principal, **kw) -> S.WorkerPage:
     res = service.search(db, p, **kw)
     counties = region_names(db)
-    return S.WorkerPage(total=res.total, page=res.page, size=res.size,
-                        items=[S.worker_item(a, counties) for a in res.items])
+    return S.WorkerPage(
+        total=res.total, page=res.page, size=res.size, items=[S.worker_item(a, counties) for a in res.items]
+    )
 
 
 @api.get("/workers", response_model=S.WorkerPage, summary="查询从业人员名册（脱敏）")
-def list_workers(q: str | None = Query(None, description="姓名前缀、平台账号，或完整的身份证号码/手机号码"),
-                 platform_code: str | None = None,
-                 region: str | None = Query(None, description="接单地区划代码前缀，如 4501（南宁市）"),
-                 status: str | None = Query(None, description="active 在册 / left 已退出"),
-                 page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=200),
-                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
+def list_workers(
+    q: str | None = Query(None, description="姓名前缀、平台账号，或完整的身份证号码/手机号码"),
+    platform_code: str | None = None,
+    region: str | None = Query(None, description="接单地区划代码前缀，如 4501（南宁市）"),
+    status: str | None = Query(None, description="active 在册 / left 已退出"),
+    page: int = Query(1, ge=1),
+    size: int = Query(50, ge=1, le=200),
+    p: Principal = Depends(Require(P.WORKER_READ)),
+    db: Session = DB,
+):
     """Registrations in your data scope, one item per platform account, ID and phone masked.
     To look a person up by ID or mobile number without the number appearing in URLs and access
     logs, prefer POST /api/v1/workers/search."""
@@ -212,15 +300,37 @@ def _search_body(db: Session, p: Principal, body: dict) -> S.WorkerPage:
     return _search(db, p, **kw)
 
 
-@api.post("/workers/search", response_model=S.WorkerPage, summary="查询从业人员名册（条件放在请求体中）",
-          openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-              "type": "object", "properties": {
-                  "q": {"type": "string", "description": "姓名前缀、平台账号，或完整的身份证号码/手机号码"},
-                  "platform_code": {"type": "string"}, "region": {"type": "string"},
-                  "status": {"type": "string", "enum": ["active", "left"]},
-                  "page": {"type": "integer", "minimum": 1}, "size": {"type": "integer", "minimum": 1, "maximum": 200}}}}}}})
-async def search_workers(request: Request, _limit: None = Depends(csvio.limit_body),
-                         p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
+@api.post(
+    "/workers/search",
+    response_model=S.WorkerPage,
+    summary="查询从业人员名册（条件放在请求体中）",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "q": {"type": "string", "description": "姓名前缀、平台账号，或完整的身份证号码/手机号码"},
+                            "platform_code": {"type": "string"},
+                            "region": {"type": "string"},
+                            "status": {"type": "string", "enum": ["active", "left"]},
+                            "page": {"type": "integer", "minimum": 1},
+                            "size": {"type": "integer", "minimum": 1, "maximum": 200},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def search_workers(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_READ)),
+    db: Session = DB,
+):
     """The same search as GET /api/v1/workers, with the conditions in the body, so that an ID or
     mobile number looked up never appears in a URL."""
     body = await _json_body(request)
@@ -230,8 +340,12 @@ async def search_workers(request: Request, _limit: None = Depends(csvio.limit_bo
 
 
 @api.get("/workers/batches", response_model=list[S.BatchSummary], summary="报送批次")
-def list_batches(platform_code: str | None = None, limit: int = Query(50, ge=1, le=500),
-                 p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+def list_batches(
+    platform_code: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     """A platform sees its own batches; social insurance agencies see every platform's."""
     platform_id = None
     if platform_code:
@@ -250,18 +364,29 @@ def get_batch(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)),
     return JSONResponse({**summary, "results": b.results or []})
 
 
-@api.get("/workers/batches/{batch_id}/rejects.csv", summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
-         response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@api.get(
+    "/workers/batches/{batch_id}/rejects.csv",
+    summary="被拒绝记录清单（CSV，UTF-8 带 BOM）",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
     b = service.get_batch(db, p, batch_id)
-    return Response(csvio.rejects_csv(b.results or []), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="rejects-batch-{b.id}.csv"'})
+    return Response(
+        csvio.rejects_csv(b.results or []),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="rejects-batch-{b.id}.csv"'},
+    )
 
 
 @api.get("/workers/{person_id}", response_model=S.PersonOut, summary="从业人员详情")
-def get_person(person_id: int, full: bool = Query(False, description="查看完整证件号码和手机号（须有权限并填写事由，留痕）"),
-               purpose: str | None = Query(None, description="查询事由（完整查看时必填）"),
-               p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
+def get_person(
+    person_id: int,
+    full: bool = Query(False, description="查看完整证件号码和手机号（须有权限并填写事由，留痕）"),
+    purpose: str | None = Query(None, description="查询事由（完整查看时必填）"),
+    p: Principal = Depends(Require(P.WORKER_READ)),
+    db: Session = DB,
+):
     """Masked by default, with the platform accounts in your data scope. ``full=true`` with a
     ``purpose`` returns the clear numbers to agencies holding worker.read_full, and is audited."""
     person, accounts, clear = service.get_person(db, p, person_id, full=full, purpose=purpose)

@@ -60,6 +60,7 @@ def human_size(n: int) -> str:
 
 # ---- reading the request ---------------------------------------------------------------------------
 
+
 async def limit_body(request: Request) -> None:
     """A dependency, listed before ``Require``: refuse a request body larger than an upload may be
     (plus its multipart envelope) — by its Content-Length when it states one, and in any case while
@@ -126,6 +127,7 @@ async def read_upload(request: Request, field_name: str = "file") -> Upload:
 
 # ---- parsing ---------------------------------------------------------------------------------------
 
+
 @dataclass
 class ParsedCsv:
     """The records of a file, each with its line number; ``problems`` maps a record's index to
@@ -134,14 +136,20 @@ class ParsedCsv:
     records: list[dict[str, str]]
     rows: list[int]
     encoding: str
-    columns: dict[str, str]                       # field -> header as written in the file
+    columns: dict[str, str]  # field -> header as written in the file
     ignored_columns: list[str] = field(default_factory=list)
     problems: dict[int, list[dict]] = field(default_factory=dict)
 
 
 _SIGNATURES = [
-    (b"PK\x03\x04", "这是 Excel 工作簿（.xlsx）或压缩文件，不是 CSV：请在 Excel 中“另存为” → “CSV UTF-8（逗号分隔）”后上传"),
-    (b"\xd0\xcf\x11\xe0", "这是旧版 Excel 工作簿（.xls），不是 CSV：请在 Excel 中“另存为” → “CSV UTF-8（逗号分隔）”后上传"),
+    (
+        b"PK\x03\x04",
+        "这是 Excel 工作簿（.xlsx）或压缩文件，不是 CSV：请在 Excel 中“另存为” → “CSV UTF-8（逗号分隔）”后上传",
+    ),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "这是旧版 Excel 工作簿（.xls），不是 CSV：请在 Excel 中“另存为” → “CSV UTF-8（逗号分隔）”后上传",
+    ),
     (b"%PDF", "这是 PDF 文件，不是 CSV"),
     (b"\xff\xfe", "文件是 UTF-16 编码（Excel 的“Unicode 文本”），不受支持：请另存为“CSV UTF-8（逗号分隔）”"),
     (b"\xfe\xff", "文件是 UTF-16 编码，不受支持：请另存为“CSV UTF-8（逗号分隔）”"),
@@ -155,8 +163,11 @@ def decode(data: bytes) -> tuple[str, str]:
     for sig, reason in _SIGNATURES:
         if data.startswith(sig):
             raise DomainError(reason, field="file")
-    not_text = DomainError(f"文件不是可识别的文本 CSV：请以 {ENCODINGS_ACCEPTED} 编码保存"
-                           "（Excel：“另存为” → “CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”）", field="file")
+    not_text = DomainError(
+        f"文件不是可识别的文本 CSV：请以 {ENCODINGS_ACCEPTED} 编码保存"
+        "（Excel：“另存为” → “CSV UTF-8（逗号分隔）”或“CSV（逗号分隔）”）",
+        field="file",
+    )
     if b"\x00" in data:
         raise not_text
     try:
@@ -204,7 +215,9 @@ def parse(data: bytes) -> ParsedCsv:
             start = reader.line_num + 1
             cells = next(reader, None)
             if cells is None:
-                raise DomainError("文件中没有表头：第一行应为列名，如 " + ",".join(CHINESE_HEADERS.values()), field="file")
+                raise DomainError(
+                    "文件中没有表头：第一行应为列名，如 " + ",".join(CHINESE_HEADERS.values()), field="file"
+                )
             if any(c.strip() for c in cells):
                 header, header_line = cells, start
         mapping: dict[int, str] = {}
@@ -218,15 +231,20 @@ def parse(data: bytes) -> ParsedCsv:
             if f is None:
                 ignored.append(cell.strip())
             elif f in columns:
-                raise DomainError(f"表头中“{columns[f]}”与“{cell.strip()}”是同一列（{FIELD_NAMES[f]}），请只保留一列",
-                                  field="file")
+                raise DomainError(
+                    f"表头中“{columns[f]}”与“{cell.strip()}”是同一列（{FIELD_NAMES[f]}），请只保留一列", field="file"
+                )
             else:
                 mapping[i], columns[f] = f, cell.strip()
         missing = [f for f in FIELDS if f not in columns]
         if missing:
             names = "、".join(f"{FIELD_NAMES[f]}（{f}）" for f in missing)
-            hint = "" if columns else f"。第 {header_line} 行应为表头，列名可用中文（{','.join(CHINESE_HEADERS.values())}）" \
-                                      f"或英文（{','.join(FIELDS)}）"
+            hint = (
+                ""
+                if columns
+                else f"。第 {header_line} 行应为表头，列名可用中文（{','.join(CHINESE_HEADERS.values())}）"
+                f"或英文（{','.join(FIELDS)}）"
+            )
             raise DomainError(f"缺少必需的列：{names}{hint}", field="file")
         width = max(mapping) + 1
         records: list[dict[str, str]] = []
@@ -240,10 +258,15 @@ def parse(data: bytes) -> ParsedCsv:
             if not any(c.strip() for c in cells):
                 continue
             rec = {f: _cell(f, cells[i] if i < len(cells) else "") for i, f in mapping.items()}
-            extra = [c for c in cells[max(width, len(header)):] if c.strip()]
+            extra = [c for c in cells[max(width, len(header)) :] if c.strip()]
             if extra:
-                problems[len(records)] = [{"field": None, "reason": f"该行有 {len(cells)} 列，多于表头的 {len(header)} 列："
-                                           "字段内容含逗号时须用英文双引号括起"}]
+                problems[len(records)] = [
+                    {
+                        "field": None,
+                        "reason": f"该行有 {len(cells)} 列，多于表头的 {len(header)} 列："
+                        "字段内容含逗号时须用英文双引号括起",
+                    }
+                ]
             records.append(rec)
             rows.append(start)
     except csv.Error as e:
@@ -258,8 +281,16 @@ def import_upload(session: Session, actor: Principal, upload: Upload) -> tuple[s
     the form field ``platform_code`` for an agency): one batch, one transaction."""
     platform = service.resolve_platform(session, actor, upload.fields.get("platform_code"))
     parsed = parse(upload.data)
-    result = service.register(session, actor, platform, parsed.records, source="csv", filename=upload.filename,
-                              rows=parsed.rows, problems=parsed.problems)
+    result = service.register(
+        session,
+        actor,
+        platform,
+        parsed.records,
+        source="csv",
+        filename=upload.filename,
+        rows=parsed.rows,
+        problems=parsed.problems,
+    )
     return result, parsed
 
 
@@ -293,6 +324,12 @@ def rejects_csv(results: list[dict]) -> bytes:
         if r.get("status") != "rejected":
             continue
         for reason in r.get("reasons") or [{"field": None, "reason": ""}]:
-            out.append([r.get("row"), _safe_cell(r.get("platform_account_id")), reason.get("field") or "",
-                        _safe_cell(reason.get("reason"))])
+            out.append(
+                [
+                    r.get("row"),
+                    _safe_cell(r.get("platform_account_id")),
+                    reason.get("field") or "",
+                    _safe_cell(reason.get("reason")),
+                ]
+            )
     return _csv(out)

@@ -23,8 +23,9 @@ class Person(IdMixin, TimestampMixin, Base):
     birth_date: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))
 
-    accounts: Mapped[list[PlatformAccount]] = relationship(back_populates="person", lazy="selectin",
-                                                           order_by="PlatformAccount.id")
+    accounts: Mapped[list[PlatformAccount]] = relationship(
+        back_populates="person", lazy="selectin", order_by="PlatformAccount.id"
+    )
 
 
 class PlatformAccount(IdMixin, TimestampMixin, Base):

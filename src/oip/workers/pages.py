@@ -33,19 +33,30 @@ from oip.workers.scope import account_condition
 pages = APIRouter(include_in_schema=False)
 layout.register_nav(
     layout.NavItem("从业人员", "/workers", P.WORKER_READ, order=40, titles={"platform": "本企业从业人员"}),
-    layout.NavItem("企业门户", "/portal", P.PORTAL, order=50))
+    layout.NavItem("企业门户", "/portal", P.PORTAL, order=50),
+)
 
 
 def _active_accounts(db: Session, p: Principal) -> int:
-    return db.scalar(select(func.count()).select_from(PlatformAccount).where(
-        account_condition(p), PlatformAccount.status == "active"))
+    return db.scalar(
+        select(func.count())
+        .select_from(PlatformAccount)
+        .where(account_condition(p), PlatformAccount.status == "active")
+    )
 
 
-layout.register_stat(layout.Stat("登记在册的平台账号（本辖区）", P.WORKER_READ, _active_accounts, order=30,
-                                 titles={"insurer": "登记在册的平台账号（受托人员）"}))
+layout.register_stat(
+    layout.Stat(
+        "登记在册的平台账号（本辖区）",
+        P.WORKER_READ,
+        _active_accounts,
+        order=30,
+        titles={"insurer": "登记在册的平台账号（受托人员）"},
+    )
+)
 
-ROSTER_PAGE = 50        # registrations per page of the roster
-REPORT_PAGE = 100       # records per page in each list of a batch report (the rejects CSV has them all)
+ROSTER_PAGE = 50  # registrations per page of the roster
+REPORT_PAGE = 100  # records per page in each list of a batch report (the rejects CSV has them all)
 
 
 def page_window(page: int, pages: int, around: int = 2) -> list[int | None]:
@@ -91,6 +102,7 @@ def _platform_options(db: Session, p: Principal) -> list[tuple[str, str]]:
 
 # ---- officers: roster and person -------------------------------------------------------------------
 
+
 def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str | None], page: int):
     res = service.search(db, p, page=page, size=ROSTER_PAGE, **filters)
     counties = region_names(db)
@@ -109,42 +121,89 @@ def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str 
     shown = {k: v or "" for k, v in filters.items()}
     if searched_for:
         shown["q"] = ""
-    return render(request, "workers_list.html", title="从业人员名册", items=[S.worker_item(a, counties) for a in res.items],
-                  result=res, filters=shown, searched_for=searched_for, page_url=page_url, kept=kept,
-                  window=page_window(res.page, res.pages),
-                  regions=_region_options(db, p), platforms=_platform_options(db, p), statuses=service.STATUSES,
-                  can_upload=p.can(P.WORKER_REGISTER) and p.role.scope == "region")
+    return render(
+        request,
+        "workers_list.html",
+        title="从业人员名册",
+        items=[S.worker_item(a, counties) for a in res.items],
+        result=res,
+        filters=shown,
+        searched_for=searched_for,
+        page_url=page_url,
+        kept=kept,
+        window=page_window(res.page, res.pages),
+        regions=_region_options(db, p),
+        platforms=_platform_options(db, p),
+        statuses=service.STATUSES,
+        can_upload=p.can(P.WORKER_REGISTER) and p.role.scope == "region",
+    )
 
 
 @pages.get("/workers")
-def workers_page(request: Request, q: str | None = None, platform_code: str | None = None,
-                 region: str | None = None, status: str | None = None, page: int = Query(1, ge=1),
-                 p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
-    filters = {"q": _blank(q), "platform_code": _blank(platform_code), "region": _blank(region),
-               "status": _blank(status)}
+def workers_page(
+    request: Request,
+    q: str | None = None,
+    platform_code: str | None = None,
+    region: str | None = None,
+    status: str | None = None,
+    page: int = Query(1, ge=1),
+    p: Principal = Depends(Require(P.WORKER_READ)),
+    db: Session = DB,
+):
+    filters = {
+        "q": _blank(q),
+        "platform_code": _blank(platform_code),
+        "region": _blank(region),
+        "status": _blank(status),
+    }
     return _roster(request, db, p, filters, page)
 
 
 @pages.post("/workers")
-def workers_search(request: Request, q: str = Form(""), platform_code: str = Form(""), region: str = Form(""),
-                   status: str = Form(""), p: Principal = Depends(Require(P.WORKER_READ)),
-                   db: Session = DB):
+def workers_search(
+    request: Request,
+    q: str = Form(""),
+    platform_code: str = Form(""),
+    region: str = Form(""),
+    status: str = Form(""),
+    p: Principal = Depends(Require(P.WORKER_READ)),
+    db: Session = DB,
+):
     """The search form posts here, so that an ID or mobile number searched for never appears in a
     URL (browser history, proxy and access logs): such a search is answered directly, any other is
     redirected to the bookmarkable GET /workers."""
-    filters = {"q": _blank(q), "platform_code": _blank(platform_code), "region": _blank(region),
-               "status": _blank(status)}
+    filters = {
+        "q": _blank(q),
+        "platform_code": _blank(platform_code),
+        "region": _blank(region),
+        "status": _blank(status),
+    }
     if filters["q"] and service.query_kind(filters["q"])[0] != "text":
         return _roster(request, db, p, filters, 1)
     return RedirectResponse("/workers?" + urlencode({k: v for k, v in filters.items() if v}), status_code=303)
 
 
-def _person_page(request: Request, db: Session, p: Principal, person_id: int, *, full: bool = False,
-                 purpose: str | None = None, status_code: int = 200):
+def _person_page(
+    request: Request,
+    db: Session,
+    p: Principal,
+    person_id: int,
+    *,
+    full: bool = False,
+    purpose: str | None = None,
+    status_code: int = 200,
+):
     person, accounts, clear = service.get_person(db, p, person_id, full=full, purpose=purpose)
     view = S.person_out(person, accounts, clear, region_names(db))
-    resp = render(request, "workers_detail.html", title=f"从业人员 · {person.name}", person=view,
-                  purpose=(purpose or "").strip(), can_full=p.can(P.WORKER_READ_FULL), status_code=status_code)
+    resp = render(
+        request,
+        "workers_detail.html",
+        title=f"从业人员 · {person.name}",
+        person=view,
+        purpose=(purpose or "").strip(),
+        can_full=p.can(P.WORKER_READ_FULL),
+        status_code=status_code,
+    )
     if clear is not None:
         resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -152,9 +211,14 @@ def _person_page(request: Request, db: Session, p: Principal, person_id: int, *,
 
 # ---- agencies: upload on behalf of a platform, batch reports ----------------------------------------
 
+
 @pages.get("/workers/upload")
-def upload_page(request: Request, platform_code: str | None = None,
-                p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+def upload_page(
+    request: Request,
+    platform_code: str | None = None,
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     if p.role.scope == "platform":
         return RedirectResponse("/portal", status_code=303)
     plat_id = None
@@ -162,9 +226,16 @@ def upload_page(request: Request, platform_code: str | None = None,
         plat_id = db.scalar(select(Platform.id).where(Platform.code == platform_code.strip()))
     rows = service.batches(db, p, platform_id=plat_id, limit=50) if plat_id or not _blank(platform_code) else []
     plats = {x.id: x for x in db.scalars(select(Platform))}
-    return render(request, "workers_upload.html", title="代平台企业报送人员", platforms=_platform_options(db, p),
-                  platform_code=_blank(platform_code) or "", batches=[S.batch_summary(b, plats) for b in rows],
-                  headers_cn=",".join(csvio.CHINESE_HEADERS.values()), headers_en=",".join(service.FIELDS))
+    return render(
+        request,
+        "workers_upload.html",
+        title="代平台企业报送人员",
+        platforms=_platform_options(db, p),
+        platform_code=_blank(platform_code) or "",
+        batches=[S.batch_summary(b, plats) for b in rows],
+        headers_cn=",".join(csvio.CHINESE_HEADERS.values()),
+        headers_en=",".join(service.FIELDS),
+    )
 
 
 async def _upload_and_report(request: Request, db: Session, p: Principal, report_base: str):
@@ -174,8 +245,12 @@ async def _upload_and_report(request: Request, db: Session, p: Principal, report
 
 
 @pages.post("/workers/upload")
-async def upload_for_platform(request: Request, _limit: None = Depends(csvio.limit_body),
-                              p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+async def upload_for_platform(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     base = "/portal/batches" if p.role.scope == "platform" else "/workers/batches"
     return await _upload_and_report(request, db, p, base)
 
@@ -199,33 +274,61 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, back
     def warned_url(n: int) -> str:
         return f"{path}?{urlencode({'rp': rp, 'wp': n})}#warnings"
 
-    return render(request, "workers_batch.html", title=f"报送结果 · 第 {b.id} 批", batch=detail, back=back, new=new,
-                  submitter=submitter.display_name if submitter else "", path=path,
-                  rejected=rejected[(rp - 1) * REPORT_PAGE:rp * REPORT_PAGE], rejected_total=len(rejected),
-                  rp=rp, rpages=rpages, rwindow=page_window(rp, rpages), rejected_url=rejected_url,
-                  warned=warned[(wp - 1) * REPORT_PAGE:wp * REPORT_PAGE], warned_total=len(warned),
-                  wp=wp, wpages=wpages, wwindow=page_window(wp, wpages), warned_url=warned_url,
-                  first_row=lambda page: (page - 1) * REPORT_PAGE + 1,
-                  reason_names=service.FIELD_NAMES, outcome_names=OUTCOMES)
+    return render(
+        request,
+        "workers_batch.html",
+        title=f"报送结果 · 第 {b.id} 批",
+        batch=detail,
+        back=back,
+        new=new,
+        submitter=submitter.display_name if submitter else "",
+        path=path,
+        rejected=rejected[(rp - 1) * REPORT_PAGE : rp * REPORT_PAGE],
+        rejected_total=len(rejected),
+        rp=rp,
+        rpages=rpages,
+        rwindow=page_window(rp, rpages),
+        rejected_url=rejected_url,
+        warned=warned[(wp - 1) * REPORT_PAGE : wp * REPORT_PAGE],
+        warned_total=len(warned),
+        wp=wp,
+        wpages=wpages,
+        wwindow=page_window(wp, wpages),
+        warned_url=warned_url,
+        first_row=lambda page: (page - 1) * REPORT_PAGE + 1,
+        reason_names=service.FIELD_NAMES,
+        outcome_names=OUTCOMES,
+    )
 
 
 @pages.get("/workers/batches/{batch_id}")
-def officer_batch_page(request: Request, batch_id: int, new: bool = False, rp: int = Query(1, ge=1),
-                       wp: int = Query(1, ge=1), p: Principal = Depends(Require(P.WORKER_REGISTER)), db: Session = DB):
+def officer_batch_page(
+    request: Request,
+    batch_id: int,
+    new: bool = False,
+    rp: int = Query(1, ge=1),
+    wp: int = Query(1, ge=1),
+    p: Principal = Depends(Require(P.WORKER_REGISTER)),
+    db: Session = DB,
+):
     if p.role.scope == "platform":
         return RedirectResponse(f"/portal/batches/{batch_id}", status_code=303)
     return _batch_page(request, db, p, batch_id, "/workers/upload", new, rp, wp)
 
 
 @pages.get("/workers/{person_id}")
-def person_page(request: Request, person_id: int, p: Principal = Depends(Require(P.WORKER_READ)),
-                db: Session = DB):
+def person_page(request: Request, person_id: int, p: Principal = Depends(Require(P.WORKER_READ)), db: Session = DB):
     return _person_page(request, db, p, person_id)
 
 
 @pages.post("/workers/{person_id}/full")
-def person_full_page(request: Request, person_id: int, purpose: str = Form(""),
-                     p: Principal = Depends(Require(P.WORKER_READ_FULL)), db: Session = DB):
+def person_full_page(
+    request: Request,
+    person_id: int,
+    purpose: str = Form(""),
+    p: Principal = Depends(Require(P.WORKER_READ_FULL)),
+    db: Session = DB,
+):
     """The clear ID and phone numbers, shown once in this response (not cached) and audited with
     the stated purpose."""
     if not purpose.strip():
@@ -235,37 +338,59 @@ def person_full_page(request: Request, person_id: int, purpose: str = Form(""),
 
 # ---- the platform portal ---------------------------------------------------------------------------
 
+
 @pages.get("/portal")
 def portal(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
     plat = db.get(Platform, p.platform_id) if p.platform_id else None
     if plat is None:
         raise DomainError("账号未关联平台企业")
     rows = service.batches(db, p, limit=20)
-    return render(request, "workers_portal.html", title="企业门户", platform=plat, platform_name=S.platform_name(plat),
-                  counts=service.account_counts(db, p, plat.id),
-                  batches=[S.batch_summary(b, {plat.id: plat}) for b in rows],
-                  headers_cn=",".join(csvio.CHINESE_HEADERS.values()), headers_en=",".join(service.FIELDS),
-                  max_mb=csvio.human_size(get_settings().upload_max_bytes),
-                  can_credentials=p.can(P.CREDENTIALS_SELF))
+    return render(
+        request,
+        "workers_portal.html",
+        title="企业门户",
+        platform=plat,
+        platform_name=S.platform_name(plat),
+        counts=service.account_counts(db, p, plat.id),
+        batches=[S.batch_summary(b, {plat.id: plat}) for b in rows],
+        headers_cn=",".join(csvio.CHINESE_HEADERS.values()),
+        headers_en=",".join(service.FIELDS),
+        max_mb=csvio.human_size(get_settings().upload_max_bytes),
+        can_credentials=p.can(P.CREDENTIALS_SELF),
+    )
 
 
 @pages.get("/portal/template.csv")
 def portal_template(lang: str = "zh", p: Principal = Depends(Require(P.PORTAL, P.WORKER_REGISTER))):
     english = lang == "en"
     name = "workers-template-en.csv" if english else "workers-template.csv"
-    return Response(csvio.template_csv(chinese=not english), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        csvio.template_csv(chinese=not english),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @pages.post("/portal/upload")
-async def portal_upload(request: Request, _limit: None = Depends(csvio.limit_body),
-                        p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
+async def portal_upload(
+    request: Request,
+    _limit: None = Depends(csvio.limit_body),
+    p: Principal = Depends(Require(P.PORTAL)),
+    db: Session = DB,
+):
     return await _upload_and_report(request, db, p, "/portal/batches")
 
 
 @pages.get("/portal/batches/{batch_id}")
-def portal_batch_page(request: Request, batch_id: int, new: bool = False, rp: int = Query(1, ge=1),
-                      wp: int = Query(1, ge=1), p: Principal = Depends(Require(P.PORTAL)), db: Session = DB):
+def portal_batch_page(
+    request: Request,
+    batch_id: int,
+    new: bool = False,
+    rp: int = Query(1, ge=1),
+    wp: int = Query(1, ge=1),
+    p: Principal = Depends(Require(P.PORTAL)),
+    db: Session = DB,
+):
     return _batch_page(request, db, p, batch_id, "/portal", new, rp, wp)
 
 
@@ -275,8 +400,14 @@ NOT_FOUND = "未查询到登记信息"
 
 
 def _check_page(request: Request, status_code: int = 200, **ctx):
-    resp = render(request, "workers_check.html", title="参保登记查询", challenge=service.new_challenge(),
-                  status_code=status_code, **ctx)
+    resp = render(
+        request,
+        "workers_check.html",
+        title="参保登记查询",
+        challenge=service.new_challenge(),
+        status_code=status_code,
+        **ctx,
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -287,8 +418,14 @@ def check_form(request: Request):
 
 
 @pages.post("/check")
-def check(request: Request, id_number: str = Form(""), phone: str = Form(""), answer: str = Form(""),
-          token: str = Form(""), db: Session = DB):
+def check(
+    request: Request,
+    id_number: str = Form(""),
+    phone: str = Form(""),
+    answer: str = Form(""),
+    token: str = Form(""),
+    db: Session = DB,
+):
     """Every outcome returns normally (no exception), so that the attempt is counted even when the
     check is refused."""
     ip = client_ip(request)
@@ -304,6 +441,12 @@ def check(request: Request, id_number: str = Form(""), phone: str = Form(""), an
         accounts = service.self_check(db, id_number, phone, ip)
     except DomainError as e:
         return _check_page(request, status_code=400, error=e.reason)
-    rows = [{"platform": S.platform_name(a.platform), "registered_on": a.registered_on,
-             "status": service.STATUSES.get(a.status, a.status)} for a in accounts]
+    rows = [
+        {
+            "platform": S.platform_name(a.platform),
+            "registered_on": a.registered_on,
+            "status": service.STATUSES.get(a.status, a.status),
+        }
+        for a in accounts
+    ]
     return _check_page(request, checked=True, rows=rows, not_found=NOT_FOUND)

@@ -23,15 +23,22 @@ from oip.core.errors import DomainError
 from oip.core.ids import InvalidId, age_on, mask_phone, parse_mobile, parse_resident_id
 
 FIELDS = ("platform_account_id", "name", "id_number", "phone", "county_code", "registered_on")
-FIELD_NAMES = {"platform_account_id": "平台账号", "name": "姓名", "id_number": "身份证号码", "phone": "手机号码",
-               "county_code": "接单地区划代码", "registered_on": "注册日期"}
+FIELD_NAMES = {
+    "platform_account_id": "平台账号",
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "phone": "手机号码",
+    "county_code": "接单地区划代码",
+    "registered_on": "注册日期",
+}
 IGNORED_KEYS = {"platform_code", "status"}  # accepted in a record, handled elsewhere
 
-MIN_AGE = 16    # 劳动法 art. 15: no one under 16 may be taken on
+MIN_AGE = 16  # 劳动法 art. 15: no one under 16 may be taken on
 ADULT_AGE = 18  # 16–17: 未成年工, who are owed special protection (劳动法 art. 58, 64)
 
 
 # ---- what the rules work on and answer -----------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -63,8 +70,13 @@ class BatchResult:
     outcomes: list[Outcome]
 
     def as_dict(self) -> dict:
-        return {"batch_id": self.batch_id, "received": self.received, "accepted": self.accepted,
-                "rejected": self.rejected, "results": [o.as_dict() for o in self.outcomes]}
+        return {
+            "batch_id": self.batch_id,
+            "received": self.received,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "results": [o.as_dict() for o in self.outcomes],
+        }
 
 
 @dataclass
@@ -129,14 +141,16 @@ class Decision:
     creates: list[Clean] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)  # for the audit event: masked before/after per account
-    touched: set[int] = field(default_factory=set)      # existing persons the batch registered again or changed
+    touched: set[int] = field(default_factory=set)  # existing persons the batch registered again or changed
 
 
 # ---- single values ---------------------------------------------------------------------------------
 
 _EXCEL_NUMBER = re.compile(r"^\d+(\.\d+)?E\+?\d+$", re.IGNORECASE)
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
-                   r"(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_DATE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
 _NAME_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", "‧": "·", "∙": "·"})
 
 
@@ -150,14 +164,19 @@ def parse_day(raw: str, what: str = "日期") -> dt.date:
     elif re.fullmatch(r"\d{8}", s):
         y, mo, d = int(s[:4]), int(s[4:6]), int(s[6:])
     elif re.fullmatch(r"\d{5}(\.0+)?", s):
-        raise DomainError(f"{what} {s} 像是 Excel 的日期序列号：请把该列设置为“文本”或“日期”格式（YYYY-MM-DD）后重新保存")
+        raise DomainError(
+            f"{what} {s} 像是 Excel 的日期序列号：请把该列设置为“文本”或“日期”格式（YYYY-MM-DD）后重新保存"
+        )
     else:
         raise DomainError(f"{s[:32]} 不是合法日期（应为 YYYY-MM-DD，如 2025-07-01）")
     try:
         return dt.date(y, mo, d)
     except ValueError:
-        raise DomainError(f"{s[:32]} 不是合法日期：{y} 年 {mo} 月没有 {d} 日" if 1 <= mo <= 12
-                          else f"{s[:32]} 不是合法日期：月份应为 1–12") from None
+        raise DomainError(
+            f"{s[:32]} 不是合法日期：{y} 年 {mo} 月没有 {d} 日"
+            if 1 <= mo <= 12
+            else f"{s[:32]} 不是合法日期：月份应为 1–12"
+        ) from None
 
 
 def age_problem(born: dt.date, registered_on: dt.date) -> tuple[str, str] | None:
@@ -165,15 +184,20 @@ def age_problem(born: dt.date, registered_on: dt.date) -> tuple[str, str] | None
     at 16 or 17, None for an adult. The 16th birthday itself is old enough."""
     age = age_on(born, registered_on)
     if age < MIN_AGE:
-        return "error", (f"身份证号码显示出生日期为 {born.isoformat()}，注册日期 {registered_on.isoformat()} 时未满 {MIN_AGE} 周岁"
-                         f"（{age} 周岁），依《劳动法》第十五条不予登记")
+        return "error", (
+            f"身份证号码显示出生日期为 {born.isoformat()}，注册日期 {registered_on.isoformat()} 时未满 {MIN_AGE} 周岁"
+            f"（{age} 周岁），依《劳动法》第十五条不予登记"
+        )
     if age < ADULT_AGE:
-        return "warning", (f"注册日期 {registered_on.isoformat()} 时年满 {age} 周岁、未满 {ADULT_AGE} 周岁，属未成年工："
-                           "平台应遵守未成年工特殊保护规定（《劳动法》第五十八条、第六十四条）")
+        return "warning", (
+            f"注册日期 {registered_on.isoformat()} 时年满 {age} 周岁、未满 {ADULT_AGE} 周岁，属未成年工："
+            "平台应遵守未成年工特殊保护规定（《劳动法》第五十八条、第六十四条）"
+        )
     return None
 
 
 # ---- one record ----------------------------------------------------------------------------------------
+
 
 def validate(row: int, raw: Any, counties: set[str], today: dt.date, editor: Editor = Editor()) -> Clean | Outcome:
     """Check one record on its own: a Clean record, or a rejected Outcome with every reason found."""
@@ -206,8 +230,13 @@ def validate(row: int, raw: Any, counties: set[str], today: dt.date, editor: Edi
     id_raw = text("id_number", 32)
     if id_raw is not None:
         if _EXCEL_NUMBER.match(id_raw):
-            errs.append({"field": "id_number", "reason": f"身份证号码被 Excel 写成了科学计数法（{id_raw}），后几位已丢失："
-                                                         "请把该列设置为“文本”格式，重新填写号码后再保存上传"})
+            errs.append(
+                {
+                    "field": "id_number",
+                    "reason": f"身份证号码被 Excel 写成了科学计数法（{id_raw}），后几位已丢失："
+                    "请把该列设置为“文本”格式，重新填写号码后再保存上传",
+                }
+            )
         else:
             try:
                 rid = parse_resident_id(id_raw, today)
@@ -218,8 +247,12 @@ def validate(row: int, raw: Any, counties: set[str], today: dt.date, editor: Edi
     phone_raw = text("phone", 20)
     if phone_raw is not None:
         if _EXCEL_NUMBER.match(phone_raw):
-            errs.append({"field": "phone", "reason": f"手机号码被 Excel 写成了科学计数法（{phone_raw}）："
-                                                     "请把该列设置为“文本”格式后重新填写"})
+            errs.append(
+                {
+                    "field": "phone",
+                    "reason": f"手机号码被 Excel 写成了科学计数法（{phone_raw}）：请把该列设置为“文本”格式后重新填写",
+                }
+            )
         else:
             try:
                 phone = parse_mobile(phone_raw)
@@ -230,7 +263,9 @@ def validate(row: int, raw: Any, counties: set[str], today: dt.date, editor: Edi
         if county not in counties:
             errs.append({"field": "county_code", "reason": f"{county} 不是广西现行的县级行政区划代码"})
         elif editor.region_prefix is not None and not county.startswith(editor.region_prefix):
-            errs.append({"field": "county_code", "reason": f"接单地 {county} 不在您的辖区（{editor.organisation_name}）内"})
+            errs.append(
+                {"field": "county_code", "reason": f"接单地 {county} 不在您的辖区（{editor.organisation_name}）内"}
+            )
     reg = None
     reg_raw = text("registered_on", 32)
     if reg_raw is not None:
@@ -262,9 +297,17 @@ def validate(row: int, raw: Any, counties: set[str], today: dt.date, editor: Edi
 
 # ---- a batch ---------------------------------------------------------------------------------------------
 
-def screen(records: Sequence[Any], counties: set[str], today: dt.date, editor: Editor = Editor(), *,
-           rows: Sequence[int] | None = None, row_offset: int = 1,
-           problems: dict[int, list[dict]] | None = None) -> tuple[list[Outcome], list[Clean]]:
+
+def screen(
+    records: Sequence[Any],
+    counties: set[str],
+    today: dt.date,
+    editor: Editor = Editor(),
+    *,
+    rows: Sequence[int] | None = None,
+    row_offset: int = 1,
+    problems: dict[int, list[dict]] | None = None,
+) -> tuple[list[Outcome], list[Clean]]:
     """Validate every record of a batch on its own: (rejected outcomes, clean records).
 
     ``rows`` numbers the records for the report (e.g. their lines in a file); by default they are
@@ -289,8 +332,15 @@ def screen(records: Sequence[Any], counties: set[str], today: dt.date, editor: E
             rejected.append(c)
             continue
         if c.account_id in seen:
-            rejected.append(Outcome(row, c.account_id, "rejected", [{"field": "platform_account_id",
-                            "reason": f"与本批第 {seen[c.account_id]} 条记录的平台账号重复"}], c.warnings))
+            rejected.append(
+                Outcome(
+                    row,
+                    c.account_id,
+                    "rejected",
+                    [{"field": "platform_account_id", "reason": f"与本批第 {seen[c.account_id]} 条记录的平台账号重复"}],
+                    c.warnings,
+                )
+            )
             continue
         seen[c.account_id] = row
         clean.append(c)
@@ -302,9 +352,14 @@ def _diff(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def decide(clean: Sequence[Clean], id_bidx: dict[int, bytes], phone_bidx: dict[int, bytes],
-           persons: dict[bytes, KnownPerson], accounts: dict[str, KnownAccount],
-           editor: Editor = Editor()) -> Decision:
+def decide(
+    clean: Sequence[Clean],
+    id_bidx: dict[int, bytes],
+    phone_bidx: dict[int, bytes],
+    persons: dict[bytes, KnownPerson],
+    accounts: dict[str, KnownAccount],
+    editor: Editor = Editor(),
+) -> Decision:
     """De-duplicate clean records against the register and within the batch.
 
     One person is one blind index of the ID number: a record naming a known person must carry the
@@ -316,13 +371,32 @@ def decide(clean: Sequence[Clean], id_bidx: dict[int, bytes], phone_bidx: dict[i
         b = id_bidx[c.row]
         person = persons.get(b)
         if person is not None and person.name != c.name:
-            d.outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "name", "reason":
-                              "姓名与该身份证号码已登记的姓名不一致；如姓名确有变更，请联系社保经办机构更正"}], c.warnings))
+            d.outcomes.append(
+                Outcome(
+                    c.row,
+                    c.account_id,
+                    "rejected",
+                    [
+                        {
+                            "field": "name",
+                            "reason": "姓名与该身份证号码已登记的姓名不一致；如姓名确有变更，请联系社保经办机构更正",
+                        }
+                    ],
+                    c.warnings,
+                )
+            )
             continue
         first = d.new_people.get(b)
         if person is None and first is not None and first.name != c.name:
-            d.outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "name", "reason":
-                              f"与本批第 {first.row} 条记录的身份证号码相同，但姓名不一致"}], c.warnings))
+            d.outcomes.append(
+                Outcome(
+                    c.row,
+                    c.account_id,
+                    "rejected",
+                    [{"field": "name", "reason": f"与本批第 {first.row} 条记录的身份证号码相同，但姓名不一致"}],
+                    c.warnings,
+                )
+            )
             continue
         existing = accounts.get(c.account_id)
         if existing is None:
@@ -331,18 +405,38 @@ def decide(clean: Sequence[Clean], id_bidx: dict[int, bytes], phone_bidx: dict[i
             d.creates.append(c)
             continue
         if person is None or existing.person_id != person.id:
-            d.outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "id_number",
-                              "reason": "该平台账号已登记为另一名人员，如需更正请联系社保经办机构"}], c.warnings))
+            d.outcomes.append(
+                Outcome(
+                    c.row,
+                    c.account_id,
+                    "rejected",
+                    [{"field": "id_number", "reason": "该平台账号已登记为另一名人员，如需更正请联系社保经办机构"}],
+                    c.warnings,
+                )
+            )
             continue
         if editor.region_prefix is not None and not existing.county_code.startswith(editor.region_prefix):
-            d.outcomes.append(Outcome(c.row, c.account_id, "rejected", [{"field": "platform_account_id",
-                              "reason": "该平台账号登记在您的辖区以外，不能由您修改"}], c.warnings))
+            d.outcomes.append(
+                Outcome(
+                    c.row,
+                    c.account_id,
+                    "rejected",
+                    [{"field": "platform_account_id", "reason": "该平台账号登记在您的辖区以外，不能由您修改"}],
+                    c.warnings,
+                )
+            )
             continue
         phone_changed = phone_bidx[c.row] != existing.phone_bidx
-        before = {"county_code": existing.county_code, "phone": existing.phone_masked,
-                  "registered_on": existing.registered_on}
-        after = {"county_code": c.county_code, "phone": mask_phone(c.phone) if phone_changed else existing.phone_masked,
-                 "registered_on": c.registered_on}
+        before = {
+            "county_code": existing.county_code,
+            "phone": existing.phone_masked,
+            "registered_on": existing.registered_on,
+        }
+        after = {
+            "county_code": c.county_code,
+            "phone": mask_phone(c.phone) if phone_changed else existing.phone_masked,
+            "registered_on": c.registered_on,
+        }
         if before == after and not phone_changed:
             d.outcomes.append(Outcome(c.row, c.account_id, "unchanged", [], c.warnings, existing.person_id))
         else:

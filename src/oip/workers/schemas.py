@@ -17,12 +17,23 @@ from oip.platforms.models import Platform
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.service import SOURCES, STATUSES
 
-register_labels({"platform_account_id": "平台账号", "id_number": "身份证号码", "phone": "手机号码",
-                 "county_code": "接单地区划代码", "registered_on": "注册日期", "effective_on": "生效日期",
-                 "platform_code": "平台企业编码", "records": "记录", "status": "状态"})
+register_labels(
+    {
+        "platform_account_id": "平台账号",
+        "id_number": "身份证号码",
+        "phone": "手机号码",
+        "county_code": "接单地区划代码",
+        "registered_on": "注册日期",
+        "effective_on": "生效日期",
+        "platform_code": "平台企业编码",
+        "records": "记录",
+        "status": "状态",
+    }
+)
 
 
 # ---- requests ------------------------------------------------------------------------------------
+
 
 class RegistrationIn(BaseModel):
     """One registration (人员信息报送). Platform users may leave ``platform_code`` out; social
@@ -30,8 +41,11 @@ class RegistrationIn(BaseModel):
 
     platform_account_id: str = Field(max_length=64, description="平台账号（平台内唯一）", examples=["MT0001234"])
     name: str = Field(max_length=64, description="姓名", examples=["韦小宝"])
-    id_number: str = Field(description="身份证号码（18 位；15 位旧号码自动升级）。按其中的出生日期，注册日期时未满 16 周岁"
-                                       "不予登记，16–17 周岁登记并提示未成年工", examples=["450103199003071234"])
+    id_number: str = Field(
+        description="身份证号码（18 位；15 位旧号码自动升级）。按其中的出生日期，注册日期时未满 16 周岁"
+        "不予登记，16–17 周岁登记并提示未成年工",
+        examples=["450103199003071234"],
+    )
     phone: str = Field(description="手机号码（11 位大陆手机号）", examples=["13812345678"])
     county_code: str = Field(description="接单地县级行政区划代码（按接单地参保）", examples=["450103"])
     registered_on: dt.date = Field(description="在平台注册的日期 YYYY-MM-DD", examples=["2025-07-01"])
@@ -62,15 +76,23 @@ def inline_schema(model: type[BaseModel]) -> dict:
 
 def batch_request_schema() -> dict:
     one = inline_schema(RegistrationIn)
-    return {"oneOf": [
-        {"type": "array", "items": one, "description": "记录数组（平台企业报送本企业人员）"},
-        {"type": "object", "required": ["records"], "properties": {
-            "platform_code": {"type": "string", "description": "平台企业编码（社保经办机构代报时必填）"},
-            "records": {"type": "array", "items": one}}},
-    ]}
+    return {
+        "oneOf": [
+            {"type": "array", "items": one, "description": "记录数组（平台企业报送本企业人员）"},
+            {
+                "type": "object",
+                "required": ["records"],
+                "properties": {
+                    "platform_code": {"type": "string", "description": "平台企业编码（社保经办机构代报时必填）"},
+                    "records": {"type": "array", "items": one},
+                },
+            },
+        ]
+    }
 
 
 # ---- responses -----------------------------------------------------------------------------------
+
 
 class Reason(BaseModel):
     field: str | None = Field(description="出错的字段；整行的问题为 null")
@@ -180,39 +202,73 @@ class BatchDetail(BatchSummary):
 
 # ---- presenters ----------------------------------------------------------------------------------
 
+
 def platform_name(platform: Platform, day: dt.date | None = None) -> str:
     """Every name a platform goes by on a day (饿了么／淘宝闪购), or its code."""
     return platform.display_name(day or clock.today())
 
 
 def worker_item(a: PlatformAccount, counties: dict[str, str]) -> WorkerItem:
-    return WorkerItem(person_id=a.person_id, name=a.person.name, id_number=a.person.id_masked,
-                      platform_code=a.platform.code, platform_name=platform_name(a.platform),
-                      platform_account_id=a.account_id, county_code=a.county_code,
-                      county_name=counties.get(a.county_code, ""), phone=a.phone_masked,
-                      registered_on=a.registered_on, status=a.status, status_name=STATUSES.get(a.status, a.status))
+    return WorkerItem(
+        person_id=a.person_id,
+        name=a.person.name,
+        id_number=a.person.id_masked,
+        platform_code=a.platform.code,
+        platform_name=platform_name(a.platform),
+        platform_account_id=a.account_id,
+        county_code=a.county_code,
+        county_name=counties.get(a.county_code, ""),
+        phone=a.phone_masked,
+        registered_on=a.registered_on,
+        status=a.status,
+        status_name=STATUSES.get(a.status, a.status),
+    )
 
 
-def person_out(person: Person, accounts: list[PlatformAccount], clear: dict | None,
-               counties: dict[str, str]) -> PersonOut:
+def person_out(
+    person: Person, accounts: list[PlatformAccount], clear: dict | None, counties: dict[str, str]
+) -> PersonOut:
     phones = (clear or {}).get("phones", {})
     return PersonOut(
-        person_id=person.id, name=person.name,
-        id_number=clear["id_number"] if clear else person.id_masked, sex=person.sex,
-        birth_date=person.birth_date if clear else None, full=clear is not None,
-        accounts=[AccountOut(account_ref=a.id, platform_code=a.platform.code, platform_name=platform_name(a.platform),
-                             platform_account_id=a.account_id, county_code=a.county_code,
-                             county_name=counties.get(a.county_code, ""), phone=phones.get(a.id, a.phone_masked),
-                             registered_on=a.registered_on, status=a.status,
-                             status_name=STATUSES.get(a.status, a.status), status_on=a.status_on)
-                  for a in accounts])
+        person_id=person.id,
+        name=person.name,
+        id_number=clear["id_number"] if clear else person.id_masked,
+        sex=person.sex,
+        birth_date=person.birth_date if clear else None,
+        full=clear is not None,
+        accounts=[
+            AccountOut(
+                account_ref=a.id,
+                platform_code=a.platform.code,
+                platform_name=platform_name(a.platform),
+                platform_account_id=a.account_id,
+                county_code=a.county_code,
+                county_name=counties.get(a.county_code, ""),
+                phone=phones.get(a.id, a.phone_masked),
+                registered_on=a.registered_on,
+                status=a.status,
+                status_name=STATUSES.get(a.status, a.status),
+                status_on=a.status_on,
+            )
+            for a in accounts
+        ],
+    )
 
 
 def batch_summary(b: RegistrationBatch, platforms: dict[int, Platform]) -> BatchSummary:
     plat = platforms.get(b.platform_id)
-    return BatchSummary(batch_id=b.id, platform_code=plat.code if plat else "", source=b.source,
-                        platform_name=platform_name(plat) if plat else "", source_name=SOURCES.get(b.source, b.source),
-                        filename=b.filename, at=b.at, received=b.received, accepted=b.accepted, rejected=b.rejected)
+    return BatchSummary(
+        batch_id=b.id,
+        platform_code=plat.code if plat else "",
+        source=b.source,
+        platform_name=platform_name(plat) if plat else "",
+        source_name=SOURCES.get(b.source, b.source),
+        filename=b.filename,
+        at=b.at,
+        received=b.received,
+        accepted=b.accepted,
+        rejected=b.rejected,
+    )
 
 
 def batch_detail(b: RegistrationBatch, platforms: dict[int, Platform]) -> BatchDetail:

@@ -22,9 +22,13 @@ def account_condition(p: Principal) -> ColumnElement[bool]:
         case "platform":
             return A.platform_id == p.platform_id if p.platform_id else false()
         case "insurer":
-            return exists(select(InsurerAssignment.id).where(
-                InsurerAssignment.organisation_id == p.organisation_id,
-                InsurerAssignment.person_id == A.person_id, InsurerAssignment.closed_at.is_(None)))
+            return exists(
+                select(InsurerAssignment.id).where(
+                    InsurerAssignment.organisation_id == p.organisation_id,
+                    InsurerAssignment.person_id == A.person_id,
+                    InsurerAssignment.closed_at.is_(None),
+                )
+            )
         case "self":
             return A.person_id == p.person_id if p.person_id else false()
     return false()

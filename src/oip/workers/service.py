@@ -56,7 +56,7 @@ def resolve_platform(session: Session, actor: Principal, platform_code: str | No
 
 def _chunks(values: Sequence, size: int = _LOOKUP_CHUNK) -> Iterable[Sequence]:
     for i in range(0, len(values), size):
-        yield values[i:i + size]
+        yield values[i : i + size]
 
 
 def editor(actor: Principal) -> rules.Editor:
@@ -67,23 +67,40 @@ def editor(actor: Principal) -> rules.Editor:
 def _load_persons(session: Session, bidxs: Iterable[bytes]) -> dict[bytes, Person]:
     persons: dict[bytes, Person] = {}
     for part in _chunks(sorted(set(bidxs))):
-        persons.update((p.id_bidx, p) for p in session.scalars(
-            select(Person).where(Person.id_bidx.in_(part)).options(lazyload(Person.accounts))))
+        persons.update(
+            (p.id_bidx, p)
+            for p in session.scalars(select(Person).where(Person.id_bidx.in_(part)).options(lazyload(Person.accounts)))
+        )
     return persons
 
 
 def _load_accounts(session: Session, platform: Platform, account_ids: list[str]) -> dict[str, PlatformAccount]:
     accounts: dict[str, PlatformAccount] = {}
     for part in _chunks(account_ids):
-        accounts.update((a.account_id, a) for a in session.scalars(
-            select(PlatformAccount).where(PlatformAccount.platform_id == platform.id, PlatformAccount.account_id.in_(part))
-            .options(lazyload(PlatformAccount.person), lazyload(PlatformAccount.platform))))
+        accounts.update(
+            (a.account_id, a)
+            for a in session.scalars(
+                select(PlatformAccount)
+                .where(PlatformAccount.platform_id == platform.id, PlatformAccount.account_id.in_(part))
+                .options(lazyload(PlatformAccount.person), lazyload(PlatformAccount.platform))
+            )
+        )
     return accounts
 
 
-def register(session: Session, actor: Principal, platform: Platform, records: list[Any], *, source: str,
-             filename: str | None = None, row_offset: int = 1, rows: Sequence[int] | None = None,
-             problems: dict[int, list[dict]] | None = None, keep_batch: bool = True) -> BatchResult:
+def register(
+    session: Session,
+    actor: Principal,
+    platform: Platform,
+    records: list[Any],
+    *,
+    source: str,
+    filename: str | None = None,
+    row_offset: int = 1,
+    rows: Sequence[int] | None = None,
+    problems: dict[int, list[dict]] | None = None,
+    keep_batch: bool = True,
+) -> BatchResult:
     """Register a batch of records for one platform. Returns what happened to each record.
 
     Load (counties, the persons and accounts the batch names) → decide (``workers.rules``: validate,
@@ -100,17 +117,27 @@ def register(session: Session, actor: Principal, platform: Platform, records: li
     if rows is not None and len(rows) != len(records):
         raise ValueError("rows must number every record")
     ed = editor(actor)
-    outcomes, clean = rules.screen(records, county_codes(session), clock.today(), ed, rows=rows,
-                                   row_offset=row_offset, problems=problems)
+    outcomes, clean = rules.screen(
+        records, county_codes(session), clock.today(), ed, rows=rows, row_offset=row_offset, problems=problems
+    )
     id_bidx = {c.row: crypto.blind_index(c.id_number, ID_CTX) for c in clean}
     phone_bidx = {c.row: crypto.blind_index(c.phone, PHONE_CTX) for c in clean}
     persons = _load_persons(session, id_bidx.values())
     accounts = _load_accounts(session, platform, [c.account_id for c in clean])
 
     decision = rules.decide(
-        clean, id_bidx, phone_bidx, {b: rules.KnownPerson(p.id, p.name) for b, p in persons.items()},
-        {k: rules.KnownAccount(a.account_id, a.person_id, a.county_code, a.phone_bidx, a.phone_masked, a.registered_on)
-         for k, a in accounts.items()}, ed)
+        clean,
+        id_bidx,
+        phone_bidx,
+        {b: rules.KnownPerson(p.id, p.name) for b, p in persons.items()},
+        {
+            k: rules.KnownAccount(
+                a.account_id, a.person_id, a.county_code, a.phone_bidx, a.phone_masked, a.registered_on
+            )
+            for k, a in accounts.items()
+        },
+        ed,
+    )
     outcomes += decision.outcomes
     touched = set(decision.touched)
 
@@ -123,9 +150,17 @@ def register(session: Session, actor: Principal, platform: Platform, records: li
     # New persons first (in bulk), so that the new accounts can point at them.
     new_ids: dict[bytes, int] = {}
     if decision.new_people:
-        people_rows = [{"name": c.name, "id_enc": crypto.encrypt(c.id_number, ID_CTX), "id_bidx": b,
-                        "id_masked": mask_id(c.id_number), "birth_date": c.birth_date, "sex": c.sex}
-                       for b, c in decision.new_people.items()]
+        people_rows = [
+            {
+                "name": c.name,
+                "id_enc": crypto.encrypt(c.id_number, ID_CTX),
+                "id_bidx": b,
+                "id_masked": mask_id(c.id_number),
+                "birth_date": c.birth_date,
+                "sex": c.sex,
+            }
+            for b, c in decision.new_people.items()
+        ]
         ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows).all()
         new_ids = dict(zip(decision.new_people, ids))
     if decision.creates:
@@ -133,50 +168,89 @@ def register(session: Session, actor: Principal, platform: Platform, records: li
         for c in decision.creates:
             b = id_bidx[c.row]
             person_id = persons[b].id if b in persons else new_ids[b]
-            new_accounts.append({
-                "platform_id": platform.id, "account_id": c.account_id, "person_id": person_id,
-                "county_code": c.county_code, "phone_enc": crypto.encrypt(c.phone, PHONE_CTX),
-                "phone_bidx": phone_bidx[c.row], "phone_masked": mask_phone(c.phone),
-                "registered_on": c.registered_on, "status": "active", "status_on": c.registered_on})
+            new_accounts.append(
+                {
+                    "platform_id": platform.id,
+                    "account_id": c.account_id,
+                    "person_id": person_id,
+                    "county_code": c.county_code,
+                    "phone_enc": crypto.encrypt(c.phone, PHONE_CTX),
+                    "phone_bidx": phone_bidx[c.row],
+                    "phone_masked": mask_phone(c.phone),
+                    "registered_on": c.registered_on,
+                    "status": "active",
+                    "status_on": c.registered_on,
+                }
+            )
             outcomes.append(Outcome(c.row, c.account_id, "created", [], c.warnings, person_id))
             touched.add(person_id)
         session.execute(insert(PlatformAccount), new_accounts)
 
     result = rules.result(len(records), outcomes)
     outcomes = result.outcomes
-    summary = {"platform": platform.code, "source": source, "filename": filename,
-               "received": result.received, "accepted": result.accepted, "rejected": result.rejected,
-               "created": sum(o.status == "created" for o in outcomes), "changes": decision.changes[:200]}
+    summary = {
+        "platform": platform.code,
+        "source": source,
+        "filename": filename,
+        "received": result.received,
+        "accepted": result.accepted,
+        "rejected": result.rejected,
+        "created": sum(o.status == "created" for o in outcomes),
+        "changes": decision.changes[:200],
+    }
     if keep_batch:
-        batch = RegistrationBatch(platform_id=platform.id, source=source, filename=filename, submitted_by=actor.user_id,
-                                  at=clock.now(), received=result.received, accepted=result.accepted,
-                                  rejected=result.rejected, results=[o.as_dict() for o in outcomes
-                                                                     if o.status == "rejected" or o.warnings])
+        batch = RegistrationBatch(
+            platform_id=platform.id,
+            source=source,
+            filename=filename,
+            submitted_by=actor.user_id,
+            at=clock.now(),
+            received=result.received,
+            accepted=result.accepted,
+            rejected=result.rejected,
+            results=[o.as_dict() for o in outcomes if o.status == "rejected" or o.warnings],
+        )
         session.add(batch)
         session.flush()
         result.batch_id = batch.id
-        audit.record(session, actor, "worker.register", entity_type="registration_batch", entity_id=batch.id,
-                     subjects=sorted(touched), after=summary)
+        audit.record(
+            session,
+            actor,
+            "worker.register",
+            entity_type="registration_batch",
+            entity_id=batch.id,
+            subjects=sorted(touched),
+            after=summary,
+        )
     elif touched:
-        audit.record(session, actor, "worker.register", entity_type="platform_account",
-                     entity_id=",".join(o.platform_account_id for o in outcomes if o.status != "rejected")[:128],
-                     subjects=sorted(touched), after=summary)
+        audit.record(
+            session,
+            actor,
+            "worker.register",
+            entity_type="platform_account",
+            entity_id=",".join(o.platform_account_id for o in outcomes if o.status != "rejected")[:128],
+            subjects=sorted(touched),
+            after=summary,
+        )
     else:
         session.flush()
     return result
 
 
-def set_status(session: Session, actor: Principal, platform: Platform, account_id: str, status: str,
-               on: dt.date | None = None) -> tuple[PlatformAccount, bool]:
+def set_status(
+    session: Session, actor: Principal, platform: Platform, account_id: str, status: str, on: dt.date | None = None
+) -> tuple[PlatformAccount, bool]:
     """A platform reports that a worker left (or came back). Returns the account and whether
     anything changed (reporting the same status and date twice changes nothing)."""
     if status not in STATUSES:
         raise DomainError(f"状态应为 {' 或 '.join(f'{k}（{v}）' for k, v in STATUSES.items())}", field="status")
     if not isinstance(account_id, str) or not account_id.strip():
         raise DomainError("平台账号必填", field="platform_account_id")
-    acc = session.scalar(select(PlatformAccount).where(PlatformAccount.platform_id == platform.id,
-                                                       PlatformAccount.account_id == account_id.strip())
-                         .where(account_condition(actor)))
+    acc = session.scalar(
+        select(PlatformAccount)
+        .where(PlatformAccount.platform_id == platform.id, PlatformAccount.account_id == account_id.strip())
+        .where(account_condition(actor))
+    )
     if acc is None:
         raise out_of_scope("平台账号")
     on = on or clock.today()
@@ -189,13 +263,21 @@ def set_status(session: Session, actor: Principal, platform: Platform, account_i
     before = {"status": acc.status, "status_on": acc.status_on}
     acc.status, acc.status_on = status, on
     session.flush()
-    audit.record(session, actor, "worker.status", entity_type="platform_account", entity_id=acc.id,
-                 subjects=[acc.person_id], before=before,
-                 after={"platform": platform.code, "account": acc.account_id, "status": status, "status_on": on})
+    audit.record(
+        session,
+        actor,
+        "worker.status",
+        entity_type="platform_account",
+        entity_id=acc.id,
+        subjects=[acc.person_id],
+        before=before,
+        after={"platform": platform.code, "account": acc.account_id, "status": status, "status_on": on},
+    )
     return acc, True
 
 
 # ---- reads ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Page:
@@ -221,9 +303,18 @@ def query_kind(q: str) -> tuple[str, Any]:
         return "text", q
 
 
-def search(session: Session, actor: Principal, *, q: str | None = None, platform_code: str | None = None,
-           region: str | None = None, status: str | None = None, page: int = 1, size: int = 50,
-           purpose: str = "查询从业人员名册") -> Page:
+def search(
+    session: Session,
+    actor: Principal,
+    *,
+    q: str | None = None,
+    platform_code: str | None = None,
+    region: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    size: int = 50,
+    purpose: str = "查询从业人员名册",
+) -> Page:
     """Registrations in the caller's scope (masked). ``q`` matches a name prefix, a platform account,
     or — when it is a valid ID or mobile number — the person or account with that number.
 
@@ -252,31 +343,59 @@ def search(session: Session, actor: Principal, *, q: str | None = None, platform
         if status not in STATUSES:
             raise DomainError(f"状态应为 {' 或 '.join(STATUSES)}", field="status")
         cond.append(PlatformAccount.status == status)
-    base = select(PlatformAccount).join(Person, Person.id == PlatformAccount.person_id).join(
-        Platform, Platform.id == PlatformAccount.platform_id).where(*cond)
+    base = (
+        select(PlatformAccount)
+        .join(Person, Person.id == PlatformAccount.person_id)
+        .join(Platform, Platform.id == PlatformAccount.platform_id)
+        .where(*cond)
+    )
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     size = max(1, min(size, 200))
     page = max(1, page)
-    items = list(session.scalars(
-        base.options(contains_eager(PlatformAccount.person).lazyload(Person.accounts),
-                     contains_eager(PlatformAccount.platform))
-        .order_by(PlatformAccount.id).offset((page - 1) * size).limit(size)).unique())
+    items = list(
+        session.scalars(
+            base.options(
+                contains_eager(PlatformAccount.person).lazyload(Person.accounts),
+                contains_eager(PlatformAccount.platform),
+            )
+            .order_by(PlatformAccount.id)
+            .offset((page - 1) * size)
+            .limit(size)
+        ).unique()
+    )
     if items:
-        audit.record(session, actor, "worker.list", entity_type="person", purpose=purpose,
-                     subjects=[a.person_id for a in items],
-                     after={"q": shown_q, "platform": platform_code, "region": region, "status": status,
-                            "page": page, "shown": len(items)})
+        audit.record(
+            session,
+            actor,
+            "worker.list",
+            entity_type="person",
+            purpose=purpose,
+            subjects=[a.person_id for a in items],
+            after={
+                "q": shown_q,
+                "platform": platform_code,
+                "region": region,
+                "status": status,
+                "page": page,
+                "shown": len(items),
+            },
+        )
     return Page(items, total, page, size)
 
 
 def visible_accounts(session: Session, actor: Principal, person_id: int) -> list[PlatformAccount]:
-    return list(session.scalars(select(PlatformAccount).where(PlatformAccount.person_id == person_id,
-                                                              account_condition(actor))
-                                .order_by(PlatformAccount.id)))
+    return list(
+        session.scalars(
+            select(PlatformAccount)
+            .where(PlatformAccount.person_id == person_id, account_condition(actor))
+            .order_by(PlatformAccount.id)
+        )
+    )
 
 
-def get_person(session: Session, actor: Principal, person_id: int, *, full: bool = False,
-               purpose: str | None = None) -> tuple[Person, list[PlatformAccount], dict | None]:
+def get_person(
+    session: Session, actor: Principal, person_id: int, *, full: bool = False, purpose: str | None = None
+) -> tuple[Person, list[PlatformAccount], dict | None]:
     """A person and their registrations in the caller's scope. ``full`` decrypts the ID and phone
     numbers: it needs the permission and a stated purpose, and is audited as such."""
     accounts = visible_accounts(session, actor, person_id)
@@ -292,25 +411,45 @@ def get_person(session: Session, actor: Principal, person_id: int, *, full: bool
             raise DomainError("查看完整信息须填写查询事由", field="purpose")
         if len(purpose) > 200:
             raise DomainError("查询事由不能超过 200 个字", field="purpose")
-        clear = {"id_number": crypto.decrypt(person.id_enc, ID_CTX),
-                 "phones": {a.id: crypto.decrypt(a.phone_enc, PHONE_CTX) for a in accounts}}
-    audit.record(session, actor, "worker.view_full" if full else "worker.view", entity_type="person",
-                 entity_id=person.id, subjects=[person.id], purpose=purpose or "查看人员详情",
-                 after={"accounts": [a.id for a in accounts]} if full else None)
+        clear = {
+            "id_number": crypto.decrypt(person.id_enc, ID_CTX),
+            "phones": {a.id: crypto.decrypt(a.phone_enc, PHONE_CTX) for a in accounts},
+        }
+    audit.record(
+        session,
+        actor,
+        "worker.view_full" if full else "worker.view",
+        entity_type="person",
+        entity_id=person.id,
+        subjects=[person.id],
+        purpose=purpose or "查看人员详情",
+        after={"accounts": [a.id for a in accounts]} if full else None,
+    )
     return person, accounts, clear
 
 
 def find_account(session: Session, actor: Principal, platform: Platform, account_id: str) -> PlatformAccount:
-    acc = session.scalar(select(PlatformAccount).where(PlatformAccount.platform_id == platform.id,
-                                                       PlatformAccount.account_id == account_id,
-                                                       account_condition(actor)))
+    acc = session.scalar(
+        select(PlatformAccount).where(
+            PlatformAccount.platform_id == platform.id,
+            PlatformAccount.account_id == account_id,
+            account_condition(actor),
+        )
+    )
     if acc is None:
         raise out_of_scope("平台账号")
     return acc
 
 
-def find_person(session: Session, actor: Principal, *, id_number: str | None = None, name: str | None = None,
-                phone: str | None = None, purpose: str) -> int:
+def find_person(
+    session: Session,
+    actor: Principal,
+    *,
+    id_number: str | None = None,
+    name: str | None = None,
+    phone: str | None = None,
+    purpose: str,
+) -> int:
     """The person in the caller's scope with this resident ID number, or with this name and a
     platform account registered with this mobile number — found through the blind indexes, never by
     decrypting. A hit is a read of personal data: audited (``worker.find``) with the purpose. No
@@ -328,18 +467,38 @@ def find_person(session: Session, actor: Principal, *, id_number: str | None = N
             mobile = parse_mobile(phone)
         except InvalidId as e:
             raise DomainError(str(e), field="phone") from None
-        cond, by = [Person.name == name, PlatformAccount.phone_bidx == crypto.blind_index(mobile, PHONE_CTX)], "name_phone"
+        cond, by = (
+            [Person.name == name, PlatformAccount.phone_bidx == crypto.blind_index(mobile, PHONE_CTX)],
+            "name_phone",
+        )
     else:
-        raise DomainError("请填写身份证号码，或姓名和手机号码", field="id_number" if not (name or phone) else
-                          ("phone" if name else "name"))
-    ids = list(session.scalars(select(PlatformAccount.person_id).join(Person, Person.id == PlatformAccount.person_id)
-                               .where(*cond, account_condition(actor)).distinct().limit(2)))
+        raise DomainError(
+            "请填写身份证号码，或姓名和手机号码",
+            field="id_number" if not (name or phone) else ("phone" if name else "name"),
+        )
+    ids = list(
+        session.scalars(
+            select(PlatformAccount.person_id)
+            .join(Person, Person.id == PlatformAccount.person_id)
+            .where(*cond, account_condition(actor))
+            .distinct()
+            .limit(2)
+        )
+    )
     if not ids:
         raise NotFound("未找到该人员，或其不在您的数据范围内", field=by if by == "id_number" else "name")
     if len(ids) > 1:
         raise DomainError("姓名和手机号码对应多名人员，请按身份证号码查询", field="id_number")
-    audit.record(session, actor, "worker.find", entity_type="person", entity_id=ids[0], subjects=ids,
-                 purpose=purpose, after={"by": by})
+    audit.record(
+        session,
+        actor,
+        "worker.find",
+        entity_type="person",
+        entity_id=ids[0],
+        subjects=ids,
+        purpose=purpose,
+        after={"by": by},
+    )
     return ids[0]
 
 
@@ -348,8 +507,11 @@ audit.register_actions({"worker.find": "按身份证号码或姓名、手机号�
 
 def account_counts(session: Session, actor: Principal, platform_id: int) -> dict[str, int]:
     """How many of a platform's accounts (in the caller's scope) are active and how many left."""
-    rows = session.execute(select(PlatformAccount.status, func.count()).where(
-        PlatformAccount.platform_id == platform_id, account_condition(actor)).group_by(PlatformAccount.status))
+    rows = session.execute(
+        select(PlatformAccount.status, func.count())
+        .where(PlatformAccount.platform_id == platform_id, account_condition(actor))
+        .group_by(PlatformAccount.status)
+    )
     counts = {k: 0 for k in STATUSES}
     counts.update({s: n for s, n in rows})
     return counts
@@ -357,8 +519,8 @@ def account_counts(session: Session, actor: Principal, platform_id: int) -> dict
 
 # ---- the public self-check -------------------------------------------------------------------------
 
-CHECK_MAX_ATTEMPTS = 10          # per client IP ...
-CHECK_WINDOW = dt.timedelta(minutes=10)   # ... within this window
+CHECK_MAX_ATTEMPTS = 10  # per client IP ...
+CHECK_WINDOW = dt.timedelta(minutes=10)  # ... within this window
 CHALLENGE_TTL = dt.timedelta(minutes=10)
 
 
@@ -408,8 +570,12 @@ def record_check_attempt(session: Session, ip: str | None) -> None:
     Attempts are kept in the sign-in attempts table under ``check:<ip>``."""
     key = f"check:{ip or 'unknown'}"[:64]
     since = clock.now() - CHECK_WINDOW
-    recent = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == key, LoginAttempt.at > since)) or 0
+    recent = (
+        session.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == key, LoginAttempt.at > since)
+        )
+        or 0
+    )
     record_attempt(session, key, recent < CHECK_MAX_ATTEMPTS, ip)
     session.flush()
     if recent >= CHECK_MAX_ATTEMPTS:
@@ -431,14 +597,24 @@ def self_check(session: Session, id_number: str, phone: str, ip: str | None) -> 
     pb = crypto.blind_index(mobile, PHONE_CTX)
     if not any(a.phone_bidx == pb for a in person.accounts):
         return []
-    audit.record(session, audit.SystemActor(label="本人（公开查询）", ip=ip), "worker.self_check",
-                 entity_type="person", entity_id=person.id, subjects=[person.id], purpose="本人查询参保登记情况")
+    audit.record(
+        session,
+        audit.SystemActor(label="本人（公开查询）", ip=ip),
+        "worker.self_check",
+        entity_type="person",
+        entity_id=person.id,
+        subjects=[person.id],
+        purpose="本人查询参保登记情况",
+    )
     return list(person.accounts)
 
 
 # ---- batches -------------------------------------------------------------------------------------
 
-def batches(session: Session, actor: Principal, platform_id: int | None = None, limit: int = 50) -> list[RegistrationBatch]:
+
+def batches(
+    session: Session, actor: Principal, platform_id: int | None = None, limit: int = 50
+) -> list[RegistrationBatch]:
     """Recent registration batches: a platform sees its own; agencies see every platform's."""
     q = select(RegistrationBatch).order_by(RegistrationBatch.id.desc()).limit(max(1, min(limit, 500)))
     if actor.role.scope == "platform":
@@ -452,7 +628,10 @@ def batches(session: Session, actor: Principal, platform_id: int | None = None, 
 
 def get_batch(session: Session, actor: Principal, batch_id: int) -> RegistrationBatch:
     b = session.get(RegistrationBatch, batch_id)
-    if b is None or (actor.role.scope == "platform" and b.platform_id != actor.platform_id) or \
-            actor.role.scope not in ("platform", "region"):
+    if (
+        b is None
+        or (actor.role.scope == "platform" and b.platform_id != actor.platform_id)
+        or actor.role.scope not in ("platform", "region")
+    ):
         raise NotFound("批次不存在或不在您的数据范围内")
     return b

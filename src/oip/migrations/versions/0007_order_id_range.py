@@ -10,20 +10,21 @@ it skip the index of every file whose range cannot hold one of the batch's ids (
 their orders in time order, so files of other months rarely overlap). NULL for files written
 before: their index is always read.
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('order_files', sa.Column('min_order_id', sa.String(length=64), nullable=True))
-    op.add_column('order_files', sa.Column('max_order_id', sa.String(length=64), nullable=True))
+    op.add_column("order_files", sa.Column("min_order_id", sa.String(length=64), nullable=True))
+    op.add_column("order_files", sa.Column("max_order_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('order_files', 'max_order_id')
-    op.drop_column('order_files', 'min_order_id')
+    op.drop_column("order_files", "max_order_id")
+    op.drop_column("order_files", "min_order_id")

@@ -33,8 +33,9 @@ class _NeedsGeneralPath(Exception):
     """The one pass found rows that are not valid."""
 
 
-def stage_fast(session: Session, con, ctx: Context, src: Source, work: Path, staged: Path, plan: Plan,
-               report: Progress, step) -> bool:
+def stage_fast(
+    session: Session, con, ctx: Context, src: Source, work: Path, staged: Path, plan: Plan, report: Progress, step
+) -> bool:
     """One pass for a batch that is all valid and has no order twice (what a platform's export
     normally is): read, check every rule and write the rows in the ledger format at once, without
     row numbers. In a CSV file the first row that is not valid, or a line the reader cannot split,
@@ -56,8 +57,11 @@ def stage_fast(session: Session, con, ctx: Context, src: Source, work: Path, sta
         # stops the pass like a bad row.
         types = {**{f: "DOUBLE" for f in COORD_FIELDS + INT_FIELDS}, **{f: "TIMESTAMP" for f in TIME_FIELDS}}
         source = csv_reader(src, text_source(src, work), types, "timestampformat='%Y-%m-%dT%H:%M:%S%z'")
-        inputs = {f: (ident(f), "TIMESTAMP_UTC" if f in TIME_FIELDS else types.get(f, "VARCHAR"))
-                  for f in FIELDS if f in src.header}
+        inputs = {
+            f: (ident(f), "TIMESTAMP_UTC" if f in TIME_FIELDS else types.get(f, "VARCHAR"))
+            for f in FIELDS
+            if f in src.header
+        }
     typed = fast_typed_select(inputs, source, stop)
     if typed is None:
         return False
@@ -101,8 +105,9 @@ def stage_fast(session: Session, con, ctx: Context, src: Source, work: Path, sta
 
             def add() -> None:
                 try:
-                    summaries.add(session, ctx.platform_id, months,
-                                  itertools.chain([] if first is None else [first], rows))
+                    summaries.add(
+                        session, ctx.platform_id, months, itertools.chain([] if first is None else [first], rows)
+                    )
                 except BaseException as e:  # noqa: BLE001 - re-raised below
                     failed.append(e)
 
@@ -135,13 +140,24 @@ def stage_fast(session: Session, con, ctx: Context, src: Source, work: Path, sta
 def _overlaps_stored(session: Session, con, ctx: Context, staged: Path) -> bool:
     """Whether a published file of the platform has orders accepted within the staged rows' span
     (from the files' statistics and the ledger's list: no data read)."""
-    lo, hi = con.execute(f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({literal(str(staged))})").fetchone()
+    lo, hi = con.execute(
+        f"SELECT min(accepted_at), max(accepted_at) FROM read_parquet({literal(str(staged))})"
+    ).fetchone()
     if lo is None:
         return False
-    return bool(session.scalar(
-        select(OrderFile.id).join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
-        .where(OrderBatch.status == "published", OrderFile.platform_code == ctx.platform_code,
-               OrderFile.max_accepted_at >= lo, OrderFile.min_accepted_at <= hi).limit(1)))
+    return bool(
+        session.scalar(
+            select(OrderFile.id)
+            .join(OrderBatch, OrderBatch.id == OrderFile.batch_id)
+            .where(
+                OrderBatch.status == "published",
+                OrderFile.platform_code == ctx.platform_code,
+                OrderFile.max_accepted_at >= lo,
+                OrderFile.min_accepted_at <= hi,
+            )
+            .limit(1)
+        )
+    )
 
 
 # Up to this many rows, repeated order_ids are looked for by sorting their 64-bit hashes in memory
@@ -150,8 +166,7 @@ def _overlaps_stored(session: Session, con, ctx: Context, staged: Path) -> bool:
 SORT_REPEATS_MAX_ROWS = 40_000_000
 
 
-def repeated_hashes(con, hashes: str, rows: int, first_only: bool = False,
-                    keep: list | None = None) -> np.ndarray:
+def repeated_hashes(con, hashes: str, rows: int, first_only: bool = False, keep: list | None = None) -> np.ndarray:
     """The values of column ``h`` (UBIGINT) of the query ``hashes`` (``rows`` rows at most) that occur
     more than once: by sorting them in memory, or above SORT_REPEATS_MAX_ROWS with DuckDB's hash
     aggregate. ``first_only``: stop at the first one found (whether there is any). ``keep``: the

@@ -15,28 +15,53 @@ TEXT_FIELDS = ("order_id", "platform_code", "worker_account_id", "industry", "co
 TIME_FIELDS = ("accepted_at", "picked_up_at", "finished_at")
 INT_FIELDS = ("distance_m", "income_fen")
 COORD_FIELDS = ("start_lng", "start_lat", "end_lng", "end_lat")
-FIELDS = ("order_id", "platform_code", "worker_account_id", "industry", "county_code", "accepted_at",
-          "picked_up_at", "finished_at", "status", "start_lng", "start_lat", "end_lng", "end_lat", "distance_m",
-          "income_fen")
-REQUIRED = ("order_id", "platform_code", "worker_account_id", "industry", "county_code", "accepted_at",
-            "finished_at", "status")
+FIELDS = (
+    "order_id",
+    "platform_code",
+    "worker_account_id",
+    "industry",
+    "county_code",
+    "accepted_at",
+    "picked_up_at",
+    "finished_at",
+    "status",
+    "start_lng",
+    "start_lat",
+    "end_lng",
+    "end_lat",
+    "distance_m",
+    "income_fen",
+)
+REQUIRED = (
+    "order_id",
+    "platform_code",
+    "worker_account_id",
+    "industry",
+    "county_code",
+    "accepted_at",
+    "finished_at",
+    "status",
+)
 PARSED = TIME_FIELDS + INT_FIELDS + COORD_FIELDS  # fields whose text must parse; raw text kept when it does not
 STATUSES = ("completed", "cancelled")
 FORMATS = ("csv", "jsonl", "parquet")
 
 MAX_ID_LENGTH = 64
-MAX_DURATION_HOURS = 24          # an order lasts at most a day: coverage looks at the day of T and the day before
+MAX_DURATION_HOURS = 24  # an order lasts at most a day: coverage looks at the day of T and the day before
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-LNG_RANGE = (73.0, 136.0)        # China's extent: a value outside is a swapped or missing coordinate
+LNG_RANGE = (73.0, 136.0)  # China's extent: a value outside is a swapped or missing coordinate
 LAT_RANGE = (3.0, 54.0)
-MAX_DISTANCE_M = 1_000_000       # 1,000 km
-MAX_INCOME_FEN = 10_000_000      # 100,000 yuan for one order
+MAX_DISTANCE_M = 1_000_000  # 1,000 km
+MAX_INCOME_FEN = 10_000_000  # 100,000 yuan for one order
 
 SOURCES = {"api": "接口上传", "portal": "门户上传", "cli": "文件导入（命令行）", "demo": "演示数据"}
 STATUS_NAMES = {"staging": "导入中", "published": "已发布", "failed": "失败"}
 
-AUDIT_ACTION_NAMES = {"orders.import": "导入订单数据批次", "orders.import_failed": "订单数据批次导入失败",
-                      "orders.recover": "清理中断的订单导入"}
+AUDIT_ACTION_NAMES = {
+    "orders.import": "导入订单数据批次",
+    "orders.import_failed": "订单数据批次导入失败",
+    "orders.recover": "清理中断的订单导入",
+}
 audit.register_actions(AUDIT_ACTION_NAMES)
 
 
@@ -70,6 +95,12 @@ class ImportResult:
 
     def summary(self) -> dict:
         """The line ``oip orders import`` ends with (exactly the keys of the interface)."""
-        return {"batch_id": self.batch_id, "received": self.received, "accepted": self.accepted,
-                "rejected": self.rejected, "duplicates": self.duplicates, "rejects_path": self.rejects_path,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "batch_id": self.batch_id,
+            "received": self.received,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "rejects_path": self.rejects_path,
+            "seconds": round(self.seconds, 3),
+        }

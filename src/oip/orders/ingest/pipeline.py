@@ -33,8 +33,8 @@ from oip.reference.models import Industry, Region
 log = logging.getLogger(__name__)
 
 
-_PLATFORM_LOCK = 0x0A0D19     # pg_advisory_xact_lock(_PLATFORM_LOCK, platform_id): one import per platform at a time
-_ALIVE_LOCK = 0x0A0D1A        # pg_advisory_lock(_ALIVE_LOCK, batch_id): held by the process importing the batch
+_PLATFORM_LOCK = 0x0A0D19  # pg_advisory_xact_lock(_PLATFORM_LOCK, platform_id): one import per platform at a time
+_ALIVE_LOCK = 0x0A0D1A  # pg_advisory_lock(_ALIVE_LOCK, batch_id): held by the process importing the batch
 
 
 def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platform:
@@ -58,10 +58,19 @@ def _context(session: Session, plat: Platform, batch_id: int) -> Context:
     industry = session.get(Industry, plat.industry_code)
     start = coverage_start(plat, industry)
     if start is None:
-        raise DomainError(f"平台企业 {plat.code} 尚未纳入试点（或未确定纳入日期），不能报送订单数据", field="platform_code")
-    return Context(batch_id=batch_id, platform_id=plat.id, platform_code=plat.code, industry_code=industry.code,
-                   industry_name=industry.name, coverage_start=start, coverage_end=industry.covered_to,
-                   now_limit=clock.now() + FUTURE_TOLERANCE)
+        raise DomainError(
+            f"平台企业 {plat.code} 尚未纳入试点（或未确定纳入日期），不能报送订单数据", field="platform_code"
+        )
+    return Context(
+        batch_id=batch_id,
+        platform_id=plat.id,
+        platform_code=plat.code,
+        industry_code=industry.code,
+        industry_name=industry.name,
+        coverage_start=start,
+        coverage_end=industry.covered_to,
+        now_limit=clock.now() + FUTURE_TOLERANCE,
+    )
 
 
 def recover_interrupted(session: Session) -> list[int]:
@@ -76,8 +85,14 @@ def recover_interrupted(session: Session) -> list[int]:
                 if b is not None and b.status == "staging":
                     b.status = "failed"
                     b.error = "导入进程中断（未发布任何数据）"
-                    audit.record(session, audit.SystemActor(label="orders.recover"), "orders.recover",
-                                 entity_type="order_batch", entity_id=bid, after={"status": "failed"})
+                    audit.record(
+                        session,
+                        audit.SystemActor(label="orders.recover"),
+                        "orders.recover",
+                        entity_type="order_batch",
+                        entity_id=bid,
+                        after={"status": "failed"},
+                    )
                     dead.append(bid)
                 session.commit()
             except BaseException:
@@ -108,9 +123,17 @@ def _remove_leftovers(batch_id: int) -> None:
                 p.unlink(missing_ok=True)
 
 
-def import_file(path: Path | str, platform_code: str, *, fmt: str | None = None, actor: Any = audit.SYSTEM,
-                source: str = "cli", filename: str | None = None, progress: Progress | None = None,
-                _fail_after: str | None = None) -> ImportResult:
+def import_file(
+    path: Path | str,
+    platform_code: str,
+    *,
+    fmt: str | None = None,
+    actor: Any = audit.SYSTEM,
+    source: str = "cli",
+    filename: str | None = None,
+    progress: Progress | None = None,
+    _fail_after: str | None = None,
+) -> ImportResult:
     """Import one order file of ``platform_code``. Returns the batch's counts.
 
     Raises FileError (nothing imported, no batch) when the file cannot be read at all, DomainError
@@ -136,9 +159,15 @@ def import_file(path: Path | str, platform_code: str, *, fmt: str | None = None,
     locked = False
     try:
         recover_interrupted(session)
-        batch = OrderBatch(platform_id=plat_id, source=source, filename=(filename or path.name)[:256], fmt=fmt,
-                           status="staging", started_at=clock.now(),
-                           submitted_by=getattr(actor, "user_id", None))
+        batch = OrderBatch(
+            platform_id=plat_id,
+            source=source,
+            filename=(filename or path.name)[:256],
+            fmt=fmt,
+            status="staging",
+            started_at=clock.now(),
+            submitted_by=getattr(actor, "user_id", None),
+        )
         session.add(batch)
         session.flush()
         batch_id = batch.id
@@ -153,8 +182,14 @@ def import_file(path: Path | str, platform_code: str, *, fmt: str | None = None,
             b = session.get(OrderBatch, batch_id)
             b.status, b.error = "failed", reason
             b.seconds = time.monotonic() - t0
-            audit.record(session, actor, "orders.import_failed", entity_type="order_batch", entity_id=batch_id,
-                         after={"platform": platform_code, "error": reason[:500]})
+            audit.record(
+                session,
+                actor,
+                "orders.import_failed",
+                entity_type="order_batch",
+                entity_id=batch_id,
+                after={"platform": platform_code, "error": reason[:500]},
+            )
             session.commit()
             _remove_leftovers(batch_id)
             rejects_file(batch_id).unlink(missing_ok=True)
@@ -173,8 +208,9 @@ def import_file(path: Path | str, platform_code: str, *, fmt: str | None = None,
             shutil.rmtree(workdir(batch_id), ignore_errors=True)
 
 
-def _run(session: Session, batch_id: int, src: Source, actor: Any, report: Progress, t0: float,
-         fail_after: str | None) -> ImportResult:
+def _run(
+    session: Session, batch_id: int, src: Source, actor: Any, report: Progress, t0: float, fail_after: str | None
+) -> ImportResult:
     last = [time.monotonic()]
     steps: dict[str, float] = {}
 
@@ -197,7 +233,7 @@ def _run(session: Session, batch_id: int, src: Source, actor: Any, report: Progr
     con = ledger.connect(str(work / "ingest.duckdb"))
     try:
         con.execute("SET preserve_insertion_order = false")  # the ledger keeps no order of its own
-        con.execute("SET enable_progress_bar = true")          # query_progress() for the progress bar
+        con.execute("SET enable_progress_bar = true")  # query_progress() for the progress bar
         con.execute("SET enable_progress_bar_print = false")
         _load_reference(session, con, ctx, work)
         step("reference")
@@ -206,8 +242,12 @@ def _run(session: Session, batch_id: int, src: Source, actor: Any, report: Progr
         report("发布", 0.95)
         ledger.publish(session, batch, plan.staged)
         if plan.supersessions is not None:  # under the ledger lock publish took, in the same transaction
-            copy_in(session, "order_supersessions", "platform_code, order_id, version, month, by_batch_id",
-                    plan.supersessions)
+            copy_in(
+                session,
+                "order_supersessions",
+                "platform_code, order_id, version, month, by_batch_id",
+                plan.supersessions,
+            )
         step("published")
         batch.received, batch.accepted, batch.rejected = plan.received, plan.accepted, plan.rejected
         batch.duplicates, batch.corrections = plan.duplicates, plan.corrections
@@ -215,35 +255,66 @@ def _run(session: Session, batch_id: int, src: Source, actor: Any, report: Progr
         batch.published_at = clock.now()
         batch.seconds = time.monotonic() - t0
         batch.error = None
-        audit.record(session, actor, "orders.import", entity_type="order_batch", entity_id=batch_id, after={
-            "platform": ctx.platform_code, "filename": batch.filename, "format": batch.fmt, "source": batch.source,
-            "received": plan.received, "accepted": plan.accepted, "rejected": plan.rejected,
-            "duplicates": plan.duplicates, "corrections": plan.corrections, "months": plan.months,
-            "files": [f"{f.month}:{f.rows}" for f in plan.staged]})
+        audit.record(
+            session,
+            actor,
+            "orders.import",
+            entity_type="order_batch",
+            entity_id=batch_id,
+            after={
+                "platform": ctx.platform_code,
+                "filename": batch.filename,
+                "format": batch.fmt,
+                "source": batch.source,
+                "received": plan.received,
+                "accepted": plan.accepted,
+                "rejected": plan.rejected,
+                "duplicates": plan.duplicates,
+                "corrections": plan.corrections,
+                "months": plan.months,
+                "files": [f"{f.month}:{f.rows}" for f in plan.staged],
+            },
+        )
         step("before_commit")
         session.commit()
     finally:
         con.close()
     report("完成", 1.0)
-    return ImportResult(batch_id=batch_id, received=plan.received, accepted=plan.accepted, rejected=plan.rejected,
-                        duplicates=plan.duplicates, corrections=plan.corrections,
-                        rejects_path=str(plan.rejects_path.resolve()) if plan.rejects_path else None,
-                        seconds=time.monotonic() - t0, months=plan.months, steps=steps)
+    return ImportResult(
+        batch_id=batch_id,
+        received=plan.received,
+        accepted=plan.accepted,
+        rejected=plan.rejected,
+        duplicates=plan.duplicates,
+        corrections=plan.corrections,
+        rejects_path=str(plan.rejects_path.resolve()) if plan.rejects_path else None,
+        seconds=time.monotonic() - t0,
+        months=plan.months,
+        steps=steps,
+    )
 
 
 def _load_reference(session: Session, con, ctx: Context, work: Path) -> None:
     """The platform's accounts (with the day each one left the platform, if it did) and the counties."""
     accounts = work / "accounts.csv"
-    copy_out(session, "SELECT account_id, person_id, registered_on, CASE WHEN status = 'left' THEN status_on END "
-                      f"FROM platform_accounts WHERE platform_id = {int(ctx.platform_id)}", accounts)
+    copy_out(
+        session,
+        "SELECT account_id, person_id, registered_on, CASE WHEN status = 'left' THEN status_on END "
+        f"FROM platform_accounts WHERE platform_id = {int(ctx.platform_id)}",
+        accounts,
+    )
     con.execute(f"""CREATE TABLE acc AS SELECT * FROM read_csv({literal(str(accounts))},
         columns={{'account_id': 'VARCHAR', 'person_id': 'BIGINT', 'registered_on': 'DATE', 'left_on': 'DATE'}},
         header=false, auto_detect=false, delim=',', quote='"', escape='"')""")
-    rows = session.execute(select(Region.code, Region.valid_from, Region.valid_to).where(Region.level == "county")).all()
+    rows = session.execute(
+        select(Region.code, Region.valid_from, Region.valid_to).where(Region.level == "county")
+    ).all()
     rows = [(c, f, t) for c, f, t in rows if c.startswith("45")]
     county = enum_type(r[0] for r in rows) if rows else "VARCHAR"  # the code as the ledger writer takes it
     con.execute(f"CREATE TABLE cty (code VARCHAR, valid_from DATE, valid_to DATE, county {county})")
-    con.executemany("INSERT INTO cty VALUES (?, ?, COALESCE(?, DATE '9999-12-31'), ?)", [(c, f, t, c) for c, f, t in rows])
+    con.executemany(
+        "INSERT INTO cty VALUES (?, ?, COALESCE(?, DATE '9999-12-31'), ?)", [(c, f, t, c) for c, f, t in rows]
+    )
 
 
 def _check(session: Session, con, ctx: Context, src: Source, work: Path, report: Progress, step) -> Plan:

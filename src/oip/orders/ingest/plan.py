@@ -26,14 +26,14 @@ class Plan:
     accepted: int = 0
     corrections: int = 0
     staged: list[ledger.StagedFile] = field(default_factory=list)
-    supersessions: Path | None = None        # CSV: the versions this batch supersedes
+    supersessions: Path | None = None  # CSV: the versions this batch supersedes
     rejects_path: Path | None = None
     months: list[str] = field(default_factory=list)
-    valid_new: int = 0                       # valid rows staged: each order of the batch once
-    summaries: Any = None                    # the savepoint under which the fast path added the summaries
-    fast_ok: Path | None = None              # Parquet: the rows the one pass found valid, when it found others
+    valid_new: int = 0  # valid rows staged: each order of the batch once
+    summaries: Any = None  # the savepoint under which the fast path added the summaries
+    fast_ok: Path | None = None  # Parquet: the rows the one pass found valid, when it found others
     fast_written: int = 0
-    staged_hashes: Any = None                # the one pass: hash(order_id) of every staged row (numpy), for the index
+    staged_hashes: Any = None  # the one pass: hash(order_id) of every staged row (numpy), for the index
 
 
 def workdir(batch_id: int) -> Path:
@@ -59,19 +59,31 @@ def ledger_select(con, ctx: Context, where: str) -> str:
     comes from the join with the counties, its month from a list indexed by the day's year and month."""
     # A valid row's day lies between the coverage start and now, so its index is 1 or more.
     first, last = ctx.coverage_start, ctx.now_limit.astimezone(clock.SHANGHAI).date()
-    months = [f"{y:04d}-{m + 1:02d}" for y, m in (divmod(i, 12) for i in range(
-        first.year * 12 + first.month - 1, last.year * 12 + last.month))]
+    months = [
+        f"{y:04d}-{m + 1:02d}"
+        for y, m in (divmod(i, 12) for i in range(first.year * 12 + first.month - 1, last.year * 12 + last.month))
+    ]
     index = f"(year(v.day) * 12 + month(v.day) - {first.year * 12 + first.month - 1})"
     month = "strftime(v.day, '%Y-%m')"
     if months:
         month = f"COALESCE(CAST([{', '.join(literal(m) for m in months)}] AS {enum_type(months)}[])[{index}], {month})"
-    exprs = {"person_id": "v.person_id", "version": "1", "batch_id": str(int(ctx.batch_id)), "month": month,
-             "day": "v.day", "platform_code": f"CAST({literal(ctx.platform_code)} AS {enum_type([ctx.platform_code])})",
-             "industry": f"CAST({literal(ctx.industry_code)} AS {enum_type([ctx.industry_code])})",
-             "status": f"CAST(v.status AS {enum_type(STATUSES)})",
-             "county_code": "v.county"}
-    cols = ", ".join(f"{exprs[c]} AS {c}" if c in ("platform_code", "industry", "status", "county_code")
-                     else f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}" for c, typ in ledger.COLUMNS.items())
+    exprs = {
+        "person_id": "v.person_id",
+        "version": "1",
+        "batch_id": str(int(ctx.batch_id)),
+        "month": month,
+        "day": "v.day",
+        "platform_code": f"CAST({literal(ctx.platform_code)} AS {enum_type([ctx.platform_code])})",
+        "industry": f"CAST({literal(ctx.industry_code)} AS {enum_type([ctx.industry_code])})",
+        "status": f"CAST(v.status AS {enum_type(STATUSES)})",
+        "county_code": "v.county",
+    }
+    cols = ", ".join(
+        f"{exprs[c]} AS {c}"
+        if c in ("platform_code", "industry", "status", "county_code")
+        else f"CAST({exprs.get(c, f'v.{c}')} AS {typ}) AS {c}"
+        for c, typ in ledger.COLUMNS.items()
+    )
     return f"SELECT {cols} FROM v WHERE {where}"
 
 

@@ -47,9 +47,13 @@ def _checks(c: Context) -> list[tuple[str, str]]:
         if f in REQUIRED:
             out.append((missing, literal(f"{f}：必填")))
         if f in TIME_FIELDS:
-            out.append((f"t.{f}__raw IS NOT NULL",
-                        f"CASE WHEN TRY_CAST(t.{f}__raw AS TIMESTAMP) IS NOT NULL "
-                        f"THEN {literal(f'{f}：缺少时区偏移（{_TS_HINT}）')} ELSE {literal(f'{f}：格式错误（{_TS_HINT}）')} END"))
+            out.append(
+                (
+                    f"t.{f}__raw IS NOT NULL",
+                    f"CASE WHEN TRY_CAST(t.{f}__raw AS TIMESTAMP) IS NOT NULL "
+                    f"THEN {literal(f'{f}：缺少时区偏移（{_TS_HINT}）')} ELSE {literal(f'{f}：格式错误（{_TS_HINT}）')} END",
+                )
+            )
         elif f in INT_FIELDS:
             out.append((f"t.{f}__raw IS NOT NULL", literal(f"{f}：应为整数")))
         elif f in COORD_FIELDS:
@@ -57,45 +61,81 @@ def _checks(c: Context) -> list[tuple[str, str]]:
     out += [
         (f"length(t.order_id) > {MAX_ID_LENGTH}", literal(f"order_id：超过 {MAX_ID_LENGTH} 个字符")),
         (f"length(t.worker_account_id) > {MAX_ID_LENGTH}", literal(f"worker_account_id：超过 {MAX_ID_LENGTH} 个字符")),
-        (f"t.platform_code <> {literal(c.platform_code)}",
-         literal(f"platform_code：应为本批的平台编码 {c.platform_code}（实为 ") + " || left(t.platform_code, 32) || '）'"),
-        (f"t.industry <> {literal(c.industry_code)}",
-         literal(f"industry：应为该平台的行业 {c.industry_code}（{c.industry_name}）（实为 ") + " || left(t.industry, 32) || '）'"),
+        (
+            f"t.platform_code <> {literal(c.platform_code)}",
+            literal(f"platform_code：应为本批的平台编码 {c.platform_code}（实为 ")
+            + " || left(t.platform_code, 32) || '）'",
+        ),
+        (
+            f"t.industry <> {literal(c.industry_code)}",
+            literal(f"industry：应为该平台的行业 {c.industry_code}（{c.industry_name}）（实为 ")
+            + " || left(t.industry, 32) || '）'",
+        ),
         (f"t.status NOT IN {in_list(STATUSES)}", literal("status：应为 completed 或 cancelled")),
         ("t.county_code IS NOT NULL AND cty.code IS NULL", literal("county_code：不是广西的县级行政区划代码")),
-        (f"cty.code IS NOT NULL AND ({day} < cty.valid_from OR {day} > cty.valid_to)",
-         literal("county_code：该区划代码在订单日期不在有效期内")),
-        ("t.worker_account_id IS NOT NULL AND acc.account_id IS NULL",
-         literal("worker_account_id：人员名册中该平台没有此账号（须先报送人员信息）")),
-        (f"acc.registered_on IS NOT NULL AND {day} < acc.registered_on",
-         "'accepted_at：早于该账号的平台注册日期 ' || CAST(acc.registered_on AS VARCHAR)"),
+        (
+            f"cty.code IS NOT NULL AND ({day} < cty.valid_from OR {day} > cty.valid_to)",
+            literal("county_code：该区划代码在订单日期不在有效期内"),
+        ),
+        (
+            "t.worker_account_id IS NOT NULL AND acc.account_id IS NULL",
+            literal("worker_account_id：人员名册中该平台没有此账号（须先报送人员信息）"),
+        ),
+        (
+            f"acc.registered_on IS NOT NULL AND {day} < acc.registered_on",
+            "'accepted_at：早于该账号的平台注册日期 ' || CAST(acc.registered_on AS VARCHAR)",
+        ),
         (f"{day} > acc.left_on", "'worker_account_id：该账号已于 ' || CAST(acc.left_on AS VARCHAR) || ' 退出平台'"),
         ("t.finished_at < t.accepted_at", literal("finished_at：早于 accepted_at")),
-        ("t.picked_up_at < t.accepted_at OR t.picked_up_at > t.finished_at",
-         literal("picked_up_at：应在 accepted_at 与 finished_at 之间")),
-        (f"epoch_us(t.finished_at) - epoch_us(t.accepted_at) > {MAX_DURATION_HOURS * 3600 * 1_000_000}",
-         literal(f"finished_at：订单时长超过 {MAX_DURATION_HOURS} 小时")),
+        (
+            "t.picked_up_at < t.accepted_at OR t.picked_up_at > t.finished_at",
+            literal("picked_up_at：应在 accepted_at 与 finished_at 之间"),
+        ),
+        (
+            f"epoch_us(t.finished_at) - epoch_us(t.accepted_at) > {MAX_DURATION_HOURS * 3600 * 1_000_000}",
+            literal(f"finished_at：订单时长超过 {MAX_DURATION_HOURS} 小时"),
+        ),
         (f"t.accepted_at > {literal(c.now_limit)}", literal("accepted_at：晚于当前时间")),
         (f"t.finished_at > {literal(c.now_limit)}", literal("finished_at：晚于当前时间")),
-        (f"{day} < {literal(c.coverage_start)}",
-         literal(f"accepted_at：订单日期早于该平台纳入职业伤害保障之日 {c.coverage_start.isoformat()}")),
+        (
+            f"{day} < {literal(c.coverage_start)}",
+            literal(f"accepted_at：订单日期早于该平台纳入职业伤害保障之日 {c.coverage_start.isoformat()}"),
+        ),
     ]
     if c.coverage_end is not None:
-        out.append((f"{day} > {literal(c.coverage_end)}",
-                    literal(f"accepted_at：订单日期晚于该行业试点结束之日 {c.coverage_end.isoformat()}")))
+        out.append(
+            (
+                f"{day} > {literal(c.coverage_end)}",
+                literal(f"accepted_at：订单日期晚于该行业试点结束之日 {c.coverage_end.isoformat()}"),
+            )
+        )
     for lng, lat in (("start_lng", "start_lat"), ("end_lng", "end_lat")):
         has_lng = f"(t.{lng} IS NOT NULL OR t.{lng}__raw IS NOT NULL)"
         has_lat = f"(t.{lat} IS NOT NULL OR t.{lat}__raw IS NOT NULL)"
         out.append((f"{has_lng} <> {has_lat}", literal(f"{lng}/{lat}：经度和纬度应同时填写或同时留空")))
-        out.append((f"t.{lng} NOT BETWEEN {LNG_RANGE[0]} AND {LNG_RANGE[1]}",
-                    literal(f"{lng}：超出中国境内的经度范围（{LNG_RANGE[0]:g}–{LNG_RANGE[1]:g}），经纬度是否填反？")))
-        out.append((f"t.{lat} NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}",
-                    literal(f"{lat}：超出中国境内的纬度范围（{LAT_RANGE[0]:g}–{LAT_RANGE[1]:g}），经纬度是否填反？")))
+        out.append(
+            (
+                f"t.{lng} NOT BETWEEN {LNG_RANGE[0]} AND {LNG_RANGE[1]}",
+                literal(f"{lng}：超出中国境内的经度范围（{LNG_RANGE[0]:g}–{LNG_RANGE[1]:g}），经纬度是否填反？"),
+            )
+        )
+        out.append(
+            (
+                f"t.{lat} NOT BETWEEN {LAT_RANGE[0]} AND {LAT_RANGE[1]}",
+                literal(f"{lat}：超出中国境内的纬度范围（{LAT_RANGE[0]:g}–{LAT_RANGE[1]:g}），经纬度是否填反？"),
+            )
+        )
     out += [
         ("t.distance_m < 0", literal("distance_m：不能为负数")),
-        (f"t.distance_m > {MAX_DISTANCE_M}", literal(f"distance_m：超过 {MAX_DISTANCE_M // 1000} 公里，不合理（单位为米）")),
+        (
+            f"t.distance_m > {MAX_DISTANCE_M}",
+            literal(f"distance_m：超过 {MAX_DISTANCE_M // 1000} 公里，不合理（单位为米）"),
+        ),
         ("t.income_fen < 0", literal("income_fen：不能为负数")),
-        (f"t.income_fen > {MAX_INCOME_FEN}", literal(f"income_fen：超过 {MAX_INCOME_FEN // 100:,} 元，不合理（单位为分）")),
+        (
+            f"t.income_fen > {MAX_INCOME_FEN}",
+            literal(f"income_fen：超过 {MAX_INCOME_FEN // 100:,} 元，不合理（单位为分）"),
+        ),
     ]
     return out
 

@@ -24,13 +24,13 @@ _SCAN_CHUNK = 64 << 20
 @dataclass
 class Source:
     fmt: str
-    path: Path                               # what DuckDB reads
+    path: Path  # what DuckDB reads
     encoding: str = "UTF-8"
-    header: list[str] = field(default_factory=list)     # CSV: the names in the header, normalised
+    header: list[str] = field(default_factory=list)  # CSV: the names in the header, normalised
     types: dict[str, str] = field(default_factory=dict)  # Parquet: DuckDB type of each interface column present
-    transcode: bool = False                  # CSV in GB18030 to be transcoded to UTF-8 first
-    rows: int = 0                            # Parquet: the rows its metadata counts
-    ascii_head: bool = False                 # CSV: the first MiB is all ASCII (the encoding not yet known)
+    transcode: bool = False  # CSV in GB18030 to be transcoded to UTF-8 first
+    rows: int = 0  # Parquet: the rows its metadata counts
+    ascii_head: bool = False  # CSV: the first MiB is all ASCII (the encoding not yet known)
 
 
 _SIGNATURES = [
@@ -45,8 +45,15 @@ _SIGNATURES = [
 
 def guess_format(name: str | None) -> str | None:
     n = (name or "").lower()
-    for suffix, fmt in ((".csv", "csv"), (".txt", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                        (".json", "jsonl"), (".parquet", "parquet"), (".pq", "parquet")):
+    for suffix, fmt in (
+        (".csv", "csv"),
+        (".txt", "csv"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+    ):
         if n.endswith(suffix):
             return fmt
     return None
@@ -140,8 +147,9 @@ def transcode(src: Path, dst: Path) -> None:
             try:
                 fout.write(dec.decode(chunk))
             except UnicodeDecodeError as e:
-                raise FileError(f"文件中第 {fin.tell() - len(chunk) + e.start + 1} 字节附近不是有效的 GBK/GB18030 编码") \
-                    from None
+                raise FileError(
+                    f"文件中第 {fin.tell() - len(chunk) + e.start + 1} 字节附近不是有效的 GBK/GB18030 编码"
+                ) from None
         fout.write(dec.decode(b"", final=True))
 
 
@@ -151,10 +159,10 @@ def blank_lines(path: Path) -> list[int]:
     newline before it (the file's start for line 1) is right before it, or one carriage return
     before it. Vectorised: a 1.9 GB file in about the time of counting its newlines."""
     found: list[int] = []
-    prev = -1        # position of the previous newline; the file's start stands for one
-    newlines = 0     # newlines before the chunk
-    offset = 0       # the chunk's position in the file
-    last = 0         # the byte before the chunk
+    prev = -1  # position of the previous newline; the file's start stands for one
+    newlines = 0  # newlines before the chunk
+    offset = 0  # the chunk's position in the file
+    last = 0  # the byte before the chunk
     with open(path, "rb") as fh:
         while data := fh.read(_SCAN_CHUNK):
             a = np.frombuffer(data, dtype=np.uint8)
@@ -176,8 +184,10 @@ def csv_reader(src: Source, path: Path, types: dict[str, str], options: str) -> 
     VARCHAR); unnamed header cells get a name of their own."""
     names = [n or f"__unnamed_{i}" for i, n in enumerate(src.header)]
     spec = "{" + ", ".join(f"{literal(n)}: {literal(types.get(n, 'VARCHAR'))}" for n in names) + "}"
-    return (f"read_csv({literal(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
-            f"header=false, auto_detect=false, max_line_size=4194304, {options})")
+    return (
+        f"read_csv({literal(str(path))}, columns={spec}, skip=1, delim=',', quote='\"', escape='\"', "
+        f"header=false, auto_detect=false, max_line_size=4194304, {options})"
+    )
 
 
 def parquet_inputs(src: Source) -> dict[str, tuple[str, str]]:

@@ -17,14 +17,17 @@ from oip.orders.ingest.rules import CONTENT_COLUMNS, Context, content_hash_sql
 from oip.orders.ingest.sqlhelp import copy_out, scalar
 
 
-def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path, plan: Plan,
-                   report: Progress, step) -> None:
+def against_ledger(
+    session: Session, con, ctx: Context, staged: Path, work: Path, plan: Plan, report: Progress, step
+) -> None:
     """The staged rows against what the ledger holds for their months ±1 and for the months whose
     order-id index holds one of their ids (duplicates, corrections),
     the final files (one per month), the per-worker-month summaries, the superseded versions."""
     report("比对已有订单", 0.6)
-    con.execute(f"CREATE VIEW s AS SELECT file_row_number AS srn, * EXCLUDE (file_row_number) "
-                f"FROM read_parquet({literal(str(staged))}, file_row_number=true)")
+    con.execute(
+        f"CREATE VIEW s AS SELECT file_row_number AS srn, * EXCLUDE (file_row_number) "
+        f"FROM read_parquet({literal(str(staged))}, file_row_number=true)"
+    )
     month_rows = dict(con.execute("SELECT month, count(*) FROM s GROUP BY month").fetchall())
     near: set[str] = set()
     for m in month_rows:
@@ -36,29 +39,38 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
         # An order_id is the platform's for ever: a stored version in any other month (the order
         # sent again with another accepted_at) is found through the order-id index, and its month
         # compared too — so that the order is corrected, never billed twice.
-        lo, hi = con.execute(f"SELECT min(order_id), max(order_id) FROM read_parquet({literal(str(staged))})").fetchone()
-        near |= ledger.months_holding(con, session, ctx.platform_code, "SELECT hash(order_id) AS h FROM s", (lo, hi),
-                                      skip=near)
-    stored = ledger.files(session, ledger.Slice(months=tuple(sorted(near)), platforms=(ctx.platform_code,))) \
-        if near else []
+        lo, hi = con.execute(
+            f"SELECT min(order_id), max(order_id) FROM read_parquet({literal(str(staged))})"
+        ).fetchone()
+        near |= ledger.months_holding(
+            con, session, ctx.platform_code, "SELECT hash(order_id) AS h FROM s", (lo, hi), skip=near
+        )
+    stored = (
+        ledger.files(session, ledger.Slice(months=tuple(sorted(near)), platforms=(ctx.platform_code,))) if near else []
+    )
     con.execute("CREATE TABLE stored_dup (srn BIGINT)")
-    con.execute("CREATE TABLE corr (srn BIGINT, order_id VARCHAR, version INTEGER, old_version INTEGER, "
-                "old_month VARCHAR, account_id VARCHAR, day DATE, county_code VARCHAR)")
+    con.execute(
+        "CREATE TABLE corr (srn BIGINT, order_id VARCHAR, version INTEGER, old_version INTEGER, "
+        "old_month VARCHAR, account_id VARCHAR, day DATE, county_code VARCHAR)"
+    )
     if stored:
         # The current version of each stored order: the rows of the files less the superseded
         # versions (the per-platform import lock guarantees one current row per order_id; should
         # that ever fail, stored duplicates are counted twice and the reconciliation below stops
         # the import).
         has_sup = _load_superseded(session, con, ctx, sorted(near), work)
-        not_superseded = ("AND NOT EXISTS (SELECT 1 FROM sup0 WHERE sup0.order_id = o.order_id "
-                          "AND sup0.version = o.version)") if has_sup else ""
+        not_superseded = (
+            ("AND NOT EXISTS (SELECT 1 FROM sup0 WHERE sup0.order_id = o.order_id AND sup0.version = o.version)")
+            if has_sup
+            else ""
+        )
         # The same order_id: the same content is a duplicate, other content a correction. One join
         # of narrow rows (id, version, content hash of each side) finds the equal ones; the rest are
         # compared value by value (so a collision could only ever make a correction, never lose one).
         con.execute(f"""CREATE TABLE sh AS
             SELECT n.srn, n.order_id, st.ver, n.h = st.h AS eq
-            FROM (SELECT srn, order_id, {content_hash_sql('s')} AS h FROM s) n
-            JOIN (SELECT o.order_id, o.version AS ver, {content_hash_sql('o')} AS h
+            FROM (SELECT srn, order_id, {content_hash_sql("s")} AS h FROM s) n
+            JOIN (SELECT o.order_id, o.version AS ver, {content_hash_sql("o")} AS h
                   FROM read_parquet({array(stored)}) o WHERE true {not_superseded}) st
               ON st.order_id = n.order_id""")
         con.execute("INSERT INTO stored_dup SELECT srn FROM sh WHERE eq")
@@ -91,7 +103,7 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
     written: list[tuple[str, Path, int]] = []
     hashes = None
     if len(month_rows) == 1 and not stored_dups and not plan.corrections:
-        (m, rows), = month_rows.items()
+        ((m, rows),) = month_rows.items()
         target = staging / f"b{ctx.batch_id:09d}-000.parquet"
         con.execute("DROP VIEW s")
         shutil.move(str(staged), target)
@@ -100,12 +112,17 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
     elif stored_dups == sum(month_rows.values()):
         pass  # every order is stored already (the same file sent again): nothing to write
     else:
-        cols = ", ".join("COALESCE(corr.version, s.version) AS version" if c == "version" else f"s.{c}"
-                         for c in ledger.COLUMNS)
+        cols = ", ".join(
+            "COALESCE(corr.version, s.version) AS version" if c == "version" else f"s.{c}" for c in ledger.COLUMNS
+        )
         for n, m in enumerate(sorted(month_rows)):
             target = staging / f"b{ctx.batch_id:09d}-{n:03d}.parquet"
-            rows = write_ledger_file(con, f"""SELECT {cols} FROM s LEFT JOIN corr USING (srn)
-                WHERE s.month = {literal(m)} AND s.srn NOT IN (SELECT srn FROM stored_dup)""", target)
+            rows = write_ledger_file(
+                con,
+                f"""SELECT {cols} FROM s LEFT JOIN corr USING (srn)
+                WHERE s.month = {literal(m)} AND s.srn NOT IN (SELECT srn FROM stored_dup)""",
+                target,
+            )
             written.append((m, target, rows))
     for m, target, rows in written:
         if not rows:
@@ -113,22 +130,38 @@ def against_ledger(session: Session, con, ctx: Context, staged: Path, work: Path
             continue
         lo, hi, first_id, last_id = con.execute(
             "SELECT min(accepted_at), max(accepted_at), min(order_id), max(order_id) "
-            f"FROM read_parquet({literal(str(target))})").fetchone()
+            f"FROM read_parquet({literal(str(target))})"
+        ).fetchone()
         index = target.with_name(target.stem + ".ids.parquet")
         if hashes is not None and len(hashes) == rows:
             ledger.write_index_hashes(hashes, index)
         else:
             ledger.write_index(con, target, index)
-        plan.staged.append(ledger.StagedFile(path=target, month=m, platform_code=ctx.platform_code, rows=rows,
-                                             min_accepted_at=lo, max_accepted_at=hi, index=index,
-                                             min_order_id=first_id, max_order_id=last_id))
+        plan.staged.append(
+            ledger.StagedFile(
+                path=target,
+                month=m,
+                platform_code=ctx.platform_code,
+                rows=rows,
+                min_accepted_at=lo,
+                max_accepted_at=hi,
+                index=index,
+                min_order_id=first_id,
+                max_order_id=last_id,
+            )
+        )
         plan.accepted += rows
     plan.months = [f.month for f in plan.staged]
     step("written")
-    if plan.accepted != plan.valid_new - stored_dups or plan.received != plan.accepted + plan.rejected + plan.duplicates:
-        raise RuntimeError(f"counts do not reconcile: received {plan.received}, accepted {plan.accepted} "
-                           f"(expected {plan.valid_new - stored_dups}), rejected {plan.rejected}, "
-                           f"duplicates {plan.duplicates}")
+    if (
+        plan.accepted != plan.valid_new - stored_dups
+        or plan.received != plan.accepted + plan.rejected + plan.duplicates
+    ):
+        raise RuntimeError(
+            f"counts do not reconcile: received {plan.received}, accepted {plan.accepted} "
+            f"(expected {plan.valid_new - stored_dups}), rejected {plan.rejected}, "
+            f"duplicates {plan.duplicates}"
+        )
 
     # The per-worker-month summaries of the accepted rows (in the import's transaction: invisible
     # until it commits); those that held a version now superseded are summed again from the current rows.
@@ -149,8 +182,12 @@ def _load_superseded(session: Session, con, ctx: Context, months: list[str], wor
     """Table ``sup0``: the versions of the platform's orders in ``months`` already superseded
     (through a file: there may be millions). Returns whether there are any."""
     path = work / "superseded.csv"
-    copy_out(session, "SELECT order_id, version FROM order_supersessions WHERE platform_code = "
-                      f"{literal(ctx.platform_code)} AND month IN ({', '.join(literal(m) for m in months)})", path)
+    copy_out(
+        session,
+        "SELECT order_id, version FROM order_supersessions WHERE platform_code = "
+        f"{literal(ctx.platform_code)} AND month IN ({', '.join(literal(m) for m in months)})",
+        path,
+    )
     con.execute("CREATE TABLE sup0 (order_id VARCHAR, version INTEGER)")
     if path.stat().st_size:
         con.execute(f"""INSERT INTO sup0 SELECT * FROM read_csv({literal(str(path))}, header=false, auto_detect=false,
@@ -160,14 +197,15 @@ def _load_superseded(session: Session, con, ctx: Context, months: list[str], wor
 
 def _add_summaries(session: Session, con, ctx: Context, source: str, months: list[str]) -> None:
     """Add the per-worker-month summaries of the rows of ``source`` (of ``months``) to PostgreSQL."""
-    summaries.add(session, ctx.platform_id, months,
-                  summaries.batches(con, summaries.rows_sql(ctx.platform_id, source)))
+    summaries.add(session, ctx.platform_id, months, summaries.batches(con, summaries.rows_sql(ctx.platform_id, source)))
 
 
 def _rebuild_months(session: Session, con, ctx: Context, plan: Plan, stored: list[Path]) -> None:
     """The worker-months that held a now superseded version: summed again from the current rows
     (gone when none is left)."""
-    con.execute("CREATE TABLE sup AS SELECT order_id, version FROM sup0 UNION ALL SELECT order_id, old_version FROM corr")
+    con.execute(
+        "CREATE TABLE sup AS SELECT order_id, version FROM sup0 UNION ALL SELECT order_id, old_version FROM corr"
+    )
     con.execute("""CREATE TABLE aff AS SELECT DISTINCT account_id, CAST(date_trunc('month', day) AS DATE) AS month,
                    county_code FROM corr""")
     keys = con.execute("SELECT account_id, strftime(month, '%Y-%m-%d'), county_code FROM aff").fetchall()

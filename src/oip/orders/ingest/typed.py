@@ -8,8 +8,16 @@ from oip.core.sqltext import in_list, literal
 from oip.orders import ledger
 from oip.orders.ingest.interface import COORD_FIELDS, FIELDS, INT_FIELDS, PARSED, STATUSES, TEXT_FIELDS, TIME_FIELDS
 
-_TS_FORMATS = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%n%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%z",
-               "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S.%n%z", "%Y-%m-%d %H:%M%z"]
+_TS_FORMATS = [
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+    "%Y-%m-%dT%H:%M:%S.%n%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%d %H:%M:%S.%f%z",
+    "%Y-%m-%d %H:%M:%S.%n%z",
+    "%Y-%m-%d %H:%M%z",
+]
 
 
 def _ts_from_text(s: str) -> str:
@@ -17,8 +25,10 @@ def _ts_from_text(s: str) -> str:
     z = f"CASE WHEN right({s}, 1) IN ('Z', 'z') THEN left({s}, length({s}) - 1) || '+00:00' ELSE {s} END"
     fmts = "[" + ", ".join(literal(f) for f in _TS_FORMATS) + "]"
     # The usual shape, 2026-08-01T12:30:00+08:00 (25 bytes, the offset's sign at 20), by the faster cast.
-    return (f"CASE WHEN strlen({s}) = 25 AND {s}[20] IN ('+', '-') THEN TRY_CAST({s} AS TIMESTAMPTZ) "
-            f"ELSE CAST(COALESCE(try_strptime({s}, '%Y-%m-%dT%H:%M:%S%z'), try_strptime({z}, {fmts})) AS TIMESTAMPTZ) END")
+    return (
+        f"CASE WHEN strlen({s}) = 25 AND {s}[20] IN ('+', '-') THEN TRY_CAST({s} AS TIMESTAMPTZ) "
+        f"ELSE CAST(COALESCE(try_strptime({s}, '%Y-%m-%dT%H:%M:%S%z'), try_strptime({z}, {fmts})) AS TIMESTAMPTZ) END"
+    )
 
 
 def _int_from_text(s: str) -> str:
@@ -33,8 +43,18 @@ def _coord_from_text(s: str) -> str:
     return f"TRY_CAST({s} AS DOUBLE)"
 
 
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
-                  "HUGEINT", "UHUGEINT")
+_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+    "UHUGEINT",
+)
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "DECIMAL", "REAL")
 
 
@@ -49,14 +69,18 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
         expr, typ = inputs.get(f, (None, "NULL"))
         base = typ.split("(")[0]
         if expr is None:
-            inner.append(f"CAST(NULL AS {ledger.COLUMNS.get(f, 'VARCHAR') if f not in INT_FIELDS else 'BIGINT'}) AS {f}")
+            inner.append(
+                f"CAST(NULL AS {ledger.COLUMNS.get(f, 'VARCHAR') if f not in INT_FIELDS else 'BIGINT'}) AS {f}"
+            )
             outer.append(f)
             if f in PARSED:
                 outer.append(f"CAST(NULL AS VARCHAR) AS {f}__raw")
             continue
         val = f"CAST({expr} AS VARCHAR)"
         # trim only what needs it (most values do not: copying every string costs more than looking)
-        text_expr = f"NULLIF(CASE WHEN starts_with({val}, ' ') OR ends_with({val}, ' ') THEN trim({val}) ELSE {val} END, '')"
+        text_expr = (
+            f"NULLIF(CASE WHEN starts_with({val}, ' ') OR ends_with({val}, ' ') THEN trim({val}) ELSE {val} END, '')"
+        )
         if f in TEXT_FIELDS:
             if f == "status":
                 text_expr = f"CASE WHEN {val} IN {in_list(STATUSES)} THEN {val} ELSE lower({text_expr}) END"
@@ -66,8 +90,11 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
         if base == "VARCHAR":
             inner.append(f"{text_expr} AS {f}__s")
             s = f"{f}__s"
-            conv = {**{t: _ts_from_text for t in TIME_FIELDS}, **{t: _int_from_text for t in INT_FIELDS},
-                    **{t: _coord_from_text for t in COORD_FIELDS}}[f](s)
+            conv = {
+                **{t: _ts_from_text for t in TIME_FIELDS},
+                **{t: _int_from_text for t in INT_FIELDS},
+                **{t: _coord_from_text for t in COORD_FIELDS},
+            }[f](s)
             inner.append(f"{conv} AS {f}")
             outer.append(f)
             outer.append(f"CASE WHEN {s} IS NOT NULL AND {f} IS NULL THEN {s} END AS {f}__raw")
@@ -80,8 +107,10 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
             if base in _INTEGER_TYPES:
                 typed = f"TRY_CAST({expr} AS BIGINT)"
             elif base in _FLOAT_TYPES:
-                typed = f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) AND abs({expr}) < 1e18 " \
-                        f"THEN CAST({expr} AS BIGINT) END"
+                typed = (
+                    f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) AND {expr} = trunc({expr}) AND abs({expr}) < 1e18 "
+                    f"THEN CAST({expr} AS BIGINT) END"
+                )
             else:
                 typed = "CAST(NULL AS BIGINT)"
         else:
@@ -97,13 +126,16 @@ def _typed_columns(inputs: dict[str, tuple[str | None, str]]) -> tuple[list[str]
     return inner, outer
 
 
-def typed_select(inputs: dict[str, tuple[str | None, str]], source_sql: str, pre_reason: str = "NULL",
-                 row_number: str | None = None) -> str:
+def typed_select(
+    inputs: dict[str, tuple[str | None, str]], source_sql: str, pre_reason: str = "NULL", row_number: str | None = None
+) -> str:
     """The typed projection of a source; ``row_number``: an expression of the source giving ``rn``."""
     inner, outer = _typed_columns(inputs)
     rn_in, rn_out = (f"{row_number} AS rn, ", "rn, ") if row_number else ("", "")
-    return (f"SELECT {rn_out}pre_reason, {', '.join(outer)} FROM ("
-            f"SELECT {rn_in}CAST({pre_reason} AS VARCHAR) AS pre_reason, {', '.join(inner)} FROM {source_sql})")
+    return (
+        f"SELECT {rn_out}pre_reason, {', '.join(outer)} FROM ("
+        f"SELECT {rn_in}CAST({pre_reason} AS VARCHAR) AS pre_reason, {', '.join(inner)} FROM {source_sql})"
+    )
 
 
 def fast_typed_select(inputs: dict[str, tuple[str, str]], source_sql: str, stop: str) -> str | None:
@@ -123,12 +155,18 @@ def fast_typed_select(inputs: dict[str, tuple[str, str]], source_sql: str, stop:
             if f in TEXT_FIELDS:
                 if base != "VARCHAR":
                     return None
-                cols.append(f"CASE WHEN {q} = '' OR starts_with({q}, ' ') OR ends_with({q}, ' ') THEN {stop} "
-                            f"ELSE {q} END AS {f}" if f == "order_id" else f"{q} AS {f}")
+                cols.append(
+                    f"CASE WHEN {q} = '' OR starts_with({q}, ' ') OR ends_with({q}, ' ') THEN {stop} "
+                    f"ELSE {q} END AS {f}"
+                    if f == "order_id"
+                    else f"{q} AS {f}"
+                )
             elif f in TIME_FIELDS:
                 if base == "VARCHAR":  # the usual shapes with an offset: …T12:30:00+08:00, …T04:30:00Z
-                    cols.append(f"CASE WHEN {q}[20] IN ('+', '-', 'Z') THEN CAST({q} AS TIMESTAMPTZ) "
-                                f"WHEN {q} IS NULL THEN NULL ELSE {stop} END AS {f}")
+                    cols.append(
+                        f"CASE WHEN {q}[20] IN ('+', '-', 'Z') THEN CAST({q} AS TIMESTAMPTZ) "
+                        f"WHEN {q} IS NULL THEN NULL ELSE {stop} END AS {f}"
+                    )
                 elif base in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS"):
                     cols.append(f"CAST({q} AS TIMESTAMPTZ) AS {f}")
                 elif base == "TIMESTAMP_UTC":  # parsed from text with its offset, as UTC: the same instant
@@ -141,8 +179,10 @@ def fast_typed_select(inputs: dict[str, tuple[str, str]], source_sql: str, stop:
                 if base in _INTEGER_TYPES:
                     cols.append(f"CAST({q} AS BIGINT) AS {f}")
                 elif base in _FLOAT_TYPES:
-                    cols.append(f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} = trunc({q}) AND abs({q}) < 1e15 "
-                                f"THEN CAST({q} AS BIGINT) ELSE {stop} END AS {f}")
+                    cols.append(
+                        f"CASE WHEN {q} IS NULL THEN NULL WHEN {q} = trunc({q}) AND abs({q}) < 1e15 "
+                        f"THEN CAST({q} AS BIGINT) ELSE {stop} END AS {f}"
+                    )
                 else:
                     return None
             else:  # coordinates: NaN and infinities fail the range checks
