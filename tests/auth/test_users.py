@@ -178,7 +178,7 @@ def test_an_officer_manages_only_users_of_organisations_inside_their_region(db):
         )
     assert e.value.field == "organisation_id"
     page = service.list_users(db, guilin, size=500)
-    assert page.rows and all(u.organisation.region_code.startswith("4503") for u in page.rows)
+    assert page.items and all(u.organisation.region_code.startswith("4503") for u in page.items)
     db.rollback()
 
 

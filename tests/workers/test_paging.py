@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from oip.workers.pages import REPORT_PAGE, page_window
+from oip.core.pagination import page_window
+from oip.workers.pages import REPORT_PAGE
 from tests.conftest import bearer
 from tests.workers.conftest import record
 

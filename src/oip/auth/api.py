@@ -139,7 +139,7 @@ def users(
     db: Session = DB,
 ):
     res = service.list_users(db, p, organisation_id=organisation_id, role_code=role, q=q, page=page, size=size)
-    return UserPageOut(items=[_out(u) for u in res.rows], total=res.total, page=res.page, size=res.size)
+    return UserPageOut(items=[_out(u) for u in res.items], total=res.total, page=res.page, size=res.size)
 
 
 @api.post("/users", response_model=UserOut, status_code=201, summary="新建用户")

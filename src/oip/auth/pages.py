@@ -17,6 +17,7 @@ from oip.core import layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
+from oip.core.pagination import page_window
 from oip.core.web import DB, client_ip
 
 pages = APIRouter(include_in_schema=False)
@@ -96,19 +97,10 @@ def _users_page(
     result = service.list_users(db, p, organisation_id=organisation_id, role_code=role or None, q=q, page=page)
     orgs = service.organisations_in_scope(db, p)
 
+    kept = {k: v for k, v in {"organisation_id": organisation_id, "role": role, "q": q}.items() if v not in ("", None)}
+
     def page_url(n: int) -> str:
-        return "/users?" + urlencode(
-            {
-                k: v
-                for k, v in {
-                    "organisation_id": organisation_id or "",
-                    "role": role or "",
-                    "q": q or "",
-                    "page": n,
-                }.items()
-                if v not in ("", None)
-            }
-        )
+        return "/users?" + urlencode({**kept, "page": n})
 
     return render(
         request,
@@ -123,6 +115,8 @@ def _users_page(
         role=role or "",
         q=q or "",
         page_url=page_url,
+        kept=kept,
+        window=page_window(result.page, result.pages),
         can_manage=p.can(P.USER_MANAGE),
         grantable=service.grantable_roles(p),
         error=error,

@@ -31,6 +31,7 @@ from oip.auth.permissions import ORG_KIND_NAMES, ROLES, Role, role
 from oip.core import audit, clock
 from oip.core.config import get_settings
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
+from oip.core.pagination import Page
 from oip.reference.models import Region
 
 
@@ -380,18 +381,6 @@ def organisations_in_scope(session: Session, p: Principal) -> list[Organisation]
     )
 
 
-@dataclass
-class UserPage:
-    rows: list[User]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-
 def list_users(
     session: Session,
     p: Principal,
@@ -401,7 +390,7 @@ def list_users(
     q: str | None = None,
     page: int = 1,
     size: int = USER_PAGE_SIZE,
-) -> UserPage:
+) -> Page[User]:
     """Staff and platform system users of the organisations in ``p``'s scope (workers have their own accounts)."""
     if role_code and role_code not in ROLES:
         raise DomainError("角色不存在", field="role")
@@ -429,7 +418,7 @@ def list_users(
             .limit(size)
         )
     )
-    return UserPage(rows, total, page, size)
+    return Page(rows, total, page, size)
 
 
 def get_user(session: Session, p: Principal, user_id: int) -> User:

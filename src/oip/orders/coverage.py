@@ -76,18 +76,24 @@ class CoverageResult:
         }
 
 
-def parse_at(raw: str) -> dt.datetime:
-    """An ISO 8601 time with an offset (a time without one is refused: it would be ambiguous)."""
+def parse_at(raw: str, *, naive_in_beijing: bool = False) -> dt.datetime:
+    """An ISO 8601 time. Without an offset it is refused (it would be ambiguous), unless
+    ``naive_in_beijing``: a page's date-time picker (``2026-08-01T12:30``) speaks Beijing time."""
     s = (raw or "").strip().replace(" ", "T", 1)
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     try:
         t = dt.datetime.fromisoformat(s)
     except ValueError:
-        raise DomainError(
-            f"时间 {raw[:40]} 格式错误：应为带时区的 ISO 8601 时间，如 2026-08-01T12:30:00+08:00", field="at"
-        ) from None
+        example = (
+            "请用日期时间选择器选择，如 2026-08-01 12:30"
+            if naive_in_beijing
+            else "应为带时区的 ISO 8601 时间，如 2026-08-01T12:30:00+08:00"
+        )
+        raise DomainError(f"时点“{raw[:40]}”格式错误：{example}", field="at") from None
     if t.tzinfo is None:
+        if naive_in_beijing:
+            return t.replace(tzinfo=clock.SHANGHAI)
         raise DomainError("时间须带时区偏移，如 2026-08-01T12:30:00+08:00", field="at")
     return t
 

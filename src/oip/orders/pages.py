@@ -131,21 +131,6 @@ async def portal_upload(request: Request, p: Principal = Depends(Require(P.ORDER
     return RedirectResponse(f"/orders/batches/{res['batch_id']}?new=1", status_code=303)
 
 
-def parse_beijing(raw: str) -> dt.datetime:
-    """A moment from the page's date-time picker (``2026-08-01T12:30`` or ``…T12:30:15``) in Beijing
-    time; a time written with an offset (an older link) keeps it."""
-    s = (raw or "").strip().replace(" ", "T", 1)
-    if s.endswith(("Z", "z")):
-        s = s[:-1] + "+00:00"
-    try:
-        t = dt.datetime.fromisoformat(s)
-    except ValueError:
-        raise DomainError(
-            f"时点“{raw[:40]}”格式错误：请用日期时间选择器选择，如 2026-08-01 12:30", field="at"
-        ) from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=clock.SHANGHAI)
-
-
 def _picker_value(t: dt.datetime) -> str:
     """The value of a ``datetime-local`` input for a moment: Beijing wall time, to the second."""
     return clock.local(t).strftime("%Y-%m-%dT%H:%M:%S")
@@ -213,7 +198,7 @@ def _coverage_page(request: Request, db: Session, p: Principal, form: dict):
     result = error = lookup = None
     if form["at"]:
         try:
-            when = parse_beijing(form["at"])
+            when = coverage.parse_at(form["at"], naive_in_beijing=True)
             form["at"] = _picker_value(when)
             pid = None
             if form["id_number"] or form["name"] or form["phone"]:

@@ -21,6 +21,7 @@ from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.ids import mask_id, mask_phone
 from oip.core.layout import render
+from oip.core.pagination import page_count, page_window
 from oip.core.web import DB, client_ip
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
@@ -57,26 +58,6 @@ layout.register_stat(
 
 ROSTER_PAGE = 50  # registrations per page of the roster
 REPORT_PAGE = 100  # records per page in each list of a batch report (the rejects CSV has them all)
-
-
-def page_window(page: int, pages: int, around: int = 2) -> list[int | None]:
-    """Page numbers to link: the first, the last, and ``around`` either side of the current page;
-    None where numbers are left out (shown as …). A gap of a single page shows that page instead."""
-    shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
-    out: list[int | None] = []
-    prev = 0
-    for n in shown:
-        if n - prev == 2:
-            out.append(n - 1)
-        elif n - prev > 2:
-            out.append(None)
-        out.append(n)
-        prev = n
-    return out
-
-
-def page_count(total: int, size: int) -> int:
-    return max(1, -(-total // size))
 
 
 OUTCOMES = {"created": "新增", "updated": "更新", "unchanged": "无变化", "rejected": "拒绝"}

@@ -30,6 +30,7 @@ from oip.auth.service import Principal, record_attempt
 from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
+from oip.core.pagination import Page
 from oip.platforms.models import Platform
 from oip.platforms.service import acting_platform
 from oip.reference.models import Region
@@ -279,18 +280,6 @@ def set_status(
 # ---- reads ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Page:
-    items: list[PlatformAccount]
-    total: int
-    page: int
-    size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-
 def query_kind(q: str) -> tuple[str, Any]:
     """What a search term is: an ID number, a mobile number, or text (name prefix / account)."""
     try:
@@ -314,7 +303,7 @@ def search(
     page: int = 1,
     size: int = 50,
     purpose: str = "查询从业人员名册",
-) -> Page:
+) -> Page[PlatformAccount]:
     """Registrations in the caller's scope (masked). ``q`` matches a name prefix, a platform account,
     or — when it is a valid ID or mobile number — the person or account with that number.
 
