@@ -197,10 +197,19 @@ def covered_at(
     )
 
 
-def _worked_days(session: Session, by_key: dict[tuple[int, str], rules.Account]) -> list[rules.DaySpan]:
-    """The accounts' worker-months (a handful of rows): the days they worked with the span of each
-    day's orders, first acceptance to last finish."""
-    key_cond = tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key))
+def _worked_days(
+    session: Session,
+    by_key: dict[tuple[int, str], rules.Account],
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> list[rules.DaySpan]:
+    """The accounts' worker-months (a handful of rows): the days they worked (from ``since`` to
+    ``until`` when given) with the span of each day's orders, first acceptance to last finish."""
+    conds = [tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(by_key))]
+    if since is not None:
+        conds.append(WorkerMonth.month >= since.replace(day=1))
+    if until is not None:
+        conds.append(WorkerMonth.month <= until)
     months = session.execute(
         select(
             WorkerMonth.platform_id,
@@ -209,14 +218,16 @@ def _worked_days(session: Session, by_key: dict[tuple[int, str], rules.Account])
             WorkerMonth.day_orders,
             WorkerMonth.day_first,
             WorkerMonth.day_last,
-        ).where(key_cond)
+        ).where(*conds)
     ).all()
     spans = []
     for m in months:
         acct = by_key[(m.platform_id, m.account_id)]
         for i, n in enumerate(m.day_orders or []):
+            day = m.month + dt.timedelta(days=i)
+            if (since is not None and day < since) or (until is not None and day > until):
+                continue
             if n and m.day_first[i] is not None and m.day_last[i] is not None:
-                day = m.month + dt.timedelta(days=i)
                 start = _day_start(day)
                 spans.append(
                     rules.DaySpan(
@@ -335,33 +346,13 @@ def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.
     except NotFound:
         return list(days.values())
     first = since - dt.timedelta(days=1)  # an order accepted the evening before may run into ``since``
-    months = session.execute(
-        select(
-            WorkerMonth.platform_id,
-            WorkerMonth.account_id,
-            WorkerMonth.month,
-            WorkerMonth.day_orders,
-            WorkerMonth.day_first,
-            WorkerMonth.day_last,
-        ).where(
-            tuple_(WorkerMonth.platform_id, WorkerMonth.account_id).in_(list(accounts)),
-            WorkerMonth.month >= first.replace(day=1),
-            WorkerMonth.month <= until,
-        )
-    ).all()
     # One read per account and month: from the first acceptance to the last finish of its days in range.
-    spans: dict[tuple[tuple[int, str], dt.date], tuple[dt.datetime, dt.datetime]] = {}
-    for m in months:
-        for i, n in enumerate(m.day_orders or []):
-            day = m.month + dt.timedelta(days=i)
-            if not n or not first <= day <= until or m.day_first[i] is None or m.day_last[i] is None:
-                continue
-            lo = _day_start(day) + dt.timedelta(seconds=m.day_first[i])
-            hi = _day_start(day) + dt.timedelta(seconds=m.day_last[i])
-            k = ((m.platform_id, m.account_id), m.month)
-            old = spans.get(k)
-            spans[k] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
-    reads = [rules.Read(accounts[key], month, lo, hi) for (key, month), (lo, hi) in spans.items()]
+    spans: dict[tuple[rules.Account, str], tuple[dt.date, dt.datetime, dt.datetime]] = {}
+    for d in _worked_days(session, accounts, first, until):
+        k = (d.account, month_of(d.day))
+        old = spans.get(k)
+        spans[k] = (min(d.day, old[0]), min(d.first, old[1]), max(d.last, old[2])) if old else (d.day, d.first, d.last)
+    reads = [rules.Read(acct, day, lo, hi) for (acct, _), (day, lo, hi) in spans.items()]
     orders = _fetch(session, reads) if reads else []
     by_code = {a.key: a for a in accounts.values()}
     windows: list[tuple[dt.datetime, dt.datetime]] = []
