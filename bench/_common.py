@@ -108,10 +108,6 @@ def emit(record: dict) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def human(n: float) -> str:
-    return f"{n:,.0f}"
-
-
 def fail(msg: str) -> None:
     print(msg, file=sys.stderr)
     sys.exit(2)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from oip.core.errors import DomainError, IllegalTransition, TooLarge
-from oip.platforms import admission as A, rates, service as S
+from oip.platforms import admission as A, phasing, rates, service as S
 
 # ---- the transition table ------------------------------------------------------------------------
 
@@ -129,23 +129,23 @@ def industry(covered_from, covered_to=None):
 
 def test_covered_from_the_first_day_not_the_day_before():
     p, i = plat(dt.date(2025, 7, 1)), industry(dt.date(2025, 7, 1))
-    assert S.coverage_start(p, i) == dt.date(2025, 7, 1)
-    assert S.is_covered(p, i, dt.date(2025, 7, 1))
-    assert not S.is_covered(p, i, dt.date(2025, 6, 30))
+    assert phasing.coverage_start(p, i) == dt.date(2025, 7, 1)
+    assert phasing.is_covered(p, i, dt.date(2025, 7, 1))
+    assert not phasing.is_covered(p, i, dt.date(2025, 6, 30))
 
 
 def test_new_industry_starts_later_than_the_platform():
     """An industry added for 2027-01-01, a platform admitted 2026-05-01: coverage starts in 2027."""
     p, i = plat(dt.date(2026, 5, 1)), industry(dt.date(2027, 1, 1))
-    assert S.coverage_start(p, i) == dt.date(2027, 1, 1)
-    assert not S.is_covered(p, i, dt.date(2026, 12, 31))
-    assert S.is_covered(p, i, dt.date(2027, 1, 1))
+    assert phasing.coverage_start(p, i) == dt.date(2027, 1, 1)
+    assert not phasing.is_covered(p, i, dt.date(2026, 12, 31))
+    assert phasing.is_covered(p, i, dt.date(2027, 1, 1))
 
 
 def test_platform_admitted_after_its_industry():
     p, i = plat(dt.date(2026, 3, 15)), industry(dt.date(2025, 7, 1))
-    assert S.coverage_start(p, i) == dt.date(2026, 3, 15)
-    assert not S.is_covered(p, i, dt.date(2026, 3, 14))
+    assert phasing.coverage_start(p, i) == dt.date(2026, 3, 15)
+    assert not phasing.is_covered(p, i, dt.date(2026, 3, 14))
 
 
 @pytest.mark.parametrize(
@@ -158,14 +158,14 @@ def test_platform_admitted_after_its_industry():
     ],
 )
 def test_no_coverage_without_both_dates_and_admission(p, i):
-    assert S.coverage_start(p, i) is None
-    assert not S.is_covered(p, i, dt.date(2030, 1, 1))
+    assert phasing.coverage_start(p, i) is None
+    assert not phasing.is_covered(p, i, dt.date(2030, 1, 1))
 
 
 def test_coverage_ends_with_the_industry():
     p, i = plat(dt.date(2025, 7, 1)), industry(dt.date(2025, 7, 1), covered_to=dt.date(2027, 12, 31))
-    assert S.is_covered(p, i, dt.date(2027, 12, 31))
-    assert not S.is_covered(p, i, dt.date(2028, 1, 1))
+    assert phasing.is_covered(p, i, dt.date(2027, 12, 31))
+    assert not phasing.is_covered(p, i, dt.date(2028, 1, 1))
 
 
 # ---- rate --------------------------------------------------------------------------------------

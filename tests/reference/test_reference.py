@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from oip.core import audit
 from oip.core.errors import DomainError
-from oip.platforms import service as platforms
+from oip.platforms import phasing, service as platforms
 from oip.platforms.models import Platform
 from oip.reference import service
 from oip.reference.models import Industry, Region
@@ -49,10 +49,12 @@ def test_the_pilot_platforms_with_names_and_base_amounts(db):
 
 
 def test_industries_are_data_with_start_dates(db):
-    assert db.get(Industry, "ride_hailing").covered_on(dt.date(2025, 7, 1))
-    assert not db.get(Industry, "ride_hailing").covered_on(dt.date(2025, 6, 30))
+    didi = db.scalar(select(Platform).where(Platform.code == "didi"))
+    ride = db.get(Industry, "ride_hailing")
+    assert phasing.is_covered(didi, ride, dt.date(2025, 7, 1))
+    assert not phasing.is_covered(didi, ride, dt.date(2025, 6, 30))
     ind = service.add_industry(db, audit.SystemActor(label="test"), "home_services", "家政服务", dt.date(2027, 1, 1))
-    assert not ind.covered_on(dt.date(2026, 12, 31)) and ind.covered_on(dt.date(2027, 1, 1))
+    assert ind.covered_from == dt.date(2027, 1, 1) and ind.covered_to is None
     with pytest.raises(DomainError):
         service.add_industry(db, audit.SystemActor(label="test"), "Bad Code", "x", None)
     db.rollback()

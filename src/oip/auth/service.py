@@ -14,7 +14,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, delete, false, func, or_, select, update
+from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
@@ -310,16 +310,6 @@ def credentials_of_platform(session: Session, platform_id: int) -> list[ApiCrede
             .order_by(ApiCredential.id)
         )
     )
-
-
-def set_password(session: Session, actor, user: User, password: str) -> None:
-    user.password_hash = hash_secret(password)
-    session.execute(
-        update(StaffSession)
-        .where(StaffSession.user_id == user.id)
-        .values(last_seen_at=clock.now() - dt.timedelta(days=365))
-    )
-    audit.record(session, actor, "user.set_password", entity_type="user", entity_id=user.id)
 
 
 # ---- user management (the users page and /api/v1/users) ----------------------------------------------

@@ -190,7 +190,7 @@ def generate(
 
     Returns {"orders", "batches", "rejected", "duplicates", "months", "platforms", "files", "seconds"}."""
     from oip.orders import ingest
-    from oip.platforms.service import coverage_start
+    from oip.platforms.phasing import coverage_start
 
     t0 = time.monotonic()
     session.commit()

@@ -2,7 +2,7 @@
 
 A worker is covered at T when T lies in the window of one of their orders, from ``accepted_at`` to
 ``finished_at`` inclusive — cancelled orders too (the worker was working) — on a platform whose
-workers are covered on that date (``platforms.service.is_covered``: platform admitted, industry in
+workers are covered on that date (``platforms.phasing.is_covered``: platform admitted, industry in
 the pilot). Asked for one platform account, or for a person across all their accounts.
 
 How it stays fast at 100M orders: PostgreSQL's per-worker-month summaries (``WorkerMonth``: the
@@ -36,7 +36,7 @@ from oip.orders import coverage_rules as rules, ledger
 from oip.orders.coverage_rules import STATUS_NAMES, OrderRef  # noqa: F401  (the names callers use)
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from oip.platforms.models import Platform
-from oip.platforms.service import coverage_start
+from oip.platforms.phasing import coverage_start
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
 from oip.workers.scope import account_condition

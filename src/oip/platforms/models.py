@@ -22,14 +22,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from oip.core.db import Base, IdMixin, TimestampMixin
+from oip.platforms.phasing import ADMITTED
 
 
 def in_force(row, day: dt.date) -> bool:
     """An effective-dated row (valid_from, valid_to inclusive) in force on ``day``."""
     return row.valid_from <= day and (row.valid_to is None or day <= row.valid_to)
-
-
-ADMITTED = "admitted"  # Platform.status of a platform in the pilot
 
 
 class Platform(IdMixin, TimestampMixin, Base):

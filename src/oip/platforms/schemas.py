@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oip.core.errors import DomainError
 from oip.core.validation import register_labels, translate
-from oip.platforms import admission as adm_rules, rates, service
+from oip.platforms import admission as adm_rules, phasing, rates, service
 from oip.platforms.models import Admission, AdmissionStep, Attachment, NoticeObjection, Platform
 from oip.reference.models import Industry, Region
 
@@ -261,7 +261,7 @@ def platform_out(plat: Platform, industry: Industry, today: dt.date) -> Platform
         year=today.year,
         k=k,
         rate_yuan=service.yuan_str(rates.rate_yuan(base, k)) if base is not None else None,
-        coverage_start=service.coverage_start(plat, industry),
+        coverage_start=phasing.coverage_start(plat, industry),
     )
 
 

@@ -3,8 +3,8 @@ rules of rates and phasing.
 
 - the premium rate formula base × (1 + 0.10·k) and the industries' default base amounts live in
   one place, the pure module ``oip.platforms.rates``.
-- ``coverage_start`` / ``is_covered`` phase a platform's coverage in: it starts on the later of the
-  industry's and the platform's start date.
+- when a platform's coverage starts (the later of its industry's and its own start date) is the pure
+  ``oip.platforms.phasing``.
 
 Every write takes the acting Principal, checks the data scope, and records an audit event in the
 caller's transaction. Platforms designated by national decision are entered directly
@@ -30,7 +30,7 @@ from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
-from oip.platforms.models import ADMITTED, Platform, PlatformName, PlatformRate, PlatformRegion
+from oip.platforms.models import Platform, PlatformName, PlatformRate, PlatformRegion
 from oip.platforms.rates import BASE_MAX
 from oip.platforms.scope import admitted, platform_condition
 from oip.reference import service as reference
@@ -99,23 +99,6 @@ audit.register_actions(AUDIT_ACTION_NAMES)
 
 
 # ---- pure rules ----------------------------------------------------------------------------------
-
-
-def coverage_start(platform: Any, industry: Any) -> dt.date | None:
-    """The first day the platform's workers are covered: the later of the industry's start
-    (``industry.covered_from``) and the platform's (``platform.covered_from``). None while either
-    is unknown or the platform is not admitted."""
-    if platform.status != ADMITTED or platform.covered_from is None or industry.covered_from is None:
-        return None
-    return max(platform.covered_from, industry.covered_from)
-
-
-def is_covered(platform: Any, industry: Any, day: dt.date) -> bool:
-    """Whether orders of ``platform`` on ``day`` are covered (also honours the industry's end)."""
-    start = coverage_start(platform, industry)
-    if start is None or day < start:
-        return False
-    return industry.covered_to is None or day <= industry.covered_to
 
 
 def yuan_str(amount: Decimal | None) -> str | None:

@@ -47,7 +47,7 @@ from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange, tax
 from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
-from oip.platforms import service as platforms
+from oip.platforms import phasing, service as platforms
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted, platform_condition
 from oip.premiums import calc, rules
@@ -178,7 +178,7 @@ def covered_platforms(
     out = []
     for p in session.scalars(q):
         ind = inds[p.industry_code]
-        start = platforms.coverage_start(p, ind)
+        start = phasing.coverage_start(p, ind)
         if start is None or start > last or (ind.covered_to is not None and ind.covered_to < first):
             continue
         out.append((p, max(start, first)))

@@ -38,13 +38,6 @@ class Industry(Base):
     covered_from: Mapped[dt.date | None] = mapped_column(Date)
     covered_to: Mapped[dt.date | None] = mapped_column(Date)
 
-    def covered_on(self, day: dt.date) -> bool:
-        return (
-            self.covered_from is not None
-            and self.covered_from <= day
-            and (self.covered_to is None or day <= self.covered_to)
-        )
-
 
 class CalendarDay(Base):
     """`CalendarDay` — 节假日安排: a day of a year an officer loaded (``oip calendar load``) that

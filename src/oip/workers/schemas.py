@@ -52,13 +52,6 @@ class RegistrationIn(BaseModel):
     platform_code: str | None = Field(None, description="平台企业编码（社保经办机构代报时必填）", examples=["meituan"])
 
 
-class BatchIn(BaseModel):
-    """A batch of registrations: ``records`` (at most ``OIP_BATCH_MAX_RECORDS``, default 5000)."""
-
-    platform_code: str | None = Field(None, description="平台企业编码（社保经办机构代报时必填）")
-    records: list[RegistrationIn]
-
-
 class StatusIn(BaseModel):
     """A worker left the platform (``left``) or came back (``active``)."""
 

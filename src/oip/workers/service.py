@@ -417,19 +417,6 @@ def get_person(
     return person, accounts, clear
 
 
-def find_account(session: Session, actor: Principal, platform: Platform, account_id: str) -> PlatformAccount:
-    acc = session.scalar(
-        select(PlatformAccount).where(
-            PlatformAccount.platform_id == platform.id,
-            PlatformAccount.account_id == account_id,
-            account_condition(actor),
-        )
-    )
-    if acc is None:
-        raise out_of_scope("平台账号")
-    return acc
-
-
 def find_person(
     session: Session,
     actor: Principal,

@@ -53,7 +53,7 @@ def _resolve_platform(session: Session, actor: Any, platform_code: str) -> Platf
 
 
 def _context(session: Session, plat: Platform, batch_id: int) -> Context:
-    from oip.platforms.service import coverage_start
+    from oip.platforms.phasing import coverage_start
 
     industry = session.get(Industry, plat.industry_code)
     start = coverage_start(plat, industry)
