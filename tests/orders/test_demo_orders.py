@@ -6,9 +6,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from oip.core import clock
 from oip.core.db import session_scope
 from oip.demo import orders as demo_orders
 from oip.orders import ledger
+from oip.orders.models import OrderBatch
 from oip.workers.models import PlatformAccount
 from tests.orders.conftest import register_workers
 
@@ -25,6 +27,10 @@ def test_generate_a_month_for_some_accounts():
     assert summary["orders"] > 13 * 31 * 0.4 and summary["batches"] == 3
     assert summary["platforms"] == ["didi", "huolala", "meituan"]
     with session_scope() as s:
+        # delivered in the small hours of 1 September 2025, as a platform's monthly file would be
+        batches = s.scalars(select(OrderBatch).order_by(OrderBatch.id.desc()).limit(3)).all()
+        assert {clock.local(b.started_at).date() for b in batches} == {dt.date(2025, 9, 1)}
+        assert all(clock.local(b.published_at).hour == 1 for b in batches)
         con = ledger.connect()
         ledger.register_orders(con, s, ledger.Slice(months=("2025-08",)))
         quoted = ", ".join(f"'{a}'" for a in ids)

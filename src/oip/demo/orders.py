@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.core import audit, clock
-from oip.core.months import add_months, first_day, month_of, previous_month
+from oip.core.months import add_months, first_day, month_of, next_month, previous_month
+from oip.demo.timeline import at, moment
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted
 from oip.reference.models import Industry
@@ -227,7 +228,12 @@ def generate(
                 path = Path(tmp) / f"{plat.code}-{m:%Y-%m}.parquet"
                 prefix = f"DM{plat.code[:4].upper()}{m:%Y%m}{seed % 1000:03d}"
                 _write_month(path, plat, industry.code, data, mask, prefix)
-                res = ingest.import_file(path, plat.code, fmt="parquet", actor=ACTOR, source="demo", filename=path.name)
+                # Each platform delivers a month's orders in the small hours of the 1st of the next month
+                # (demo.timeline: the batch and its audit events carry that time, never one after now).
+                with at(moment(first_day(next_month(month_of(m))), 1, 10 + len(used))):
+                    res = ingest.import_file(
+                        path, plat.code, fmt="parquet", actor=ACTOR, source="demo", filename=path.name
+                    )
                 path.unlink()
                 totals["orders"] += res.accepted
                 totals["rejected"] += res.rejected
