@@ -33,7 +33,8 @@ def test_batch_page_shows_counts_and_the_first_rejects(client, as_user, batch):
     r = client.get(f"/orders/batches/{batch[1].batch_id}")
     assert r.status_code == 200
     assert re.search(r'data-testid="accepted">1<', r.text) and re.search(r'data-testid="rejected">1<', r.text)
-    assert "status：应为 completed 或 cancelled" in r.text
+    # the reason in words: the field by its Chinese name, its interface name muted beside it
+    assert '订单状态<span class="muted">（status）</span>：应为 completed 或 cancelled' in r.text
     assert f"/api/v1/orders/batches/{batch[1].batch_id}/rejects.csv" in r.text
 
 
