@@ -10,7 +10,7 @@ from stdnum.cn import ric
 
 from oip.core import clock
 from oip.core.errors import DomainError
-from oip.workers import service
+from oip.workers import rules
 from tests.conftest import bearer
 from tests.workers.conftest import new_account, new_id, record
 
@@ -139,7 +139,7 @@ def test_account_already_registered_for_another_person(client, meituan):
 
 
 def test_parse_day_unit():
-    assert service.parse_day("2025年7月1日") == dt.date(2025, 7, 1)
-    assert service.parse_day("2025-07-01T08:00:00+08:00") == dt.date(2025, 7, 1)
+    assert rules.parse_day("2025年7月1日") == dt.date(2025, 7, 1)
+    assert rules.parse_day("2025-07-01T08:00:00+08:00") == dt.date(2025, 7, 1)
     with pytest.raises(DomainError, match="不是合法日期"):
-        service.parse_day("2025-13-01")
+        rules.parse_day("2025-13-01")

@@ -33,7 +33,7 @@ from oip.core import clock, sqltext
 from oip.core.errors import DomainError, NotFound
 from oip.core.months import month_of
 from oip.orders import coverage_rules as rules, ledger
-from oip.orders.coverage_rules import STATUS_NAMES, OrderRef  # noqa: F401  (the names callers use)
+from oip.orders.coverage_rules import OrderRef
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from oip.platforms.models import Platform
 from oip.platforms.phasing import coverage_start
@@ -240,14 +240,11 @@ def _worked_days(
     return spans
 
 
-_Read = rules.Read
-
-
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
 
 
-def _fetch(session: Session, reads: list[_Read]) -> list[OrderRef]:
+def _fetch(session: Session, reads: list[rules.Read]) -> list[OrderRef]:
     """The current orders the reads ask for, from the published files. Each read is a range of
     ``accepted_at`` (files keep the platform's order, usually acceptance time: the row groups
     outside the range are skipped) in the files of its platform and month that overlap it."""

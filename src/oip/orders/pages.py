@@ -20,7 +20,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.months import month_of, parse_month, previous_month
 from oip.core.web import DB
-from oip.orders import api as orders_api, coverage, ingest, schemas as S, service
+from oip.orders import api as orders_api, coverage, coverage_rules, ingest, schemas as S, service
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
@@ -95,7 +95,7 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new:
         field_names=S.ORDER_FIELD_NAMES,
         reason_parts=reason_parts,
         format_names=S.FORMAT_NAMES,
-        status_names=coverage.STATUS_NAMES,
+        status_names=coverage_rules.STATUS_NAMES,
     )
 
 
@@ -173,7 +173,7 @@ def _coverage_view(db: Session, result: coverage.CoverageResult) -> dict:
         x = plats.get(code)
         return x.display_name(day) if x is not None else code
 
-    def order(o: coverage.OrderRef | None) -> dict | None:
+    def order(o: coverage_rules.OrderRef | None) -> dict | None:
         if o is None:
             return None
         day = clock.local(o.accepted_at).date()
@@ -184,7 +184,7 @@ def _coverage_view(db: Session, result: coverage.CoverageResult) -> dict:
             "account_id": o.account_id,
             "accepted_at": o.accepted_at,
             "finished_at": o.finished_at,
-            "status": coverage.STATUS_NAMES.get(o.status, o.status),
+            "status": coverage_rules.STATUS_NAMES.get(o.status, o.status),
             "status_code": o.status,
             "place": place(o.county_code),
             "county_code": o.county_code,

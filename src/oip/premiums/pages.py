@@ -25,7 +25,7 @@ from oip.core.months import first_day, month_bounds, month_of, months_between, n
 from oip.core.web import DB
 from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
-from oip.orders.coverage import STATUS_NAMES as ORDER_STATUS_NAMES
+from oip.orders.coverage_rules import STATUS_NAMES as ORDER_STATUS_NAMES
 from oip.platforms import service as platforms
 from oip.premiums import calc, floats, reconciliation, service
 from oip.premiums.models import (

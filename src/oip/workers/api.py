@@ -26,7 +26,7 @@ from oip.core.errors import DomainError, TooLarge
 from oip.core.web import DB
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
-from oip.workers import csvio, schemas as S, service
+from oip.workers import csvio, rules, schemas as S, service
 
 api = APIRouter(tags=["workers"])
 
@@ -215,7 +215,7 @@ def _set_status(db: Session, p: Principal, body: dict) -> S.StatusOut:
         if not isinstance(body["effective_on"], str):
             raise Unprocessable("effective_on 应为日期字符串 YYYY-MM-DD", field="effective_on")
         try:
-            on = service.parse_day(body["effective_on"], "生效日期")
+            on = rules.parse_day(body["effective_on"], "生效日期")
         except DomainError as e:
             raise Unprocessable(e.reason, field="effective_on") from None
     account_id = body.get("platform_account_id")

@@ -26,8 +26,8 @@ from starlette.datastructures import UploadFile
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.workers import service
-from oip.workers.service import FIELD_NAMES, FIELDS
+from oip.workers import rules, service
+from oip.workers.rules import FIELD_NAMES, FIELDS
 
 ENCODINGS_ACCEPTED = "UTF-8（可带 BOM）或 GBK/GB18030"
 CHUNK = 64 * 1024
@@ -276,7 +276,7 @@ def parse(data: bytes) -> ParsedCsv:
     return ParsedCsv(records, rows, encoding, columns, ignored, problems)
 
 
-def import_upload(session: Session, actor: Principal, upload: Upload) -> tuple[service.BatchResult, ParsedCsv]:
+def import_upload(session: Session, actor: Principal, upload: Upload) -> tuple[rules.BatchResult, ParsedCsv]:
     """Register the records of an uploaded file for the platform it is for (the uploader's own, or
     the form field ``platform_code`` for an agency): one batch, one transaction."""
     platform = service.resolve_platform(session, actor, upload.fields.get("platform_code"))

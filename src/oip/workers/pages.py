@@ -27,7 +27,7 @@ from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.reference.service import region_names
-from oip.workers import csvio, schemas as S, service
+from oip.workers import csvio, rules, schemas as S, service
 from oip.workers.models import PlatformAccount
 from oip.workers.scope import account_condition
 
@@ -215,7 +215,7 @@ def upload_page(
         platform_code=_blank(platform_code) or "",
         batches=[S.batch_summary(b, plats) for b in rows],
         headers_cn=",".join(csvio.CHINESE_HEADERS.values()),
-        headers_en=",".join(service.FIELDS),
+        headers_en=",".join(rules.FIELDS),
     )
 
 
@@ -277,7 +277,7 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, back
         wwindow=page_window(wp, wpages),
         warned_url=warned_url,
         first_row=lambda page: (page - 1) * REPORT_PAGE + 1,
-        reason_names=service.FIELD_NAMES,
+        reason_names=rules.FIELD_NAMES,
         outcome_names=OUTCOMES,
     )
 
@@ -335,7 +335,7 @@ def portal(request: Request, p: Principal = Depends(Require(P.PORTAL)), db: Sess
         counts=service.account_counts(db, p, plat.id),
         batches=[S.batch_summary(b, {plat.id: plat}) for b in rows],
         headers_cn=",".join(csvio.CHINESE_HEADERS.values()),
-        headers_en=",".join(service.FIELDS),
+        headers_en=",".join(rules.FIELDS),
         max_mb=csvio.human_size(get_settings().upload_max_bytes),
         can_credentials=p.can(P.CREDENTIALS_SELF),
     )

@@ -36,7 +36,7 @@ from oip.platforms.service import acting_platform
 from oip.reference.models import Region
 from oip.workers import rules
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
-from oip.workers.rules import FIELD_NAMES, FIELDS, BatchResult, Outcome, parse_day  # noqa: F401  (the domain's names)
+from oip.workers.rules import BatchResult, Outcome
 from oip.workers.scope import account_condition
 
 STATUSES = {"active": "在册", "left": "已退出"}
