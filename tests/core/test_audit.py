@@ -329,3 +329,13 @@ def test_users_commands(database):
         me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {tok.stdout.strip()}"}).json()
     assert me["username"] == "gl_si"
     assert _oip(database, "users", "token", "nobody").returncode == 2
+
+
+def test_the_audit_page_and_api_verify_the_chain(client, as_user):
+    h = as_user("gx_hrss")
+    r = client.get("/api/v1/audit/verify", headers=h)
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is True and body["problems"] == []
+    assert {"pending", "anchored", "checkpoints", "warnings"} <= set(body)
+    html = client.get("/audit", params={"verify": 1}, headers={"Accept": "text/html"}).text
+    assert "审计链完整" in html and "校验审计链" in html
