@@ -182,10 +182,14 @@ def test_rewriting_an_event_and_recomputing_the_chain_without_the_key_is_found(s
     for key in (None, b"a key guessed by the owner"):  # plain SHA-256, then HMAC with a wrong key
         prev, sql = audit.GENESIS, [f"UPDATE audit_events SET action = 'worker.view' WHERE seq = {seqs[1]}"]
         for ln in links:
-            body = json.dumps(audit._content(events[ln.event_seq]), sort_keys=True, ensure_ascii=False,
-                              separators=(",", ":"))
-            h = hashlib.sha256((prev + body).encode()).hexdigest() if key is None else audit.link_hash(
-                prev, events[ln.event_seq], key)
+            body = json.dumps(
+                audit._content(events[ln.event_seq]), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            )
+            h = (
+                hashlib.sha256((prev + body).encode()).hexdigest()
+                if key is None
+                else audit.link_hash(prev, events[ln.event_seq], key)
+            )
             sql.append(f"UPDATE audit_chain SET prev_hash = '{prev}', hash = '{h}' WHERE pos = {ln.pos}")
             prev = h
         scratch.as_owner(*sql)
@@ -220,9 +224,7 @@ def test_queued_events_removed_behind_the_chainers_back(scratch):
     res = scratch.verify()
     assert not res.ok and res.code == "event_unchained" and res.broken_seq == seqs[1]
     # an event inserted with the triggers off (so never queued) is found the same way
-    scratch.as_owner(
-        "INSERT INTO audit_events (at, actor, action, subjects) VALUES (now(), 'x', 'test.forged', '{}')"
-    )
+    scratch.as_owner("INSERT INTO audit_events (at, actor, action, subjects) VALUES (now(), 'x', 'test.forged', '{}')")
     assert len([p for p in scratch.verify().problems if p.code == "event_unchained"]) == 1  # the first named
     # only the event: its queue row names it
     more = scratch.record("test.c")

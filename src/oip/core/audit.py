@@ -507,7 +507,9 @@ def verify(session: Session, batch: int = 5000, *, checkpoints: Path | None = No
     if not good:
         warnings.append(f"尚无有效的检查点（{checkpoints or checkpoint_path()}）：链尾的删除无法发现")
     if checked - anchored + pending > 0:
-        warnings.append(f"{checked - anchored + pending} 个事件在最后一个检查点之后，尚未锚定（其中 {pending} 个等待链接）")
+        warnings.append(
+            f"{checked - anchored + pending} 个事件在最后一个检查点之后，尚未锚定（其中 {pending} 个等待链接）"
+        )
     first = problems[0] if problems else None
     return VerifyResult(
         ok=not problems,

@@ -107,9 +107,7 @@ def _b64key() -> str:
 class Keys:
     """The secrets. From settings when given, else from var/keys.json (created once)."""
 
-    def __init__(
-        self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes, audit_key: bytes
-    ):
+    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes, audit_key: bytes):
         self.data_key = data_key
         self.index_key = index_key
         self.session_key = session_key
