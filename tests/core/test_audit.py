@@ -284,6 +284,17 @@ def test_rechaining_after_a_cut_is_found_against_the_checkpoint(scratch):
     assert not res.ok and res.code == "chain_rewritten"
 
 
+def test_the_servers_chainer_links_and_checkpoints_when_it_stops(scratch):
+    chainer = audit.start_background_chainer(
+        scratch.make_session, interval=3600, checkpoint_interval=3600, checkpoints=scratch.checkpoints
+    )
+    scratch.record("test.a", "test.b")
+    chainer.stop()  # the final pass: link what is queued, checkpoint the head
+    res = scratch.verify()
+    assert res.ok and res.checked == 2 and res.pending == 0 and res.anchored == 2 and not res.warnings
+    assert audit.start_background_chainer(scratch.make_session, interval=0) is None
+
+
 # ---- the command line ------------------------------------------------------------------------------
 
 

@@ -532,10 +532,13 @@ class BackgroundChainer:
     """A daemon thread that links queued events every ``interval`` seconds and writes a checkpoint
     every ``checkpoint_interval`` seconds (when the head moved), and once more when stopped."""
 
-    def __init__(self, make_session: sessionmaker, interval: float, checkpoint_interval: float):
+    def __init__(
+        self, make_session: sessionmaker, interval: float, checkpoint_interval: float, checkpoints: Path | None = None
+    ):
         self.make_session = make_session
         self.interval = interval
         self.checkpoint_interval = checkpoint_interval
+        self.checkpoints = checkpoints
         self._stop = threading.Event()
         self._last_checkpoint = time.monotonic()
         self._refused: str | None = None
@@ -552,7 +555,7 @@ class BackgroundChainer:
     def run_once(self, *, final: bool = False) -> None:
         with self.make_session() as s:
             try:
-                chain_pending(s)
+                chain_pending(s, checkpoints=self.checkpoints)
                 self._refused = None
             except AuditChainError as e:
                 if self._refused != e.code:
@@ -560,7 +563,7 @@ class BackgroundChainer:
                 self._refused = e.code
                 return
             if final or time.monotonic() - self._last_checkpoint >= self.checkpoint_interval:
-                checkpoint(s)
+                checkpoint(s, path=self.checkpoints)
                 self._last_checkpoint = time.monotonic()
 
     def _run(self) -> None:
@@ -578,6 +581,7 @@ def start_background_chainer(
     make_session: sessionmaker | None = None,
     interval: float | None = None,
     checkpoint_interval: float | None = None,
+    checkpoints: Path | None = None,
 ) -> BackgroundChainer | None:
     """Start the server's chainer (None when ``audit_chain_interval`` is 0); ``.stop()`` ends it."""
     s = get_settings()
@@ -589,4 +593,4 @@ def start_background_chainer(
 
         make_session = get_sessionmaker()
     every = s.audit_checkpoint_interval if checkpoint_interval is None else checkpoint_interval
-    return BackgroundChainer(make_session, interval, every).start()
+    return BackgroundChainer(make_session, interval, every, checkpoints).start()
