@@ -234,23 +234,82 @@ def users_token(username: str, minutes: int = typer.Option(60, help="Lifetime in
     print(token)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; exit 1 and name the first broken event if anything was altered or removed."""
+def _chain(s) -> str | None:
+    """Link the queued audit events; the reason (Chinese, with its code) if the chainer refused."""
     from oip.core import audit
-    from oip.core.db import session_scope
 
-    with session_scope() as s:
+    try:
+        audit.chain_pending(s)
+    except audit.AuditChainError as e:
+        return f"{e.reason}（{e.code}）"
+    return None
+
+
+@audit_app.command("chain")
+def audit_chain() -> None:
+    """Link the audit events recorded since the last run into the keyed chain."""
+    from oip.core import audit
+    from oip.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as s:
+        try:
+            n = audit.chain_pending(s)
+        except audit.AuditChainError as e:
+            err.print(f"[red]审计链未继续链接：{e.reason}（{e.code}）[/red]")
+            raise typer.Exit(1) from None
+    print(json.dumps({"chained": n}))
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Link pending events, then append a signed checkpoint of the chain's head to the checkpoint
+    file (OIP_AUDIT_CHECKPOINT_FILE) if it moved. Run it from cron or a systemd timer."""
+    from oip.core import audit
+    from oip.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as s:
+        refused = _chain(s)
+        if refused:
+            err.print(f"[red]审计链未继续链接，不写检查点：{refused}[/red]")
+            raise typer.Exit(1)
+        cp = audit.checkpoint(s)
+    print(json.dumps({"checkpoint": cp, "file": str(audit.checkpoint_path())}, ensure_ascii=False))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    chain: bool = typer.Option(True, help="Link pending events first."),
+) -> None:
+    """Check the keyed chain, the queue and the checkpoints; exit 1 naming the problem."""
+    from oip.core import audit
+    from oip.core.db import get_sessionmaker
+
+    with get_sessionmaker()() as s:
+        if chain:
+            _chain(s)  # a refusal is reported by verify itself (checkpoint mismatch)
         res = audit.verify(s)
+    out = {
+        "ok": res.ok,
+        "events": res.checked,
+        "pending": res.pending,
+        "anchored": res.anchored,
+        "checkpoints": res.checkpoints,
+        "warnings": res.warnings,
+    }
+    for w in res.warnings:
+        err.print(f"[yellow]注意：{w}[/yellow]")
     if res.ok:
-        print(json.dumps({"ok": True, "events": res.checked}))
+        print(json.dumps(out, ensure_ascii=False))
         return
-    print(
-        json.dumps(
-            {"ok": False, "events_verified": res.checked, "first_broken_seq": res.broken_seq, "problem": res.problem},
-            ensure_ascii=False,
-        )
-    )
+    out |= {
+        "code": res.code,
+        "problem": res.problem,
+        "first_broken_seq": res.broken_seq,
+        "problems": [{"code": p.code, "reason": p.reason, "seq": p.seq} for p in res.problems],
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    for p in res.problems:
+        err.print(f"[red]审计日志校验失败：{p.reason}（{p.code}）[/red]")
     raise typer.Exit(1)
 
 

@@ -15,8 +15,8 @@ def test_regional_officer_signs_in_and_checks_the_audit_trail(page):
     for item in ("平台企业名录", "试点纳入申请", "从业人员", "审计日志"):
         assert item in nav
     page.click("nav.side >> text=审计日志")
-    page.click("text=校验哈希链")
-    assert "哈希链完整" in page.text_content("[role=status]")
+    page.click("text=校验审计链")
+    assert "审计链完整" in page.text_content("[role=status]")
 
 
 def test_worker_sees_their_registrations_and_who_viewed_them(page):

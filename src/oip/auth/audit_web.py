@@ -151,10 +151,21 @@ def events(
     ]
 
 
-@api.get("/audit/verify", summary="校验审计日志哈希链")
+@api.get("/audit/verify", summary="校验审计链（密钥校验码、待链接队列、检查点）")
 def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
     r = audit.verify(db)
-    return {"ok": r.ok, "events": r.checked, "first_broken_seq": r.broken_seq, "problem": r.problem}
+    return {
+        "ok": r.ok,
+        "events": r.checked,
+        "pending": r.pending,
+        "anchored": r.anchored,
+        "checkpoints": r.checkpoints,
+        "first_broken_seq": r.broken_seq,
+        "code": r.code,
+        "problem": r.problem,
+        "problems": [{"code": x.code, "reason": x.reason, "seq": x.seq} for x in r.problems],
+        "warnings": r.warnings,
+    }
 
 
 @api.get("/me/access-log", response_model=list[AccessOut], summary="谁查看了我的信息")

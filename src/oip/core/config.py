@@ -1,7 +1,7 @@
 """Configuration, read from environment variables (prefix ``OIP_``).
 
 Every setting is documented in the README. Secrets (encryption key, blind-index key, session
-key, the key signing what is exchanged with the tax bureau) are generated into
+key, the key signing what is exchanged with the tax bureau, the audit chain's MAC key) are generated into
 ``<var_dir>/keys.json`` on first run when not given; they are never committed and never stored in
 the database.
 """
@@ -49,6 +49,22 @@ class Settings(BaseSettings):
         default="1GB", description="DuckDB memory limit for order jobs (spills to disk beyond)."
     )
     duckdb_threads: int = Field(default=2, description="DuckDB threads for order jobs.")
+    audit_key: str | None = Field(
+        default=None,
+        description="Base64 key of the audit chain's HMAC-SHA256 links and checkpoint signatures "
+        "(docs/audit.md). Never stored in the database.",
+    )
+    audit_chain_interval: float = Field(
+        default=1.0, description="Seconds between runs of the server's audit chainer (0: no background chainer)."
+    )
+    audit_checkpoint_interval: float = Field(
+        default=300.0, description="Seconds between the server's audit checkpoints (when the chain moved)."
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only file of signed audit checkpoints (one database per file). "
+        "Default: var_dir/audit/checkpoints.jsonl.",
+    )
     tax_signing_key: str | None = Field(
         default=None,
         description="Base64 key shared with the tax bureau: HMAC-SHA256 "
@@ -71,6 +87,10 @@ class Settings(BaseSettings):
         return self.ledger_dir or (self.var_dir / "ledger")
 
     @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit_checkpoint_file or (self.var_dir / "audit" / "checkpoints.jsonl")
+
+    @property
     def tax_path(self) -> Path:
         return self.tax_dir or (self.var_dir / "exchange" / "tax")
 
@@ -87,14 +107,15 @@ def _b64key() -> str:
 class Keys:
     """The secrets. From settings when given, else from var/keys.json (created once)."""
 
-    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes):
+    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes, audit_key: bytes):
         self.data_key = data_key
         self.index_key = index_key
         self.session_key = session_key
         self.tax_signing_key = tax_signing_key
+        self.audit_key = audit_key
 
 
-_KEY_NAMES = ("data_key", "index_key", "session_key", "tax_signing_key")
+_KEY_NAMES = ("data_key", "index_key", "session_key", "tax_signing_key", "audit_key")
 
 
 def _write_keys(path: Path, stored: dict[str, str], *, create: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ import oip.models  # noqa: F401  (every table's mapper, before the first request
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import authenticate
+from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_engine, get_sessionmaker
 from oip.core.errors import DomainError
@@ -79,8 +81,20 @@ def _principal_of(request: Request):
     return p
 
 
+@asynccontextmanager
+async def _audit_chainer(app: FastAPI):
+    """The audit chainer runs beside the server (oip.core.audit: links queued events, checkpoints)."""
+    chainer = audit.start_background_chainer()
+    try:
+        yield
+    finally:
+        if chainer is not None:
+            await run_in_threadpool(chainer.stop)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=_audit_chainer,
         title="广西新就业形态人员职业伤害保障信息平台 API",
         version=__version__,
         description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
