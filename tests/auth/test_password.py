@@ -173,7 +173,9 @@ def test_a_user_created_by_an_administrator_must_change_the_password_at_first_si
         assert c.get("/console", headers=HTML).status_code == 200
         assert c.get("/api/v1/me").json()["username"] == u["username"]
     # A reset by an administrator marks it again.
-    r = client.post(f"/api/v1/users/{u['id']}/password", json={"password": "Reset-by-admin-26"}, headers=bearer("gx_si"))
+    r = client.post(
+        f"/api/v1/users/{u['id']}/password", json={"password": "Reset-by-admin-26"}, headers=bearer("gx_si")
+    )
     assert r.status_code == 200
     with TestClient(client.app) as c:
         assert post_login(c, u["username"], "Reset-by-admin-26").headers["location"] == "/password"
