@@ -11,7 +11,7 @@ from oip.auth.service import _sha
 from oip.core.audit_models import AuditEvent
 from oip.core.db import session_scope
 from oip.demo.generate import DEMO_PASSWORD, DEMO_SECRET_PREFIX
-from tests.conftest import bearer, csrf_of, sign_in
+from tests.conftest import bearer, csrf_of, post_login, sign_in
 
 
 def _events(action: str, entity_id: str | None = None) -> list[AuditEvent]:
@@ -42,7 +42,7 @@ def _new_user(role: str = "si_city", org_code: str = "450100-si") -> str:
 
 
 def test_sign_in_sets_an_httponly_session_cookie_and_lands_on_the_console(client):
-    r = client.post("/login", data={"username": "nn_hrss", "password": DEMO_PASSWORD}, follow_redirects=False)
+    r = post_login(client, "nn_hrss", DEMO_PASSWORD)
     assert r.status_code == 303 and r.headers["location"] == "/console"
     cookie = r.headers["set-cookie"]
     assert SESSION_COOKIE in cookie and "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
@@ -51,40 +51,43 @@ def test_sign_in_sets_an_httponly_session_cookie_and_lands_on_the_console(client
 
 
 def test_platform_users_land_on_their_portal_and_workers_on_their_page(client):
-    r = client.post("/login", data={"username": "meituan_admin", "password": DEMO_PASSWORD}, follow_redirects=False)
+    r = post_login(client, "meituan_admin", DEMO_PASSWORD)
     assert r.headers["location"] == "/portal"
     client.cookies.clear()
-    r = client.post("/login", data={"username": "worker_demo", "password": DEMO_PASSWORD}, follow_redirects=False)
+    r = post_login(client, "worker_demo", DEMO_PASSWORD)
     assert r.headers["location"] == "/me"
 
 
 def test_wrong_password_is_refused_and_audited(client):
     user = _new_user()
-    r = client.post("/login", data={"username": user, "password": "wrong"})
+    r = post_login(client, user, "wrong")
     assert r.status_code == 401 and "用户名或密码错误" in r.text
     assert _events("auth.sign_in_failed", user)
 
 
-def test_repeated_failures_are_throttled_even_with_the_right_password(client):
+def test_repeated_failures_back_off_even_the_right_password_and_say_when_to_retry(client):
+    from oip.auth.throttle_rules import PAIR
+    from oip.core import clock
+
     user = _new_user()
-    for _ in range(5):
-        assert client.post("/login", data={"username": user, "password": "nope"}).status_code == 401
-    r = client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
-    assert r.status_code == 429 and "登录失败次数过多" in r.text
-    assert _events("auth.sign_in_throttled", user)
+    with clock.frozen(clock.now()) as t0:
+        for _ in range(PAIR.free + 1):
+            assert post_login(client, user, "nope").status_code == 401
+        r = post_login(client, user, DEMO_PASSWORD)
+        assert r.status_code == 429 and "登录失败次数过多，请 2 秒后再试" in r.text
+        assert r.headers["retry-after"] == "2"
+        assert _events("auth.sign_in_throttled", user)
+    with clock.frozen(t0 + dt.timedelta(seconds=2)):  # a back-off, not a lock-out: it runs out by itself
+        assert post_login(client, user, DEMO_PASSWORD).status_code == 303
 
 
 def test_unknown_users_are_answered_like_wrong_passwords(client):
-    r = client.post("/login", data={"username": "nobody-here", "password": "x"})
+    r = post_login(client, "nobody-here", "x")
     assert r.status_code == 401 and "用户名或密码错误" in r.text
 
 
 def test_open_redirects_are_refused(client):
-    r = client.post(
-        "/login",
-        data={"username": "nn_si", "password": DEMO_PASSWORD, "next": "//evil.example"},
-        follow_redirects=False,
-    )
+    r = post_login(client, "nn_si", DEMO_PASSWORD, next="//evil.example")
     assert r.headers["location"] == "/console"
 
 
@@ -136,16 +139,17 @@ def test_expired_and_unknown_tokens_are_refused(client):
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
-def test_attempts_older_than_the_retention_are_dropped_as_new_ones_come_in(client):
-    from oip.auth.models import LoginAttempt
-    from oip.auth.service import ATTEMPT_RETENTION
+def test_back_off_rows_nobody_failed_on_lately_are_dropped_as_new_failures_come_in(client):
+    from oip.auth.models import SignInThrottle
+    from oip.auth.throttle_rules import FORGET
     from oip.core import clock
 
+    with session_scope() as s:
+        s.add(SignInThrottle(key="login:pair:stale", failures=2, last_failure_at=clock.now() - FORGET))
+        s.add(SignInThrottle(key="login:pair:fresh", failures=2, last_failure_at=clock.now()))
     user = _new_user()
+    assert post_login(client, user, "nope").status_code == 401
     with session_scope() as s:
-        for age in (ATTEMPT_RETENTION + dt.timedelta(hours=1), ATTEMPT_RETENTION - dt.timedelta(hours=1)):
-            s.add(LoginAttempt(username=user, at=clock.now() - age, success=False, ip="198.51.100.7"))
-    assert client.post("/login", data={"username": user, "password": "nope"}).status_code == 401
-    with session_scope() as s:
-        ages = sorted(clock.now() - a.at for a in s.scalars(select(LoginAttempt).where(LoginAttempt.username == user)))
-    assert len(ages) == 2 and ages[-1] < ATTEMPT_RETENTION  # the new one and the one inside the retention
+        keys = set(s.scalars(select(SignInThrottle.key)))
+    assert "login:pair:stale" not in keys and "login:pair:fresh" in keys
+    assert len(keys) == 4 and not any(user in k or "testclient" in k for k in keys)  # keyed hashes, no names

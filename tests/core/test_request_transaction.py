@@ -50,9 +50,10 @@ def test_a_failed_commit_reaches_the_client_as_an_error(app, failing_commit):
 
     from oip.auth.deps import SESSION_COOKIE
     from oip.demo.generate import DEMO_PASSWORD
+    from tests.conftest import post_login
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        r = client.post("/login", data={"username": "gx_si", "password": DEMO_PASSWORD}, follow_redirects=False)
+        r = post_login(client, "gx_si", DEMO_PASSWORD)
     # Before the fix the browser got 303 + a session cookie for a session that was never saved.
     assert r.status_code == 500 and "未保存任何数据" in r.text
     assert SESSION_COOKIE not in r.cookies

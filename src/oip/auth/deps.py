@@ -3,7 +3,12 @@
 ``Depends(Require(permission))`` on every route: it authenticates (bearer token, else session
 cookie), checks the role's permission, and for cookie-authenticated unsafe methods the CSRF token
 (header ``X-CSRF-Token`` or form field ``csrf_token``). The data scope is then applied by the
-service queries through the returned Principal (oip.auth.scope)."""
+service queries through the returned Principal (oip.auth.scope).
+
+A session whose password an administrator chose (``must_change_password``) gets only the routes
+marked ``Require(password_change=True)`` (the change-password page, sign-out): everything else
+answers ``PasswordChangeRequired`` — a redirect to ``CHANGE_PASSWORD_URL`` for pages, a 403 with a
+Chinese reason for the API."""
 
 from __future__ import annotations
 
@@ -14,12 +19,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from oip.auth import service
-from oip.auth.service import Principal
+from oip.auth.service import PasswordChangeRequired, Principal
 from oip.core.errors import DomainError
 from oip.core.web import DB, client_ip
 
 SESSION_COOKIE = "oip_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CHANGE_PASSWORD_URL = "/password"
 
 
 class Unauthenticated(DomainError):
@@ -56,14 +62,17 @@ def authenticate(db: Session, request: Request) -> Principal | None:
 class Require:
     """A route's permission (any one of several). ``Require()`` means: any signed-in user."""
 
-    def __init__(self, *permissions: str):
+    def __init__(self, *permissions: str, password_change: bool = False):
         self.permissions = permissions
+        self.password_change = password_change  # open to a session that must still change its password
 
     async def __call__(self, request: Request, db: Session = DB) -> Principal:
         p = await run_in_threadpool(authenticate, db, request)
         if p is None:
             raise Unauthenticated("请先登录")
         request.state.principal = p  # an error page (403, CSRF) still shows who is signed in, with their navigation
+        if p.must_change_password and p.via == "session" and not self.password_change:
+            raise PasswordChangeRequired("您的密码由管理人员设置，请先修改密码后再继续使用", field="password")
         if self.permissions and not any(p.can(x) for x in self.permissions):
             raise PermissionDenied(f"当前角色（{p.role.name}）无权执行此操作")
         if p.via == "session" and request.method in UNSAFE:

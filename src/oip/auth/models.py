@@ -9,8 +9,10 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Integer,
     LargeBinary,
     String,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +48,9 @@ class User(IdMixin, TimestampMixin, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when an administrator chose the password (a new account, a reset): the user must choose
+    # their own at next sign-in. The demo's accounts have a published password and are not marked.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
 
@@ -63,14 +68,29 @@ class StaffSession(Base):
 
 
 class LoginAttempt(IdMixin, Base):
-    """Sign-in attempts (and public checks, under ``check:<ip>``) of the last 30 days, for throttling
-    repeated failures; the audit trail keeps every sign-in for good."""
+    """Public checks of the last 30 days (under ``check:<ip>``), for throttling them. Sign-ins are
+    throttled through ``SignInThrottle``; the audit trail keeps every sign-in for good."""
 
     __tablename__ = "login_attempts"
     username: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins (``/login``) or token requests (``/api/v1/auth/token``) counted under one key
+    — an (account, address) pair, an address, or an account — with the back-off they earned
+    (oip.auth.throttle_rules). ``key`` is ``<endpoint>:<scope>:`` and a keyed hash (the blind-index
+    key) of the account and/or address, so the table names no one. Rows nobody has failed on for a
+    day (and, for pairs, that saw no success for 30 days) are pruned as new failures come in."""
+
+    __tablename__ = "sign_in_throttles"
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiCredential(IdMixin, TimestampMixin, Base):

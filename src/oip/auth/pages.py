@@ -1,8 +1,9 @@
-"""Sign-in and sign-out pages, and the users page (list, create, disable/enable, reset password, change
-role and organisation)."""
+"""Sign-in and sign-out pages, the change-password page, and the users page (list, create,
+disable/enable, reset password, change role and organisation)."""
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,10 +11,10 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P, service
-from oip.auth.deps import SESSION_COOKIE, Require
+from oip.auth.deps import CHANGE_PASSWORD_URL, SESSION_COOKIE, Require
 from oip.auth.permissions import ORG_KIND_NAMES, ROLES
 from oip.auth.service import Principal
-from oip.core import layout
+from oip.core import crypto, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
@@ -21,7 +22,10 @@ from oip.core.pagination import page_window
 from oip.core.web import DB, client_ip
 
 pages = APIRouter(include_in_schema=False)
-layout.register_nav(layout.NavItem("用户", "/users", P.USER_READ, order=110))
+layout.register_nav(
+    layout.NavItem("用户", "/users", P.USER_READ, order=110),
+    layout.NavItem("修改密码", CHANGE_PASSWORD_URL, None, order=990, scopes=None),
+)
 layout.register_stat(
     layout.Stat("受托人员（未结事项）", None, service.assigned_people, order=5, scopes=frozenset({"insurer"}))
 )
@@ -31,29 +35,79 @@ def _safe_next(url: str | None) -> str:
     return url if url and url.startswith("/") and not url.startswith("//") else "/console"
 
 
+# Login CSRF: a signed double-submit token. GET /login sets a random nonce in a cookie (path /login)
+# and puts its HMAC (the session key) in the form; POST /login needs both, matching. A cross-site
+# form cannot read the cookie to compute the HMAC, and a cookie planted by a sibling site cannot
+# come with a valid one: an attacker cannot sign a victim into the attacker's account.
+LOGIN_CSRF_COOKIE = "oip_login_csrf"
+_LOGIN_CSRF_CTX = "login-csrf:"
+
+
+def _login_nonce(request: Request) -> str:
+    nonce = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return nonce if 16 <= len(nonce) <= 64 and nonce.replace("-", "").replace("_", "").isalnum() else ""
+
+
+def _login_form(request: Request, status_code: int = 200, **ctx):
+    nonce = _login_nonce(request) or secrets.token_urlsafe(24)
+    resp = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        title="登录",
+        login_csrf=crypto.sign(_LOGIN_CSRF_CTX + nonce),
+        **ctx,
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        nonce,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().session_cookie_secure,
+        path="/login",
+        max_age=12 * 3600,
+    )
+    return resp
+
+
+def _login_csrf_ok(request: Request, sent: str) -> bool:
+    nonce = _login_nonce(request)
+    return bool(nonce and sent) and crypto.verify_signature(_LOGIN_CSRF_CTX + nonce, sent)
+
+
 @pages.get("/login")
 def login_form(request: Request, next: str | None = None):
-    return render(request, "login.html", title="登录", next=_safe_next(next))
+    return _login_form(request, next=_safe_next(next))
 
 
 @pages.post("/login")
 def login(
-    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/console"), db: Session = DB
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/console"),
+    csrf_token: str = Form(""),
+    db: Session = DB,
 ):
-    try:
-        token, p = service.sign_in(db, username, password, client_ip(request))
-    except DomainError as e:
-        return render(
+    if not _login_csrf_ok(request, csrf_token):
+        return _login_form(
             request,
-            "login.html",
-            status_code=e.status_code,
-            title="登录",
-            error=e.reason,
+            status_code=403,
+            error="登录页面已过期或来源不明（CSRF 校验失败），请在本页重新输入用户名和密码",
             username=username,
             next=_safe_next(next),
         )
+    try:
+        token, p = service.sign_in(db, username, password, client_ip(request))
+    except DomainError as e:
+        resp = _login_form(request, status_code=e.status_code, error=e.reason, username=username, next=_safe_next(next))
+        for k, v in (getattr(e, "headers", None) or {}).items():
+            resp.headers[k] = v
+        return resp
     target = _safe_next(next)
-    if target == "/console":
+    if p.must_change_password:
+        target = CHANGE_PASSWORD_URL
+    elif target == "/console":
         target = {"platform": "/portal", "self": "/me"}.get(p.role.scope, "/console")
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(
@@ -62,8 +116,52 @@ def login(
     return resp
 
 
+@pages.get(CHANGE_PASSWORD_URL)
+def password_form(request: Request, done: str | None = None, p: Principal = Depends(Require(password_change=True))):
+    return render(
+        request,
+        "password.html",
+        title="修改密码",
+        forced=p.must_change_password,
+        done=bool(done),
+        min=service.PASSWORD_MIN,
+    )
+
+
+@pages.post(CHANGE_PASSWORD_URL)
+def password_change(
+    request: Request,
+    current_password: str = Form(""),
+    new_password: str = Form(""),
+    new_password_repeat: str = Form(""),
+    p: Principal = Depends(Require(password_change=True)),
+    db: Session = DB,
+):
+    try:
+        service.change_own_password(
+            db,
+            p,
+            current=current_password,
+            new=new_password,
+            repeat=new_password_repeat,
+            session_token=request.cookies.get(SESSION_COOKIE),
+        )
+    except DomainError as e:
+        db.rollback()
+        return render(
+            request,
+            "password.html",
+            status_code=e.status_code,
+            title="修改密码",
+            forced=p.must_change_password,
+            error=e,
+            min=service.PASSWORD_MIN,
+        )
+    return RedirectResponse(f"{CHANGE_PASSWORD_URL}?done=1", status_code=303)
+
+
 @pages.post("/logout")
-def logout(request: Request, p: Principal = Depends(Require()), db: Session = DB):
+def logout(request: Request, p: Principal = Depends(Require(password_change=True)), db: Session = DB):
     service.sign_out(db, request.cookies.get(SESSION_COOKIE, ""), p)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
@@ -73,11 +171,11 @@ def logout(request: Request, p: Principal = Depends(Require()), db: Session = DB
 # ---- users ---------------------------------------------------------------------------------------
 
 DONE = {
-    "created": "用户已建立，请将用户名和初始密码告知本人。",
+    "created": "用户已建立，请将用户名和初始密码告知本人；本人首次登录时须修改密码。",
     "updated": "角色和机构已调整，数据范围随机构变化。",
     "disabled": "用户已停用，其登录会话已结束。",
     "enabled": "用户已启用。",
-    "password": "密码已重置，该用户须用新密码重新登录。",
+    "password": "密码已重置，该用户须用新密码重新登录，并在登录后修改密码。",
 }
 
 

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from oip.auth import permissions as P
+from oip.auth import password_rules, permissions as P, throttle, throttle_rules
 from oip.auth.models import (
     ApiCredential,
     ApiToken,
@@ -76,6 +76,7 @@ class Principal:
     via: str = "session"
     csrf_token: str | None = None
     ip: str | None = None
+    must_change_password: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -105,12 +106,20 @@ def principal_for(
         via=via,
         csrf_token=csrf_token,
         ip=ip,
+        must_change_password=bool(user.must_change_password),
     )
 
 
 class Throttled(DomainError):
+    """Too many failures lately: try again after ``retry_after`` seconds (HTTP 429, ``Retry-After``)."""
+
     status_code = 429
     code = "throttled"
+
+    def __init__(self, reason: str, wait: dt.timedelta, field: str | None = None):
+        super().__init__(reason, field)
+        self.retry_after = throttle_rules.retry_after(wait)
+        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 class BadCredentials(DomainError):
@@ -118,32 +127,43 @@ class BadCredentials(DomainError):
     code = "unauthenticated"
 
 
-def _recent_failures(session: Session, username: str) -> int:
-    s = get_settings()
-    since = clock.now() - dt.timedelta(minutes=s.login_window_minutes)
-    last_ok = session.scalar(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.username == username, LoginAttempt.success.is_(True))
-    )
-    if last_ok and last_ok > since:
-        since = last_ok
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.username == username, LoginAttempt.success.is_(False), LoginAttempt.at > since)
-        )
-        or 0
-    )
+class PasswordChangeRequired(DomainError):
+    """A session whose password an administrator chose: only the change-password page until it is changed."""
+
+    status_code = 403
+    code = "password_change_required"
 
 
-# Attempts only throttle (windows of minutes); every sign-in, failed or not, is also in the audit
-# trail, which keeps it for good. Older attempts are removed as new ones come in.
+@lru_cache
+def _dummy_hash() -> str:
+    """A hash made once with the same parameters as real ones: unknown names, accounts without a
+    password and the like are checked against it, so every answer costs the same argon2 work."""
+    return hash_secret(secrets.token_urlsafe(24))
+
+
+def _verify_like_everyone(stored: str | None, secret: str) -> bool:
+    """Check ``secret`` against ``stored``, or against the dummy hash when there is none (then False)."""
+    if not stored:
+        check_secret(_dummy_hash(), secret)
+        return False
+    return check_secret(stored, secret)
+
+
+audit.register_actions(
+    {
+        "auth.token_throttled": "拒绝签发访问令牌（尝试过于频繁）",
+        "auth.password_change": "修改本人密码",
+    }
+)
+
+
+# Public checks only throttle (windows of minutes); older attempts are removed as new ones come in.
 ATTEMPT_RETENTION = dt.timedelta(days=30)
 
 
 def record_attempt(session: Session, key: str, success: bool, ip: str | None) -> None:
-    """Count an attempt under ``key`` (a username, or ``check:<ip>`` for the public check) and drop
-    those older than ``ATTEMPT_RETENTION``."""
+    """Count a public check under ``key`` (``check:<ip>``) and drop those older than ``ATTEMPT_RETENTION``.
+    Sign-ins and token requests are throttled through oip.auth.throttle instead."""
     now = clock.now()
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
     session.add(LoginAttempt(username=key, at=now, success=success, ip=ip))
@@ -152,26 +172,34 @@ def record_attempt(session: Session, key: str, success: bool, ip: str | None) ->
 def sign_in(session: Session, username: str, password: str, ip: str | None) -> tuple[str, Principal]:
     """Check a staff or worker password and open a session. Returns (cookie value, principal).
 
-    After ``login_max_failures`` failures within the window the account is throttled (HTTP 429)
-    until the window passes; failures and throttling are audited."""
+    Failures earn a back-off per (account, address), per address and per account
+    (oip.auth.throttle_rules); a try during a back-off is refused before the password is looked at,
+    with when to try again (HTTP 429). Unknown names, disabled users and accounts that cannot sign
+    in with a password cost the same argon2 verification as a wrong password. Failures and
+    refusals are audited."""
     username = (username or "").strip()
     actor = audit.SystemActor(label=f"sign-in:{username}"[:128], ip=ip)
-    if _recent_failures(session, username) >= get_settings().login_max_failures:
-        audit.record(session, actor, "auth.sign_in_throttled", entity_type="user", entity_id=username)
+    wait = throttle.wait(session, "login", username, ip)
+    if wait is not None:
+        audit.record(
+            session,
+            actor,
+            "auth.sign_in_throttled",
+            entity_type="user",
+            entity_id=username[:64],
+            after={"retry_after_seconds": throttle_rules.retry_after(wait)},
+        )
         session.commit()
-        raise Throttled(f"登录失败次数过多，请 {get_settings().login_window_minutes} 分钟后再试")
+        raise Throttled(f"登录失败次数过多，{throttle_rules.wait_text(wait)}", wait)
     user = session.scalar(select(User).where(User.username == username))
-    ok = (
-        user is not None
-        and user.is_active
-        and user.kind in ("staff", "worker")
-        and check_secret(user.password_hash, password)
-    )
-    record_attempt(session, username, ok, ip)
+    matches = _verify_like_everyone(user.password_hash if user is not None else None, password or "")
+    ok = matches and user is not None and user.is_active and user.kind in ("staff", "worker")
     if not ok:
-        audit.record(session, actor, "auth.sign_in_failed", entity_type="user", entity_id=username)
+        throttle.failed(session, "login", username, ip)
+        audit.record(session, actor, "auth.sign_in_failed", entity_type="user", entity_id=username[:64])
         session.commit()
         raise BadCredentials("用户名或密码错误")
+    throttle.succeeded(session, "login", username, ip)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     session.add(StaffSession(token_hash=_sha(token), user_id=user.id, csrf_token=csrf, last_seen_at=clock.now(), ip=ip))
     p = principal_for(session, user, csrf_token=csrf, ip=ip)
@@ -228,13 +256,32 @@ def issue_token(
 def exchange_credentials(
     session: Session, client_id: str, client_secret: str, ip: str | None
 ) -> tuple[str, dt.datetime]:
-    """OAuth2 client-credentials: a platform's client id + secret for a short-lived bearer token."""
-    cred = session.scalar(select(ApiCredential).where(ApiCredential.client_id == (client_id or "")))
+    """OAuth2 client-credentials: a platform's client id + secret for a short-lived bearer token.
+
+    Throttled like sign-in, per (client id, address), address and client id, *before* the argon2
+    work; unknown and revoked client ids cost the same verification as a wrong secret."""
+    client_id = client_id or ""
     actor = audit.SystemActor(label=f"client:{client_id}"[:128], ip=ip)
-    if cred is None or cred.revoked_at is not None or not check_secret(cred.secret_hash, client_secret or ""):
-        audit.record(session, actor, "auth.token_refused", entity_type="api_credential", entity_id=client_id)
+    wait = throttle.wait(session, "token", client_id, ip)
+    if wait is not None:
+        audit.record(
+            session,
+            actor,
+            "auth.token_throttled",
+            entity_type="api_credential",
+            entity_id=client_id[:64],
+            after={"retry_after_seconds": throttle_rules.retry_after(wait)},
+        )
+        session.commit()
+        raise Throttled(f"换取令牌失败次数过多，{throttle_rules.wait_text(wait)}", wait)
+    cred = session.scalar(select(ApiCredential).where(ApiCredential.client_id == client_id))
+    matches = _verify_like_everyone(cred.secret_hash if cred is not None else None, client_secret or "")
+    if not matches or cred is None or cred.revoked_at is not None:
+        throttle.failed(session, "token", client_id, ip)
+        audit.record(session, actor, "auth.token_refused", entity_type="api_credential", entity_id=client_id[:64])
         session.commit()
         raise BadCredentials("client_id 或 client_secret 无效，或凭证已吊销")
+    throttle.succeeded(session, "token", client_id, ip)
     user = session.get(User, cred.user_id)
     if user is None or not user.is_active:
         raise BadCredentials("凭证所属账号已停用")
@@ -321,7 +368,7 @@ def credentials_of_platform(session: Session, platform_id: int) -> list[ApiCrede
 
 USER_PAGE_SIZE = 50
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,63}$")
-PASSWORD_MIN = 10
+PASSWORD_MIN = password_rules.MIN_LENGTH
 
 # Permissions that only narrow someone's view of data they would see anyway add no power, and the
 # right to manage every platform's credentials includes a platform's own.
@@ -451,15 +498,12 @@ def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
     return r
 
 
-def _check_password(password: Any) -> str:
-    pw = str(password or "")
-    if len(pw) < PASSWORD_MIN:
-        raise DomainError(f"密码至少 {PASSWORD_MIN} 位", field="password")
-    if len(pw) > 128:
-        raise DomainError("密码不能超过 128 位", field="password")
-    if not (re.search(r"[A-Za-z]", pw) and re.search(r"\d", pw)):
-        raise DomainError("密码须同时包含字母和数字", field="password")
-    return pw
+def _check_password(password: Any, username: str, field: str = "password") -> str:
+    """The password policy (oip.auth.password_rules) as a DomainError naming the field."""
+    try:
+        return password_rules.check(str(password or ""), username, field)
+    except password_rules.WeakPassword as e:
+        raise DomainError(e.reason, field=e.field) from None
 
 
 def _manageable(session: Session, p: Principal, user_id: int) -> User:
@@ -509,7 +553,7 @@ def create_user(
         raise DomainError("姓名（显示名）不能超过 128 个字符", field="display_name")
     org = _organisation(session, p, organisation_id)
     r = _role_for(p, org, role_code)
-    pw = _check_password(password)
+    pw = _check_password(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已被使用", field="username")
     u = User(
@@ -520,6 +564,7 @@ def create_user(
         organisation_id=org.id,
         password_hash=hash_secret(pw),
         is_active=True,
+        must_change_password=True,  # the administrator knows it: the user chooses their own at first sign-in
     )
     session.add(u)
     session.flush()
@@ -566,12 +611,41 @@ def set_active(session: Session, p: Principal, user_id: int, active: bool) -> Us
 
 
 def reset_password(session: Session, p: Principal, user_id: int, password: Any) -> User:
-    """Set a new password chosen by the officer (given to the user out of band); their sessions end."""
+    """Set a new password chosen by the officer (given to the user out of band); their sessions end
+    and they must choose their own at next sign-in."""
     u = _manageable(session, p, user_id)
-    u.password_hash = hash_secret(_check_password(password))
+    u.password_hash = hash_secret(_check_password(password, u.username))
+    u.must_change_password = True
     _end_sessions(session, u.id)
     session.flush()
     audit.record(session, p, "user.reset_password", entity_type="user", entity_id=u.id)
+    return u
+
+
+def change_own_password(
+    session: Session, p: Principal, *, current: Any, new: Any, repeat: Any, session_token: str | None = None
+) -> User:
+    """The signed-in user replaces their password: the current one (argon2-checked), the new one twice,
+    by the policy. Their other sessions and bearer tokens end; ``session_token`` (this browser) stays.
+    Clears a forced change."""
+    u = session.get(User, p.user_id)
+    if u is None or u.kind not in ("staff", "worker") or not u.password_hash:
+        raise Forbidden("该账号不使用密码登录", field="current_password")
+    if not check_secret(u.password_hash, str(current or "")):
+        raise DomainError("当前密码不正确", field="current_password")
+    pw = _check_password(new, u.username, field="new_password")
+    if str(repeat or "") != pw:
+        raise DomainError("两次输入的新密码不一致", field="new_password_repeat")
+    if check_secret(u.password_hash, pw):
+        raise DomainError("新密码不能与当前密码相同", field="new_password")
+    u.password_hash = hash_secret(pw)
+    u.must_change_password = False
+    keep = _sha(session_token) if session_token else None
+    cond = [StaffSession.user_id == u.id] + ([StaffSession.token_hash != keep] if keep else [])
+    session.execute(delete(StaffSession).where(*cond))
+    session.execute(delete(ApiToken).where(ApiToken.user_id == u.id))
+    session.flush()
+    audit.record(session, p, "auth.password_change", entity_type="user", entity_id=u.id)
     return u
 
 

@@ -34,10 +34,6 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, description="Staff session idle timeout.")
     session_cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure (behind HTTPS).")
     token_minutes: int = Field(default=60, description="Lifetime of bearer tokens issued to API clients.")
-    login_max_failures: int = Field(
-        default=5, description="Failed sign-ins per account within the window before throttling."
-    )
-    login_window_minutes: int = Field(default=15, description="Window for counting failed sign-ins.")
     upload_max_bytes: int = Field(default=20 * 1024 * 1024, description="Largest accepted upload (CSV, attachments).")
     batch_max_records: int = Field(default=5000, description="Largest JSON batch of worker registrations.")
     order_upload_max_bytes: int = Field(

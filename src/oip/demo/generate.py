@@ -206,7 +206,8 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
             p.regions.append(PlatformRegion(region_code=city))
     session.flush()
 
-    # Users of every role.
+    # Users of every role. Demo accounts: their password is published (README), so they are not
+    # marked for a forced change the way accounts an administrator creates are.
     pw = auth.hash_secret(DEMO_PASSWORD)
     users: dict[str, User] = {}
     for username, display, role, org in USERS:
@@ -217,6 +218,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
             kind="staff",
             organisation_id=orgs[org].id,
             password_hash=pw,
+            must_change_password=False,
         )
     session.add_all(users.values())
     session.flush()
@@ -303,6 +305,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
         organisation_id=orgs["public"].id,
         person_id=person.id,
         password_hash=pw,
+        must_change_password=False,
     )
     session.add(worker)
     ids = list(session.scalars(select(Person.id).order_by(Person.id).limit(200)))

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import oip.models  # noqa: F401  (every table's mapper, before the first request)
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
-from oip.auth.deps import authenticate
+from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_engine, get_sessionmaker
@@ -113,6 +113,8 @@ def create_app() -> FastAPI:
         if _wants_html(request):
             if exc.status_code == 401:
                 return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+            if exc.code == "password_change_required":
+                return RedirectResponse(CHANGE_PASSWORD_URL, status_code=303)
             return render(
                 request,
                 "message.html",
@@ -122,7 +124,9 @@ def create_app() -> FastAPI:
                 kind="error",
                 back=request.headers.get("referer"),
             )
-        return JSONResponse({"error": exc.as_dict()}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": exc.as_dict()}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
