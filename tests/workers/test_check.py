@@ -152,8 +152,8 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     person = db.get(Person, worker.person_id)
     assert client.get(f"/api/v1/workers/{person.id}", headers=bearer("gx_si")).status_code == 200
     assert (
-        client.get(
-            f"/api/v1/workers/{person.id}", params={"full": "true", "purpose": "待遇核定"}, headers=bearer("gx_si")
+        client.post(
+            f"/api/v1/workers/{person.id}/full", json={"purpose": "待遇核定"}, headers=bearer("gx_si")
         ).status_code
         == 200
     )
