@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -23,7 +23,7 @@ from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
 from oip.core.web import DB
-from oip.orders import coverage, ingest, schemas as S, service
+from oip.orders import coverage, ingest, schemas as S, scope, service
 from oip.workers.service import find_person
 
 api = APIRouter(tags=["orders"])
@@ -240,9 +240,17 @@ def get_batch(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: 
 )
 def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Columns: row, reason, the 15 fields of the record as received, raw (a line that could not be
-    parsed at all)."""
-    path = service.rejects_path(service.get_batch(db, p, batch_id))
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"rejects-batch-{batch_id}.csv")
+    parsed at all). The batch's platform and the province get the whole file; a city or county only
+    the records whose county code lies in its region (the records carry places and coordinates)."""
+    b = service.get_batch(db, p, batch_id)
+    name = f"rejects-batch-{batch_id}.csv"
+    if scope.sees_every_reject(p):
+        return FileResponse(service.rejects_path(b), media_type="text/csv; charset=utf-8", filename=name)
+    return StreamingResponse(
+        service.rejects_csv(b, p),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _coverage(
