@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, true
 
+from oip.auth.scope import province_wide
 from oip.auth.service import Principal
 from oip.orders.models import OrderBatch
 
@@ -27,7 +28,7 @@ def batch_condition(p: Principal) -> ColumnElement[bool]:
 
 def sees_every_reject(p: Principal) -> bool:
     """The batch's platform and the province see a batch's rejected records unfiltered."""
-    return p.role.scope == "platform" or (p.role.scope == "region" and len(p.region_prefix) <= 2)
+    return p.role.scope == "platform" or province_wide(p)
 
 
 def reject_in_scope(p: Principal, county_code: str | None) -> bool:

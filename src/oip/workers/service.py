@@ -37,7 +37,7 @@ from oip.reference.models import Region
 from oip.workers import rules
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.rules import BatchResult, Outcome
-from oip.workers.scope import account_condition
+from oip.workers.scope import account_condition, batch_condition
 
 STATUSES = {"active": "在册", "left": "已退出"}
 SOURCES = {"api": "接口单条", "json": "接口批量", "csv": "CSV 上传", "demo": "演示数据"}
@@ -591,23 +591,21 @@ def self_check(session: Session, id_number: str, phone: str, ip: str | None) -> 
 def batches(
     session: Session, actor: Principal, platform_id: int | None = None, limit: int = 50
 ) -> list[RegistrationBatch]:
-    """Recent registration batches: a platform sees its own; agencies see every platform's."""
-    q = select(RegistrationBatch).order_by(RegistrationBatch.id.desc()).limit(max(1, min(limit, 500)))
-    if actor.role.scope == "platform":
-        q = q.where(RegistrationBatch.platform_id == actor.platform_id)
-    elif actor.role.scope != "region":
-        return []
-    elif platform_id:
+    """Recent registration batches in the caller's scope (``scope.batch_condition``): a platform its
+    own, the province every platform's, a city or county the ones its agencies uploaded."""
+    q = (
+        select(RegistrationBatch)
+        .where(batch_condition(actor))
+        .order_by(RegistrationBatch.id.desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    if platform_id:
         q = q.where(RegistrationBatch.platform_id == platform_id)
     return list(session.scalars(q))
 
 
 def get_batch(session: Session, actor: Principal, batch_id: int) -> RegistrationBatch:
-    b = session.get(RegistrationBatch, batch_id)
-    if (
-        b is None
-        or (actor.role.scope == "platform" and b.platform_id != actor.platform_id)
-        or actor.role.scope not in ("platform", "region")
-    ):
-        raise NotFound("批次不存在或不在您的数据范围内")
+    b = session.scalar(select(RegistrationBatch).where(RegistrationBatch.id == batch_id, batch_condition(actor)))
+    if b is None:
+        raise out_of_scope("批次")
     return b
