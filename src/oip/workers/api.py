@@ -260,7 +260,7 @@ def _search(db: Session, p: Principal, **kw) -> S.WorkerPage:
     res = service.search(db, p, **kw)
     counties = region_names(db)
     return S.WorkerPage(
-        total=res.total, page=res.page, size=res.size, items=[S.worker_item(a, counties) for a in res.items]
+        total=res.total, page=res.page, size=res.size, items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items]
     )
 
 
@@ -403,14 +403,14 @@ def get_person(
             field="full",
         )
     person, accounts, _clear = service.get_person(db, p, person_id, purpose=purpose)
-    return S.person_out(person, accounts, None, region_names(db))
+    return S.person_out(person, accounts, None, region_names(db), p.role.scope == "platform")
 
 
 def _full(db: Session, p: Principal, person_id: int, purpose: Any) -> JSONResponse:
     if purpose is not None and not isinstance(purpose, str):
         raise Unprocessable("查询事由应为文本", field="purpose")
     person, accounts, clear = service.get_person(db, p, person_id, full=True, purpose=purpose)
-    resp = S.person_out(person, accounts, clear, region_names(db))
+    resp = S.person_out(person, accounts, clear, region_names(db), p.role.scope == "platform")
     return JSONResponse(resp.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 
 

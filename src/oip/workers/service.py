@@ -75,6 +75,20 @@ def _load_persons(session: Session, bidxs: Iterable[bytes]) -> dict[bytes, Perso
     return persons
 
 
+def _seen_by(session: Session, actor: Principal, person_ids: list[int]) -> set[int]:
+    """The people among ``person_ids`` with an account in ``actor``'s scope (whom they already know)."""
+    seen: set[int] = set()
+    for part in _chunks(sorted(set(person_ids))):
+        seen.update(
+            session.scalars(
+                select(PlatformAccount.person_id)
+                .where(PlatformAccount.person_id.in_(part), account_condition(actor))
+                .distinct()
+            )
+        )
+    return seen
+
+
 def _load_accounts(session: Session, platform: Platform, account_ids: list[str]) -> dict[str, PlatformAccount]:
     accounts: dict[str, PlatformAccount] = {}
     for part in _chunks(account_ids):
@@ -125,12 +139,13 @@ def register(
     phone_bidx = {c.row: crypto.blind_index(c.phone, PHONE_CTX) for c in clean}
     persons = _load_persons(session, id_bidx.values())
     accounts = _load_accounts(session, platform, [c.account_id for c in clean])
+    seen = _seen_by(session, actor, [p.id for p in persons.values()])
 
     decision = rules.decide(
         clean,
         id_bidx,
         phone_bidx,
-        {b: rules.KnownPerson(p.id, p.name) for b, p in persons.items()},
+        {b: rules.KnownPerson(p.id, p.name, p.id in seen) for b, p in persons.items()},
         {
             k: rules.KnownAccount(
                 a.account_id, a.person_id, a.county_code, a.phone_bidx, a.phone_masked, a.registered_on
@@ -164,11 +179,14 @@ def register(
         ]
         ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows).all()
         new_ids = dict(zip(decision.new_people, ids))
+    name_to_verify = 0
     if decision.creates:
         new_accounts = []
         for c in decision.creates:
             b = id_bidx[c.row]
             person_id = persons[b].id if b in persons else new_ids[b]
+            reported = c.name if b in persons and persons[b].name != c.name else None
+            name_to_verify += reported is not None
             new_accounts.append(
                 {
                     "platform_id": platform.id,
@@ -181,6 +199,7 @@ def register(
                     "registered_on": c.registered_on,
                     "status": "active",
                     "status_on": c.registered_on,
+                    "reported_name": reported,
                 }
             )
             outcomes.append(Outcome(c.row, c.account_id, "created", [], c.warnings, person_id))
@@ -199,6 +218,8 @@ def register(
         "created": sum(o.status == "created" for o in outcomes),
         "changes": decision.changes[:200],
     }
+    if name_to_verify:
+        summary["name_to_verify"] = name_to_verify  # accounts whose name differs from the one on file
     if keep_batch:
         batch = RegistrationBatch(
             platform_id=platform.id,
@@ -322,7 +343,11 @@ def search(
             shown_q = "（手机号码）"
         else:
             like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            cond.append((Person.name.like(like, escape="\\")) | (PlatformAccount.account_id == q))
+            # A platform searches the names it sent (``reported_name`` where it differs from the name on file).
+            name = (
+                func.coalesce(PlatformAccount.reported_name, Person.name) if actor.role.scope == "platform" else Person.name
+            )
+            cond.append((name.like(like, escape="\\")) | (PlatformAccount.account_id == q))
             shown_q = "（含数字的查询词）" if any(ch.isdigit() for ch in q) and len(q) >= 6 else q
     if platform_code:
         cond.append(Platform.code == platform_code)
