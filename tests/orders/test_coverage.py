@@ -312,7 +312,9 @@ def test_a_person_look_up_answers_only_with_the_accounts_in_scope_and_is_audited
         "/api/v1/coverage", params={"at": when, "person_id": person, "purpose": "工伤认定调查"}, headers=nn
     )
     assert by_person.status_code == 200
-    assert by_person.json()["covered"] is False and liuzhou["order_id"] not in by_person.text and d not in by_person.text
+    assert (
+        by_person.json()["covered"] is False and liuzhou["order_id"] not in by_person.text and d not in by_person.text
+    )
     assert by_person.json()["nearest_before"]["order_id"] == nanning["order_id"]
     by_number = client.post("/api/v1/coverage", json={"at": when, "id_number": number}, headers=nn)
     assert by_number.status_code == 200 and liuzhou["order_id"] not in by_number.text

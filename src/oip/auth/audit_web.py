@@ -266,7 +266,9 @@ def my_access_log(
     return access_out(db, access_log(db, p.person_id, page, size), p.user_id)
 
 
-@api.get("/me/list-appearances", response_model=AppearancePage, summary="我的信息在名册查询结果中出现的次数（按日、按单位）")
+@api.get(
+    "/me/list-appearances", response_model=AppearancePage, summary="我的信息在名册查询结果中出现的次数（按日、按单位）"
+)
 def my_list_appearances(
     page: int = Query(1, ge=1, le=1_000_000),
     size: int = Query(APPEARANCE_PAGE, ge=1, le=200),

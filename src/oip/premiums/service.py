@@ -49,7 +49,7 @@ from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 from oip.platforms import phasing, service as platforms
 from oip.platforms.models import Platform
-from oip.platforms.scope import admitted, platform_condition
+from oip.platforms.scope import admitted
 from oip.premiums import calc, rules
 from oip.premiums.models import Declaration, DeclarationAdjustment
 from oip.premiums.scope import SENT, declaration_condition

@@ -260,7 +260,10 @@ def _search(db: Session, p: Principal, **kw) -> S.WorkerPage:
     res = service.search(db, p, **kw)
     counties = region_names(db)
     return S.WorkerPage(
-        total=res.total, page=res.page, size=res.size, items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items]
+        total=res.total,
+        page=res.page,
+        size=res.size,
+        items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items],
     )
 
 
@@ -398,7 +401,7 @@ def get_person(
     (``/workers/{person_id}/full``), never a GET: a link cannot trigger an audited full view."""
     if full is not None and full.strip().lower() not in ("", "false", "0"):
         raise MethodNotAllowed(
-            "查看完整证件号码和手机号请用 POST /api/v1/workers/{person_id}/full，请求体 {\"purpose\": \"查询事由\"}"
+            '查看完整证件号码和手机号请用 POST /api/v1/workers/{person_id}/full，请求体 {"purpose": "查询事由"}'
             "（GET 不再提供完整查看）",
             field="full",
         )
@@ -444,5 +447,5 @@ async def get_person_full(
     session needs its CSRF token (header ``X-CSRF-Token``) and a cross-site link cannot trigger it."""
     body = await _json_body(request)
     if not isinstance(body, dict):
-        raise Unprocessable("请求体应为 JSON 对象，如 {\"purpose\": \"查询事由\"}", field="body")
+        raise Unprocessable('请求体应为 JSON 对象，如 {"purpose": "查询事由"}', field="body")
     return await run_in_threadpool(_full, db, p, person_id, body.get("purpose"))

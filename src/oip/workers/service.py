@@ -345,7 +345,9 @@ def search(
             like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             # A platform searches the names it sent (``reported_name`` where it differs from the name on file).
             name = (
-                func.coalesce(PlatformAccount.reported_name, Person.name) if actor.role.scope == "platform" else Person.name
+                func.coalesce(PlatformAccount.reported_name, Person.name)
+                if actor.role.scope == "platform"
+                else Person.name
             )
             cond.append((name.like(like, escape="\\")) | (PlatformAccount.account_id == q))
             shown_q = "（含数字的查询词）" if any(ch.isdigit() for ch in q) and len(q) >= 6 else q
