@@ -285,3 +285,52 @@ def test_api_coverage_by_id_number_in_the_body_is_audited(client, worker):
     r = client.post("/api/v1/coverage", json={"at": body["at"]}, headers=bearer("gx_si"))
     assert r.status_code == 400
     assert events() == n + 1
+
+
+def test_a_person_look_up_answers_only_with_the_accounts_in_scope_and_is_audited(client, tmp_path):
+    """One person on meituan in Nanning and on didi in Liuzhou: a Nanning officer asking for the person
+    is not told of the Liuzhou account's orders (asking for that account answers 404 too), whether by
+    person ID, by ID number or on the page; every look-up is audited with the person as subject."""
+    from sqlalchemy import select
+
+    from oip.core.audit_models import AuditEvent
+    from tests.conftest import bearer, sign_in
+
+    number, name = new_id(), new_name()
+    ((m, person),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
+    ((d, _),) = register_workers("didi", 1, id_numbers=[number], names=[name], county="450202")
+    nanning = order(m, day="2025-12-03", start="09:00", minutes=30)
+    liuzhou = order(d, "didi", day="2025-12-03", start="15:00", minutes=25, county_code="450202")
+    import_rows(tmp_path, [nanning])
+    import_rows(tmp_path, [liuzhou], platform="didi")
+    when = "2025-12-03T15:10:00+08:00"
+    nn = bearer("nn_si")
+
+    by_account = {"at": when, "platform_code": "didi", "account_id": d}
+    assert client.get("/api/v1/coverage", params=by_account, headers=nn).status_code == 404
+    by_person = client.get(
+        "/api/v1/coverage", params={"at": when, "person_id": person, "purpose": "工伤认定调查"}, headers=nn
+    )
+    assert by_person.status_code == 200
+    assert (
+        by_person.json()["covered"] is False and liuzhou["order_id"] not in by_person.text and d not in by_person.text
+    )
+    assert by_person.json()["nearest_before"]["order_id"] == nanning["order_id"]
+    by_number = client.post("/api/v1/coverage", json={"at": when, "id_number": number}, headers=nn)
+    assert by_number.status_code == 200 and liuzhou["order_id"] not in by_number.text
+    # The province sees both.
+    gx = client.get("/api/v1/coverage", params={"at": when, "person_id": person}, headers=bearer("gx_si"))
+    assert gx.json()["order_id"] == liuzhou["order_id"]
+    sign_in(client, "nn_si")
+    page = client.get("/coverage", params={"at": "2025-12-03T15:10", "person_id": person})
+    assert page.status_code == 200 and liuzhou["order_id"] not in page.text and nanning["order_id"] in page.text
+
+    with session_scope() as s:
+        events = s.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "coverage.lookup", AuditEvent.subjects.contains([person]))
+            .order_by(AuditEvent.seq)
+        ).all()
+        assert len(events) == 4  # the 404 asked for nothing in scope: nothing was revealed
+        assert events[0].purpose == "工伤认定调查" and events[0].actor.startswith("nn_si")
+        assert all(e.purpose for e in events)

@@ -191,3 +191,32 @@ def test_coverage_by_id_number_outside_the_scope(client, as_user, person):
     assert len(_find_events(person["person"])) == n
     # Posting needs the CSRF token like every form.
     assert client.post("/coverage", data={"at": "2025-10-26T09:10", "id_number": person["number"]}).status_code == 403
+
+
+def test_a_city_sees_only_the_rejected_records_of_its_region(client, as_user, tmp_path):
+    """Rejected records carry places and coordinates: a city downloads and sees only those sent with a
+    county code in its region; the province and the platform see them all."""
+    from tests.conftest import bearer
+
+    ((a, _),) = register_workers("meituan", 1)
+    nanning = order(a, day="2025-10-27", status="done")
+    liuzhou = order(a, day="2025-10-27", start="15:00", status="done", county_code="450202", start_lat="24.3264")
+    res = import_rows(tmp_path, [nanning, liuzhou, order(a, day="2025-10-27", start="18:00")])
+    assert res.rejected == 2
+    url = f"/api/v1/orders/batches/{res.batch_id}/rejects.csv"
+
+    def ids(user: str) -> set[str]:
+        r = client.get(url, headers=bearer(user))
+        assert r.status_code == 200 and r.content.startswith("\ufeff".encode()), r.text
+        assert r.text.lstrip("\ufeff").startswith("row,reason,order_id,")
+        return {oid for oid in (nanning["order_id"], liuzhou["order_id"]) if oid in r.text}
+
+    assert ids("lz_hrss") == {liuzhou["order_id"]}
+    assert ids("nn_si") == ids("qx_si") == {nanning["order_id"]}
+    assert ids("gl_si") == set()
+    assert ids("gx_si") == ids("meituan_admin") == {nanning["order_id"], liuzhou["order_id"]}
+    assert client.get(url, headers=bearer("didi_admin")).status_code == 404
+    as_user("lz_hrss")
+    page = client.get(f"/orders/batches/{res.batch_id}")
+    assert page.status_code == 200 and 'data-testid="rejects-in-region"' in page.text
+    assert liuzhou["order_id"] in page.text and nanning["order_id"] not in page.text

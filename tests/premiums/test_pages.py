@@ -207,3 +207,24 @@ def test_returns_upload_through_the_api(client, pilot_month):
     with session_scope() as s:
         d = s.scalar(select(Declaration).join(Platform).where(Platform.code == "meituan", Declaration.month == MONTH))
         assert d.status == "acknowledged"
+
+
+def test_the_tax_bureau_sees_a_declaration_only_once_it_was_sent(client, as_user, tmp_path):
+    """A draft is the agency's work in progress: the tax bureau (like the platform) sees declarations
+    once they were pushed to it — in the API and on the page."""
+    with session_scope() as s:
+        p = make_platform(s)
+        code = p.code
+        publish(s, p, "2025-09", orders("tx", 120))
+        service.declare(s, officer(s), "2025-09", platforms_=[code])
+    q = {"month": "2025-09", "platform_code": code}
+    si = client.get("/api/v1/premiums/declarations", params=q, headers=bearer("gx_si")).json()
+    assert [d["status"] for d in si] == ["draft"]
+    assert client.get("/api/v1/premiums/declarations", params=q, headers=bearer("gx_tax")).json() == []
+    as_user("gx_tax")
+    page = client.get("/premiums", params={"month": "2025-09"})
+    assert page.status_code == 200 and "核定中（未推送）" not in page.text
+    with session_scope() as s:
+        service.send(s, officer(s), "2025-09", platforms_=[code], gateway=tax.FileTaxGateway(tmp_path))
+    sent = client.get("/api/v1/premiums/declarations", params=q, headers=bearer("gx_tax")).json()
+    assert [d["status"] for d in sent] == ["sent"] and sent[0]["total_fen"] == 840

@@ -152,8 +152,8 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     person = db.get(Person, worker.person_id)
     assert client.get(f"/api/v1/workers/{person.id}", headers=bearer("gx_si")).status_code == 200
     assert (
-        client.get(
-            f"/api/v1/workers/{person.id}", params={"full": "true", "purpose": "待遇核定"}, headers=bearer("gx_si")
+        client.post(
+            f"/api/v1/workers/{person.id}/full", json={"purpose": "待遇核定"}, headers=bearer("gx_si")
         ).status_code
         == 200
     )
@@ -161,7 +161,7 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     phone = crypto.decrypt(person.accounts[0].phone_enc, service.PHONE_CTX)
     assert 'data-testid="result"' in _check(client_at(), id_number, phone).text
 
-    log = client.get("/api/v1/me/access-log", headers=bearer("worker_demo")).json()
+    log = client.get("/api/v1/me/access-log", headers=bearer("worker_demo")).json()["items"]
     actions = [(e["action"], e["who"]) for e in log[:3]]
     assert actions[0][0] == "worker.self_check"
     # The worker sees the viewer's organisation and role, never a staff username.
@@ -173,3 +173,38 @@ def test_worker_sees_who_viewed_their_data(client, client_at, as_user, db):
     me = client.get("/me")
     assert me.status_code == 200 and "待遇核定" in me.text and "广西壮族自治区社会保险事业管理中心" in me.text
     assert "gx_si" not in me.text
+
+
+def test_a_full_view_stays_visible_to_the_worker_after_many_list_appearances(client, as_user, db):
+    """Appearances in search results are counted per day, apart: 250 roster searches that list the
+    worker do not push an officer's full view of their ID out of their view."""
+    worker = db.scalar(select(User).where(User.username == "worker_demo"))
+    person = db.get(Person, worker.person_id)
+    account = person.accounts[0].account_id
+    purpose = f"工伤认定核实身份 {new_phone()}"
+    gx = bearer("gx_si")
+    assert client.post(f"/api/v1/workers/{person.id}/full", json={"purpose": purpose}, headers=gx).status_code == 200
+    for _ in range(250):
+        res = client.get("/api/v1/workers", params={"q": account, "size": 1}, headers=gx)
+        assert res.status_code == 200 and res.json()["items"]
+
+    me = bearer("worker_demo")
+    log = client.get("/api/v1/me/access-log", headers=me).json()
+    assert {"items", "total", "page", "size", "pages"} <= log.keys()
+    assert all(e["action"] != "worker.list" for e in log["items"])
+    full = [e for e in log["items"] if e["purpose"] == purpose]
+    assert full and full[0]["action"] == "worker.view_full" and full[0]["action_name"] == "查看完整证件号码/手机号"
+    assert full[0]["who"] == "广西壮族自治区社会保险事业管理中心" and full[0]["at"].endswith("+08:00")
+    # every page of the log is reachable; the last one holds the oldest event
+    last = client.get("/api/v1/me/access-log", params={"page": log["pages"], "size": 5}, headers=me).json()
+    assert last["page"] == last["pages"] and 1 <= len(last["items"]) <= 5
+
+    seen = client.get("/api/v1/me/list-appearances", headers=me).json()
+    today = clock.today().isoformat()
+    counts = {(a["day"], a["organisation"]): a["count"] for a in seen["items"]}
+    assert counts[(today, "广西壮族自治区社会保险事业管理中心")] >= 250
+
+    as_user("worker_demo")
+    page = client.get("/me")
+    assert page.status_code == 200 and purpose in page.text
+    assert 'data-testid="list-appearances"' in page.text and "查询人员名册" not in page.text

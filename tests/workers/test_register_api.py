@@ -271,3 +271,29 @@ def test_openapi_documents_the_bodies(client):
     assert "id_number" in one["properties"]
     assert "multipart/form-data" in spec["paths"]["/api/v1/workers/upload"]["post"]["requestBody"]["content"]
     json.dumps(spec)
+
+
+def test_a_city_sees_only_the_batch_reports_its_agencies_uploaded(client, meituan, as_user):
+    """A platform's report lists records of the whole province: the province sees it, a city does not;
+    a city agency uploading on a platform's behalf sees its own report, another city does not."""
+    own = client.post("/api/v1/workers/batch", json=[record(), record(name="")], headers=meituan).json()["batch_id"]
+    body = {"platform_code": "meituan", "records": [record(), record(name="")]}
+    nn = client.post("/api/v1/workers/batch", json=body, headers=bearer("nn_si"))
+    assert nn.status_code == 200, nn.text
+    by_nn = nn.json()["batch_id"]
+    for bid, allowed, refused in [
+        (own, ["gx_si", "meituan-api"], ["nn_si", "qx_si", "gl_si"]),
+        (by_nn, ["gx_si", "nn_si", "meituan-api"], ["gl_si", "qx_si"]),
+    ]:
+        for user in allowed:
+            assert client.get(f"/api/v1/workers/batches/{bid}", headers=bearer(user)).status_code == 200, user
+        for user in refused:
+            h = bearer(user)
+            assert client.get(f"/api/v1/workers/batches/{bid}", headers=h).status_code == 404, user
+            assert client.get(f"/api/v1/workers/batches/{bid}/rejects.csv", headers=h).status_code == 404
+            listed = client.get("/api/v1/workers/batches", params={"platform_code": "meituan"}, headers=h).json()
+            assert bid not in [b["batch_id"] for b in listed]
+    as_user("gl_si")
+    assert client.get(f"/workers/batches/{by_nn}").status_code == 404
+    page = client.get("/workers/upload", params={"platform_code": "meituan"})
+    assert page.status_code == 200 and f"/workers/batches/{by_nn}" not in page.text

@@ -239,3 +239,12 @@ def test_result_orders_by_row_and_counts():
     assert [o.row for o in res.outcomes] == [1, 2, 3] and (res.received, res.accepted, res.rejected) == (3, 2, 1)
     with pytest.raises(AssertionError):
         rules.result(4, [Outcome(1, "a", "created")])
+
+
+def test_a_person_the_submitter_cannot_see_is_not_disclosed_by_a_name_mismatch():
+    """Registered only by others: the record with another name is created like a new person's, linked
+    to that person (not a new one), and the batch's report says nothing of the name on file."""
+    clean = _clean(rec(name="韦大明"))
+    ids, phones = _idx(clean)
+    d = rules.decide(clean, ids, phones, {ids[1]: KnownPerson(5, "韦小明", seen=False)}, {})
+    assert [c.row for c in d.creates] == [1] and d.outcomes == [] and d.new_people == {}

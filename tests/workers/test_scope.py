@@ -4,7 +4,7 @@ and personal numbers at rest."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from oip.auth.models import InsurerAssignment, Organisation
 from oip.core.audit_models import AuditEvent
@@ -150,16 +150,15 @@ def test_masking_in_api(client, two_platforms):
 def test_full_view_needs_permission_and_purpose_and_is_audited(client, db, two_platforms):
     pid, r = two_platforms["person_id"], two_platforms["meituan"]
     nn = bearer("nn_si")
-    no_purpose = client.get(f"/api/v1/workers/{pid}", params={"full": "true"}, headers=nn)
+    url = f"/api/v1/workers/{pid}/full"
+    no_purpose = client.post(url, json={}, headers=nn)
     assert no_purpose.status_code == 400 and no_purpose.json()["error"]["field"] == "purpose"
-    blank = client.get(f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "  "}, headers=nn)
+    blank = client.post(url, json={"purpose": "  "}, headers=nn)
     assert blank.status_code == 400
     for user in ["meituan-api", "gx_hrss", "nn_hrss"]:
-        res = client.get(f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "核实"}, headers=bearer(user))
+        res = client.post(url, json={"purpose": "核实"}, headers=bearer(user))
         assert res.status_code == 403 and r["id_number"] not in res.text
-    res = client.get(
-        f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "职业伤害确认受理核实身份"}, headers=nn
-    )
+    res = client.post(url, json={"purpose": "职业伤害确认受理核实身份"}, headers=nn)
     assert res.status_code == 200 and res.headers["cache-control"] == "no-store"
     body = res.json()
     assert body["full"] is True and body["id_number"] == r["id_number"] and body["birth_date"]
@@ -192,3 +191,32 @@ def test_personal_numbers_are_not_stored_in_clear(db, two_platforms):
                 blob = value if isinstance(value, (bytes, memoryview)) else str(value).encode()
                 for s in secrets_:
                     assert s.encode() not in bytes(blob), (table, s)
+
+
+def test_full_view_is_a_post_with_csrf_not_a_link(client, as_user, db, two_platforms):
+    """A cross-site link (a GET with the cookie, no CSRF token) cannot trigger an audited full view."""
+    pid, r = two_platforms["person_id"], two_platforms["meituan"]
+
+    def full_views() -> int:
+        return db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "worker.view_full", AuditEvent.subjects.contains([pid]))
+        )
+
+    csrf = as_user("nn_si")["X-CSRF-Token"]
+    before = full_views()
+    old = client.get(f"/api/v1/workers/{pid}", params={"full": "true", "purpose": "攻击者写的事由"})
+    assert old.status_code == 405 and r["id_number"] not in old.text
+    assert "POST /api/v1/workers/" in old.json()["error"]["reason"]
+    assert client.get(f"/api/v1/workers/{pid}", params={"full": "false"}).status_code == 200
+    forged = client.post(f"/api/v1/workers/{pid}/full", json={"purpose": "攻击者写的事由"})
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "csrf"
+    page = client.get(f"/workers/{pid}/full", headers={"Accept": "text/html"})
+    assert page.status_code == 405 and r["id_number"] not in page.text
+    db.expire_all()
+    assert full_views() == before
+    ok = client.post(f"/api/v1/workers/{pid}/full", json={"purpose": "核实身份"}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200 and ok.json()["id_number"] == r["id_number"]
+    db.expire_all()
+    assert full_views() == before + 1

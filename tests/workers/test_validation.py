@@ -116,9 +116,10 @@ def test_county_name_account_and_missing_fields(client, meituan):
 
 
 def test_name_must_match_the_registered_person(client, meituan):
+    """A platform that registered the person is told their name differs from the one on file."""
     r = record()
     assert _one(client, meituan, **r)["status"] == "created"
-    res = _one(client, bearer("didi-api"), **{**r, "platform_account_id": new_account(), "name": r["name"] + "乙"})
+    res = _one(client, meituan, **{**r, "platform_account_id": new_account(), "name": r["name"] + "乙"})
     assert "姓名与该身份证号码已登记的姓名不一致" in _reason(res, "name")
     # a name written with another middle dot is the same name
     dotted = record(name="阿卜杜·买买提")
@@ -143,3 +144,27 @@ def test_parse_day_unit():
     assert rules.parse_day("2025-07-01T08:00:00+08:00") == dt.date(2025, 7, 1)
     with pytest.raises(DomainError, match="不是合法日期"):
         rules.parse_day("2025-13-01")
+
+
+def test_another_platforms_worker_with_a_wrong_name_is_not_disclosed(client, meituan):
+    """A platform sending an ID number another platform registered, with another name, gets the answer
+    a new person gets — it can neither learn that the ID number is registered nor test names — and is
+    shown the name it sent; the agency sees both names and verifies."""
+    didi = bearer("didi-api")
+    r = record()
+    assert _one(client, meituan, **r)["status"] == "created"
+    fresh = _one(client, didi, **record(name="韦小明"))
+    probe = _one(client, didi, **{**r, "platform_account_id": new_account(), "name": "韦小明"})
+    strip = lambda res: {k: v for k, v in res.items() if k not in ("platform_account_id", "row")}  # noqa: E731
+    assert strip(probe) == strip(fresh) and probe["status"] == "created"
+    # its roster shows the name it sent; searching the true name finds nothing
+    listed = client.get("/api/v1/workers", params={"q": probe["platform_account_id"]}, headers=didi).json()
+    assert [i["name"] for i in listed["items"]] == ["韦小明"]
+    assert r["name"] not in client.get("/api/v1/workers", params={"q": r["name"]}, headers=didi).text
+    detail = client.get(f"/api/v1/workers/{listed['items'][0]['person_id']}", headers=didi).json()
+    assert detail["name"] == "韦小明" and r["name"] not in str(detail)
+    assert all(a["reported_name"] is None for a in detail["accounts"])
+    # the agency: the name on file, and the name the platform sent, to verify
+    gx = client.get(f"/api/v1/workers/{listed['items'][0]['person_id']}", headers=bearer("gx_si")).json()
+    assert gx["name"] == r["name"]
+    assert {a["platform_code"]: a["reported_name"] for a in gx["accounts"]} == {"meituan": None, "didi": "韦小明"}

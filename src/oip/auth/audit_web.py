@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
-from oip.core import audit, layout
+from oip.core import audit, clock, layout
 from oip.core.audit import ACTION_NAMES
 from oip.core.audit_models import AuditEvent
 from oip.core.layout import render
+from oip.core.pagination import Page, page_count
 from oip.core.validation import FIELD_LABELS
 from oip.core.web import DB
 
@@ -94,16 +95,59 @@ def query_events(
     return list(session.scalars(q))
 
 
-def access_log(session: Session, person_id: int, limit: int = 200) -> list[AuditEvent]:
-    """Everyone who read or changed this person's data, newest first."""
-    return list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.subjects.contains([person_id]))
-            .order_by(AuditEvent.seq.desc())
-            .limit(limit)
-        )
+# Appearances of a person in search results (a roster page listing them among others): not views of
+# the person, so the worker sees them counted per day and organisation, apart from the views and changes.
+LIST_ACTIONS = ("worker.list",)
+ACCESS_PAGE = 50
+APPEARANCE_PAGE = 30
+
+
+def access_log(session: Session, person_id: int, page: int = 1, size: int = ACCESS_PAGE) -> Page[AuditEvent]:
+    """Everything done with this person's data except appearances in lists — views, full views,
+    registrations, status changes, coverage look-ups, … — newest first, one page of ``size``."""
+    if person_id is None:
+        return Page([], 0, 1, size)
+    cond = (AuditEvent.subjects.contains([person_id]), AuditEvent.action.not_in(LIST_ACTIONS))
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*cond)) or 0
+    page = min(max(1, page), page_count(total, size))
+    rows = session.scalars(
+        select(AuditEvent).where(*cond).order_by(AuditEvent.seq.desc()).offset((page - 1) * size).limit(size)
     )
+    return Page(list(rows), total, page, size)
+
+
+@dataclass
+class Appearance:
+    """On ``day`` (Beijing time), ``who`` listed the person ``count`` times among search results."""
+
+    day: dt.date
+    who: str
+    organisation: str | None
+    role_name: str | None
+    count: int
+
+
+def list_appearances(
+    session: Session, person_id: int, page: int = 1, size: int = APPEARANCE_PAGE, self_user_id: int | None = None
+) -> Page[Appearance]:
+    """Appearances in lists, counted per day and per organisation (and role), newest day first."""
+    if person_id is None:
+        return Page([], 0, 1, size)
+    day = cast(func.timezone(clock.SHANGHAI.key, AuditEvent.at), Date).label("day")
+    grouped = session.execute(
+        select(day, AuditEvent.actor_user_id, func.count())
+        .where(AuditEvent.subjects.contains([person_id]), AuditEvent.action.in_(LIST_ACTIONS))
+        .group_by(day, AuditEvent.actor_user_id)
+    ).all()
+    who = users_as_viewers(session, {uid for _d, uid, _n in grouped}, self_user_id)
+    merged: dict[tuple[dt.date, str], Appearance] = {}
+    for d, uid, n in grouped:
+        v = who[uid]
+        a = merged.setdefault((d, v.who), Appearance(d, v.who, v.organisation, v.role_name, 0))
+        a.count += n
+    rows = sorted(merged.values(), key=lambda a: (-a.day.toordinal(), -a.count, a.who))
+    page = min(max(1, page), page_count(len(rows), size))
+    return Page(rows[(page - 1) * size : page * size], len(rows), page, size)
 
 
 @dataclass
@@ -116,22 +160,28 @@ class Viewer:
 def viewers(session: Session, events: list[AuditEvent], self_user_id: int | None = None) -> dict[int, Viewer]:
     """Who acted in each event (by ``seq``), as a worker should see it: the organisation and role of the
     user (never their username), "本人" for the worker themselves, "系统" for automatic processing."""
+    by_user = users_as_viewers(session, {e.actor_user_id for e in events}, self_user_id)
+    return {e.seq: by_user[e.actor_user_id] for e in events}
+
+
+def users_as_viewers(session: Session, user_ids: set[int | None], self_user_id: int | None = None) -> dict:
+    """``viewers`` by user id (None: the system)."""
     from oip.auth.models import User
     from oip.auth.permissions import ROLES
 
-    ids = {e.actor_user_id for e in events if e.actor_user_id}
+    ids = {u for u in user_ids if u}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
-    out: dict[int, Viewer] = {}
-    for e in events:
-        u = users.get(e.actor_user_id)
-        if e.actor_user_id is not None and e.actor_user_id == self_user_id:
-            out[e.seq] = Viewer("本人")
+    out: dict[int | None, Viewer] = {}
+    for uid in user_ids:
+        u = users.get(uid)
+        if uid is not None and uid == self_user_id:
+            out[uid] = Viewer("本人")
         elif u is None:
-            out[e.seq] = Viewer("系统（自动处理）")
+            out[uid] = Viewer("系统（自动处理）")
         else:
             r = ROLES.get(u.role)
             org, role_name = u.organisation.name, r.name if r else None
-            out[e.seq] = Viewer(f"{org}（{role_name}）" if role_name and role_name not in org else org, org, role_name)
+            out[uid] = Viewer(f"{org}（{role_name}）" if role_name and role_name not in org else org, org, role_name)
     return out
 
 
@@ -168,22 +218,82 @@ def verify(p: Principal = Depends(Require(P.AUDIT_READ)), db: Session = DB):
     }
 
 
-@api.get("/me/access-log", response_model=list[AccessOut], summary="谁查看了我的信息")
-def my_access_log(p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
-    log = access_log(db, p.person_id)
-    who = viewers(db, log, p.user_id)
-    return [
-        AccessOut(
-            at=e.at,
-            who=who[e.seq].who,
-            organisation=who[e.seq].organisation,
-            role_name=who[e.seq].role_name,
-            action=e.action,
-            action_name=ACTION_NAMES.get(e.action, e.action),
-            purpose=e.purpose,
-        )
-        for e in log
-    ]
+class AccessPage(BaseModel):
+    items: list[AccessOut]
+    total: int
+    page: int
+    size: int
+    pages: int
+
+
+class AppearanceOut(BaseModel):
+    day: dt.date  # Beijing time
+    who: str
+    organisation: str | None
+    role_name: str | None
+    count: int
+
+
+class AppearancePage(BaseModel):
+    items: list[AppearanceOut]
+    total: int
+    page: int
+    size: int
+    pages: int
+
+
+def access_out(session: Session, log: Page[AuditEvent], self_user_id: int | None) -> AccessPage:
+    who = viewers(session, log.items, self_user_id)
+    return AccessPage(
+        items=[
+            AccessOut(
+                at=clock.local(e.at),
+                who=who[e.seq].who,
+                organisation=who[e.seq].organisation,
+                role_name=who[e.seq].role_name,
+                action=e.action,
+                action_name=ACTION_NAMES.get(e.action, e.action),
+                purpose=e.purpose,
+            )
+            for e in log.items
+        ],
+        total=log.total,
+        page=log.page,
+        size=log.size,
+        pages=log.pages,
+    )
+
+
+@api.get("/me/access-log", response_model=AccessPage, summary="谁查看或变更了我的信息（分页，不含名册列表中的出现）")
+def my_access_log(
+    page: int = Query(1, ge=1, le=1_000_000),
+    size: int = Query(ACCESS_PAGE, ge=1, le=200),
+    p: Principal = Depends(Require(P.SELF_READ)),
+    db: Session = DB,
+):
+    """Every view, full view and change of your data (registrations, status changes, coverage
+    look-ups, …), newest first; appearances in search results are counted in
+    ``/me/list-appearances``."""
+    return access_out(db, access_log(db, p.person_id, page, size), p.user_id)
+
+
+@api.get(
+    "/me/list-appearances", response_model=AppearancePage, summary="我的信息在名册查询结果中出现的次数（按日、按单位）"
+)
+def my_list_appearances(
+    page: int = Query(1, ge=1, le=1_000_000),
+    size: int = Query(APPEARANCE_PAGE, ge=1, le=200),
+    p: Principal = Depends(Require(P.SELF_READ)),
+    db: Session = DB,
+):
+    rows = list_appearances(db, p.person_id, page, size, p.user_id)
+    return AppearancePage(
+        items=[AppearanceOut(**vars(a)) for a in rows.items],
+        total=rows.total,
+        page=rows.page,
+        size=rows.size,
+        pages=rows.pages,
+    )
 
 
 @pages.get("/audit")

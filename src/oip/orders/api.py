@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -23,7 +23,7 @@ from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
 from oip.core.web import DB
-from oip.orders import coverage, ingest, schemas as S, service
+from oip.orders import coverage, ingest, schemas as S, scope, service
 from oip.workers.service import find_person
 
 api = APIRouter(tags=["orders"])
@@ -240,9 +240,17 @@ def get_batch(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: 
 )
 def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.ORDER_READ)), db: Session = DB):
     """Columns: row, reason, the 15 fields of the record as received, raw (a line that could not be
-    parsed at all)."""
-    path = service.rejects_path(service.get_batch(db, p, batch_id))
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"rejects-batch-{batch_id}.csv")
+    parsed at all). The batch's platform and the province get the whole file; a city or county only
+    the records whose county code lies in its region (the records carry places and coordinates)."""
+    b = service.get_batch(db, p, batch_id)
+    name = f"rejects-batch-{batch_id}.csv"
+    if scope.sees_every_reject(p):
+        return FileResponse(service.rejects_path(b), media_type="text/csv; charset=utf-8", filename=name)
+    return StreamingResponse(
+        service.rejects_csv(b, p),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _coverage(
@@ -256,12 +264,13 @@ def _coverage(
     id_number: str | None = None,
     name: str | None = None,
     phone: str | None = None,
+    purpose: str | None = None,
 ) -> dict:
     when = coverage.parse_at(at)
     if id_number or name or phone:
         person_id = find_person(db, p, id_number=id_number, name=name, phone=phone, purpose="查询某时点的保障状态")
     return coverage.covered_at(
-        db, at=when, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=p
+        db, at=when, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=p, purpose=purpose
     ).as_dict()
 
 
@@ -271,12 +280,15 @@ def get_coverage(
     person_id: int | None = Query(None, description="人员 ID（跨该人员的所有平台账号）"),
     platform_code: str | None = Query(None, description="平台企业编码（与 account_id 同用）"),
     account_id: str | None = Query(None, description="平台账号"),
+    purpose: str | None = Query(None, description="查询事由（留痕）"),
     p: Principal = Depends(Require(P.COVERAGE_READ)),
     db: Session = DB,
 ):
     """Covered when the moment lies in an order's window (accepted_at … finished_at, cancelled orders
-    included) on a platform covered on that date. Also the nearest orders before and after."""
-    return _coverage(db, p, at, person_id, platform_code, account_id)
+    included) on a platform covered on that date. Also the nearest orders before and after. Only the
+    platform accounts in your data scope are asked about; every look-up is audited
+    (``coverage.lookup``) with the person as its subject."""
+    return _coverage(db, p, at, person_id, platform_code, account_id, purpose=purpose)
 
 
 @api.post("/coverage", response_model=S.CoverageOut, summary="某时点是否在保（按身份证号码或姓名、手机号码查询）")
@@ -294,6 +306,7 @@ def post_coverage(body: S.CoverageQuery, p: Principal = Depends(Require(P.COVERA
         id_number=body.id_number,
         name=body.name,
         phone=body.phone,
+        purpose=body.purpose,
     )
 
 

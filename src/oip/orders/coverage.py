@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import select, true, tuple_
 from sqlalchemy.orm import Session
 
 from oip.auth.scope import out_of_scope
-from oip.core import clock, sqltext
+from oip.core import audit, clock, sqltext
 from oip.core.errors import DomainError, NotFound
 from oip.core.months import month_of
 from oip.orders import coverage_rules as rules, ledger
@@ -119,49 +119,46 @@ def _cursor() -> duckdb.DuckDBPyConnection:
 
 def _accounts(
     session: Session, *, person_id: int | None, platform_code: str | None, account_id: str | None, actor: Any = None
-) -> dict[tuple[int, str], rules.Account]:
+) -> tuple[dict[tuple[int, str], rules.Account], set[int]]:
     """The accounts asked about by (platform id, account id), each with the days its platform's
-    orders are covered."""
-
+    orders are covered, and the people they belong to. With an ``actor``, only the accounts in their
+    data scope: a person's look-up answers with the same accounts as asking for each account."""
+    scope = account_condition(actor) if actor is not None else true()
     if person_id is not None:
-        if actor is not None:
-            visible = session.scalar(
-                select(exists().where(PlatformAccount.person_id == person_id, account_condition(actor)))
-            )
-            if not visible:
-                raise out_of_scope("人员")
         rows = session.execute(
-            select(PlatformAccount.account_id, Platform)
+            select(PlatformAccount.account_id, PlatformAccount.person_id, Platform)
             .join(Platform, Platform.id == PlatformAccount.platform_id)
-            .where(PlatformAccount.person_id == person_id)
+            .where(PlatformAccount.person_id == person_id, scope)
             .order_by(Platform.code)
         ).all()
         if not rows:
+            if actor is not None:
+                raise out_of_scope("人员")
             raise NotFound("人员不存在或没有平台账号", field="person_id")
     else:
         if not platform_code or not account_id:
             raise DomainError(
                 "请指明人员（person_id），或平台编码和平台账号（platform_code、account_id）", field="account_id"
             )
-        q = (
-            select(PlatformAccount.account_id, Platform)
+        rows = session.execute(
+            select(PlatformAccount.account_id, PlatformAccount.person_id, Platform)
             .join(Platform, Platform.id == PlatformAccount.platform_id)
-            .where(Platform.code == platform_code, PlatformAccount.account_id == account_id)
-        )
-        if actor is not None:
-            q = q.where(account_condition(actor))
-        rows = session.execute(q).all()
+            .where(Platform.code == platform_code, PlatformAccount.account_id == account_id, scope)
+        ).all()
         if not rows:
             raise out_of_scope("平台账号")
     industries = {i.code: i for i in session.scalars(select(Industry))}
     today = clock.today()
     out = {}
-    for a, p in rows:
+    for a, _person, p in rows:
         industry = industries[p.industry_code]
         out[(p.id, a)] = rules.Account(
             rules.PlatformRef(p.code, p.display_name(today)), a, coverage_start(p, industry), industry.covered_to
         )
-    return out
+    return out, {person for _a, person, _p in rows}
+
+
+audit.register_actions({"coverage.lookup": "查询某时点的保障状态（订单）"})
 
 
 def covered_at(
@@ -172,20 +169,27 @@ def covered_at(
     platform_code: str | None = None,
     account_id: str | None = None,
     actor: Any = None,
+    purpose: str | None = None,
 ) -> CoverageResult:
     """Whether the person (all their platform accounts) or the platform account was covered at
-    ``at``, by which order, and the nearest orders before and after. ``actor``: when given, the
-    person or account must be inside their data scope (else NotFound).
+    ``at``, by which order, and the nearest orders before and after. ``actor``: when given, only the
+    accounts in their data scope are asked about (none: NotFound), and the look-up is audited
+    (``coverage.lookup``: it tells where and when the person worked).
 
     Load (the accounts, their worked days, the orders ``rules.plan_reads`` asks for) → decide
     (``rules.decide``) → the result."""
     if at.tzinfo is None:
         raise DomainError("时间须带时区", field="at")
-    accounts = _accounts(session, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=actor)
+    purpose = (purpose or "").strip() or None
+    if purpose and len(purpose) > 200:
+        raise DomainError("查询事由不能超过 200 个字", field="purpose")
+    accounts, people = _accounts(
+        session, person_id=person_id, platform_code=platform_code, account_id=account_id, actor=actor
+    )
     reads = rules.plan_reads(at, _worked_days(session, accounts))
     orders = _fetch(session, reads) if reads else []
     d = rules.decide(at, list(accounts.values()), orders)
-    return CoverageResult(
+    result = CoverageResult(
         at=at,
         covered=d.covered,
         order=d.order,
@@ -195,6 +199,18 @@ def covered_at(
         reason=d.reason,
         accounts=[a.key for a in accounts.values()],
     )
+    if actor is not None:
+        audit.record(
+            session,
+            actor,
+            "coverage.lookup",
+            entity_type="person" if person_id is not None else "platform_account",
+            entity_id=person_id if person_id is not None else f"{platform_code}:{account_id}"[:128],
+            subjects=sorted(people),
+            purpose=purpose or "查询某时点的保障状态",
+            after={"at": clock.local(at).isoformat(), "accounts": [f"{c}:{a}" for c, a in result.accounts]},
+        )
+    return result
 
 
 def _worked_days(
@@ -339,7 +355,7 @@ def covered_days(session: Session, *, person_id: int, since: dt.date, until: dt.
         since + dt.timedelta(days=i): CoveredDay(since + dt.timedelta(days=i)) for i in range((until - since).days + 1)
     }
     try:
-        accounts = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
+        accounts, _people = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
     except NotFound:
         return list(days.values())
     first = since - dt.timedelta(days=1)  # an order accepted the evening before may run into ``since``

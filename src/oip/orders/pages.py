@@ -20,7 +20,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.months import month_of, parse_month, previous_month
 from oip.core.web import DB
-from oip.orders import api as orders_api, coverage, coverage_rules, ingest, schemas as S, service
+from oip.orders import api as orders_api, coverage, coverage_rules, ingest, schemas as S, scope, service
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
@@ -87,7 +87,8 @@ def _batch_page(request: Request, db: Session, p: Principal, batch_id: int, new:
         "orders_batch.html",
         title=f"订单数据批次 · 第 {b.id} 批",
         batch=service.batch_dict(b),
-        rejects=service.rejects_preview(b),
+        rejects=service.rejects_preview(b, p),
+        rejects_in_region=None if scope.sees_every_reject(p) else p.organisation_name,
         preview=service.REJECTS_PREVIEW,
         back=back,
         new=new,

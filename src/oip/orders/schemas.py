@@ -91,6 +91,7 @@ class CoverageQuery(BaseModel):
     person_id: int | None = Field(None, description="人员 ID")
     platform_code: str | None = Field(None, description="平台企业编码（与 account_id 同用）")
     account_id: str | None = Field(None, description="平台账号")
+    purpose: str | None = Field(None, description="查询事由（留痕）")
 
 
 class CoverageOut(BaseModel):

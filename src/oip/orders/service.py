@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError
 from oip.core.months import month_span, parse_month
-from oip.orders import ingest
+from oip.orders import ingest, scope
 from oip.orders.models import OrderBatch, WorkerMonth
 from oip.platforms.models import Platform
 from oip.reference.models import Region
@@ -44,9 +47,7 @@ def import_platform(session: Session, actor: Principal, platform_code: str | Non
 
 
 def _batch_scope(q, actor: Principal):
-    if actor.role.scope == "platform":
-        return q.where(OrderBatch.platform_id == (actor.platform_id or -1))
-    return q
+    return q.where(scope.batch_condition(actor))
 
 
 def list_batches(
@@ -110,17 +111,42 @@ def rejects_path(b: OrderBatch) -> Path:
     return Path(b.rejects_path)
 
 
-def rejects_preview(b: OrderBatch, limit: int = REJECTS_PREVIEW) -> list[dict]:
-    """The first ``limit`` rejected records (streamed: the file may be large)."""
-    if not b.rejects_path or not Path(b.rejects_path).exists():
-        return []
-    out: list[dict] = []
-    with open(b.rejects_path, encoding="utf-8-sig", newline="") as fh:
+def _reject_rows(path: str | None, actor: Principal) -> Iterator[dict]:
+    """The rejected records of a batch's file in ``actor``'s scope (streamed: the file may be large)."""
+    if not path or not Path(path).exists():
+        return
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         for row in csv.DictReader(fh):
-            out.append(row)
-            if len(out) >= limit:
-                break
-    return out
+            if scope.reject_in_scope(actor, row.get("county_code")):
+                yield row
+
+
+def rejects_csv(b: OrderBatch, actor: Principal) -> Iterator[bytes]:
+    """The rejects file as ``actor`` may see it: the same columns, only the records in their scope
+    (UTF-8 with BOM, like the file). Checked now, streamed when iterated."""
+    path = str(rejects_path(b))
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), None) or []
+
+    def chunks() -> Iterator[bytes]:
+        buf = io.StringIO()
+        buf.write("\ufeff")
+        w = csv.DictWriter(buf, fieldnames=header, lineterminator="\n")
+        w.writeheader()
+        for i, row in enumerate(_reject_rows(path, actor), 1):
+            w.writerow(row)
+            if i % 1000 == 0:
+                yield buf.getvalue().encode()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode()
+
+    return chunks()
+
+
+def rejects_preview(b: OrderBatch, actor: Principal, limit: int = REJECTS_PREVIEW) -> list[dict]:
+    """The first ``limit`` rejected records in ``actor``'s scope."""
+    return list(itertools.islice(_reject_rows(b.rejects_path, actor), limit))
 
 
 # ---- insured counts ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
 from oip.orders.coverage_rules import STATUS_NAMES as ORDER_STATUS_NAMES
 from oip.platforms import service as platforms
-from oip.premiums import calc, floats, reconciliation, service
+from oip.premiums import calc, floats, reconciliation, scope, service
 from oip.premiums.models import (
     DECLARATION_STATUSES,
     FLAG_NAMES,
@@ -122,6 +122,7 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
         months=month_options(),
         rows=rows,
         missing=missing,
+        sent_only=scope.sent_only(p),
         totals=totals,
         statuses=DECLARATION_STATUSES,
         yuan=calc.yuan,

@@ -49,14 +49,14 @@ from oip.orders import engines, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession
 from oip.platforms import phasing, service as platforms
 from oip.platforms.models import Platform
-from oip.platforms.scope import admitted, platform_condition
+from oip.platforms.scope import admitted
 from oip.premiums import calc, rules
 from oip.premiums.models import Declaration, DeclarationAdjustment
+from oip.premiums.scope import SENT, declaration_condition
 from oip.reference import calendar, parameters
 from oip.reference.models import Industry
 
 ENGINES = ("duckdb", "spark")
-SENT = ("sent", "acknowledged")
 _LOCK_KEY = 0x0A0D19  # pg_advisory_xact_lock: one declaration run at a time
 
 AUDIT_ACTION_NAMES = {
@@ -649,13 +649,11 @@ def send(
 def list_declarations(
     session: Session, actor, month: str | None = None, platform_code: str | None = None
 ) -> list[Declaration]:
-    """Declarations in the caller's scope. A platform sees its own once they were pushed to the
-    tax bureau (drafts are the agency's work in progress)."""
-    q = select(Declaration).join(Platform, Platform.id == Declaration.platform_id).where(platform_condition(actor))
+    """Declarations in the caller's scope (``scope.declaration_condition``). A platform and the tax
+    bureau see them once they were pushed to the tax bureau (drafts are the agency's work in progress)."""
+    q = select(Declaration).join(Platform, Platform.id == Declaration.platform_id).where(declaration_condition(actor))
     if month:
         q = q.where(Declaration.month == parse_month(month))
     if platform_code:
         q = q.where(Platform.code == platform_code)
-    if actor.role.scope == "platform":
-        q = q.where(Declaration.status.in_(SENT))
     return list(session.scalars(q.order_by(Declaration.month.desc(), Platform.code)))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth import permissions as P
-from oip.auth.audit_web import ACTION_NAMES, access_log, viewers
+from oip.auth.audit_web import ACTION_NAMES, access_log, list_appearances, viewers
 from oip.auth.deps import Require, optional_principal
 from oip.auth.service import Principal, assigned_people
 from oip.core import clock, layout
 from oip.core.layout import render
+from oip.core.pagination import page_window
 from oip.core.web import DB
 from oip.orders.coverage import covered_days
 from oip.platforms.models import Platform
@@ -58,18 +59,38 @@ def console(request: Request, p: Principal = Depends(Require()), db: Session = D
 
 
 @pages.get("/me")
-def me(request: Request, p: Principal = Depends(Require(P.SELF_READ)), db: Session = DB):
-    """A worker's own registrations and everyone who viewed their data."""
+def me(
+    request: Request,
+    lp: int = Query(1, ge=1, le=1_000_000),
+    ap: int = Query(1, ge=1, le=1_000_000),
+    p: Principal = Depends(Require(P.SELF_READ)),
+    db: Session = DB,
+):
+    """A worker's own registrations; everyone who viewed or changed their data (every event, paged by
+    ``lp``); and how often they appeared in search results, per day and organisation (paged by ``ap``)."""
     accounts = list(db.scalars(select(PlatformAccount).where(account_condition(p)).order_by(PlatformAccount.id)))
-    log = access_log(db, p.person_id)
+    log = access_log(db, p.person_id, lp)
+    seen = list_appearances(db, p.person_id, ap, self_user_id=p.user_id)
     regions = {a.county_code: db.get(Region, a.county_code) for a in accounts}
+
+    def log_url(n: int) -> str:
+        return f"/me?lp={n}&ap={seen.page}#access-log"
+
+    def seen_url(n: int) -> str:
+        return f"/me?lp={log.page}&ap={n}#list-appearances"
+
     return render(
         request,
         "me.html",
         title="我的信息",
         accounts=accounts,
         log=log,
-        who=viewers(db, log, p.user_id),
+        log_window=page_window(log.page, log.pages),
+        log_url=log_url,
+        seen=seen,
+        seen_window=page_window(seen.page, seen.pages),
+        seen_url=seen_url,
+        who=viewers(db, log.items, p.user_id),
         names=ACTION_NAMES,
         regions={c: r.name for c, r in regions.items() if r is not None},
     )

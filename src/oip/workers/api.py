@@ -260,7 +260,10 @@ def _search(db: Session, p: Principal, **kw) -> S.WorkerPage:
     res = service.search(db, p, **kw)
     counties = region_names(db)
     return S.WorkerPage(
-        total=res.total, page=res.page, size=res.size, items=[S.worker_item(a, counties) for a in res.items]
+        total=res.total,
+        page=res.page,
+        size=res.size,
+        items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items],
     )
 
 
@@ -379,18 +382,70 @@ def batch_rejects(batch_id: int, p: Principal = Depends(Require(P.WORKER_REGISTE
     )
 
 
+class MethodNotAllowed(DomainError):
+    status_code = 405
+    code = "method_not_allowed"
+
+
 @api.get("/workers/{person_id}", response_model=S.PersonOut, summary="从业人员详情")
 def get_person(
     person_id: int,
-    full: bool = Query(False, description="查看完整证件号码和手机号（须有权限并填写事由，留痕）"),
-    purpose: str | None = Query(None, description="查询事由（完整查看时必填）"),
+    full: str | None = Query(
+        None, include_in_schema=False, description="已停用：完整查看请用 POST /api/v1/workers/{person_id}/full"
+    ),
+    purpose: str | None = Query(None, description="查询事由（留痕）"),
     p: Principal = Depends(Require(P.WORKER_READ)),
     db: Session = DB,
 ):
-    """Masked by default, with the platform accounts in your data scope. ``full=true`` with a
-    ``purpose`` returns the clear numbers to agencies holding worker.read_full, and is audited."""
-    person, accounts, clear = service.get_person(db, p, person_id, full=full, purpose=purpose)
-    resp = S.person_out(person, accounts, clear, region_names(db))
-    if clear is None:
-        return resp
+    """Masked, with the platform accounts in your data scope. The clear numbers are a POST
+    (``/workers/{person_id}/full``), never a GET: a link cannot trigger an audited full view."""
+    if full is not None and full.strip().lower() not in ("", "false", "0"):
+        raise MethodNotAllowed(
+            '查看完整证件号码和手机号请用 POST /api/v1/workers/{person_id}/full，请求体 {"purpose": "查询事由"}'
+            "（GET 不再提供完整查看）",
+            field="full",
+        )
+    person, accounts, _clear = service.get_person(db, p, person_id, purpose=purpose)
+    return S.person_out(person, accounts, None, region_names(db), p.role.scope == "platform")
+
+
+def _full(db: Session, p: Principal, person_id: int, purpose: Any) -> JSONResponse:
+    if purpose is not None and not isinstance(purpose, str):
+        raise Unprocessable("查询事由应为文本", field="purpose")
+    person, accounts, clear = service.get_person(db, p, person_id, full=True, purpose=purpose)
+    resp = S.person_out(person, accounts, clear, region_names(db), p.role.scope == "platform")
     return JSONResponse(resp.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
+
+
+@api.post(
+    "/workers/{person_id}/full",
+    response_model=S.PersonOut,
+    summary="查看完整证件号码和手机号（须填写事由，留痕）",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["purpose"],
+                        "properties": {"purpose": {"type": "string", "description": "查询事由"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def get_person_full(
+    person_id: int,
+    request: Request,
+    p: Principal = Depends(Require(P.WORKER_READ_FULL)),
+    db: Session = DB,
+):
+    """The clear ID and phone numbers for agencies holding worker.read_full, with a stated
+    ``purpose`` (``{"purpose": "…"}``), audited as ``worker.view_full``. A POST, so that a browser
+    session needs its CSRF token (header ``X-CSRF-Token``) and a cross-site link cannot trigger it."""
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise Unprocessable('请求体应为 JSON 对象，如 {"purpose": "查询事由"}', field="body")
+    return await run_in_threadpool(_full, db, p, person_id, body.get("purpose"))

@@ -43,6 +43,9 @@ class PlatformAccount(IdMixin, TimestampMixin, Base):
     registered_on: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_on: Mapped[dt.date | None] = mapped_column(Date)
+    # The name the platform sent, when it differs from the person's name on file (an ID number another
+    # platform registered first): the platform is shown this name, the agencies both, and verify.
+    reported_name: Mapped[str | None] = mapped_column(String(64))
 
     person: Mapped[Person] = relationship(back_populates="accounts", lazy="joined")
     platform = relationship("Platform", lazy="joined")

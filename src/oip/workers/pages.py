@@ -106,7 +106,7 @@ def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str 
         request,
         "workers_list.html",
         title="从业人员名册",
-        items=[S.worker_item(a, counties) for a in res.items],
+        items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items],
         result=res,
         filters=shown,
         searched_for=searched_for,
@@ -175,11 +175,11 @@ def _person_page(
     status_code: int = 200,
 ):
     person, accounts, clear = service.get_person(db, p, person_id, full=full, purpose=purpose)
-    view = S.person_out(person, accounts, clear, region_names(db))
+    view = S.person_out(person, accounts, clear, region_names(db), p.role.scope == "platform")
     resp = render(
         request,
         "workers_detail.html",
-        title=f"从业人员 · {person.name}",
+        title=f"从业人员 · {view.name}",
         person=view,
         purpose=(purpose or "").strip(),
         can_full=p.can(P.WORKER_READ_FULL),

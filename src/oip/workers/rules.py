@@ -106,8 +106,12 @@ class Editor:
 
 @dataclass(frozen=True)
 class KnownPerson:
+    """A person of the register named by a record's ID number. ``seen``: the submitter can already see
+    them (an account in their scope); if not, the record is answered as for a new person."""
+
     id: int
     name: str
+    seen: bool = True
 
 
 @dataclass(frozen=True)
@@ -362,15 +366,17 @@ def decide(
 ) -> Decision:
     """De-duplicate clean records against the register and within the batch.
 
-    One person is one blind index of the ID number: a record naming a known person must carry the
-    name on file; two new records with the same ID number must agree on the name. A known account
+    One person is one blind index of the ID number: a record naming a person the submitter can see
+    must carry the name on file; a person only others registered is not disclosed — the record is
+    answered as for a new person, linked to that person, keeping the name sent (``reported_name``)
+    for the agencies to verify. Two new records with the same ID number must agree on the name. A known account
     must belong to the same person, and a regional officer may only change accounts in their region.
     ``id_bidx`` and ``phone_bidx`` give each record's (by row) keyed blind indexes."""
     d = Decision()
     for c in clean:
         b = id_bidx[c.row]
         person = persons.get(b)
-        if person is not None and person.name != c.name:
+        if person is not None and person.name != c.name and person.seen:
             d.outcomes.append(
                 Outcome(
                     c.row,

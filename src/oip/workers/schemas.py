@@ -164,6 +164,9 @@ class AccountOut(BaseModel):
     status: Literal["active", "left"]
     status_name: str
     status_on: dt.date | None
+    reported_name: str | None = Field(
+        None, description="平台报送的姓名与登记姓名不一致时，平台报送的姓名（待经办机构核实；平台企业不可见）"
+    )
 
 
 class PersonOut(BaseModel):
@@ -201,10 +204,16 @@ def platform_name(platform: Platform, day: dt.date | None = None) -> str:
     return platform.display_name(day or clock.today())
 
 
-def worker_item(a: PlatformAccount, counties: dict[str, str]) -> WorkerItem:
+def shown_name(a: PlatformAccount, platform_view: bool) -> str:
+    """A platform is shown the name it sent (it may differ from the name on file, which another
+    platform's registration gave: not theirs to learn); the agencies the name on file."""
+    return (a.reported_name or a.person.name) if platform_view else a.person.name
+
+
+def worker_item(a: PlatformAccount, counties: dict[str, str], platform_view: bool = False) -> WorkerItem:
     return WorkerItem(
         person_id=a.person_id,
-        name=a.person.name,
+        name=shown_name(a, platform_view),
         id_number=a.person.id_masked,
         platform_code=a.platform.code,
         platform_name=platform_name(a.platform),
@@ -219,12 +228,16 @@ def worker_item(a: PlatformAccount, counties: dict[str, str]) -> WorkerItem:
 
 
 def person_out(
-    person: Person, accounts: list[PlatformAccount], clear: dict | None, counties: dict[str, str]
+    person: Person,
+    accounts: list[PlatformAccount],
+    clear: dict | None,
+    counties: dict[str, str],
+    platform_view: bool = False,
 ) -> PersonOut:
     phones = (clear or {}).get("phones", {})
     return PersonOut(
         person_id=person.id,
-        name=person.name,
+        name=shown_name(accounts[0], platform_view) if accounts and platform_view else person.name,
         id_number=clear["id_number"] if clear else person.id_masked,
         sex=person.sex,
         birth_date=person.birth_date if clear else None,
@@ -242,6 +255,7 @@ def person_out(
                 status=a.status,
                 status_name=STATUSES.get(a.status, a.status),
                 status_on=a.status_on,
+                reported_name=None if platform_view else a.reported_name,
             )
             for a in accounts
         ],

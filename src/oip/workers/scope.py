@@ -4,15 +4,20 @@
 - platform scope: the platform's own accounts;
 - insurer scope: the people assigned to the insurer (open assignments);
 - self scope: the worker's own accounts.
+
+Registration batch reports (``batch_condition``): a platform its own; the province every one; a
+city or county agency those its own agencies (in its region) uploaded on a platform's behalf — a
+report lists records of the whole province, with no region per record to filter by.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, false, select
+from sqlalchemy import ColumnElement, exists, false, select, true
 
-from oip.auth.models import InsurerAssignment
+from oip.auth.models import InsurerAssignment, Organisation, User
+from oip.auth.scope import province_wide
 from oip.auth.service import Principal
-from oip.workers.models import PlatformAccount as A
+from oip.workers.models import PlatformAccount as A, RegistrationBatch as B
 
 
 def account_condition(p: Principal) -> ColumnElement[bool]:
@@ -31,4 +36,23 @@ def account_condition(p: Principal) -> ColumnElement[bool]:
             )
         case "self":
             return A.person_id == p.person_id if p.person_id else false()
+    return false()
+
+
+def batch_condition(p: Principal) -> ColumnElement[bool]:
+    match p.role.scope:
+        case "platform":
+            return B.platform_id == p.platform_id if p.platform_id else false()
+        case "region":
+            if province_wide(p):
+                return true()
+            return exists(
+                select(User.id)
+                .join(Organisation, Organisation.id == User.organisation_id)
+                .where(
+                    User.id == B.submitted_by,
+                    Organisation.platform_id.is_(None),
+                    Organisation.region_code.startswith(p.region_prefix, autoescape=True),
+                )
+            )
     return false()

@@ -37,7 +37,7 @@ from oip.reference.models import Region
 from oip.workers import rules
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.rules import BatchResult, Outcome
-from oip.workers.scope import account_condition
+from oip.workers.scope import account_condition, batch_condition
 
 STATUSES = {"active": "在册", "left": "已退出"}
 SOURCES = {"api": "接口单条", "json": "接口批量", "csv": "CSV 上传", "demo": "演示数据"}
@@ -73,6 +73,20 @@ def _load_persons(session: Session, bidxs: Iterable[bytes]) -> dict[bytes, Perso
             for p in session.scalars(select(Person).where(Person.id_bidx.in_(part)).options(lazyload(Person.accounts)))
         )
     return persons
+
+
+def _seen_by(session: Session, actor: Principal, person_ids: list[int]) -> set[int]:
+    """The people among ``person_ids`` with an account in ``actor``'s scope (whom they already know)."""
+    seen: set[int] = set()
+    for part in _chunks(sorted(set(person_ids))):
+        seen.update(
+            session.scalars(
+                select(PlatformAccount.person_id)
+                .where(PlatformAccount.person_id.in_(part), account_condition(actor))
+                .distinct()
+            )
+        )
+    return seen
 
 
 def _load_accounts(session: Session, platform: Platform, account_ids: list[str]) -> dict[str, PlatformAccount]:
@@ -125,12 +139,13 @@ def register(
     phone_bidx = {c.row: crypto.blind_index(c.phone, PHONE_CTX) for c in clean}
     persons = _load_persons(session, id_bidx.values())
     accounts = _load_accounts(session, platform, [c.account_id for c in clean])
+    seen = _seen_by(session, actor, [p.id for p in persons.values()])
 
     decision = rules.decide(
         clean,
         id_bidx,
         phone_bidx,
-        {b: rules.KnownPerson(p.id, p.name) for b, p in persons.items()},
+        {b: rules.KnownPerson(p.id, p.name, p.id in seen) for b, p in persons.items()},
         {
             k: rules.KnownAccount(
                 a.account_id, a.person_id, a.county_code, a.phone_bidx, a.phone_masked, a.registered_on
@@ -164,11 +179,14 @@ def register(
         ]
         ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), people_rows).all()
         new_ids = dict(zip(decision.new_people, ids))
+    name_to_verify = 0
     if decision.creates:
         new_accounts = []
         for c in decision.creates:
             b = id_bidx[c.row]
             person_id = persons[b].id if b in persons else new_ids[b]
+            reported = c.name if b in persons and persons[b].name != c.name else None
+            name_to_verify += reported is not None
             new_accounts.append(
                 {
                     "platform_id": platform.id,
@@ -181,6 +199,7 @@ def register(
                     "registered_on": c.registered_on,
                     "status": "active",
                     "status_on": c.registered_on,
+                    "reported_name": reported,
                 }
             )
             outcomes.append(Outcome(c.row, c.account_id, "created", [], c.warnings, person_id))
@@ -199,6 +218,8 @@ def register(
         "created": sum(o.status == "created" for o in outcomes),
         "changes": decision.changes[:200],
     }
+    if name_to_verify:
+        summary["name_to_verify"] = name_to_verify  # accounts whose name differs from the one on file
     if keep_batch:
         batch = RegistrationBatch(
             platform_id=platform.id,
@@ -322,7 +343,13 @@ def search(
             shown_q = "（手机号码）"
         else:
             like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            cond.append((Person.name.like(like, escape="\\")) | (PlatformAccount.account_id == q))
+            # A platform searches the names it sent (``reported_name`` where it differs from the name on file).
+            name = (
+                func.coalesce(PlatformAccount.reported_name, Person.name)
+                if actor.role.scope == "platform"
+                else Person.name
+            )
+            cond.append((name.like(like, escape="\\")) | (PlatformAccount.account_id == q))
             shown_q = "（含数字的查询词）" if any(ch.isdigit() for ch in q) and len(q) >= 6 else q
     if platform_code:
         cond.append(Platform.code == platform_code)
@@ -591,23 +618,21 @@ def self_check(session: Session, id_number: str, phone: str, ip: str | None) -> 
 def batches(
     session: Session, actor: Principal, platform_id: int | None = None, limit: int = 50
 ) -> list[RegistrationBatch]:
-    """Recent registration batches: a platform sees its own; agencies see every platform's."""
-    q = select(RegistrationBatch).order_by(RegistrationBatch.id.desc()).limit(max(1, min(limit, 500)))
-    if actor.role.scope == "platform":
-        q = q.where(RegistrationBatch.platform_id == actor.platform_id)
-    elif actor.role.scope != "region":
-        return []
-    elif platform_id:
+    """Recent registration batches in the caller's scope (``scope.batch_condition``): a platform its
+    own, the province every platform's, a city or county the ones its agencies uploaded."""
+    q = (
+        select(RegistrationBatch)
+        .where(batch_condition(actor))
+        .order_by(RegistrationBatch.id.desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    if platform_id:
         q = q.where(RegistrationBatch.platform_id == platform_id)
     return list(session.scalars(q))
 
 
 def get_batch(session: Session, actor: Principal, batch_id: int) -> RegistrationBatch:
-    b = session.get(RegistrationBatch, batch_id)
-    if (
-        b is None
-        or (actor.role.scope == "platform" and b.platform_id != actor.platform_id)
-        or actor.role.scope not in ("platform", "region")
-    ):
-        raise NotFound("批次不存在或不在您的数据范围内")
+    b = session.scalar(select(RegistrationBatch).where(RegistrationBatch.id == batch_id, batch_condition(actor)))
+    if b is None:
+        raise out_of_scope("批次")
     return b
