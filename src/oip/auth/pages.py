@@ -18,9 +18,9 @@ from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.pagination import page_window
-from oip.core.web import DB, client_ip
+from oip.core.web import DB, TransactionRoute, client_ip
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("用户", "/users", P.USER_READ, order=110))
 layout.register_stat(
     layout.Stat("受托人员（未结事项）", None, service.assigned_people, order=5, scopes=frozenset({"insurer"}))
