@@ -164,6 +164,7 @@ class AdmissionLimit:
         if scope["type"] != "http" or scope["path"].startswith(BYPASS):
             return await self.app(scope, receive, send)
         request = _Request(receive)
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(request.pump)
             try:
@@ -177,8 +178,12 @@ class AdmissionLimit:
                     log.info("client went away while queued: request dropped")
                 else:
                     await self._refuse(scope, send)
+            except Exception as e:  # raised below, outside the task group (not as an ExceptionGroup)
+                error = e
             finally:
                 tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
