@@ -123,28 +123,64 @@ class _NoQueryStrings:
         return True
 
 
-def _serve(host: str, port: int) -> None:
-    import logging
+def _log_config() -> dict:
+    """uvicorn's logging, with query strings kept out of the access log (in every worker process)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["no_query_strings"] = {"()": "oip.cli._NoQueryStrings"}
+    config["handlers"]["access"]["filters"] = ["no_query_strings"]
+    return config
+
+
+def _serve(host: str, port: int, workers: int = 1) -> None:
+    """uvicorn with the app factory. On SIGTERM running requests get ``shutdown_grace_seconds``, then
+    are cancelled; a backstop (``oip.web.limits.exit_backstop``) ends a process that threads stuck in
+    the database still hold a few seconds later. With ``workers`` > 1 uvicorn starts that many worker
+    processes on one socket (each with its own pool and admission limit)."""
+    import os
 
     import uvicorn
 
-    from oip.core import migrate
-    from oip.web.app import create_app
+    from oip.core import config, migrate
+    from oip.core.db import database_url
 
     if migrate.pending():
         err.print("[red]the database schema is not up to date: run `oip db upgrade` (or `oip demo`) first[/red]")
         raise typer.Exit(2)
-    logging.getLogger("uvicorn.access").addFilter(_NoQueryStrings())
-    err.print(f"[bold]oip[/bold] serving on http://{host}:{port}  (Ctrl-C stops; the embedded database stops with it)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
+    os.environ.setdefault("OIP_EXIT_BACKSTOP_SECONDS", "5")
+    if workers > 1:  # the workers join this process's database (the embedded one stops when it exits)
+        os.environ["OIP_DATABASE_URL"] = database_url()
+    config.get_settings.cache_clear()
+    s = config.get_settings()
+    err.print(
+        f"[bold]oip[/bold] serving on http://{host}:{port} with {workers} worker(s), {s.max_concurrency} requests "
+        "in flight each  (Ctrl-C stops; the embedded database stops with it)"
+    )
+    uvicorn.run(
+        "oip.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=_log_config(),
+        proxy_headers=False,
+        timeout_graceful_shutdown=max(1, round(s.shutdown_grace_seconds)),
+        backlog=2048,
+    )
 
 
 @app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."), port: int = typer.Option(8000, help="Port.")
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (see README: sizing)."),
 ) -> None:
     """Serve an existing database (run 'oip db upgrade' or 'oip demo' first)."""
-    _serve(host, port)
+    _serve(host, port, workers)
 
 
 @app.command()

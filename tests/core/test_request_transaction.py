@@ -57,3 +57,15 @@ def test_a_failed_commit_reaches_the_client_as_an_error(app, failing_commit):
     # Before the fix the browser got 303 + a session cookie for a session that was never saved.
     assert r.status_code == 500 and "未保存任何数据" in r.text
     assert SESSION_COOKIE not in r.cookies
+
+
+def test_every_route_with_a_transaction_ends_it_in_its_own_thread(app):
+    """Sync endpoints commit and close in the endpoint's thread (TransactionRoute), not after FastAPI
+    has waited for another thread to serialise the response (issue 10: the wedge under load)."""
+    from oip.core.web import TransactionRoute, request_transaction
+
+    routes = [
+        r for r in _api_routes(app.routes) if any(d.call is request_transaction for d in _dependants(r.dependant))
+    ]
+    assert len(routes) > 100
+    assert [r.path for r in routes if not isinstance(r, TransactionRoute)] == []

@@ -13,9 +13,9 @@ from oip.auth.permissions import ROLES
 from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError
-from oip.core.web import DB, client_ip
+from oip.core.web import DB, TransactionRoute, client_ip
 
-api = APIRouter(tags=["auth"])
+api = APIRouter(tags=["auth"], route_class=TransactionRoute)
 
 
 class TokenOut(BaseModel):

@@ -19,7 +19,7 @@ from oip.core.audit_models import AuditEvent
 from oip.core.layout import render
 from oip.core.pagination import Page, page_count
 from oip.core.validation import FIELD_LABELS
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 
 # Chinese names of keys that audit events record besides the domains' field labels (FIELD_LABELS).
 _KEY_LABELS = {
@@ -46,8 +46,8 @@ _KEY_LABELS = {
     "received": "收到",
 }
 
-api = APIRouter(tags=["audit"])
-pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["audit"], route_class=TransactionRoute)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("审计日志", "/audit", P.AUDIT_READ, order=100))
 
 

@@ -16,12 +16,11 @@ import hmac
 
 from fastapi import Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from oip.auth import service
 from oip.auth.service import PasswordChangeRequired, Principal
 from oip.core.errors import DomainError
-from oip.core.web import DB, client_ip
+from oip.core.web import DB, client_ip, in_transaction
 
 SESSION_COOKIE = "oip_session"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -67,7 +66,8 @@ class Require:
         self.password_change = password_change  # open to a session that must still change its password
 
     async def __call__(self, request: Request, db: Session = DB) -> Principal:
-        p = await run_in_threadpool(authenticate, db, request)
+        # The look-up's transaction ends in its thread: nothing is held while the route waits for one.
+        p = await in_transaction(authenticate, db, request)
         if p is None:
             raise Unauthenticated("请先登录")
         request.state.principal = p  # an error page (403, CSRF) still shows who is signed in, with their navigation
@@ -90,7 +90,7 @@ class Require:
 async def optional_principal(request: Request, db: Session = DB) -> Principal | None:
     """For public pages that look different when someone is signed in."""
     try:
-        p = await run_in_threadpool(authenticate, db, request)
+        p = await in_transaction(authenticate, db, request)
     except Unauthenticated:
         return None
     request.state.principal = p

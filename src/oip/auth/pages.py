@@ -19,9 +19,9 @@ from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.pagination import page_window
-from oip.core.web import DB, client_ip
+from oip.core.web import DB, TransactionRoute, client_ip
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("用户", "/users", P.USER_READ, order=110),
     layout.NavItem("修改密码", CHANGE_PASSWORD_URL, None, order=990, scopes=None),

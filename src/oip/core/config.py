@@ -78,6 +78,33 @@ class Settings(BaseSettings):
         default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts)."
     )
 
+    # Serving under load (README "Serving in production"): per worker process.
+    max_concurrency: int = Field(
+        default=16, description="Requests in flight at once per web process; more wait briefly, then get 503."
+    )
+    queue_wait_seconds: float = Field(
+        default=1.0, description="How long a request waits for a free slot before 503 + Retry-After."
+    )
+    queue_max: int = Field(default=64, description="Requests waiting for a slot per process; beyond, 503 at once.")
+    retry_after_seconds: int = Field(default=2, description="Retry-After of a 503 when saturated.")
+    db_pool_size: int | None = Field(
+        default=None, description="Pooled connections per web process. Default: max_concurrency + 4."
+    )
+    db_pool_timeout_seconds: float = Field(default=5.0, description="Wait for a pooled connection (web).")
+    db_statement_timeout_ms: int = Field(default=30000, description="PostgreSQL statement_timeout of the web process.")
+    db_lock_timeout_ms: int = Field(default=5000, description="PostgreSQL lock_timeout of the web process.")
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=60000, description="PostgreSQL idle_in_transaction_session_timeout of the web process."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=3.0, description="On SIGTERM: how long running requests may finish before they are cancelled."
+    )
+    exit_backstop_seconds: float = Field(
+        default=0.0,
+        description="After the web app's shutdown, end the process this long after if threads still hold it "
+        "(0: off; `oip serve` sets 5).",
+    )
+
     @property
     def ledger_path(self) -> Path:
         return self.ledger_dir or (self.var_dir / "ledger")

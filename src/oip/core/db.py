@@ -78,16 +78,63 @@ def database_url() -> str:
     return to_sqlalchemy_url(url) if url else embedded_url()
 
 
+# "batch" (the CLI: imports of millions of rows, declarations, migrations: no statement timeout) or
+# "web" (set by the application factory: a pool sized to the admission limit, short timeouts).
+_profile = "batch"
+
+
+def use_web_profile() -> None:
+    """The engine of a web process from now on (forgets an engine made for the batch profile)."""
+    global _profile
+    if _profile != "web":
+        _profile = "web"
+        reset_engine()
+
+
+def web_pool_size() -> int:
+    s = get_settings()
+    return s.db_pool_size or s.max_concurrency + 4
+
+
+def web_options(statement_timeout_ms: int | None = None) -> str:
+    """libpq ``options`` of the web process: no statement, lock wait or idle transaction lasts."""
+    s = get_settings()
+    stmt = s.db_statement_timeout_ms if statement_timeout_ms is None else statement_timeout_ms
+    return (
+        f"-c statement_timeout={stmt} -c lock_timeout={s.db_lock_timeout_ms}"
+        f" -c idle_in_transaction_session_timeout={s.db_idle_in_transaction_timeout_ms}"
+    )
+
+
 @lru_cache
 def get_engine() -> Engine:
     # Entry points (oip.cli, oip.web.app, migrations, tests, bench) import oip.models first, so that
     # every mapper is known before the first query; core knows no domain's tables.
-    return create_engine(database_url(), pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if _profile != "web":
+        return create_engine(database_url(), pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # Every request in flight holds at most one connection at a time (oip.core.web), and at most
+    # max_concurrency are in flight (oip.web.limits): a pool of max_concurrency + 4 never runs dry,
+    # and a checkout that still waits gives up after seconds instead of half a minute.
+    s = get_settings()
+    return create_engine(
+        database_url(),
+        pool_pre_ping=True,
+        pool_size=web_pool_size(),
+        max_overflow=0,
+        pool_timeout=s.db_pool_timeout_seconds,
+        connect_args={"options": web_options(), "application_name": "oip-web", "connect_timeout": 5},
+    )
 
 
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+def stop_embedded() -> None:
+    """Stop the private server now if this process is its last user (an exit that skips atexit)."""
+    if _embedded is not None:
+        _embedded.cleanup()
 
 
 def reset_engine() -> None:

@@ -13,11 +13,11 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.exchange import service, tax
 from oip.exchange.models import ExchangeMessage, OutboxItem
 
-api = APIRouter(prefix="/exchange", tags=["exchange"])
+api = APIRouter(prefix="/exchange", tags=["exchange"], route_class=TransactionRoute)
 READ = Require(P.RECONCILE, P.PREMIUM_DECLARE)
 
 

@@ -10,10 +10,10 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.layout import render
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.exchange import service
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 
 DONE = {
     "delivered": "已重发发件箱中未送达的消息，结果见下表。",

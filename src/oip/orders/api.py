@@ -22,11 +22,11 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute, in_transaction
 from oip.orders import coverage, ingest, schemas as S, scope, service
 from oip.workers.service import find_person
 
-api = APIRouter(tags=["orders"])
+api = APIRouter(tags=["orders"], route_class=TransactionRoute)
 
 _CHUNK = 1 << 20
 _ENVELOPE = 1 << 20  # multipart boundaries and the small form fields around the file
@@ -146,7 +146,7 @@ async def upload_and_import(
     # Refuse a platform the caller may not report for before receiving the file (an agency may also
     # name the platform in the multipart form: checked after).
     if platform_code is not None or p.role.scope == "platform":
-        await run_in_threadpool(service.import_platform, db, p, platform_code)
+        await in_transaction(service.import_platform, db, p, platform_code)  # ends before the upload streams in
     path, name, declared, fields = await receive_file(request)
     try:
         platform_code = platform_code or fields.get("platform_code") or None

@@ -19,7 +19,7 @@ from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.months import month_of, parse_month, previous_month
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.orders import api as orders_api, coverage, coverage_rules, ingest, schemas as S, scope, service
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
@@ -39,7 +39,7 @@ def reason_parts(reason: str, names: dict[str, str]) -> list[tuple[str, str, str
     return out
 
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("订单数据", "/orders", P.ORDER_READ, order=60, titles={"platform": "订单报送"}),
     layout.NavItem("保障状态查询", "/coverage", P.COVERAGE_READ, order=65),

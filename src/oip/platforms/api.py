@@ -11,11 +11,11 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core import clock
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.platforms import admission, schemas as S, service
 from oip.platforms.models import Platform
 
-api = APIRouter()
+api = APIRouter(route_class=TransactionRoute)
 
 CODE = Path(description="平台企业编码")
 

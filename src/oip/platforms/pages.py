@@ -18,12 +18,12 @@ from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.platforms import admission, rates, schemas as S, service
 from oip.platforms.models import Admission, Platform
 from oip.platforms.scope import admitted, platform_condition
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("平台企业名录", "/platforms", P.PLATFORM_READ, order=20, titles={"platform": "本企业登记信息"}),
     layout.NavItem("接口凭证", "/portal/credentials", P.CREDENTIALS_SELF, order=25, scopes=frozenset({"platform"})),

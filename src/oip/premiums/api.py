@@ -16,7 +16,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.exchange.api import OutboxOut, outbox_out
 from oip.exchange.models import OutboxItem
 from oip.platforms import service as platforms
@@ -24,10 +24,10 @@ from oip.premiums import floats, reconciliation, schemas as S, service
 from oip.premiums.models import PlatformYearExperience
 from oip.reference import parameters
 
-api = APIRouter(prefix="/premiums", tags=["premiums"])
+api = APIRouter(prefix="/premiums", tags=["premiums"], route_class=TransactionRoute)
 # Acting on the tax outbox is a premium action (it redelivers or withdraws declarations): its routes
 # live here, under the exchange's path.
-outbox_api = APIRouter(prefix="/exchange", tags=["exchange"])
+outbox_api = APIRouter(prefix="/exchange", tags=["exchange"], route_class=TransactionRoute)
 
 
 # ---- declarations --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
 from oip.core.layout import render
 from oip.core.months import first_day, month_bounds, month_of, months_between, next_month, parse_month, previous_month
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
 from oip.orders.coverage_rules import STATUS_NAMES as ORDER_STATUS_NAMES
@@ -37,7 +37,7 @@ from oip.premiums.models import (
 )
 from oip.reference import parameters
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("保障费申报", "/premiums", P.PREMIUM_READ, order=70, titles={"platform": "保障费与欠费"}),
     layout.NavItem("对账与欠费", "/reconciliation", P.RECONCILE_READ, order=80),

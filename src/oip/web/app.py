@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +20,7 @@ from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.core import audit
 from oip.core.config import get_settings
-from oip.core.db import get_engine, get_sessionmaker
+from oip.core.db import get_sessionmaker
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
@@ -29,14 +28,14 @@ from oip.exchange import api as exchange_api, pages as exchange_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
-from oip.web import pages as web_pages
+from oip.web import health, limits, pages as web_pages
 from oip.workers import api as workers_api, pages as workers_pages
 
 log = logging.getLogger(__name__)
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return limits.wants_html(request.url.path, request.headers.get("accept", ""))
 
 
 def _mount_api_docs(app: FastAPI) -> None:
@@ -190,12 +189,8 @@ def create_app() -> FastAPI:
             return render(request, "message.html", status_code=500, title="系统错误", message=reason, kind="error")
         return JSONResponse({"error": {"code": "internal", "field": None, "reason": reason}}, status_code=500)
 
-    @app.get("/healthz", include_in_schema=True, tags=["system"])
-    def healthz():
-        with get_engine().connect() as c:
-            c.execute(text("SELECT 1"))
-        return {"status": "ok", "version": __version__}
-
+    app.include_router(health.router)
+    limits.install(app)  # the admission limit (503 when saturated) and the web profile of the engine
     for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")

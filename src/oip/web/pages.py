@@ -16,14 +16,14 @@ from oip.auth.service import Principal, assigned_people
 from oip.core import clock, layout
 from oip.core.layout import render
 from oip.core.pagination import page_window
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.orders.coverage import covered_days
 from oip.platforms.models import Platform
 from oip.reference.models import Region
 from oip.workers.models import PlatformAccount
 from oip.workers.scope import account_condition
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("工作台", "/console", order=10, scopes=frozenset({"region", "insurer"})),
     layout.NavItem("我的信息", "/me", P.SELF_READ, order=90),

@@ -23,12 +23,12 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, TooLarge
-from oip.core.web import DB
+from oip.core.web import DB, TransactionRoute
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
 from oip.workers import csvio, rules, schemas as S, service
 
-api = APIRouter(tags=["workers"])
+api = APIRouter(tags=["workers"], route_class=TransactionRoute)
 
 
 class Unprocessable(DomainError):

@@ -22,7 +22,7 @@ from oip.core.errors import DomainError
 from oip.core.ids import mask_id, mask_phone
 from oip.core.layout import render
 from oip.core.pagination import page_count, page_window
-from oip.core.web import DB, client_ip
+from oip.core.web import DB, TransactionRoute, client_ip
 from oip.platforms import service as platforms_service
 from oip.platforms.models import Platform
 from oip.reference.models import Region
@@ -31,7 +31,7 @@ from oip.workers import csvio, rules, schemas as S, service
 from oip.workers.models import PlatformAccount
 from oip.workers.scope import account_condition
 
-pages = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("从业人员", "/workers", P.WORKER_READ, order=40, titles={"platform": "本企业从业人员"}),
     layout.NavItem("企业门户", "/portal", P.PORTAL, order=50),
