@@ -7,6 +7,7 @@ session's test database so that whatever the generated writes change stays out o
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -111,7 +112,7 @@ def _probe_url(app, path: str, target: dict, value: str) -> tuple[str, dict]:
             continue
         schema_ = p.get("schema", {})
         filler = "1" if schema_.get("type") == "integer" else "a"
-        url = url.replace("{" + p["name"] + "}", value if p is target else filler)
+        url = url.replace("{" + p["name"] + "}", quote(value, safe="") if p is target else filler)
     if target["in"] == "query":
         params[target["name"]] = value
     return url, params

@@ -78,8 +78,8 @@ def test_oversized_body_is_413_with_the_json_error_body(client):
     from oip.core.config import get_settings
 
     size = get_settings().upload_max_bytes + 2 * 1024 * 1024
-    h = {**bearer("meituan_admin"), "Content-Type": "text/csv"}
-    r = client.post("/api/v1/orders/batches", content=b"x" * size, headers=h)
+    h = {**bearer("meituan_admin"), "Content-Type": "multipart/form-data; boundary=x"}
+    r = client.post("/api/v1/workers/upload", content=b"x" * size, headers=h)
     err = _error(r, 413)
     assert err["code"] == "too_large"
 
@@ -118,3 +118,50 @@ def test_swagger_ui_gets_its_own_policy(client):
     script_src = csp.split("script-src", 1)[1].split(";")[0]
     assert "'unsafe-inline'" not in script_src and "'sha256-" in script_src
     assert "frame-ancestors 'none'" in csp
+
+
+# ---- CSV: English reader messages, formula escapes -----------------------------------------------------
+
+
+def test_a_huge_csv_field_in_a_workers_upload_is_refused_in_chinese(client):
+    h = bearer("meituan_admin")
+    data = "platform_account_id,name,id_number,phone,county_code,registered_on\r\n" + '"' + "x" * 200_000 + "\r\n"
+    r = client.post("/api/v1/workers/upload", files={"file": ("w.csv", data.encode(), "text/csv")}, headers=h)
+    err = _error(r, 400)
+    assert "field limit" not in err["reason"] and "KB" in err["reason"]
+
+
+def test_a_huge_csv_field_in_an_orders_upload_is_refused_in_chinese(client):
+    h = {**bearer("meituan_admin"), "Content-Type": "text/csv"}
+    r = client.post("/api/v1/orders/batches", content=b'"' + b"x" * (15 * 1024 * 1024) + b"\n", headers=h)
+    assert r.status_code == 400, r.text[:300]
+    reason = r.json()["error"]["reason"]
+    assert CJK.search(reason) and "field limit" not in reason, reason
+
+
+@pytest.mark.parametrize(
+    "cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1", "\t", "\rx", "\t+1", "\r@x"]
+)
+def test_formula_cells_are_escaped(cell):
+    from oip.core.csvsafe import safe_cell
+
+    assert safe_cell(cell) == "'" + cell
+
+
+def test_workers_rejects_csv_escapes_tab_and_cr_formulas():
+    from oip.workers import csvio
+
+    out = csvio.rejects_csv(
+        [{"row": 2, "platform_account_id": "\t=HYPERLINK(1)", "status": "rejected", "reasons": [{"reason": "\r@x"}]}]
+    ).decode("utf-8-sig")
+    assert "'\t=HYPERLINK(1)" in out and "'\r@x" in out
+
+
+def test_orders_rejects_sql_escape_matches_python():
+    import duckdb
+
+    from oip.core.csvsafe import safe_cell, safe_cell_sql
+
+    for cell in ["=1", "\t=1", "\r+1", "\n-1", "ok", "", "a=b"]:
+        got = duckdb.connect().execute(f"SELECT {safe_cell_sql('x')} FROM (SELECT ? AS x)", [cell]).fetchone()[0]
+        assert got == safe_cell(cell), cell
