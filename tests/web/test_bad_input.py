@@ -165,3 +165,18 @@ def test_orders_rejects_sql_escape_matches_python():
     for cell in ["=1", "\t=1", "\r+1", "\n-1", "ok", "", "a=b"]:
         got = duckdb.connect().execute(f"SELECT {safe_cell_sql('x')} FROM (SELECT ? AS x)", [cell]).fetchone()[0]
         assert got == safe_cell(cell), cell
+
+
+def test_no_template_has_inline_script_or_style():
+    """The policy allows no inline script or style: templates use /static files and classes."""
+    from pathlib import Path
+
+    import oip
+
+    bad = []
+    for p in Path(oip.__file__).parent.rglob("*.html"):
+        text = p.read_text(encoding="utf-8")
+        for pattern in (r"<script(?![^>]*\ssrc=)", r"\sstyle=", r"<style", r"\son[a-z]+=", r"javascript:"):
+            if re.search(pattern, text, flags=re.I):
+                bad.append(f"{p.name}: {pattern}")
+    assert bad == []
