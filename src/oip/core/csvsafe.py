@@ -20,7 +20,7 @@ def safe_cell(value) -> str:
 
 def safe_cell_sql(expr: str) -> str:
     """``safe_cell`` as an SQL expression (DuckDB and PostgreSQL) over the text expression ``expr``."""
-    starts = ", ".join("chr(%d)" % ord(c) if c in "\t\r\n" else f"'{c}'" for c in FORMULA_STARTS)
+    starts = ", ".join(f"chr({ord(c)})" if c in "\t\r\n" else f"'{c}'" for c in FORMULA_STARTS)
     return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
 
 
