@@ -28,7 +28,7 @@ from oip.exchange import api as exchange_api, pages as exchange_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
-from oip.web import health, limits, pages as web_pages
+from oip.web import hardening, health, limits, pages as web_pages
 from oip.workers import api as workers_api, pages as workers_pages
 
 log = logging.getLogger(__name__)
@@ -49,19 +49,22 @@ def _mount_api_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs():
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="oip API",
             swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
             swagger_css_url="/vendor/swagger/swagger-ui.css",
             swagger_favicon_url="/vendor/swagger/favicon.png",
         )
+        page.headers["Content-Security-Policy"] = hardening.docs_csp(page.body.decode())
+        return page
 
 
 # Chinese reasons for the errors Starlette raises itself (unknown URL, wrong method, ...).
 _HTTP_REASONS = {
     404: ("not_found", "页面或接口不存在，请检查地址"),
     405: ("method_not_allowed", "该地址不支持此请求方法"),
+    413: ("too_large", "请求体超过上限，未作任何处理：请拆分后分批上传"),
 }
 
 
@@ -104,6 +107,7 @@ def create_app() -> FastAPI:
         # A backstop; uploads are also checked against the limit while they stream in.
         max_body_size=get_settings().upload_max_bytes + 1024 * 1024,
     )
+    hardening.install(app)  # input checks, security headers, 4xx for what the database refuses
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     _mount_api_docs(app)
 

@@ -25,6 +25,7 @@ from starlette.datastructures import UploadFile
 
 from oip.auth.service import Principal
 from oip.core.config import get_settings
+from oip.core.csvsafe import csv_error_reason, safe_cell
 from oip.core.errors import DomainError, TooLarge
 from oip.workers import rules, service
 from oip.workers.rules import FIELD_NAMES, FIELDS
@@ -270,7 +271,7 @@ def parse(data: bytes) -> ParsedCsv:
             records.append(rec)
             rows.append(start)
     except csv.Error as e:
-        raise DomainError(f"第 {reader.line_num} 行不是合法的 CSV：{e}", field="file") from None
+        raise DomainError(f"第 {reader.line_num} 行不是合法的 CSV：{csv_error_reason(e)}", field="file") from None
     if not records:
         raise DomainError("文件中只有表头，没有数据行", field="file")
     return ParsedCsv(records, rows, encoding, columns, ignored, problems)
@@ -311,12 +312,6 @@ def template_csv(chinese: bool = True) -> bytes:
     return _csv([list(CHINESE_HEADERS.values()) if chinese else list(FIELDS)])
 
 
-def _safe_cell(v) -> str:
-    """Neutralise spreadsheet formulas in text that came from the uploader."""
-    s = "" if v is None else str(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
-
-
 def rejects_csv(results: list[dict]) -> bytes:
     """One line per reason of every rejected record: row, platform_account_id, field, reason."""
     out: list[list] = [["row", "platform_account_id", "field", "reason"]]
@@ -327,9 +322,9 @@ def rejects_csv(results: list[dict]) -> bytes:
             out.append(
                 [
                     r.get("row"),
-                    _safe_cell(r.get("platform_account_id")),
+                    safe_cell(r.get("platform_account_id")),
                     reason.get("field") or "",
-                    _safe_cell(reason.get("reason")),
+                    safe_cell(reason.get("reason")),
                 ]
             )
     return _csv(out)

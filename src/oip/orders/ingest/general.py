@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from oip.core.csvsafe import safe_cell_sql
 from oip.core.sqltext import ident, literal
 from oip.orders.ingest.fast import repeated_hashes
 from oip.orders.ingest.interface import CHUNK, FIELDS, PARSED, TIME_FIELDS, FileError, Progress
@@ -268,7 +269,7 @@ def _display(f: str) -> str:
         val = f"COALESCE(r.{f}__raw, CAST(r.{f} AS VARCHAR))"
     else:
         val = f"r.{f}"
-    return f"CASE WHEN left({val}, 1) IN ('=', '+', '-', '@') THEN '''' || {val} ELSE {val} END AS {f}"
+    return f"{safe_cell_sql(val)} AS {f}"
 
 
 def _write_rejects(con, ctx: Context, work: Path, rows_of: _Rows) -> int:
@@ -284,7 +285,7 @@ def _write_rejects(con, ctx: Context, work: Path, rows_of: _Rows) -> int:
             SELECT {rows_of.expr("r")} AS row, r.reason, {fields}, NULL AS raw
             FROM (SELECT rej.reason AS reason, t.* EXCLUDE (pre_reason) FROM rej JOIN t USING (rn)) r{rows_of.join("r")}
             UNION ALL
-            SELECT row, reason, {nulls}, CASE WHEN left(raw, 1) IN ('=', '+', '-', '@') THEN '''' || raw ELSE raw END
+            SELECT row, reason, {nulls}, {safe_cell_sql("raw")}
             FROM structural)
         ORDER BY row) TO {literal(str(body))} (FORMAT csv, HEADER false)""",
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from oip.core.csvsafe import csv_error_reason
 from oip.core.sqltext import ident, literal
 from oip.orders.ingest.interface import CHUNK, FIELDS, FORMATS, REQUIRED, FileError
 
@@ -89,7 +90,10 @@ def _norm_name(name: str) -> str:
 
 
 def _csv_header(first_line: str) -> list[str]:
-    cells = next(csv.reader([first_line]), [])
+    try:
+        cells = next(csv.reader([first_line]), [])
+    except csv.Error as e:
+        raise FileError(f"第 1 行（表头）不是合法的 CSV：{csv_error_reason(e)}") from None
     names = [_norm_name(c) for c in cells]
     if not any(names):
         raise FileError("第 1 行应为表头（列名），如 " + ",".join(FIELDS))
