@@ -299,11 +299,11 @@ def test_a_person_look_up_answers_only_with_the_accounts_in_scope_and_is_audited
     number, name = new_id(), new_name()
     ((m, person),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
     ((d, _),) = register_workers("didi", 1, id_numbers=[number], names=[name], county="450202")
-    nanning = order(m, day="2025-12-03", start="09:00", minutes=30)
-    liuzhou = order(d, "didi", day="2025-12-03", start="15:00", minutes=25, county_code="450202")
+    nanning = order(m, day="2026-04-08", start="09:00", minutes=30)
+    liuzhou = order(d, "didi", day="2026-04-08", start="15:00", minutes=25, county_code="450202")
     import_rows(tmp_path, [nanning])
     import_rows(tmp_path, [liuzhou], platform="didi")
-    when = "2025-12-03T15:10:00+08:00"
+    when = "2026-04-08T15:10:00+08:00"
     nn = bearer("nn_si")
 
     by_account = {"at": when, "platform_code": "didi", "account_id": d}
@@ -322,7 +322,7 @@ def test_a_person_look_up_answers_only_with_the_accounts_in_scope_and_is_audited
     gx = client.get("/api/v1/coverage", params={"at": when, "person_id": person}, headers=bearer("gx_si"))
     assert gx.json()["order_id"] == liuzhou["order_id"]
     sign_in(client, "nn_si")
-    page = client.get("/coverage", params={"at": "2025-12-03T15:10", "person_id": person})
+    page = client.get("/coverage", params={"at": "2026-04-08T15:10", "person_id": person})
     assert page.status_code == 200 and liuzhou["order_id"] not in page.text and nanning["order_id"] in page.text
 
     with session_scope() as s:

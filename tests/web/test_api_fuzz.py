@@ -28,8 +28,9 @@ def _libpq(url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def scratch_database(database):
-    """A copy of the session's database (CREATE DATABASE … TEMPLATE) that the app uses while this module runs."""
+def scratch_database(database, tmp_path_factory):
+    """A copy of the session's database (CREATE DATABASE … TEMPLATE) that the app uses while this module runs,
+    with its own audit checkpoint file (one database per file: docs/audit.md)."""
     from oip.core import config, db
 
     source = make_url(database)
@@ -39,6 +40,7 @@ def scratch_database(database):
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{source.database}"')
     os.environ["OIP_DATABASE_URL"] = source.set(database=scratch).render_as_string(hide_password=False)
+    os.environ["OIP_AUDIT_CHECKPOINT_FILE"] = str(tmp_path_factory.mktemp("fuzz-audit") / "checkpoints.jsonl")
     config.get_settings.cache_clear()
     db.reset_engine()
     try:
@@ -46,6 +48,7 @@ def scratch_database(database):
     finally:
         db.reset_engine()
         os.environ["OIP_DATABASE_URL"] = database
+        os.environ.pop("OIP_AUDIT_CHECKPOINT_FILE", None)
         config.get_settings.cache_clear()
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')

@@ -118,11 +118,16 @@ class _Request:
         self.waiter: _Waiter | None = None
         self.scope: anyio.CancelScope | None = None
         self.response_done = False
+        self.error: Exception | None = None
 
     async def pump(self) -> None:
         async with self._tx:
             while True:
-                message = await self._receive()
+                try:
+                    message = await self._receive()
+                except Exception as e:  # e.g. the body-size limit: raised where the app reads, as without us
+                    self.error = e
+                    return
                 if message["type"] == "http.disconnect":
                     self.gone = True
                     if self.waiter is not None:
@@ -139,6 +144,8 @@ class _Request:
         try:
             return await self._rx.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
+            if self.error is not None:
+                raise self.error from None
             return {"type": "http.disconnect"}
 
     def sender(self, send: Send) -> Send:

@@ -115,7 +115,7 @@ def _remove_leftovers(batch_id: int) -> None:
     shutil.rmtree(workdir(batch_id), ignore_errors=True)
     staging = staging_dir()
     if staging.exists():
-        for p in staging.glob(f"b{batch_id:09d}-*.parquet"):
+        for p in staging.glob(f"b{batch_id:09d}-*"):  # *.parquet, and *.parquet.tmp the process was writing
             p.unlink(missing_ok=True)
     for orders in (ledger.root() / "orders", ledger.index_root() / "orders"):
         if orders.exists():
