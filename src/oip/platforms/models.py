@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, lazyload, mapped_column, relationship
 
 from oip.core.db import Base, IdMixin, TimestampMixin
 from oip.platforms.phasing import ADMITTED
@@ -186,3 +186,8 @@ class NoticeObjection(IdMixin, TimestampMixin, Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     upheld: Mapped[bool | None] = mapped_column()
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+# Loader options for hot reads that need a platform's names only (a worker list, a coverage look-up):
+# its rates, floats and regions are not loaded (each would be one more query per request).
+NAMES_ONLY = (lazyload(Platform.rates), lazyload(Platform.floats), lazyload(Platform.regions))

@@ -83,4 +83,4 @@ def regions(session: Session, level: str | None = None, under: str | None = None
 
 
 def region_names(session: Session) -> dict[str, str]:
-    return {r.code: r.name for r in session.scalars(select(Region))}
+    return dict(session.execute(select(Region.code, Region.name)).tuples().all())

@@ -31,7 +31,7 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.core.pagination import Page
-from oip.platforms.models import Platform
+from oip.platforms.models import NAMES_ONLY, Platform
 from oip.platforms.service import acting_platform
 from oip.reference.models import Region
 from oip.workers import rules
@@ -333,6 +333,7 @@ def search(
     cond = [account_condition(actor)]
     shown_q = None
     q = (q or "").strip()
+    kind = None
     if q:
         kind, value = query_kind(q)
         if kind == "id":
@@ -359,25 +360,34 @@ def search(
         if status not in STATUSES:
             raise DomainError(f"状态应为 {' 或 '.join(STATUSES)}", field="status")
         cond.append(PlatformAccount.status == status)
-    base = (
-        select(PlatformAccount)
-        .join(Person, Person.id == PlatformAccount.person_id)
-        .join(Platform, Platform.id == PlatformAccount.platform_id)
-        .where(*cond)
-    )
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # The page's ids first, from platform_accounts alone unless a condition needs the person or the
+    # platform (an OFFSET deep into a joined query made PostgreSQL join every skipped row); then the
+    # page's rows with their person and platform.
+    ids = select(PlatformAccount.id).where(*cond)
+    if kind in ("id", "text"):  # conditions on the person
+        ids = ids.join(Person, Person.id == PlatformAccount.person_id)
+    if platform_code:
+        ids = ids.join(Platform, Platform.id == PlatformAccount.platform_id)
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
     size = max(1, min(size, 200))
     page = max(1, page)
-    items = list(
-        session.scalars(
-            base.options(
-                contains_eager(PlatformAccount.person).lazyload(Person.accounts),
-                contains_eager(PlatformAccount.platform),
-            )
-            .order_by(PlatformAccount.id)
-            .offset((page - 1) * size)
-            .limit(size)
-        ).unique()
+    page_ids = list(session.scalars(ids.order_by(PlatformAccount.id).offset((page - 1) * size).limit(size)))
+    items = (
+        list(
+            session.scalars(
+                select(PlatformAccount)
+                .join(Person, Person.id == PlatformAccount.person_id)
+                .join(Platform, Platform.id == PlatformAccount.platform_id)
+                .where(PlatformAccount.id.in_(page_ids))
+                .options(
+                    contains_eager(PlatformAccount.person).lazyload(Person.accounts),
+                    contains_eager(PlatformAccount.platform).options(*NAMES_ONLY),
+                )
+                .order_by(PlatformAccount.id)
+            ).unique()
+        )
+        if page_ids
+        else []
     )
     if items:
         audit.record(
