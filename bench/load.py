@@ -399,7 +399,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pause", type=float, default=2, help="seconds between phases")
     p.add_argument("--timeout", type=float, default=10, help="client timeout per request")
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--serve-workers", type=int, default=1, help="oip serve --workers")
+    p.add_argument(
+        "--serve-workers", type=int, default=os.cpu_count() or 1, help="oip serve --workers (default: one per core)"
+    )
     p.add_argument("--max-concurrency", type=int, default=0, help="OIP_MAX_CONCURRENCY of the server (0: default)")
     _common.add_common(p)
     p.set_defaults(var_dir=str(_common.ROOT / "var" / "bench-load"))

@@ -80,10 +80,12 @@ class Settings(BaseSettings):
 
     # Serving under load (README "Serving in production"): per worker process.
     max_concurrency: int = Field(
-        default=16, description="Requests in flight at once per web process; more wait briefly, then get 503."
+        default=4,
+        description="Requests in flight at once per web process; more wait briefly, then get 503. "
+        "A few per core the process has (bench/load.py: 4 held 100 req/s on 2 cores with 2 processes, 8 did worse).",
     )
     queue_wait_seconds: float = Field(
-        default=1.0, description="How long a request waits for a free slot before 503 + Retry-After."
+        default=0.25, description="How long a request waits for a free slot before 503 + Retry-After."
     )
     queue_max: int = Field(default=64, description="Requests waiting for a slot per process; beyond, 503 at once.")
     retry_after_seconds: int = Field(default=2, description="Retry-After of a 503 when saturated.")

@@ -35,7 +35,7 @@ from oip.core.months import month_of
 from oip.orders import coverage_rules as rules, ledger
 from oip.orders.coverage_rules import OrderRef
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
-from oip.platforms.models import NAMES_ONLY, Platform
+from oip.platforms.models import Platform, names_only
 from oip.platforms.phasing import coverage_start
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
@@ -133,7 +133,7 @@ def _accounts(
             select(PlatformAccount.account_id, PlatformAccount.person_id, Platform)
             .join(Platform, Platform.id == PlatformAccount.platform_id)
             .where(PlatformAccount.person_id == person_id, scope)
-            .options(*NAMES_ONLY)
+            .options(*names_only())
             .order_by(Platform.code)
         ).all()
         if not rows:
@@ -149,7 +149,7 @@ def _accounts(
             select(PlatformAccount.account_id, PlatformAccount.person_id, Platform)
             .join(Platform, Platform.id == PlatformAccount.platform_id)
             .where(Platform.code == platform_code, PlatformAccount.account_id == account_id, scope)
-            .options(*NAMES_ONLY)
+            .options(*names_only())
         ).all()
         if not rows:
             raise out_of_scope("平台账号")

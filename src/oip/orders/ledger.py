@@ -64,7 +64,7 @@ COLUMNS: dict[str, str] = {
 }
 
 _LOCK_KEY = 0x0A0D18  # pg_advisory_xact_lock key: publishing and sweeping the ledger exclude each other
-ROW_GROUP_SIZE = 65_536  # small row groups: coverage look-ups prune on the time of the order
+ROW_GROUP_SIZE = 16_384  # small row groups: coverage look-ups prune on the time of the order (bench/load.py)
 # How ledger files are written (DuckDB COPY options). Parquet 2 pages with delta and byte-stream-split
 # encodings; dictionaries only for columns with few values (platform, industry, county, status, month):
 # order and account ids would overflow them and cost a second encoding attempt. Spark 3.3+ reads these.

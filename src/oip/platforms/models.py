@@ -188,6 +188,8 @@ class NoticeObjection(IdMixin, TimestampMixin, Base):
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
 
-# Loader options for hot reads that need a platform's names only (a worker list, a coverage look-up):
-# its rates, floats and regions are not loaded (each would be one more query per request).
-NAMES_ONLY = (lazyload(Platform.rates), lazyload(Platform.floats), lazyload(Platform.regions))
+def names_only() -> tuple:
+    """Loader options for hot reads that need a platform's names only (a worker list, a coverage
+    look-up): its rates, floats and regions are not loaded (each would be one more query per request).
+    A function, not a constant: building the options configures the mappers, which needs every model."""
+    return (lazyload(Platform.rates), lazyload(Platform.floats), lazyload(Platform.regions))

@@ -83,4 +83,4 @@ def regions(session: Session, level: str | None = None, under: str | None = None
 
 
 def region_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Region.code, Region.name)).tuples().all())
+    return {code: name for code, name in session.execute(select(Region.code, Region.name))}
