@@ -169,6 +169,25 @@ def record_attempt(session: Session, key: str, success: bool, ip: str | None) ->
     session.add(LoginAttempt(username=key, at=now, success=success, ip=ip))
 
 
+def _refuse_while_backing_off(
+    session: Session, actor, kind: str, key: str, ip: str | None, entity_type: str, what: str
+) -> None:
+    """Before any password work: a try inside a back-off is refused (audited, committed) with when to retry."""
+    wait = throttle.wait(session, kind, key, ip)
+    if wait is None:
+        return
+    audit.record(
+        session,
+        actor,
+        "auth.sign_in_throttled" if kind == "login" else "auth.token_throttled",
+        entity_type=entity_type,
+        entity_id=key[:64],
+        after={"retry_after_seconds": throttle_rules.retry_after(wait)},
+    )
+    session.commit()
+    raise Throttled(f"{what}，{throttle_rules.wait_text(wait)}", wait)
+
+
 def sign_in(session: Session, username: str, password: str, ip: str | None) -> tuple[str, Principal]:
     """Check a staff or worker password and open a session. Returns (cookie value, principal).
 
@@ -179,18 +198,7 @@ def sign_in(session: Session, username: str, password: str, ip: str | None) -> t
     refusals are audited."""
     username = (username or "").strip()
     actor = audit.SystemActor(label=f"sign-in:{username}"[:128], ip=ip)
-    wait = throttle.wait(session, "login", username, ip)
-    if wait is not None:
-        audit.record(
-            session,
-            actor,
-            "auth.sign_in_throttled",
-            entity_type="user",
-            entity_id=username[:64],
-            after={"retry_after_seconds": throttle_rules.retry_after(wait)},
-        )
-        session.commit()
-        raise Throttled(f"登录失败次数过多，{throttle_rules.wait_text(wait)}", wait)
+    _refuse_while_backing_off(session, actor, "login", username, ip, "user", "登录失败次数过多")
     user = session.scalar(select(User).where(User.username == username))
     matches = _verify_like_everyone(user.password_hash if user is not None else None, password or "")
     ok = matches and user is not None and user.is_active and user.kind in ("staff", "worker")
@@ -262,18 +270,7 @@ def exchange_credentials(
     work; unknown and revoked client ids cost the same verification as a wrong secret."""
     client_id = client_id or ""
     actor = audit.SystemActor(label=f"client:{client_id}"[:128], ip=ip)
-    wait = throttle.wait(session, "token", client_id, ip)
-    if wait is not None:
-        audit.record(
-            session,
-            actor,
-            "auth.token_throttled",
-            entity_type="api_credential",
-            entity_id=client_id[:64],
-            after={"retry_after_seconds": throttle_rules.retry_after(wait)},
-        )
-        session.commit()
-        raise Throttled(f"换取令牌失败次数过多，{throttle_rules.wait_text(wait)}", wait)
+    _refuse_while_backing_off(session, actor, "token", client_id, ip, "api_credential", "换取令牌失败次数过多")
     cred = session.scalar(select(ApiCredential).where(ApiCredential.client_id == client_id))
     matches = _verify_like_everyone(cred.secret_hash if cred is not None else None, client_secret or "")
     if not matches or cred is None or cred.revoked_at is not None:
