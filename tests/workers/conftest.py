@@ -83,3 +83,16 @@ def client_at(app):
     yield _make
     for c in opened:
         c.__exit__(None, None, None)
+
+
+def person_id_of(id_number: str) -> int:
+    """The person id behind an ID number (platforms are not told person ids: oip.workers.scope)."""
+    from sqlalchemy import select
+
+    from oip.core import crypto
+    from oip.core.db import session_scope
+    from oip.workers.models import Person
+    from oip.workers.service import ID_CTX
+
+    with session_scope() as s:
+        return s.scalar(select(Person.id).where(Person.id_bidx == crypto.blind_index(id_number, ID_CTX)))

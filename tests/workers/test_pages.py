@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import bearer
-from tests.workers.conftest import record
+from tests.workers.conftest import person_id_of, record
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +16,8 @@ def nanning_worker(app):
 
     r = record(county_code="450103")
     with TestClient(app) as c:
-        res = c.post("/api/v1/workers", json=r, headers=bearer("meituan-api")).json()
-    return {"person_id": res["person_id"], **r}
+        assert c.post("/api/v1/workers", json=r, headers=bearer("meituan-api")).status_code == 201
+    return {"person_id": person_id_of(r["id_number"]), **r}
 
 
 def test_roster_page_is_masked_filtered_and_paginated(client, as_user, nanning_worker):
@@ -92,7 +92,8 @@ def test_out_of_scope_person_page(client, as_user, app):
 
     r = record(county_code="450305")
     with TestClient(app) as c:
-        pid = c.post("/api/v1/workers", json=r, headers=bearer("meituan-api")).json()["person_id"]
+        assert c.post("/api/v1/workers", json=r, headers=bearer("meituan-api")).status_code == 201
+    pid = person_id_of(r["id_number"])
     as_user("nn_si")
     res = client.get(f"/workers/{pid}", headers={"Accept": "text/html"})
     assert res.status_code == 404 and "不在您的数据范围内" in res.text
@@ -112,7 +113,9 @@ def test_platform_user_reaches_its_workers_and_portal(client, as_user, nanning_w
     roster = client.get("/workers")
     assert roster.status_code == 200 and "返回企业门户" in roster.text
     assert "滴滴出行" not in roster.text.split('data-testid="workers"')[1]
-    assert client.get(f"/workers/{nanning_worker['person_id']}").status_code == 200
+    # a platform names its workers by account: no person links, and person pages answer 404
+    assert 'href="/workers/' + str(nanning_worker["person_id"]) not in roster.text
+    assert client.get(f"/workers/{nanning_worker['person_id']}").status_code == 404
     assert client.get("/workers/upload", follow_redirects=False).headers["location"] == "/portal"
 
 

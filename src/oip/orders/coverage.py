@@ -39,7 +39,7 @@ from oip.platforms.models import Platform, names_only
 from oip.platforms.phasing import coverage_start
 from oip.reference.models import Industry
 from oip.workers.models import PlatformAccount
-from oip.workers.scope import account_condition
+from oip.workers.scope import account_condition, sees_person_ids
 
 
 @dataclass
@@ -128,6 +128,8 @@ def _accounts(
     orders are covered, and the people they belong to. With an ``actor``, only the accounts in their
     data scope: a person's look-up answers with the same accounts as asking for each account."""
     scope = account_condition(actor) if actor is not None else true()
+    if person_id is not None and actor is not None and not sees_person_ids(actor):
+        raise out_of_scope("人员")  # platforms ask by platform account (person ids are not theirs to probe)
     if person_id is not None:
         rows = session.execute(
             select(PlatformAccount.account_id, PlatformAccount.person_id, Platform)

@@ -27,6 +27,7 @@ from oip.core.web import DB, TransactionRoute
 from oip.platforms.models import Platform
 from oip.reference.service import region_names
 from oip.workers import csvio, rules, schemas as S, service
+from oip.workers.scope import sees_person_ids
 
 api = APIRouter(tags=["workers"], route_class=TransactionRoute)
 
@@ -79,7 +80,10 @@ def _register_one(db: Session, p: Principal, body: dict) -> JSONResponse:
             status_code=422,
         )
     return JSONResponse(
-        S.RegistrationOut(person_id=o.person_id, status=o.status, warnings=o.warnings).model_dump(), status_code=201
+        S.RegistrationOut(
+            person_id=o.person_id if sees_person_ids(p) else None, status=o.status, warnings=o.warnings
+        ).model_dump(),
+        status_code=201,
     )
 
 
@@ -263,7 +267,7 @@ def _search(db: Session, p: Principal, **kw) -> S.WorkerPage:
         total=res.total,
         page=res.page,
         size=res.size,
-        items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items],
+        items=[S.worker_item(a, counties, not sees_person_ids(p)) for a in res.items],
     )
 
 

@@ -29,7 +29,7 @@ from oip.reference.models import Region
 from oip.reference.service import region_names
 from oip.workers import csvio, rules, schemas as S, service
 from oip.workers.models import PlatformAccount
-from oip.workers.scope import account_condition
+from oip.workers.scope import account_condition, sees_person_ids
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
@@ -106,7 +106,7 @@ def _roster(request: Request, db: Session, p: Principal, filters: dict[str, str 
         request,
         "workers_list.html",
         title="从业人员名册",
-        items=[S.worker_item(a, counties, p.role.scope == "platform") for a in res.items],
+        items=[S.worker_item(a, counties, not sees_person_ids(p)) for a in res.items],
         result=res,
         filters=shown,
         searched_for=searched_for,

@@ -93,7 +93,7 @@ class Reason(BaseModel):
 
 
 class RegistrationOut(BaseModel):
-    person_id: int | None
+    person_id: int | None = Field(description="人员 ID；对平台企业不公开（null）")
     status: Literal["created", "updated", "unchanged"]
     warnings: list[str] = []
 
@@ -131,7 +131,7 @@ class StatusOut(BaseModel):
 
 
 class WorkerItem(BaseModel):
-    person_id: int
+    person_id: int | None = Field(description="人员 ID；对平台企业不公开（null），平台以平台账号指称人员")
     name: str
     id_number: str = Field(description="身份证号码（脱敏）")
     platform_code: str
@@ -212,7 +212,7 @@ def shown_name(a: PlatformAccount, platform_view: bool) -> str:
 
 def worker_item(a: PlatformAccount, counties: dict[str, str], platform_view: bool = False) -> WorkerItem:
     return WorkerItem(
-        person_id=a.person_id,
+        person_id=None if platform_view else a.person_id,
         name=shown_name(a, platform_view),
         id_number=a.person.id_masked,
         platform_code=a.platform.code,

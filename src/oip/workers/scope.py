@@ -8,6 +8,11 @@
 Registration batch reports (``batch_condition``): a platform its own; the province every one; a
 city or county agency those its own agencies (in its region) uploaded on a platform's behalf — a
 report lists records of the whole province, with no region per record to filter by.
+
+Person ids (``sees_person_ids``) are not shown to platforms: they are sequential, so a platform that
+registered an ID number and got back an old, low id would learn that someone registered that number
+before it — exactly what the answer to a registration must not tell (issue 10 §4). Platforms name
+their workers by platform account; routes that take a person id answer them 404.
 """
 
 from __future__ import annotations
@@ -56,3 +61,8 @@ def batch_condition(p: Principal) -> ColumnElement[bool]:
                 )
             )
     return false()
+
+
+def sees_person_ids(p: Principal) -> bool:
+    """Whether person ids may be shown to (and asked for by) ``p``: everyone but a platform."""
+    return p.role.scope != "platform"

@@ -37,7 +37,7 @@ from oip.reference.models import Region
 from oip.workers import rules
 from oip.workers.models import Person, PlatformAccount, RegistrationBatch
 from oip.workers.rules import BatchResult, Outcome
-from oip.workers.scope import account_condition, batch_condition
+from oip.workers.scope import account_condition, batch_condition, sees_person_ids
 
 STATUSES = {"active": "在册", "left": "已退出"}
 SOURCES = {"api": "接口单条", "json": "接口批量", "csv": "CSV 上传", "demo": "演示数据"}
@@ -423,7 +423,10 @@ def get_person(
     session: Session, actor: Principal, person_id: int, *, full: bool = False, purpose: str | None = None
 ) -> tuple[Person, list[PlatformAccount], dict | None]:
     """A person and their registrations in the caller's scope. ``full`` decrypts the ID and phone
-    numbers: it needs the permission and a stated purpose, and is audited as such."""
+    numbers: it needs the permission and a stated purpose, and is audited as such. Platforms do not
+    address people by id (``scope.sees_person_ids``): 404, as for a person outside the scope."""
+    if not sees_person_ids(actor):
+        raise out_of_scope("人员")
     accounts = visible_accounts(session, actor, person_id)
     if not accounts:
         raise out_of_scope("人员")
