@@ -31,7 +31,7 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.core.pagination import Page
-from oip.platforms.models import Platform, names_only
+from oip.platforms.models import Platform
 from oip.platforms.service import acting_platform
 from oip.reference.models import Region
 from oip.workers import rules
@@ -381,7 +381,7 @@ def search(
                 .where(PlatformAccount.id.in_(page_ids))
                 .options(
                     contains_eager(PlatformAccount.person).lazyload(Person.accounts),
-                    contains_eager(PlatformAccount.platform).options(*names_only()),
+                    contains_eager(PlatformAccount.platform),
                 )
                 .order_by(PlatformAccount.id)
             ).unique()
