@@ -4,10 +4,12 @@ data scope; audit; the list's query count."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import event, func, select
 
+from oip.core import audit
 from oip.core.audit_models import AuditEvent
 from tests.conftest import bearer
 from tests.platforms.conftest import new_code, new_platform_body, new_uscc, today
@@ -356,7 +358,8 @@ def test_list_query_count_does_not_grow_with_the_register(client, create_platfor
     counted = []
 
     def count(*_):
-        counted[-1] += 1
+        if threading.current_thread().name != audit.CHAINER_THREAD:  # not the server's audit chainer
+            counted[-1] += 1
 
     def run() -> int:
         counted.append(0)

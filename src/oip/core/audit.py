@@ -528,6 +528,9 @@ def verify(session: Session, batch: int = 5000, *, checkpoints: Path | None = No
 # ---- the server's chainer ---------------------------------------------------------------------
 
 
+CHAINER_THREAD = "oip-audit-chainer"  # the name of its thread (tests that count a request's queries leave it out)
+
+
 class BackgroundChainer:
     """A daemon thread that links queued events every ``interval`` seconds and writes a checkpoint
     every ``checkpoint_interval`` seconds (when the head moved), and once more when stopped."""
@@ -542,7 +545,7 @@ class BackgroundChainer:
         self._stop = threading.Event()
         self._last_checkpoint = time.monotonic()
         self._refused: str | None = None
-        self._thread = threading.Thread(target=self._run, name="oip-audit-chainer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=CHAINER_THREAD, daemon=True)
 
     def start(self) -> BackgroundChainer:
         self._thread.start()
