@@ -16,6 +16,48 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Counties the synthetic orders are spread over, and each pilot platform's industry.
+COUNTIES = [
+    "450102",
+    "450103",
+    "450105",
+    "450107",
+    "450108",
+    "450109",
+    "450110",
+    "450202",
+    "450203",
+    "450205",
+    "450302",
+    "450303",
+    "450305",
+    "450311",
+    "450403",
+    "450502",
+    "450603",
+    "450702",
+    "450802",
+    "450902",
+    "451002",
+    "451102",
+    "451202",
+    "451302",
+    "451402",
+]
+INDUSTRY = {
+    "meituan": "instant_delivery",
+    "eleme": "instant_delivery",
+    "dada": "instant_delivery",
+    "shansong": "instant_delivery",
+    "sfcity": "instant_delivery",
+    "didi": "ride_hailing",
+    "caocao": "ride_hailing",
+    "huolala": "intracity_freight",
+    "kuaigou": "intracity_freight",
+    "didifreight": "intracity_freight",
+    "manbang": "intracity_freight",
+}
+
 
 def setup_env(args: argparse.Namespace) -> Path:
     var = Path(args.var_dir).resolve()

@@ -42,19 +42,6 @@ PLATFORMS = {
     "didifreight": 3,
     "manbang": 3,
 }
-INDUSTRY = {
-    "meituan": "instant_delivery",
-    "eleme": "instant_delivery",
-    "dada": "instant_delivery",
-    "shansong": "instant_delivery",
-    "sfcity": "instant_delivery",
-    "didi": "ride_hailing",
-    "caocao": "ride_hailing",
-    "huolala": "intracity_freight",
-    "kuaigou": "intracity_freight",
-    "didifreight": "intracity_freight",
-    "manbang": "intracity_freight",
-}
 MINUTES = {"instant_delivery": (20, 30), "ride_hailing": (10, 30), "intracity_freight": (40, 80)}
 
 
@@ -118,7 +105,7 @@ def build(var: Path, rows: int, months: list[str], per_worker_day: int) -> dict:
             f"CREATE OR REPLACE TABLE acc AS SELECT * FROM read_csv('{accounts}', columns="
             "{'account_id': 'VARCHAR', 'person_id': 'BIGINT'}, header=false)"
         )
-        industry = INDUSTRY[code]
+        industry = _common.INDUSTRY[code]
         lo_min, span = MINUTES[industry]
         for month in months:
             first, ndays = gen.month_bounds(month)

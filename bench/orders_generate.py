@@ -23,39 +23,6 @@ import _common  # noqa: E402
 # Hourly weight of instant delivery (lunch and dinner peaks) and the weekday factor (Mon..Sun).
 HOURS = [2, 1, 1, 1, 1, 1, 2, 4, 6, 6, 8, 14, 16, 9, 6, 5, 6, 10, 15, 12, 8, 6, 4, 3]
 WEEKDAY = [1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.3]
-COUNTIES = [
-    "450102",
-    "450103",
-    "450105",
-    "450107",
-    "450108",
-    "450109",
-    "450110",
-    "450202",
-    "450203",
-    "450205",
-    "450302",
-    "450303",
-    "450305",
-    "450311",
-    "450403",
-    "450502",
-    "450603",
-    "450702",
-    "450802",
-    "450902",
-    "451002",
-    "451102",
-    "451202",
-    "451302",
-    "451402",
-]
-INDUSTRY = {
-    "meituan": "instant_delivery",
-    "eleme": "instant_delivery",
-    "didi": "ride_hailing",
-    "huolala": "intracity_freight",
-}
 
 
 def month_bounds(month: str) -> tuple[dt.date, int]:
@@ -90,8 +57,8 @@ def generate(
     con.execute("CREATE TABLE slots (cum DOUBLE, hour TIMESTAMP)")
     con.executemany("INSERT INTO slots VALUES (?, ?)", slots)
     total = acc
-    counties = "[" + ", ".join(f"'{c}'" for c in COUNTIES) + "]"
-    industry = INDUSTRY.get(platform, "instant_delivery")
+    counties = "[" + ", ".join(f"'{c}'" for c in _common.COUNTIES) + "]"
+    industry = _common.INDUSTRY.get(platform, "instant_delivery")
     # u runs from 0 to total in row order: the file comes out in acceptance-time order.
     base = f"""
         SELECT i, s.hour, hash(i) AS r,
@@ -103,7 +70,7 @@ def generate(
     orders = f"""
         SELECT '{prefix}' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id, '{platform}' AS platform_code,
                'B{tag}' || lpad(CAST(w AS VARCHAR), 7, '0') AS worker_account_id, '{industry}' AS industry,
-               {counties}[1 + w % {len(COUNTIES)}] AS county_code,
+               {counties}[1 + w % {len(_common.COUNTIES)}] AS county_code,
                timezone('Asia/Shanghai', hour + to_seconds(CAST(r % 3600 AS BIGINT))) AS accepted_at,
                r % 1000 < 15 AS cancelled,
                CAST(20 + (r >> 12) % 31 AS INTEGER) AS minutes,

@@ -27,7 +27,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+ROOT = _common.ROOT
 
 # Share of the month's orders by platform (instant delivery dominates), and the industry's base.
 SHARES = {
@@ -46,64 +49,19 @@ SHARES = {
 MAX_FILE_ROWS = 10_000_000  # one Parquet file per platform and batch holds at most this many orders
 CANCEL_PER_MILLE = 55
 CORRECT_PER_MILLION = 100
-COUNTIES = [
-    "450102",
-    "450103",
-    "450105",
-    "450107",
-    "450108",
-    "450109",
-    "450110",
-    "450202",
-    "450203",
-    "450205",
-    "450302",
-    "450303",
-    "450305",
-    "450311",
-    "450403",
-    "450502",
-    "450603",
-    "450702",
-    "450802",
-    "450902",
-    "451002",
-    "451102",
-    "451202",
-    "451302",
-    "451402",
-]
-
-
-def emit(record: dict) -> None:
-    print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
 def setup(args) -> Path:
-    var = Path(args.var_dir).resolve()
-    var.mkdir(parents=True, exist_ok=True)
-    os.environ["OIP_VAR_DIR"] = str(var)
-    os.environ.pop("OIP_DATABASE_URL", None)
-    if args.database_url:
-        os.environ["OIP_DATABASE_URL"] = args.database_url
     os.environ["OIP_DUCKDB_THREADS"] = str(args.threads)
     os.environ["OIP_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
-    from oip.core import config, db
-
-    config.get_settings.cache_clear()
-    db.reset_engine()
-    return var
+    return _common.setup_env(args)
 
 
 def upgrade(reset: bool) -> None:
-    from oip.cli import _upgrade
-    from oip.core.db import get_engine, session_scope
+    from oip.core.db import session_scope
     from oip.reference import parameters
 
-    if reset:
-        with get_engine().begin() as c:
-            c.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    _upgrade()
+    _common.upgrade(reset)
     with session_scope() as s:
         parameters.ensure_defaults(s)
 
@@ -150,14 +108,14 @@ def _file_sql(
     first, last = month_bounds(month)
     seconds = ((last - first).days + 1) * 86400
     spacing = seconds // per_worker
-    counties = "[" + ", ".join(f"'{c}'" for c in COUNTIES) + "]"
+    counties = "[" + ", ".join(f"'{c}'" for c in _common.COUNTIES) + "]"
     return f"""
         SELECT '{code}-' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id,
                '{code}' AS platform_code,
                'W{code[:2]}' || lpad(CAST(w AS VARCHAR), 8, '0') AS worker_account_id,
                CAST({person_base} + w AS BIGINT) AS person_id,
                '{industry}' AS industry,
-               {counties}[1 + CAST(w % {len(COUNTIES)} AS INTEGER)] AS county_code,
+               {counties}[1 + CAST(w % {len(_common.COUNTIES)} AS INTEGER)] AS county_code,
                timezone('Asia/Shanghai', ts) AS accepted_at,
                timezone('Asia/Shanghai', ts + to_minutes(CAST(3 + r % 8 AS BIGINT))) AS picked_up_at,
                timezone('Asia/Shanghai', ts + to_minutes(CAST(20 + (r >> 8) % 31 AS BIGINT))) AS finished_at,
@@ -347,7 +305,7 @@ def main() -> None:
             shutil.rmtree(var / "ledger")
         print(f"generating {args.rows:,} orders for {args.month} …", file=sys.stderr)
         state = generate(args.month, args.rows, var)
-        emit(
+        _common.emit(
             {
                 "step": "generate",
                 "rows": args.rows,
@@ -361,7 +319,7 @@ def main() -> None:
     got = {r["platform_code"]: r["orders"] for r in rows if r["orders"]}
     assert got == expected, f"declared orders {got} differ from the generated ones {expected}"
     total_fen = sum(r["amount_fen"] for r in rows)
-    emit(
+    _common.emit(
         {
             "step": "declare",
             "engine": "duckdb",
@@ -376,7 +334,9 @@ def main() -> None:
         }
     )
     sql_d = time_sql(args.month, "duckdb", args.repeat)
-    emit({"step": "sql", "engine": "duckdb", "runs_s": [round(t, 3) for t in sql_d], "best_s": round(min(sql_d), 3)})
+    _common.emit(
+        {"step": "sql", "engine": "duckdb", "runs_s": [round(t, 3) for t in sql_d], "best_s": round(min(sql_d), 3)}
+    )
 
     s_times = sql_s = []
     if args.spark_repeat > 0:
@@ -396,10 +356,10 @@ def main() -> None:
                 .getOrCreate()
             )
             spark.sparkContext.setLogLevel("ERROR")
-            emit({"step": "spark_start", "seconds": round(time.perf_counter() - t0, 1)})
+            _common.emit({"step": "spark_start", "seconds": round(time.perf_counter() - t0, 1)})
             s_times, s_rows = time_declare(args.month, "spark", args.spark_repeat)
             assert s_rows == rows, "Spark and DuckDB declare different amounts"
-            emit(
+            _common.emit(
                 {
                     "step": "declare",
                     "engine": "spark",
@@ -411,7 +371,7 @@ def main() -> None:
                 }
             )
             sql_s = time_sql(args.month, "spark", args.spark_repeat)
-            emit(
+            _common.emit(
                 {
                     "step": "sql",
                     "engine": "spark",

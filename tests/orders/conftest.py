@@ -17,26 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from oip.orders.ingest.interface import FIELDS
 from tests.workers.conftest import new_id, new_name, new_phone
 
 SH = ZoneInfo("Asia/Shanghai")
-FIELDS = (
-    "order_id",
-    "platform_code",
-    "worker_account_id",
-    "industry",
-    "county_code",
-    "accepted_at",
-    "picked_up_at",
-    "finished_at",
-    "status",
-    "start_lng",
-    "start_lat",
-    "end_lng",
-    "end_lat",
-    "distance_m",
-    "income_fen",
-)
 INDUSTRY = {
     "meituan": "instant_delivery",
     "didi": "ride_hailing",
