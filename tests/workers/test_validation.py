@@ -151,7 +151,7 @@ def test_another_platforms_worker_with_a_wrong_name_is_not_disclosed(client, mei
     a new person gets — it can neither learn that the ID number is registered nor test names — and is
     shown the name it sent; the agency sees both names and verifies."""
     didi = bearer("didi-api")
-    r = record()
+    r = record(name="欧阳知远")  # a name the random pool never draws: no other worker of didi's has it
     assert _one(client, meituan, **r)["status"] == "created"
     fresh = _one(client, didi, **record(name="韦小明"))
     probe = _one(client, didi, **{**r, "platform_account_id": new_account(), "name": "韦小明"})
