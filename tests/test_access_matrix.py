@@ -50,6 +50,7 @@ PROBE = {
     "id": "987654321",
     "platform_code": "no-such-platform",
     "account_id": "no-such-account",
+    "contract_id": "987654321",
 }
 
 

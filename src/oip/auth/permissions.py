@@ -33,6 +33,8 @@ FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
+INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
+INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -57,6 +59,8 @@ ALL_PERMISSIONS = [
     RECONCILE,
     RECONCILE_READ,
     USER_MANAGE,
+    INSURER_CONTRACT_READ,
+    INSURER_CONTRACT_MANAGE,
 ]
 
 PERMISSION_NAMES = {
@@ -82,6 +86,8 @@ PERMISSION_NAMES = {
     RECONCILE: "导入税务回执、对账与欠费管理",
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    INSURER_CONTRACT_READ: "查看受托保险机构协议",
+    INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
 }
 
 
@@ -98,7 +104,15 @@ def _r(code, name, kinds, scope, *perms) -> Role:
     return Role(code, name, tuple(kinds), scope, frozenset(perms))
 
 
-_OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVERAGE_READ, PREMIUM_READ)
+_OFFICER_COMMON = (
+    PLATFORM_READ,
+    ADMISSION_READ,
+    WORKER_READ,
+    ORDER_READ,
+    COVERAGE_READ,
+    PREMIUM_READ,
+    INSURER_CONTRACT_READ,
+)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -114,6 +128,7 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_READ,
             USER_MANAGE,
+            INSURER_CONTRACT_MANAGE,
         ),
         _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
         _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
@@ -135,6 +150,7 @@ ROLES: dict[str, Role] = {
             FLOAT_DECIDE,
             RECONCILE,
             RECONCILE_READ,
+            INSURER_CONTRACT_MANAGE,
         ),
         _r(
             "si_city",
@@ -154,7 +170,7 @@ ROLES: dict[str, Role] = {
             WORKER_READ_FULL,
             WORKER_REGISTER,
         ),
-        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
+        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ, INSURER_CONTRACT_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
         _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
         _r(
@@ -166,7 +182,15 @@ ROLES: dict[str, Role] = {
             ADMISSION_READ,
         ),
         _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
-        _r("insurer", "受托商业保险机构", ["insurer"], "insurer", WORKER_READ, COVERAGE_READ),
+        _r(
+            "insurer",
+            "受托商业保险机构",
+            ["insurer"],
+            "insurer",
+            WORKER_READ,
+            COVERAGE_READ,
+            INSURER_CONTRACT_READ,
+        ),
         _r(
             "platform",
             "平台企业",

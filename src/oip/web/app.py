@@ -25,6 +25,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, pages as exchange_pages
+from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
@@ -195,7 +196,16 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     limits.install(app)  # the admission limit (503 when saturated) and the web profile of the engine
-    for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web):
+    for module in (
+        auth_api,
+        platforms_api,
+        workers_api,
+        orders_api,
+        premiums_api,
+        insurers_api,
+        exchange_api,
+        audit_web,
+    ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
     for module in (
@@ -204,6 +214,7 @@ def create_app() -> FastAPI:
         workers_pages,
         orders_pages,
         premiums_pages,
+        insurers_pages,
         exchange_pages,
         audit_web,
         web_pages,
