@@ -35,6 +35,12 @@ RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (d
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
 INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
+CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
+CASE_REPORT = "case.report"  # report an injury (platform API, worker portal, staff for phone/desk/paper)
+CASE_APPLY = "case.apply"  # apply for confirmation, upload materials
+CASE_HANDLE = "case.handle"  # accept or refuse, correction notices, suspensions, merges, investigation tasks
+CASE_DECIDE = "case.decide"  # the confirmation decision, appeals
+CASE_INVESTIGATE = "case.investigate"  # an insurer's investigation tasks
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -61,6 +67,12 @@ ALL_PERMISSIONS = [
     USER_MANAGE,
     INSURER_CONTRACT_READ,
     INSURER_CONTRACT_MANAGE,
+    CASE_READ,
+    CASE_REPORT,
+    CASE_APPLY,
+    CASE_HANDLE,
+    CASE_DECIDE,
+    CASE_INVESTIGATE,
 ]
 
 PERMISSION_NAMES = {
@@ -88,6 +100,12 @@ PERMISSION_NAMES = {
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
     INSURER_CONTRACT_READ: "查看受托保险机构协议",
     INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
+    CASE_READ: "查看职业伤害案件",
+    CASE_REPORT: "报案（含登记电话、窗口、书面报案）",
+    CASE_APPLY: "提出职业伤害确认申请、提交材料",
+    CASE_HANDLE: "受理、补正告知、中止、并案、委托调查",
+    CASE_DECIDE: "作出职业伤害确认结论、登记复议诉讼",
+    CASE_INVESTIGATE: "办理受托调查核实任务",
 }
 
 
@@ -113,6 +131,10 @@ _OFFICER_COMMON = (
     PREMIUM_READ,
     INSURER_CONTRACT_READ,
 )
+# 人社 offices decide injury confirmations in their jurisdiction; social insurance agencies register
+# reports and paper applications for people at their desks.
+_CASE_HRSS = (CASE_READ, CASE_REPORT, CASE_APPLY, CASE_HANDLE, CASE_DECIDE)
+_CASE_SI = (CASE_READ, CASE_REPORT, CASE_APPLY)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -129,9 +151,10 @@ ROLES: dict[str, Role] = {
             USER_READ,
             USER_MANAGE,
             INSURER_CONTRACT_MANAGE,
+            *_CASE_HRSS,
         ),
-        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
-        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
+        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
+        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
         _r(
             "si_region",
             "自治区社会保险事业管理中心",
@@ -151,6 +174,7 @@ ROLES: dict[str, Role] = {
             RECONCILE,
             RECONCILE_READ,
             INSURER_CONTRACT_MANAGE,
+            *_CASE_SI,
         ),
         _r(
             "si_city",
@@ -160,6 +184,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            *_CASE_SI,
         ),
         _r(
             "si_county",
@@ -169,6 +194,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            *_CASE_SI,
         ),
         _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ, INSURER_CONTRACT_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
@@ -190,6 +216,8 @@ ROLES: dict[str, Role] = {
             WORKER_READ,
             COVERAGE_READ,
             INSURER_CONTRACT_READ,
+            CASE_READ,
+            CASE_INVESTIGATE,
         ),
         _r(
             "platform",
@@ -204,8 +232,11 @@ ROLES: dict[str, Role] = {
             ORDER_READ,
             ORDER_IMPORT,
             PREMIUM_READ,
+            CASE_READ,
+            CASE_REPORT,
+            CASE_APPLY,
         ),
-        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ),
+        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ, CASE_READ, CASE_REPORT, CASE_APPLY),
     ]
 }
 
