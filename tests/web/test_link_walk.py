@@ -100,6 +100,7 @@ LANDING = {
     P.USER_READ: "/users",
     P.CREDENTIALS_SELF: "/portal/credentials",
     P.INSURER_CONTRACT_READ: "/insurers/contracts",
+    P.CASE_INVESTIGATE: "/insurer/tasks",
 }
 
 

@@ -18,7 +18,12 @@ import oip.models  # noqa: F401  (every table's mapper, before the first request
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
-from oip.cases import api as cases_api, pages as cases_pages
+from oip.cases import (
+    api as cases_api,
+    investigation_api,
+    investigation_pages,
+    pages as cases_pages,
+)
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_sessionmaker
@@ -207,6 +212,7 @@ def create_app() -> FastAPI:
         exchange_api,
         audit_web,
         cases_api,
+        investigation_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -219,6 +225,7 @@ def create_app() -> FastAPI:
         insurers_pages,
         exchange_pages,
         cases_pages,
+        investigation_pages,
         audit_web,
         web_pages,
     ):

@@ -9,6 +9,9 @@ covers (a text array of investigation / material_collection / appraisal_support 
 its period (both days inclusive), status (active / terminated with the day the termination takes
 effect and why), who registered it, notes, and a version counter for amendments.
 ``insurer_contract_cities``: the Guangxi cities (region codes) it covers.
+
+``case_investigations`` (the insurer's investigation tasks, 0011) gains who submitted, the day and
+reason of a withdrawal, and a version counter (a second writer of a task gets a conflict).
 """
 
 import sqlalchemy as sa
@@ -74,9 +77,21 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_insurer_contract_cities_city_code"), "insurer_contract_cities", ["city_code"], unique=False
     )
+    op.add_column("case_investigations", sa.Column("submitted_by", sa.BigInteger(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_case_investigations_submitted_by_users"), "case_investigations", "users", ["submitted_by"], ["id"]
+    )
+    op.add_column("case_investigations", sa.Column("withdrawn_on", sa.Date(), nullable=True))
+    op.add_column("case_investigations", sa.Column("withdrawn_reason", sa.Text(), nullable=True))
+    op.add_column("case_investigations", sa.Column("version", sa.Integer(), server_default="1", nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_column("case_investigations", "version")
+    op.drop_column("case_investigations", "withdrawn_reason")
+    op.drop_column("case_investigations", "withdrawn_on")
+    op.drop_constraint(op.f("fk_case_investigations_submitted_by_users"), "case_investigations", type_="foreignkey")
+    op.drop_column("case_investigations", "submitted_by")
     op.drop_index(op.f("ix_insurer_contract_cities_city_code"), table_name="insurer_contract_cities")
     op.drop_table("insurer_contract_cities")
     op.drop_index(op.f("ix_insurer_contracts_status"), table_name="insurer_contracts")
