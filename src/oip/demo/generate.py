@@ -334,11 +334,15 @@ def generate(
     from oip.demo import admissions as demo_admissions
 
     admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
+    from oip.demo import insurers as demo_insurers
+
+    contracts = demo_insurers.generate(session, users["gx_si"])
     summary = {
         "organisations": len(orgs),
         "users": len(users) + 1 + len(platforms),
         "platforms": len(platforms),
         "admissions_in_progress": admissions,
+        "insurer_contracts": contracts,
         **{f"workers_{k}": v for k, v in totals.items()},
     }
     if orders:
