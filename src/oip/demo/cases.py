@@ -168,6 +168,23 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
             }
         _one(session, rng, target, acc, src, users, today)
         made[target] += 1
+    # The demo worker who can sign in (worker_demo) has a case of their own, waiting for materials.
+    me = users.get("worker_demo")
+    mine = (
+        session.scalar(
+            select(PlatformAccount)
+            .where(PlatformAccount.person_id == me.person_id)
+            .order_by(PlatformAccount.id)
+            .limit(1)
+        )
+        if me is not None
+        else None
+    )
+    if mine is not None:
+        day = today - dt.timedelta(days=12)
+        src = {"at": moment(day, 12, 20), "county": "450103", "lat": None, "lon": None, "order_id": None}
+        _one(session, rng, "correction", mine, src, users, today)
+        made["correction"] += 1
     return dict(made)
 
 
