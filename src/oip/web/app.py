@@ -20,6 +20,8 @@ from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.cases import (
     api as cases_api,
+    intake_api,
+    intake_pages,
     investigation_api,
     investigation_pages,
     pages as cases_pages,
@@ -212,6 +214,7 @@ def create_app() -> FastAPI:
         exchange_api,
         audit_web,
         cases_api,
+        intake_api,
         investigation_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
@@ -224,6 +227,7 @@ def create_app() -> FastAPI:
         premiums_pages,
         insurers_pages,
         exchange_pages,
+        intake_pages,  # before cases_pages: /cases/new must not be taken for /cases/{case_id}
         cases_pages,
         investigation_pages,
         audit_web,
