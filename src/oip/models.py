@@ -7,7 +7,7 @@ import oip.premiums.parameters  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
 from oip.core.audit_models import AuditEvent, AuditLink, AuditPending  # noqa: F401
 from oip.core.db import Base  # noqa: F401
-from oip.exchange.models import ExchangeMessage, OutboxItem  # noqa: F401
+from oip.exchange.models import ExchangeMessage, Notification, OutboxItem  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
 from oip.platforms.models import (  # noqa: F401  # noqa: F401
     Admission,

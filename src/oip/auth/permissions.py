@@ -33,6 +33,7 @@ FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
+NOTIFICATION_READ = "notification.read"  # the text messages sent to people (masked phones), in scope
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -57,6 +58,7 @@ ALL_PERMISSIONS = [
     RECONCILE,
     RECONCILE_READ,
     USER_MANAGE,
+    NOTIFICATION_READ,
 ]
 
 PERMISSION_NAMES = {
@@ -82,6 +84,7 @@ PERMISSION_NAMES = {
     RECONCILE: "导入税务回执、对账与欠费管理",
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    NOTIFICATION_READ: "查看短信通知发送记录",
 }
 
 
@@ -114,6 +117,7 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_READ,
             USER_MANAGE,
+            NOTIFICATION_READ,
         ),
         _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
         _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
@@ -135,6 +139,7 @@ ROLES: dict[str, Role] = {
             FLOAT_DECIDE,
             RECONCILE,
             RECONCILE_READ,
+            NOTIFICATION_READ,
         ),
         _r(
             "si_city",
