@@ -34,6 +34,12 @@ RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrea
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 NOTIFICATION_READ = "notification.read"  # the text messages sent to people (masked phones), in scope
+CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
+CASE_REPORT = "case.report"  # report an injury (platform API, worker portal, staff for phone/desk/paper)
+CASE_APPLY = "case.apply"  # apply for confirmation, upload materials
+CASE_HANDLE = "case.handle"  # accept or refuse, correction notices, suspensions, merges, investigation tasks
+CASE_DECIDE = "case.decide"  # the confirmation decision, appeals
+CASE_INVESTIGATE = "case.investigate"  # an insurer's investigation tasks
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -59,6 +65,12 @@ ALL_PERMISSIONS = [
     RECONCILE_READ,
     USER_MANAGE,
     NOTIFICATION_READ,
+    CASE_READ,
+    CASE_REPORT,
+    CASE_APPLY,
+    CASE_HANDLE,
+    CASE_DECIDE,
+    CASE_INVESTIGATE,
 ]
 
 PERMISSION_NAMES = {
@@ -85,6 +97,12 @@ PERMISSION_NAMES = {
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
     NOTIFICATION_READ: "查看短信通知发送记录",
+    CASE_READ: "查看职业伤害案件",
+    CASE_REPORT: "报案（含登记电话、窗口、书面报案）",
+    CASE_APPLY: "提出职业伤害确认申请、提交材料",
+    CASE_HANDLE: "受理、补正告知、中止、并案、委托调查",
+    CASE_DECIDE: "作出职业伤害确认结论、登记复议诉讼",
+    CASE_INVESTIGATE: "办理受托调查核实任务",
 }
 
 
@@ -102,6 +120,10 @@ def _r(code, name, kinds, scope, *perms) -> Role:
 
 
 _OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVERAGE_READ, PREMIUM_READ)
+# 人社 offices decide injury confirmations in their jurisdiction; social insurance agencies register
+# reports and paper applications for people at their desks.
+_CASE_HRSS = (CASE_READ, CASE_REPORT, CASE_APPLY, CASE_HANDLE, CASE_DECIDE)
+_CASE_SI = (CASE_READ, CASE_REPORT, CASE_APPLY)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -118,9 +140,10 @@ ROLES: dict[str, Role] = {
             USER_READ,
             USER_MANAGE,
             NOTIFICATION_READ,
+            *_CASE_HRSS,
         ),
-        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
-        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
+        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
+        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
         _r(
             "si_region",
             "自治区社会保险事业管理中心",
@@ -140,6 +163,7 @@ ROLES: dict[str, Role] = {
             RECONCILE,
             RECONCILE_READ,
             NOTIFICATION_READ,
+            *_CASE_SI,
         ),
         _r(
             "si_city",
@@ -149,6 +173,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            *_CASE_SI,
         ),
         _r(
             "si_county",
@@ -158,6 +183,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            *_CASE_SI,
         ),
         _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
@@ -171,7 +197,16 @@ ROLES: dict[str, Role] = {
             ADMISSION_READ,
         ),
         _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
-        _r("insurer", "受托商业保险机构", ["insurer"], "insurer", WORKER_READ, COVERAGE_READ),
+        _r(
+            "insurer",
+            "受托商业保险机构",
+            ["insurer"],
+            "insurer",
+            WORKER_READ,
+            COVERAGE_READ,
+            CASE_READ,
+            CASE_INVESTIGATE,
+        ),
         _r(
             "platform",
             "平台企业",
@@ -185,8 +220,11 @@ ROLES: dict[str, Role] = {
             ORDER_READ,
             ORDER_IMPORT,
             PREMIUM_READ,
+            CASE_READ,
+            CASE_REPORT,
+            CASE_APPLY,
         ),
-        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ),
+        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ, CASE_READ, CASE_REPORT, CASE_APPLY),
     ]
 }
 
