@@ -128,6 +128,10 @@ def test_break_lines_never_starts_a_line_with_a_closing_mark():
     assert all(line[0] not in "，。）》〕" for line in lines)
 
 
+def test_break_lines_moves_two_closing_marks_down_with_the_character_before():
+    assert break_lines("甲乙丙丁）。戊", 5, _width) == ["甲乙丙", "丁）。戊"]
+
+
 def test_break_lines_never_ends_a_line_with_an_opening_mark():
     assert break_lines("甲乙丙《丁戊》", 4, _width) == ["甲乙丙", "《丁戊》"]
 

@@ -137,6 +137,8 @@ def break_lines(text: str, width: float, measure, first_indent: float = 0.0) -> 
             carry: list[str] = []
             if tok in _NO_START and len(line) > 1:  # take the last character down with the mark
                 carry.append(line.pop())
+                while carry[0] in _NO_START and len(line) > 1:  # ）， : the one before it too
+                    carry.insert(0, line.pop())
             while len(line) > 1 and line[-1] in _NO_END:
                 carry.insert(0, line.pop())
             lines.append("".join(line))
