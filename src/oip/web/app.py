@@ -18,7 +18,14 @@ import oip.models  # noqa: F401  (every table's mapper, before the first request
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
-from oip.cases import api as cases_api, letters_api, letters_pages, pages as cases_pages
+from oip.cases import (
+    api as cases_api,
+    investigation_api,
+    investigation_pages,
+    letters_api,
+    letters_pages,
+    pages as cases_pages,
+)
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_sessionmaker
@@ -26,6 +33,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
+from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
@@ -206,9 +214,11 @@ def create_app() -> FastAPI:
         workers_api,
         orders_api,
         premiums_api,
+        insurers_api,
         exchange_api,
         audit_web,
         cases_api,
+        investigation_api,
         letters_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
@@ -219,8 +229,10 @@ def create_app() -> FastAPI:
         workers_pages,
         orders_pages,
         premiums_pages,
+        insurers_pages,
         exchange_pages,
         cases_pages,
+        investigation_pages,
         letters_pages,
         audit_web,
         web_pages,
