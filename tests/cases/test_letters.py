@@ -334,27 +334,22 @@ def test_downloads_are_audited_and_scoped(client):
     assert len(seen) == 4
 
 
-def test_another_countys_officer_gets_404(database):
+def test_another_countys_officer_gets_404(client):
     """Qingxiu's office (450103) does not see a letter of Xingning (450102), not even that it exists."""
-    from fastapi.testclient import TestClient
-
-    from oip.web.app import create_app
-
     cid = _case(county="450102")
     lid = _issue(cid, "acceptance")[0]
-    with TestClient(create_app()) as c:
-        h = bearer("qx_hrss")
-        for path in (
-            f"/api/v1/cases/{cid}/letters",
-            f"/api/v1/cases/{cid}/letters/{lid}",
-            f"/api/v1/cases/{cid}/letters/{lid}/pdf",
-            f"/api/v1/cases/{cid}/letters/{lid}/verify",
-        ):
-            assert c.get(path, headers=h).status_code == 404, path
-        assert c.post(f"/api/v1/cases/{cid}/letters", json={"kind": "acceptance"}, headers=h).status_code == 404
-        r = c.post(f"/api/v1/cases/{cid}/letters/{lid}/service", json={"means": "mail"}, headers=h)
-        assert r.status_code == 404
-        assert c.get(f"/api/v1/cases/{cid}/letters/{lid}/pdf", headers=bearer("nn_hrss")).status_code == 200
+    h = bearer("qx_hrss")
+    for path in (
+        f"/api/v1/cases/{cid}/letters",
+        f"/api/v1/cases/{cid}/letters/{lid}",
+        f"/api/v1/cases/{cid}/letters/{lid}/pdf",
+        f"/api/v1/cases/{cid}/letters/{lid}/verify",
+    ):
+        assert client.get(path, headers=h).status_code == 404, path
+    assert client.post(f"/api/v1/cases/{cid}/letters", json={"kind": "acceptance"}, headers=h).status_code == 404
+    r = client.post(f"/api/v1/cases/{cid}/letters/{lid}/service", json={"means": "mail"}, headers=h)
+    assert r.status_code == 404
+    assert client.get(f"/api/v1/cases/{cid}/letters/{lid}/pdf", headers=bearer("nn_hrss")).status_code == 200
 
 
 def test_who_may_make_letters(client):
