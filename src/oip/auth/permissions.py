@@ -33,6 +33,7 @@ FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
+NOTIFICATION_READ = "notification.read"  # the text messages sent to people (masked phones), in scope
 INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
 INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
 CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
@@ -65,6 +66,7 @@ ALL_PERMISSIONS = [
     RECONCILE,
     RECONCILE_READ,
     USER_MANAGE,
+    NOTIFICATION_READ,
     INSURER_CONTRACT_READ,
     INSURER_CONTRACT_MANAGE,
     CASE_READ,
@@ -98,6 +100,7 @@ PERMISSION_NAMES = {
     RECONCILE: "导入税务回执、对账与欠费管理",
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    NOTIFICATION_READ: "查看短信通知发送记录",
     INSURER_CONTRACT_READ: "查看受托保险机构协议",
     INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
     CASE_READ: "查看职业伤害案件",
@@ -150,6 +153,7 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_READ,
             USER_MANAGE,
+            NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
         ),
@@ -173,6 +177,7 @@ ROLES: dict[str, Role] = {
             FLOAT_DECIDE,
             RECONCILE,
             RECONCILE_READ,
+            NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_SI,
         ),
