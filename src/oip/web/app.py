@@ -18,7 +18,7 @@ import oip.models  # noqa: F401  (every table's mapper, before the first request
 from oip import __version__
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
-from oip.cases import api as cases_api, pages as cases_pages
+from oip.cases import api as cases_api, decision_api, decision_pages, pages as cases_pages
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_sessionmaker
@@ -196,7 +196,18 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     limits.install(app)  # the admission limit (503 when saturated) and the web profile of the engine
-    for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web, cases_api):
+    # decision_api before cases_api: its /cases/codes and /cases/worklist must not be read as a case id.
+    for module in (
+        auth_api,
+        platforms_api,
+        workers_api,
+        orders_api,
+        premiums_api,
+        exchange_api,
+        audit_web,
+        decision_api,
+        cases_api,
+    ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
     for module in (
@@ -207,6 +218,7 @@ def create_app() -> FastAPI:
         premiums_pages,
         exchange_pages,
         cases_pages,
+        decision_pages,
         audit_web,
         web_pages,
     ):
