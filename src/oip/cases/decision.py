@@ -100,9 +100,20 @@ def _day(
     return day
 
 
+def _get(session: Session, actor: Any, case_id: int) -> Case:
+    """The case, locked: in the actor's data scope for a signed-in principal; any case for the system
+    (``audit.SystemActor``: the demo generator, jobs), which has no role and no scope."""
+    if getattr(actor, "role", None) is None:
+        case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        if case is None:
+            raise NotFound("案件不存在", field="case_id")
+        return case
+    return service.get_case(session, actor, case_id, for_update=True)
+
+
 def _load(session: Session, actor: Any, case_id: int, version: int | None, action: str) -> Case:
     """The case in scope, locked, at the version the writer saw, and in a state that allows ``action``."""
-    case = service.get_case(session, actor, case_id, for_update=True)
+    case = _get(session, actor, case_id)
     service.check_version(case, version)
     rules.next_state(case.state, action, case.state_before)  # IllegalTransition (409) before any write
     return case
@@ -494,7 +505,7 @@ def appeal_outcome(
     if outcome not in ("upheld", "overturned", "withdrawn"):
         raise DomainError("结果应为 upheld（维持）、overturned（撤销）或 withdrawn（撤回）", field="outcome")
     action = "appeal_overturned" if outcome == "overturned" else "appeal_upheld"
-    case = service.get_case(session, actor, case_id, for_update=True)
+    case = _get(session, actor, case_id)
     appeal = session.get(Appeal, appeal_id)
     if appeal is None or appeal.case_id != case.id:
         raise NotFound("该案件没有这条复议（诉讼）记录", field="appeal_id")

@@ -57,6 +57,11 @@ def _decision_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | N
     view["today"] = today.isoformat()
     view["codes"] = D.decision_codes(db, today) if view["can"]["decide"] else {}
     view["code_kind_names"] = D.CODE_KIND_NAMES
+    view["code_groups"] = {
+        "situation": "予以确认：认定情形",
+        "exclusion": "不予确认：排除情形",
+        "reason": "不予确认：其他理由",
+    }
     view["authorities"] = AUTHORITIES
     view["late"] = bool(case.decision_due and today > case.decision_due)
     return view
