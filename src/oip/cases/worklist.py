@@ -43,15 +43,31 @@ def _area_prefix(session: Session, area: str | None) -> str | None:
     return region.scope_prefix
 
 
-def working_days_left(today: dt.date, due: dt.date | None) -> int | None:
-    """Working days from today to the due date (0: due today; negative: overdue by that many); None
-    without a due date or when the calendar of that year is not loaded."""
-    if due is None:
-        return None
+def working_days_left(today: dt.date, dues: list[dt.date | None]) -> dict[dt.date, int | None]:
+    """Working days from today to each due date (0: due today; negative: overdue by that many), for a
+    page of cases at once: one pass over the calendar between the earliest and the latest day instead
+    of one per case. None for a date in a year whose calendar is not loaded."""
+    known = sorted({d for d in dues if d is not None})
+    if not known:
+        return {}
+    lo, hi = min(known[0], today), max(known[-1], today)
     try:
-        return workdays.working_days_between(today, due)
+        if (hi - lo).days > 3660:
+            raise DomainError("span too long", field="calendar")
+        running, upto = 0, {}
+        for i in range((hi - lo).days + 1):
+            day = lo + dt.timedelta(days=i)
+            running += workdays.is_working_day(day)
+            upto[day] = running
+        return {d: upto[d] - upto[today] for d in known}
     except DomainError:
-        return None
+        out: dict[dt.date, int | None] = {}
+        for d in known:
+            try:
+                out[d] = workdays.working_days_between(today, d)
+            except (DomainError, ValueError):
+                out[d] = None
+        return out
 
 
 def bucket(
@@ -65,9 +81,10 @@ def bucket(
     today = clock.today()
     items, total = service.list_cases(session, p, bucket=name, county=_area_prefix(session, area), page=page, size=size)
     pages = page_count(total, size)
-    for item in items:
-        due = dt.date.fromisoformat(item["next_due"]) if item["next_due"] else None
-        left = working_days_left(today, due)
+    dues = [dt.date.fromisoformat(item["next_due"]) if item["next_due"] else None for item in items]
+    lefts = working_days_left(today, dues)
+    for item, due in zip(items, dues, strict=True):
+        left = lefts.get(due) if due is not None else None
         item["working_days_left"] = left
         item["days_text"] = (
             ""
