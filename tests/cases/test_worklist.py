@@ -190,3 +190,54 @@ def test_worklist_pages_render(client, as_user, cases):
         as_user("gx_hrss")
         r = client.get("/worklist", params={"overdue_page": 2})
         assert r.status_code == 200 and "柳州市" in r.text and 'class="bar pw-' in r.text
+
+
+def test_the_scope_range_means_starts_with(db):
+    """``code_prefix`` (a range the index can seek) selects exactly the codes ``startswith`` does."""
+    from sqlalchemy import select
+
+    from oip.cases.scope import code_prefix
+    from oip.reference.models import Region
+
+    codes = list(db.scalars(select(Region.code)))
+    for prefix in ("45", "4501", "4509", "4514", "450103", "450199", "46", "4"):
+        got = set(db.scalars(select(Region.code).where(code_prefix(Region.code, prefix))))
+        assert got == {c for c in codes if c.startswith(prefix)}, prefix
+    assert str(code_prefix(Region.code, "4509").compile(compile_kwargs={"literal_binds": True})) == (
+        "regions.code >= '4509' AND regions.code < '4510'"
+    )
+
+
+def test_the_number_of_queries_does_not_grow_with_the_page(cases):
+    """A section costs the same statements for 1 case as for 50 (no query per case)."""
+    from sqlalchemy import event, select
+
+    from oip.auth.models import User
+    from oip.auth.service import principal_for
+    from oip.cases import worklist
+    from oip.core.db import get_engine, get_sessionmaker
+
+    for county in ("450202", "450305"):  # more overdue cases, of other people and places
+        _accepted(county, D(2025, 9, 30))
+    engine = get_engine()
+    with get_sessionmaker()() as s:
+        gx = principal_for(s, s.scalar(select(User).where(User.username == "gx_hrss")), via="token")
+    counts = []
+    with clock.frozen(TODAY):
+        for size in (1, 50):
+            seen: list[str] = []
+
+            def count(conn, cursor, statement, *args, _seen=seen):
+                _seen.append(statement)
+
+            event.listen(engine, "before_cursor_execute", count)
+            s = get_sessionmaker()()
+            try:
+                out = worklist.bucket(s, gx, "overdue", size=size)
+                assert len(out["items"]) == min(size, out["total"]) and out["total"] > 1
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+                s.rollback()
+                s.close()
+            counts.append(len(seen))
+    assert counts[0] == counts[1] <= 10, counts
