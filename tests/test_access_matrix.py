@@ -50,6 +50,8 @@ PROBE = {
     "id": "987654321",
     "platform_code": "no-such-platform",
     "account_id": "no-such-account",
+    "expert_id": "987654321",
+    "tie_id": "987654321",
 }
 
 

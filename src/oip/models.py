@@ -4,6 +4,7 @@ migrations, tests and benchmarks) — never by a domain or by core."""
 
 import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
+from oip.appraisal.models import Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
 from oip.core.audit_models import AuditEvent, AuditLink, AuditPending  # noqa: F401
 from oip.core.db import Base  # noqa: F401

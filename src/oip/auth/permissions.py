@@ -33,6 +33,8 @@ FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
+APPRAISAL_READ = "appraisal.read"  # expert pools and labour-capacity appraisals (in scope)
+APPRAISAL_MANAGE = "appraisal.manage"  # the committee's pool, appraisals: accept, draw, conclude
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -57,6 +59,8 @@ ALL_PERMISSIONS = [
     RECONCILE,
     RECONCILE_READ,
     USER_MANAGE,
+    APPRAISAL_READ,
+    APPRAISAL_MANAGE,
 ]
 
 PERMISSION_NAMES = {
@@ -82,6 +86,8 @@ PERMISSION_NAMES = {
     RECONCILE: "导入税务回执、对账与欠费管理",
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    APPRAISAL_READ: "查看劳动能力鉴定",
+    APPRAISAL_MANAGE: "管理劳动能力鉴定",
 }
 
 
@@ -114,9 +120,11 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_READ,
             USER_MANAGE,
+            APPRAISAL_READ,
+            APPRAISAL_MANAGE,
         ),
-        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
-        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON),
+        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, APPRAISAL_READ, APPRAISAL_MANAGE),
+        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, APPRAISAL_READ),
         _r(
             "si_region",
             "自治区社会保险事业管理中心",
@@ -135,6 +143,7 @@ ROLES: dict[str, Role] = {
             FLOAT_DECIDE,
             RECONCILE,
             RECONCILE_READ,
+            APPRAISAL_READ,
         ),
         _r(
             "si_city",
@@ -144,6 +153,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            APPRAISAL_READ,
         ),
         _r(
             "si_county",
@@ -153,6 +163,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            APPRAISAL_READ,
         ),
         _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),

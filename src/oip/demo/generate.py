@@ -320,11 +320,15 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     from oip.demo import admissions as demo_admissions
 
     admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
+    from oip.demo import appraisal as demo_appraisal
+
+    pools = demo_appraisal.generate(session, seed)  # its own random stream: the rest is unchanged
     summary = {
         "organisations": len(orgs),
         "users": len(users) + 1 + len(platforms),
         "platforms": len(platforms),
         "admissions_in_progress": admissions,
+        **{f"appraisal_{k}": v for k, v in pools.items()},
         **{f"workers_{k}": v for k, v in totals.items()},
     }
     if orders:

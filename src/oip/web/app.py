@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import oip.models  # noqa: F401  (every table's mapper, before the first request)
 from oip import __version__
+from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.core import audit
@@ -195,7 +196,16 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     limits.install(app)  # the admission limit (503 when saturated) and the web profile of the engine
-    for module in (auth_api, platforms_api, workers_api, orders_api, premiums_api, exchange_api, audit_web):
+    for module in (
+        auth_api,
+        platforms_api,
+        workers_api,
+        orders_api,
+        premiums_api,
+        exchange_api,
+        appraisal_api,
+        audit_web,
+    ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
     for module in (
@@ -205,6 +215,7 @@ def create_app() -> FastAPI:
         orders_pages,
         premiums_pages,
         exchange_pages,
+        appraisal_pages,
         audit_web,
         web_pages,
     ):
