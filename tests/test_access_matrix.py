@@ -50,7 +50,17 @@ PROBE = {
     "id": "987654321",
     "platform_code": "no-such-platform",
     "account_id": "no-such-account",
+    "case_id": "987654321",
+    "report_id": "987654321",
+    "document_id": "987654321",
+    "letter_id": "987654321",
+    "notice_id": "987654321",
+    "appeal_id": "987654321",
+    "task_id": "987654321",
+    "contract_id": "987654321",
+    "appraisal_id": "987654321",
     "expert_id": "987654321",
+    "notification_id": "987654321",
     "tie_id": "987654321",
 }
 

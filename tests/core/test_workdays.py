@@ -75,8 +75,8 @@ def test_a_loaded_year_is_used_and_wins_for_its_year():
     # the package's 2025 replaced by a load: National Day as the only holiday
     mine = workdays.Calendar.from_days([(D(2025, 10, 1), workdays.HOLIDAY)])
     assert workdays.is_working_day(D(2025, 10, 2), mine) and not workdays.is_working_day(D(2025, 9, 28), mine)
-    # installed as the default
+    # installed as the default inside the block, and the one before it back afterwards
+    before = workdays.installed()
     with workdays.using(cal):
         assert workdays.is_working_day(sunday)
-    with pytest.raises(DomainError):
-        workdays.is_working_day(sunday)
+    assert workdays.installed() is before

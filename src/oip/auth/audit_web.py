@@ -97,7 +97,7 @@ def query_events(
 
 # Appearances of a person in search results (a roster page listing them among others): not views of
 # the person, so the worker sees them counted per day and organisation, apart from the views and changes.
-LIST_ACTIONS = ("worker.list",)
+LIST_ACTIONS = ("worker.list", "case.list")
 ACCESS_PAGE = 50
 APPEARANCE_PAGE = 30
 

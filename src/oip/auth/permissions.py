@@ -35,6 +35,12 @@ RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (d
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 APPRAISAL_READ = "appraisal.read"  # expert pools and labour-capacity appraisals (in scope)
 APPRAISAL_MANAGE = "appraisal.manage"  # the committee's pool, appraisals: accept, draw, conclude
+CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
+CASE_REPORT = "case.report"  # report an injury (platform API, worker portal, staff for phone/desk/paper)
+CASE_APPLY = "case.apply"  # apply for confirmation, upload materials
+CASE_HANDLE = "case.handle"  # accept or refuse, correction notices, suspensions, merges, investigation tasks
+CASE_DECIDE = "case.decide"  # the confirmation decision, appeals
+CASE_INVESTIGATE = "case.investigate"  # an insurer's investigation tasks
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -61,6 +67,12 @@ ALL_PERMISSIONS = [
     USER_MANAGE,
     APPRAISAL_READ,
     APPRAISAL_MANAGE,
+    CASE_READ,
+    CASE_REPORT,
+    CASE_APPLY,
+    CASE_HANDLE,
+    CASE_DECIDE,
+    CASE_INVESTIGATE,
 ]
 
 PERMISSION_NAMES = {
@@ -88,6 +100,12 @@ PERMISSION_NAMES = {
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
     APPRAISAL_READ: "查看劳动能力鉴定",
     APPRAISAL_MANAGE: "管理劳动能力鉴定",
+    CASE_READ: "查看职业伤害案件",
+    CASE_REPORT: "报案（含登记电话、窗口、书面报案）",
+    CASE_APPLY: "提出职业伤害确认申请、提交材料",
+    CASE_HANDLE: "受理、补正告知、中止、并案、委托调查",
+    CASE_DECIDE: "作出职业伤害确认结论、登记复议诉讼",
+    CASE_INVESTIGATE: "办理受托调查核实任务",
 }
 
 
@@ -105,6 +123,10 @@ def _r(code, name, kinds, scope, *perms) -> Role:
 
 
 _OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVERAGE_READ, PREMIUM_READ)
+# 人社 offices decide injury confirmations in their jurisdiction; social insurance agencies register
+# reports and paper applications for people at their desks.
+_CASE_HRSS = (CASE_READ, CASE_REPORT, CASE_APPLY, CASE_HANDLE, CASE_DECIDE)
+_CASE_SI = (CASE_READ, CASE_REPORT, CASE_APPLY)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -122,9 +144,27 @@ ROLES: dict[str, Role] = {
             USER_MANAGE,
             APPRAISAL_READ,
             APPRAISAL_MANAGE,
+            *_CASE_HRSS,
         ),
-        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, APPRAISAL_READ, APPRAISAL_MANAGE),
-        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, APPRAISAL_READ),
+        _r(
+            "hrss_city",
+            "市人力资源社会保障局",
+            ["hrss"],
+            "region",
+            *_OFFICER_COMMON,
+            *_CASE_HRSS,
+            APPRAISAL_READ,
+            APPRAISAL_MANAGE,
+        ),
+        _r(
+            "hrss_county",
+            "县（市、区）人力资源社会保障局",
+            ["hrss"],
+            "region",
+            *_OFFICER_COMMON,
+            *_CASE_HRSS,
+            APPRAISAL_READ,
+        ),
         _r(
             "si_region",
             "自治区社会保险事业管理中心",
@@ -144,6 +184,7 @@ ROLES: dict[str, Role] = {
             RECONCILE,
             RECONCILE_READ,
             APPRAISAL_READ,
+            *_CASE_SI,
         ),
         _r(
             "si_city",
@@ -154,6 +195,7 @@ ROLES: dict[str, Role] = {
             WORKER_READ_FULL,
             WORKER_REGISTER,
             APPRAISAL_READ,
+            *_CASE_SI,
         ),
         _r(
             "si_county",
@@ -164,6 +206,7 @@ ROLES: dict[str, Role] = {
             WORKER_READ_FULL,
             WORKER_REGISTER,
             APPRAISAL_READ,
+            *_CASE_SI,
         ),
         _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
@@ -177,7 +220,16 @@ ROLES: dict[str, Role] = {
             ADMISSION_READ,
         ),
         _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
-        _r("insurer", "受托商业保险机构", ["insurer"], "insurer", WORKER_READ, COVERAGE_READ),
+        _r(
+            "insurer",
+            "受托商业保险机构",
+            ["insurer"],
+            "insurer",
+            WORKER_READ,
+            COVERAGE_READ,
+            CASE_READ,
+            CASE_INVESTIGATE,
+        ),
         _r(
             "platform",
             "平台企业",
@@ -191,8 +243,11 @@ ROLES: dict[str, Role] = {
             ORDER_READ,
             ORDER_IMPORT,
             PREMIUM_READ,
+            CASE_READ,
+            CASE_REPORT,
+            CASE_APPLY,
         ),
-        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ),
+        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ, CASE_READ, CASE_REPORT, CASE_APPLY),
     ]
 }
 

@@ -154,3 +154,13 @@ def mask_id(number: str) -> str:
 def mask_phone(number: str) -> str:
     """138****5678"""
     return number[:3] + "****" + number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张*三, 王*; a one-character name stays as it is. For people who may know a case but not whose it is."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]

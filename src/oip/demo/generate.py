@@ -196,6 +196,12 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     orgs = _orgs(session, regions)
     platforms = {p.code: p for p in session.scalars(select(Platform).order_by(Platform.id))}
 
+    # Deadlines of the demo's cases run into years the holiday package does not know yet: load the
+    # provisional arrangement (fixed-date statutory holidays only, each row saying so) for them.
+    from oip.reference import calendar as holiday_calendar
+
+    holiday_calendar.load_provisional_years(session, ACTOR, clock.today() + dt.timedelta(days=730))
+
     # Register details the reference data leaves to officers: USCC, headquarters, where they operate.
     for p in platforms.values():
         if not p.uscc:

@@ -171,3 +171,26 @@ def year_view(calendar: workdays.Calendar, year: int, loaded: list[CalendarDay])
         if calendar.is_working_day(dt.date(year, 1, 1) + dt.timedelta(days=i))
     )
     return {"year": year, "source": source, "working_days": working_days, "days": days}
+
+
+PROVISIONAL_NOTE = (
+    "临时安排：仅含日期固定的法定节假日（元旦、劳动节、国庆节），待国务院办公厅公布当年放假安排后重新载入"
+)
+
+
+def provisional_csv(year: int) -> str:
+    """A stop-gap arrangement for a year nobody has loaded yet: the statutory holidays whose dates the
+    law fixes (《全国年节及纪念日放假办法》: 1 January; 1–2 May; 1–3 October), no 调休 and none of the
+    lunar holidays. Deadlines computed on it can be off by the days the State Council's notice adds;
+    the demo and the tests load it so that a deadline in such a year computes, each row saying so."""
+    days = [dt.date(year, 1, 1), dt.date(year, 5, 1), dt.date(year, 5, 2), *(dt.date(year, 10, d) for d in (1, 2, 3))]
+    return "date,kind,note\n" + "".join(f"{d.isoformat()},{workdays.HOLIDAY},{PROVISIONAL_NOTE}\n" for d in days)
+
+
+def load_provisional_years(session: Session, actor, until: dt.date) -> list[int]:
+    """Load the provisional arrangement for every year after the known ones up to ``until``'s year."""
+    cal = current(session)
+    years = [y for y in range(max(cal.years()) + 1, until.year + 1) if not cal.knows(y)]
+    for y in years:
+        load_year(session, actor, provisional_csv(y))
+    return years

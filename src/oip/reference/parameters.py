@@ -146,7 +146,7 @@ def ensure_defaults(session: Session, actor=audit.SYSTEM) -> list[str]:
             actor,
             "parameter.default",
             entity_type="parameter",
-            entity_id=",".join(added),
+            entity_id=f"{len(added)} 项默认值",  # the keys and values are in ``after``
             after={k: DEFINITIONS[k].default for k in added},
         )
     return added

@@ -19,6 +19,7 @@ from oip import __version__
 from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
+from oip.cases import api as cases_api, pages as cases_pages
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_sessionmaker
@@ -205,6 +206,7 @@ def create_app() -> FastAPI:
         exchange_api,
         appraisal_api,
         audit_web,
+        cases_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -215,6 +217,7 @@ def create_app() -> FastAPI:
         orders_pages,
         premiums_pages,
         exchange_pages,
+        cases_pages,
         appraisal_pages,
         audit_web,
         web_pages,

@@ -1,0 +1,136 @@
+"""Pages of the case core: the case list with its worklist tabs, and one case — head, deadlines,
+timeline, and the panels each part of the case registers (``register_panel``): intake, investigation,
+decision, letters, appraisal each show their part and their forms on the one case page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from oip.auth import permissions as P
+from oip.auth.deps import Require
+from oip.auth.service import Principal
+from oip.cases import rules, service
+from oip.cases.models import Case
+from oip.cases.scope import case_condition
+from oip.core import clock, layout
+from oip.core.layout import render
+from oip.core.pagination import page_count, page_window
+from oip.core.web import DB, TransactionRoute
+
+pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
+layout.register_nav(
+    layout.NavItem(
+        "职业伤害案件",
+        "/cases",
+        P.CASE_READ,
+        order=40,
+        titles={"platform": "本企业人员案件", "self": "我的职业伤害案件", "insurer": "受托调查的案件"},
+    )
+)
+
+
+def _overdue(db: Session, p: Principal) -> int:
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(Case)
+            .where(case_condition(p), Case.state.in_(rules.OPEN_STATES), Case.next_due < clock.today())
+        )
+        or 0
+    )
+
+
+layout.register_stat(layout.Stat("已超期的职业伤害案件", P.CASE_READ, _overdue, order=40, scopes=frozenset({"region"})))
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A part of the case page: ``template`` rendered with ``panel`` = ``context(db, principal, case)``
+    (None: the panel is not shown to this principal or in this state)."""
+
+    name: str
+    template: str
+    context: Callable[[Session, Principal, Case], dict[str, Any] | None]
+    order: int = 100
+
+
+_PANELS: dict[str, Panel] = {}
+
+
+def register_panel(panel: Panel) -> None:
+    _PANELS[panel.name] = panel
+
+
+def panels_for(db: Session, p: Principal, case: Case) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for panel in sorted(_PANELS.values(), key=lambda x: (x.order, x.name)):
+        ctx = panel.context(db, p, case)
+        if ctx is not None:
+            out.append((panel.template, ctx))
+    return out
+
+
+@pages.get("/cases")
+def case_list(
+    request: Request,
+    bucket: str | None = Query(None, max_length=16),
+    state: str | None = Query(None, max_length=16),
+    q: str | None = Query(None, max_length=32),
+    page: int = Query(1, ge=1, le=100_000),
+    p: Principal = Depends(Require(P.CASE_READ)),
+    db: Session = DB,
+):
+    bucket = bucket or None
+    state = state or None
+    items, total = service.list_cases(db, p, state=state, bucket=bucket, q=q or None, page=page)
+    pages_ = page_count(total, service.LIST_PAGE)
+    page = min(page, pages_)
+    kept = {k: v for k, v in {"bucket": bucket, "state": state, "q": q}.items() if v}
+
+    def page_url(n: int) -> str:
+        return "/cases?" + urlencode({**kept, "page": n})
+
+    return render(
+        request,
+        "cases/case_list.html",
+        title="职业伤害案件",
+        items=items,
+        total=total,
+        page=page,
+        pages=pages_,
+        page_url=page_url,
+        window=page_window(page, pages_),
+        kept=kept,
+        bucket=bucket,
+        state=state,
+        q=q or "",
+        buckets=service.BUCKETS,
+        states=rules.STATE_NAMES,
+    )
+
+
+@pages.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, p: Principal = Depends(Require(P.CASE_READ)), db: Session = DB):
+    case = service.get_case(db, p, case_id)
+    view = service.describe(db, p, case)
+    events = service.timeline(db, case)
+    service.view_audit(db, p, case)
+    return render(
+        request,
+        "cases/case.html",
+        title=f"案件 {case.number}",
+        case=case,
+        c=view,
+        events=events,
+        event_name=service.event_name,
+        state_names=rules.STATE_NAMES,
+        panels=panels_for(db, p, case),
+        local=clock.local,
+    )
