@@ -2,10 +2,11 @@
 the parameter registry see them all. Imported by the entry points (oip.cli, oip.web.app, the
 migrations, tests and benchmarks) — never by a domain or by core."""
 
+import oip.appraisal.parameters  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
-from oip.appraisal.models import Expert, ExpertTie  # noqa: F401
+from oip.appraisal.models import Appraisal, AppraisalDraw, Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
 from oip.cases.models import (  # noqa: F401
     Appeal,

@@ -49,3 +49,44 @@ def audit_actions(entity_type: str, entity_id) -> list[str]:
                 .order_by(AuditEvent.seq)
             )
         )
+
+
+def confirmed_case(*, county: str = "450103", platform: str = "meituan", days_ago: int = 120) -> int:
+    """A case injured ``days_ago`` days ago in ``county``, accepted five days later and confirmed the
+    day after (through the case core, as the system actor). Returns its id."""
+    import datetime as dt
+
+    from oip.cases import service
+    from oip.cases.models import Case
+    from oip.core import audit, clock
+    from oip.core.db import session_scope
+    from tests.cases.conftest import make_case
+
+    occurred = clock.now() - dt.timedelta(days=days_ago)
+    accepted = clock.local(occurred).date() + dt.timedelta(days=5)
+    cid = make_case(platform=platform, county=county, occurred_at=occurred, to="accepted", accepted_on=accepted)
+    with session_scope() as s:
+        case = s.get(Case, cid)
+        service.transition(s, audit.SystemActor(label="test"), case, "confirm", on=accepted + dt.timedelta(days=1))
+    return cid
+
+
+def person_id_number(case_id: int) -> str:
+    """The resident ID number of a case's person (decrypted, for a tie in a test)."""
+    from oip.cases.models import Case
+    from oip.core import crypto
+    from oip.core.db import session_scope
+    from oip.workers.models import Person
+    from oip.workers.service import ID_CTX
+
+    with session_scope() as s:
+        person = s.get(Person, s.get(Case, case_id).person_id)
+        return crypto.decrypt(person.id_enc, ID_CTX)
+
+
+def days_from_today(n: int) -> str:
+    import datetime as dt
+
+    from oip.core import clock
+
+    return (clock.today() + dt.timedelta(days=n)).isoformat()

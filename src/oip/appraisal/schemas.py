@@ -158,3 +158,74 @@ def expert_out(e: Expert, committee_names: dict[str, str], today: dt.date, *, ti
         note=e.note,
         ties=[tie_out(t, today) for t in e.ties] if ties else [],
     )
+
+
+# ---- appraisals ----------------------------------------------------------------------------------
+
+VERSION = Field(None, description="您读取时案件的版本号（version）：案件已被他人更新时返回 409")
+
+
+class ApplyIn(_In):
+    kind: str = Field("initial", description="initial 初次鉴定 | reappraisal 再次鉴定 | review 复查鉴定")
+    applicant: str | None = Field(
+        None,
+        description="worker 本人 | relative 近亲属 | platform 平台企业 | agency 经办机构（仅复查）；本人、平台企业申请时自动填写",
+    )
+    applied_on: dt.date | None = Field(None, description="申请日期，默认今天（书面申请填实际日期）")
+    treatment_ended_on: dt.date | None = Field(None, description="治疗终结（伤情相对稳定）的日期；再次鉴定可不填")
+    statement: str = ""
+    version: int | None = VERSION
+
+
+class AcceptIn(_In):
+    accepted_on: dt.date | None = Field(None, description="受理日期，默认今天")
+    needed_specialties: list[str] = Field(description="鉴定所需的专业编码（GET /appraisal/specialties）")
+    panel_size: int = Field(3, description="专家组人数：3 或 5")
+    version: int | None = VERSION
+
+
+class DrawIn(_In):
+    needed_specialties: list[str] | None = Field(None, description="不填：按受理时确定的专业")
+    panel_size: int | None = None
+    reason: str = Field("", description="重新抽取时必填")
+    unavailable_expert_ids: list[int] = Field([], description="重新抽取时，因故不能参加的专家")
+    version: int | None = VERSION
+
+
+class ExtensionIn(_In):
+    reason: str
+    extended_on: dt.date | None = None
+    version: int | None = VERSION
+
+
+class ConclusionIn(_In):
+    grade: int | str = Field(description="伤残等级 1–10（GB/T 16180-2014），或 none（未达到伤残等级）")
+    dependency: str = Field(description="complete 完全护理依赖 | most 大部分 | partial 部分 | none 无护理依赖")
+    concluded_on: dt.date | None = Field(None, description="结论作出日期，默认今天")
+    received_on: dt.date | None = Field(None, description="结论送达申请人的日期，默认为作出日期；再次鉴定期限自此计算")
+    note: str = ""
+    version: int | None = VERSION
+
+
+class ClosureIn(_In):
+    version: int | None = VERSION
+
+
+FIELD_LABELS_APPRAISAL = {
+    "kind": "鉴定类别",
+    "applicant": "申请人",
+    "applied_on": "申请日期",
+    "treatment_ended_on": "治疗终结日期",
+    "statement": "申请事项说明",
+    "accepted_on": "受理日期",
+    "needed_specialties": "所需专业",
+    "panel_size": "专家组人数",
+    "unavailable_expert_ids": "不能参加的专家",
+    "extended_on": "延长决定日期",
+    "grade": "伤残等级",
+    "dependency": "生活自理障碍程度",
+    "concluded_on": "结论作出日期",
+    "received_on": "结论送达日期",
+    "version": "版本号",
+}
+register_labels(FIELD_LABELS_APPRAISAL)
