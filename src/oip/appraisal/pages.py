@@ -1,24 +1,30 @@
-"""HTML pages of labour-capacity appraisal: the committees' expert pools (/appraisal/experts)."""
+"""HTML pages of labour-capacity appraisal: the committees' expert pools (/appraisal/experts), the
+appraisal panel on the case page with its forms, and the committees' worklist (/appraisals)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from contextvars import ContextVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from oip.appraisal import experts, schemas as S, specialties
+from oip.appraisal import experts, rules, schemas as S, service, specialties, views
 from oip.appraisal.scope import committee_of, manages_committee
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
+from oip.cases import pages as case_pages, rules as case_rules
+from oip.cases.models import Case
+from oip.cases.pages import Panel, register_panel
 from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
-from oip.core.pagination import page_window
+from oip.core.pagination import page_count, page_window
 from oip.core.web import DB, TransactionRoute
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted
@@ -282,4 +288,275 @@ def expert_untie(
         form,
         "untied",
         lambda v: experts.remove_tie(db, p, expert_id, tie_id, v.get("reason")),
+    )
+
+
+# ---- appraisal on the case page (a panel) and the committee's worklist ---------------------------
+
+layout.register_nav(layout.NavItem("劳动能力鉴定", "/appraisals", P.APPRAISAL_READ, order=57))
+
+# An error of a form posted from the case page: the case page is rendered again with it in the panel.
+_ERROR: ContextVar[tuple[int, DomainError] | None] = ContextVar("appraisal_form_error", default=None)
+
+
+def _apply_kinds(db: Session, case: Case, rows: list) -> list[tuple[str, str]]:
+    """The kinds of appraisal the case's state allows asking for now (windows are checked on submit)."""
+    concluded = [a for a in rows if a.status == "concluded"]
+    last = max(concluded, key=lambda a: (a.concluded_on, a.id)) if concluded else None
+    out = []
+    for kind, name in rules.KIND_NAMES.items():
+        if (case.state, rules.CASE_ACTION[kind]) not in case_rules.TRANSITIONS:
+            continue
+        if kind == "initial" and last is not None:
+            continue
+        if kind != "initial" and (last is None or (kind == "reappraisal" and last.final)):
+            continue
+        out.append((kind, name))
+    return out
+
+
+def _panel(db: Session, p: Principal, case: Case) -> dict | None:
+    if not (p.can(P.APPRAISAL_READ) or p.can(P.CASE_READ)):
+        return None
+    rows = service.appraisals_of(db, case)
+    may_apply = p.can(P.CASE_APPLY) or p.can(P.APPRAISAL_MANAGE)
+    kinds = _apply_kinds(db, case, rows) if may_apply else []
+    if not rows and not kinds:
+        return None
+    views.view_audit(db, p, case, rows)
+    today = clock.today()
+    items = []
+    for a in rows:
+        d = views.appraisal_out(db, p, a, case)
+        manage = manages_committee(p, a.committee_code)
+        window = d["conclusion"]["reappraisal_due"] if d["conclusion"] else None
+        d["forms"] = {
+            "accept": manage and a.status == "applied",
+            "draw": manage and a.status == "accepted",
+            "extend": manage and a.status == "accepted" and a.extended_on is None and a.due_on and a.due_on >= today,
+            "conclude": manage and a.status == "accepted" and a.draw is not None,
+            "close": manage
+            and case.state == "appraised"
+            and a.status == "concluded"
+            and a.id == rows[-1].id
+            and (window is None or today > dt.date.fromisoformat(window)),
+        }
+        items.append(d)
+    failed = _ERROR.get()
+    return {
+        "items": items,
+        "kinds": kinds,
+        "staff": p.role.scope == "region",
+        "applicants": rules.APPLICANT_NAMES,
+        "specialties": specialties.specialties(),
+        "grades": rules.GRADE_NAMES,
+        "no_grade": rules.NO_GRADE,
+        "dependencies": rules.DEPENDENCY_NAMES,
+        "today": today.isoformat(),
+        "error": failed[1] if failed and failed[0] == case.id else None,
+    }
+
+
+register_panel(Panel("appraisal", "appraisal_panel.html", _panel, order=50))
+
+
+def _back(case_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/cases/{case_id}#appraisal", status_code=303)
+
+
+def _step(request: Request, db: Session, p: Principal, case_id: int, fn):
+    """Run a step posted from the case page: back to the case, or the case page with the error."""
+    try:
+        fn()
+    except DomainError as err:
+        db.rollback()
+        if err.status_code == 404:
+            raise
+        token = _ERROR.set((case_id, err))
+        try:
+            resp = case_pages.case_page(request, case_id, p=p, db=db)
+        finally:
+            _ERROR.reset(token)
+        resp.status_code = err.status_code
+        return resp
+    return _back(case_id)
+
+
+def _version(v: dict) -> int | None:
+    return int(v["version"]) if (v.get("version") or "").isdigit() else None
+
+
+@pages.post("/cases/{case_id}/appraisals")
+def appraisal_apply(
+    request: Request,
+    case_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE, P.CASE_APPLY)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    return _step(
+        request,
+        db,
+        p,
+        case_id,
+        lambda: service.apply(
+            db,
+            p,
+            case_id,
+            kind=v.get("kind") or "initial",
+            applicant=v.get("applicant"),
+            applied_on=v.get("applied_on"),
+            treatment_ended_on=v.get("treatment_ended_on"),
+            statement=v.get("statement", ""),
+            version=_version(v),
+        ),
+    )
+
+
+def _appraisal_step(request: Request, db: Session, p: Principal, appraisal_id: int, fn):
+    a = service.get_appraisal(db, p, appraisal_id)
+    return _step(request, db, p, a.case_id, fn)
+
+
+@pages.post("/appraisals/{appraisal_id}/acceptance")
+def appraisal_accept(
+    request: Request,
+    appraisal_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    needed = [x for x in form.getlist("needed_specialties") if isinstance(x, str)]
+    return _appraisal_step(
+        request,
+        db,
+        p,
+        appraisal_id,
+        lambda: service.accept(
+            db,
+            p,
+            appraisal_id,
+            accepted_on=v.get("accepted_on"),
+            needed_specialties=needed,
+            panel_size=v.get("panel_size"),
+            version=_version(v),
+        ),
+    )
+
+
+@pages.post("/appraisals/{appraisal_id}/panel")
+def appraisal_draw(
+    request: Request,
+    appraisal_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    unavailable = [x for x in form.getlist("unavailable_expert_ids") if isinstance(x, str) and x.isdigit()]
+    return _appraisal_step(
+        request,
+        db,
+        p,
+        appraisal_id,
+        lambda: service.draw_panel(
+            db, p, appraisal_id, reason=v.get("reason", ""), unavailable_expert_ids=unavailable, version=_version(v)
+        ),
+    )
+
+
+@pages.post("/appraisals/{appraisal_id}/extension")
+def appraisal_extend(
+    request: Request,
+    appraisal_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    return _appraisal_step(
+        request,
+        db,
+        p,
+        appraisal_id,
+        lambda: service.extend(
+            db, p, appraisal_id, reason=v.get("reason", ""), extended_on=v.get("extended_on"), version=_version(v)
+        ),
+    )
+
+
+@pages.post("/appraisals/{appraisal_id}/conclusion")
+def appraisal_conclude(
+    request: Request,
+    appraisal_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    return _appraisal_step(
+        request,
+        db,
+        p,
+        appraisal_id,
+        lambda: service.conclude(
+            db,
+            p,
+            appraisal_id,
+            grade=v.get("grade", ""),
+            dependency=v.get("dependency", ""),
+            concluded_on=v.get("concluded_on"),
+            received_on=v.get("received_on"),
+            note=v.get("note", ""),
+            version=_version(v),
+        ),
+    )
+
+
+@pages.post("/appraisals/{appraisal_id}/closure")
+def appraisal_close(
+    request: Request,
+    appraisal_id: int,
+    p: Principal = Depends(Require(P.APPRAISAL_MANAGE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = _fields(form)
+    return _appraisal_step(
+        request, db, p, appraisal_id, lambda: service.close(db, p, appraisal_id, version=_version(v))
+    )
+
+
+@pages.get("/appraisals")
+def appraisal_worklist(
+    request: Request,
+    bucket: str | None = Query(None, max_length=16),
+    page: int = Query(1, ge=1, le=100_000),
+    p: Principal = Depends(Require(P.APPRAISAL_READ)),
+    db: Session = DB,
+):
+    bucket = bucket if bucket in service.WORKLIST else None
+    rows, total, page = service.worklist(db, p, bucket=bucket, page=page)
+    pages_ = page_count(total, service.PAGE_SIZE)
+    names = experts.committees(db)
+    kept = {"bucket": bucket} if bucket else {}
+
+    def page_url(n: int) -> str:
+        return "/appraisals?" + urlencode({**kept, "page": n})
+
+    return render(
+        request,
+        "appraisal_worklist.html",
+        title="劳动能力鉴定",
+        items=[views.worklist_row(a, c, names) for a, c in rows],
+        total=total,
+        page=page,
+        pages=pages_,
+        page_url=page_url,
+        window=page_window(page, pages_),
+        kept=kept,
+        bucket=bucket,
+        buckets=service.WORKLIST,
     )
