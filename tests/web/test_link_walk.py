@@ -99,6 +99,8 @@ LANDING = {
     P.AUDIT_READ: "/audit",
     P.USER_READ: "/users",
     P.CREDENTIALS_SELF: "/portal/credentials",
+    P.INSURER_CONTRACT_READ: "/insurers/contracts",
+    P.CASE_INVESTIGATE: "/insurer/tasks",
 }
 
 

@@ -35,6 +35,8 @@ RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (d
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 APPRAISAL_READ = "appraisal.read"  # expert pools and labour-capacity appraisals (in scope)
 APPRAISAL_MANAGE = "appraisal.manage"  # the committee's pool, appraisals: accept, draw, conclude
+INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
+INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
 CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
 CASE_REPORT = "case.report"  # report an injury (platform API, worker portal, staff for phone/desk/paper)
 CASE_APPLY = "case.apply"  # apply for confirmation, upload materials
@@ -67,6 +69,8 @@ ALL_PERMISSIONS = [
     USER_MANAGE,
     APPRAISAL_READ,
     APPRAISAL_MANAGE,
+    INSURER_CONTRACT_READ,
+    INSURER_CONTRACT_MANAGE,
     CASE_READ,
     CASE_REPORT,
     CASE_APPLY,
@@ -100,6 +104,8 @@ PERMISSION_NAMES = {
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
     APPRAISAL_READ: "查看劳动能力鉴定",
     APPRAISAL_MANAGE: "管理劳动能力鉴定",
+    INSURER_CONTRACT_READ: "查看受托保险机构协议",
+    INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
     CASE_READ: "查看职业伤害案件",
     CASE_REPORT: "报案（含登记电话、窗口、书面报案）",
     CASE_APPLY: "提出职业伤害确认申请、提交材料",
@@ -122,7 +128,15 @@ def _r(code, name, kinds, scope, *perms) -> Role:
     return Role(code, name, tuple(kinds), scope, frozenset(perms))
 
 
-_OFFICER_COMMON = (PLATFORM_READ, ADMISSION_READ, WORKER_READ, ORDER_READ, COVERAGE_READ, PREMIUM_READ)
+_OFFICER_COMMON = (
+    PLATFORM_READ,
+    ADMISSION_READ,
+    WORKER_READ,
+    ORDER_READ,
+    COVERAGE_READ,
+    PREMIUM_READ,
+    INSURER_CONTRACT_READ,
+)
 # 人社 offices decide injury confirmations in their jurisdiction; social insurance agencies register
 # reports and paper applications for people at their desks.
 _CASE_HRSS = (CASE_READ, CASE_REPORT, CASE_APPLY, CASE_HANDLE, CASE_DECIDE)
@@ -144,6 +158,7 @@ ROLES: dict[str, Role] = {
             USER_MANAGE,
             APPRAISAL_READ,
             APPRAISAL_MANAGE,
+            INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
         ),
         _r(
@@ -184,6 +199,7 @@ ROLES: dict[str, Role] = {
             RECONCILE,
             RECONCILE_READ,
             APPRAISAL_READ,
+            INSURER_CONTRACT_MANAGE,
             *_CASE_SI,
         ),
         _r(
@@ -208,7 +224,7 @@ ROLES: dict[str, Role] = {
             APPRAISAL_READ,
             *_CASE_SI,
         ),
-        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ),
+        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ, INSURER_CONTRACT_READ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
         _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
         _r(
@@ -227,6 +243,7 @@ ROLES: dict[str, Role] = {
             "insurer",
             WORKER_READ,
             COVERAGE_READ,
+            INSURER_CONTRACT_READ,
             CASE_READ,
             CASE_INVESTIGATE,
         ),

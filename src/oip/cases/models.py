@@ -252,3 +252,9 @@ class InvestigationTask(IdMixin, Base):
     recommendation_reason: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Added with the investigation part (migration 0013): who submitted, why a task was withdrawn, and
+    # a version so that a second writer of the same task gets a conflict, not a silent overwrite.
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

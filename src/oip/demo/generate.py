@@ -188,7 +188,15 @@ def worker_records(
             )
 
 
-def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progress=None, orders: bool = True) -> dict:
+def generate(
+    session: Session,
+    *,
+    workers: int = 20000,
+    seed: int = 2025,
+    progress=None,
+    orders: bool = True,
+    cases: int | None = None,
+) -> dict:
     from oip.workers import service as workers_service
 
     rng = random.Random(seed)
@@ -326,6 +334,9 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
     from oip.demo import admissions as demo_admissions
 
     admissions = demo_admissions.generate(session, rng, users["gx_hrss"])
+    from oip.demo import insurers as demo_insurers
+
+    contracts = demo_insurers.generate(session, users["gx_si"])
     from oip.demo import appraisal as demo_appraisal
 
     pools = demo_appraisal.generate(session, seed)  # its own random stream: the rest is unchanged
@@ -334,6 +345,7 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
         "users": len(users) + 1 + len(platforms),
         "platforms": len(platforms),
         "admissions_in_progress": admissions,
+        "insurer_contracts": contracts,
         **{f"appraisal_{k}": v for k, v in pools.items()},
         **{f"workers_{k}": v for k, v in totals.items()},
     }
@@ -345,4 +357,9 @@ def generate(session: Session, *, workers: int = 20000, seed: int = 2025, progre
         made = demo_orders.generate(session, seed, months=3, progress=progress)
         summary.update({f"orders_{k}": made[k] for k in ("orders", "batches", "rejected", "months")})
         summary["premiums"] = demo_premiums.generate(session, made["months"])
+    # Injury cases in every state (about 300; fewer for a small province), from the demo's orders.
+    from oip.demo import cases as demo_cases
+
+    count = cases if cases is not None else (300 if workers >= 5000 else 60)
+    summary["cases"] = demo_cases.generate(session, random.Random(seed + 11), count=count, seed=seed, orders=orders)
     return summary

@@ -268,10 +268,14 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
 
 
-def _fetch(session: Session, reads: list[rules.Read]) -> list[OrderRef]:
+_DETAIL = "picked_up_at, start_lng, start_lat, end_lng, end_lat, distance_m"
+
+
+def _fetch(session: Session, reads: list[rules.Read], *, detail: bool = False) -> list[OrderRef]:
     """The current orders the reads ask for, from the published files. Each read is a range of
     ``accepted_at`` (files keep the platform's order, usually acceptance time: the row groups
-    outside the range are skipped) in the files of its platform and month that overlap it."""
+    outside the range are skipped) in the files of its platform and month that overlap it.
+    ``detail``: also the pick-up time, coordinates and distance (the order trail)."""
     codes = sorted({r.account.platform.code for r in reads})
     months = sorted({month_of(r.day) for r in reads})
     files = session.execute(
@@ -307,7 +311,8 @@ def _fetch(session: Session, reads: list[rules.Read]) -> list[OrderRef]:
         finished = f" AND finished_at >= {sqltext.literal(r.finished_from)}" if r.finished_from else ""
         parts.append(
             f"SELECT order_id, platform_code, worker_account_id, accepted_at, finished_at, status, county_code, "
-            f"version FROM read_parquet({sqltext.array(paths)}) WHERE worker_account_id = {sqltext.literal(r.account.account_id)} "
+            f"version{', ' + _DETAIL if detail else ''} FROM read_parquet({sqltext.array(paths)}) "
+            f"WHERE worker_account_id = {sqltext.literal(r.account.account_id)} "
             f"AND accepted_at >= {sqltext.literal(r.lo)} AND accepted_at <= {sqltext.literal(r.hi)}{finished}"
         )
     out: list[OrderRef] = []
@@ -315,7 +320,17 @@ def _fetch(session: Session, reads: list[rules.Read]) -> list[OrderRef]:
         cur = _cursor()
         try:
             for row in cur.execute(" UNION ALL ".join(parts)).fetchall():
-                out.append(OrderRef(row[0], row[1], row[2], row[3], row[4], row[5], row[6], int(row[7])))
+                extra = {}
+                if detail:
+                    extra = dict(
+                        picked_up_at=row[8],
+                        start_lng=row[9],
+                        start_lat=row[10],
+                        end_lng=row[11],
+                        end_lat=row[12],
+                        distance_m=None if row[13] is None else int(row[13]),
+                    )
+                out.append(OrderRef(row[0], row[1], row[2], row[3], row[4], row[5], row[6], int(row[7]), **extra))
         finally:
             cur.close()
     if not out:
@@ -337,6 +352,79 @@ def _fetch(session: Session, reads: list[rules.Read]) -> list[OrderRef]:
         if k not in newest or o.version > newest[k].version:
             newest[k] = o
     return list(newest.values())
+
+
+# ---- the order trail of a day (evidence for an injury case) -----------------------------------------
+
+
+@dataclass
+class TrailOrder:
+    """One order of a day's trail, with its platform's name and whether the platform's workers were
+    covered on the order's date."""
+
+    order: OrderRef
+    platform_name: str
+    covered: bool
+
+
+@dataclass
+class Trail:
+    """The orders of a person on the (local) day of ``at`` — accepted that day, or accepted the day
+    before and still running after midnight — by acceptance time, and where ``at`` falls on them."""
+
+    at: dt.datetime
+    day: dt.date
+    orders: list[TrailOrder]
+    placement: rules.Placement
+
+
+audit.register_actions({"coverage.trail": "查看事故当日订单轨迹"})
+
+
+def order_trail(
+    session: Session, *, person_id: int, at: dt.datetime, actor: Any = None, purpose: str | None = None
+) -> Trail:
+    """The order trail of ``person_id`` (all their platform accounts) on the day of ``at``. The caller
+    decides whether ``actor`` may see it (e.g. the case is in their scope); with an ``actor`` the
+    read is audited (``coverage.trail``: it tells where and when the person worked)."""
+    if at.tzinfo is None:
+        raise DomainError("时间须带时区", field="at")
+    day = rules.local_day(at)
+    try:
+        accounts, _people = _accounts(session, person_id=person_id, platform_code=None, account_id=None)
+    except NotFound:
+        accounts = {}
+    orders: list[OrderRef] = []
+    if accounts:
+        reads = rules.plan_day_reads(day, _worked_days(session, accounts, day - dt.timedelta(days=1), day))
+        orders = _fetch(session, reads, detail=True) if reads else []
+    orders.sort(key=lambda o: (o.accepted_at, o.order_id))
+    by_key = {a.key: a for a in accounts.values()}
+    trail = Trail(
+        at=at,
+        day=day,
+        orders=[
+            TrailOrder(
+                o,
+                by_key[(o.platform_code, o.account_id)].platform.name,
+                by_key[(o.platform_code, o.account_id)].covers(rules.local_day(o.accepted_at)),
+            )
+            for o in orders
+        ],
+        placement=rules.place(at, orders),
+    )
+    if actor is not None:
+        audit.record(
+            session,
+            actor,
+            "coverage.trail",
+            entity_type="person",
+            entity_id=person_id,
+            subjects=[person_id],
+            purpose=(purpose or "").strip()[:200] or "查看事故当日订单轨迹",
+            after={"day": day, "orders": len(orders)},
+        )
+    return trail
 
 
 # ---- a worker's own days ---------------------------------------------------------------------------

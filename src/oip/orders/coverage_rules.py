@@ -33,6 +33,13 @@ class OrderRef:
     status: str
     county_code: str
     version: int = 1
+    # The order's detail, read for the order trail of a day (``coverage.day_orders``); None otherwise.
+    picked_up_at: dt.datetime | None = None
+    start_lng: float | None = None
+    start_lat: float | None = None
+    end_lng: float | None = None
+    end_lat: float | None = None
+    distance_m: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -170,6 +177,105 @@ def decide(at: dt.datetime, accounts: list[Account], orders: list[OrderRef]) -> 
     else:
         res.reason = "该时点没有进行中的订单"
     return res
+
+
+# ---- the order trail of a day (evidence for an injury case) -------------------------------------------
+
+
+def plan_day_reads(day: dt.date, spans: list[DaySpan]) -> list[Read]:
+    """Which orders to read for the trail of ``day``: every order accepted that day, and the orders of
+    the day before still running after midnight (finished on or after the day's start)."""
+    start = dt.datetime.combine(day, dt.time(), clock.SHANGHAI)
+    reads = []
+    for s in spans:
+        if s.day == day:
+            reads.append(Read(s.account, day, s.first, s.last))
+        elif s.day == day - dt.timedelta(days=1) and s.last >= start:
+            reads.append(Read(s.account, s.day, s.first, s.last, finished_from=start))
+    return reads
+
+
+PLACEMENT_NAMES = {
+    "during": "订单执行期间",
+    "between": "两单之间",
+    "before_first": "当日首单之前",
+    "after_last": "当日末单之后",
+    "no_orders": "当日无订单",
+}
+
+
+def _span(a: dt.datetime, b: dt.datetime) -> str:
+    """A duration in Chinese: 2 小时 5 分钟, 12 分钟, 40 秒."""
+    sec = int(abs((b - a).total_seconds()))
+    h, rem = divmod(sec, 3600)
+    m, s_ = divmod(rem, 60)
+    if h:
+        return f"{h} 小时 {m} 分钟" if m else f"{h} 小时"
+    if m:
+        return f"{m} 分钟"
+    return f"{s_} 秒"
+
+
+def _hm(t: dt.datetime) -> str:
+    return clock.local(t).strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a moment falls on a day's orders: ``kind`` is one of PLACEMENT_NAMES; ``during`` the
+    orders whose window holds it; ``before`` / ``after`` the neighbouring orders (last finished
+    before, first accepted after); ``text`` says it in Chinese."""
+
+    kind: str
+    during: tuple[OrderRef, ...] = ()
+    before: OrderRef | None = None
+    after: OrderRef | None = None
+    text: str = ""
+
+    @property
+    def name(self) -> str:
+        return PLACEMENT_NAMES[self.kind]
+
+
+def place(at: dt.datetime, orders: list[OrderRef]) -> Placement:
+    """Where ``at`` falls among ``orders`` (one day's trail): during order X, between X and Y,
+    before the first, after the last, or on a day without orders. Windows are inclusive at both
+    ends, as for coverage."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    if not orders:
+        return Placement("no_orders", text="事故发生当日没有订单记录")
+    during = tuple(sorted((o for o in orders if o.accepted_at <= at <= o.finished_at), key=_order_key))
+    before = max((o for o in orders if o.finished_at < at), key=lambda o: (o.finished_at, o.order_id), default=None)
+    after = min((o for o in orders if o.accepted_at > at), key=_order_key, default=None)
+    if during:
+        o = during[0]
+        picked = f"，{_hm(o.picked_up_at)} 取货/上车" if o.picked_up_at else ""
+        extra = f"；同时进行中的订单共 {len(during)} 单" if len(during) > 1 else ""
+        text = (
+            f"事故时间 {_hm(at)} 处于订单 {o.order_id} 的执行期间（{_hm(o.accepted_at)} 接单{picked}，"
+            f"{_hm(o.finished_at)} {_ENDED.get(o.status, o.status)}；接单后 {_span(o.accepted_at, at)}）{extra}"
+        )
+        return Placement("during", during, before, after, text)
+    if before is not None and after is not None:
+        text = (
+            f"事故时间 {_hm(at)} 处于订单 {before.order_id}（{_hm(before.finished_at)} "
+            f"{_ENDED.get(before.status, before.status)}）与订单 {after.order_id}（{_hm(after.accepted_at)} 接单）之间："
+            f"上一单结束后 {_span(before.finished_at, at)}，下一单接单前 {_span(at, after.accepted_at)}"
+        )
+        return Placement("between", (), before, after, text)
+    if after is not None:
+        text = f"事故时间 {_hm(at)} 早于当日第一单 {after.order_id}（{_hm(after.accepted_at)} 接单）{_span(at, after.accepted_at)}"
+        return Placement("before_first", (), None, after, text)
+    text = (
+        f"事故时间 {_hm(at)} 晚于当日最后一单 {before.order_id}（{_hm(before.finished_at)} "
+        f"{_ENDED.get(before.status, before.status)}）{_span(before.finished_at, at)}"
+    )
+    return Placement("after_last", (), before, None, text)
+
+
+def _order_key(o: OrderRef) -> tuple:
+    return (o.accepted_at, o.order_id)
 
 
 def covered_seconds(start: dt.datetime, end: dt.datetime, windows: list[tuple[dt.datetime, dt.datetime]]) -> int:

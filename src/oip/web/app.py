@@ -19,7 +19,12 @@ from oip import __version__
 from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
-from oip.cases import api as cases_api, pages as cases_pages
+from oip.cases import (
+    api as cases_api,
+    investigation_api,
+    investigation_pages,
+    pages as cases_pages,
+)
 from oip.core import audit
 from oip.core.config import get_settings
 from oip.core.db import get_sessionmaker
@@ -27,6 +32,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, pages as exchange_pages
+from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
@@ -203,10 +209,12 @@ def create_app() -> FastAPI:
         workers_api,
         orders_api,
         premiums_api,
+        insurers_api,
         exchange_api,
-        appraisal_api,
         audit_web,
         cases_api,
+        investigation_api,
+        appraisal_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -216,8 +224,10 @@ def create_app() -> FastAPI:
         workers_pages,
         orders_pages,
         premiums_pages,
+        insurers_pages,
         exchange_pages,
         cases_pages,
+        investigation_pages,
         appraisal_pages,
         audit_web,
         web_pages,
