@@ -651,9 +651,42 @@ def conclude(
         detail={"appraisal_id": a.id, "grade": g, "dependency": dep, "late": late, "final": a.final},
         version=version,
     )
+    conclusion_letter(session, actor, case, a)
     if a.final:
         cases.transition(session, actor, case, "close", on=day, note="再次鉴定结论为最终结论")
     return a
+
+
+def conclusion_letter(session: Session, actor: Any, case: Case, a: Appraisal) -> Any:
+    """The 劳动能力鉴定结论书 (PDF, made once, stored with its hash) through the case letters part
+    (``oip.cases.letters``: ``appraisal_content`` + ``issue_letter``). That part is built beside
+    this one: until it is merged, the conclusion stands without its letter (None)."""
+    try:
+        from oip.cases import letters  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    day = a.conclusion_received_on or a.concluded_on
+    content = letters.appraisal_content(
+        session,
+        case,
+        committee=experts.committee_name(session, a.committee_code),
+        regional_committee=experts.committee_name(session, rules.REGIONAL_COMMITTEE),
+        grade=a.grade,
+        self_care=a.dependency,
+        concluded_on=a.concluded_on,
+        accepted_on=a.accepted_on,
+        reappraisal_days=parameters.get(session, AP.REAPPRAISAL_WINDOW_DAYS, day),
+        review_after=_span(parameters.get(session, AP.REVIEW_AFTER_DAYS, a.concluded_on)),
+        final=a.final,
+        reasoning=a.conclusion_note or "",
+    )
+    letter = letters.issue_letter(session, actor, case, "appraisal", source_id=a.id, content=content)
+    a.letter_id = letter.id
+    return letter
+
+
+def _span(days: int) -> str:
+    return "一年" if days == 365 else f"{days}日"
 
 
 def close(session: Session, actor: Principal, appraisal_id: int, *, version: int | None = None) -> Case:
