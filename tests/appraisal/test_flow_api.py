@@ -338,3 +338,24 @@ def test_a_pool_that_cannot_make_the_panel_names_the_specialty(client):
         f"/api/v1/appraisals/{a['id']}/panel", json={"needed_specialties": ["orthopaedics"]}, headers=bearer("lz_hrss")
     )
     assert r.status_code == 201 and r.json()["needed_specialties"] == [{"code": "orthopaedics", "name": "骨科"}]
+
+
+def test_the_conclusion_letter_once_the_letters_part_is_there(client):
+    """The 劳动能力鉴定结论书 is made with the conclusion, once (oip.cases.letters, built beside this part)."""
+    import importlib.util
+
+    import pytest
+
+    if importlib.util.find_spec("oip.cases.letters") is None:
+        pytest.skip("the case letters part (oip.cases.letters) is not merged yet")
+    from sqlalchemy import select
+
+    from oip.cases.models import Letter
+    from oip.core.db import session_scope
+
+    cid, a = _concluded(client)
+    assert a["conclusion"]["letter_id"]
+    with session_scope() as s:
+        letters = list(s.scalars(select(Letter).where(Letter.case_id == cid, Letter.kind == "appraisal")))
+        assert [x.id for x in letters] == [a["conclusion"]["letter_id"]] and letters[0].source_id == a["id"]
+        assert letters[0].content[:5] == b"%PDF-"
