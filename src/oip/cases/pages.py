@@ -134,3 +134,60 @@ def case_page(request: Request, case_id: int, p: Principal = Depends(Require(P.C
         panels=panels_for(db, p, case),
         local=clock.local,
     )
+
+
+def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
+    """进展与下一步: where the case stands, what is missing, what comes next and by when — in plain
+    words, for everyone who may see the case (first of all the worker and the platform)."""
+    from sqlalchemy import select as _select
+
+    from oip.cases import guide
+    from oip.cases.models import CaseCode, CaseSuspension, CorrectionNotice, InvestigationTask
+
+    facts: dict[str, Any] = {
+        "jurisdiction": service.jurisdiction(db, case.county_code)["name"],
+        "next_due": case.next_due,
+        "decision_due": case.decision_due,
+        "accepted_on": case.accepted_on,
+    }
+    try:
+        limits = service.application_limits(db, case)
+        facts.update(platform_due=limits.platform_due, worker_due=limits.worker_due)
+    except Exception:  # noqa: BLE001 — a year without a holiday arrangement: the dates stay unsaid
+        pass
+    d = service.current_decision(db, case)
+    if d is not None:
+        facts["decided_on"] = d.decided_on
+        code = db.get(CaseCode, (d.code_kind, d.code))
+        facts["outcome_reason"] = code.name if code is not None and d.outcome != "confirmed" else None
+    if case.state == "refused":
+        ev = next((e for e in reversed(service.timeline(db, case)) if e.action == "refuse"), None)
+        facts["outcome_reason"] = ev.note if ev is not None else None
+    if case.state in ("confirmed", "not_confirmed", "refused"):
+        facts["appeal_due"] = case.next_due
+    notice = db.scalar(
+        _select(CorrectionNotice).where(CorrectionNotice.case_id == case.id, CorrectionNotice.fulfilled_on.is_(None))
+    )
+    if notice is not None:
+        facts["missing"] = [i.get("name") or i.get("requirement") for i in notice.items]
+    susp = db.scalar(
+        _select(CaseSuspension).where(
+            CaseSuspension.case_id == case.id,
+            CaseSuspension.ended_on.is_(None),
+            CaseSuspension.reason_kind != "correction",
+        )
+    )
+    facts["suspension_reason"] = susp.reason if susp is not None else None
+    facts["investigating"] = (
+        db.scalar(
+            _select(InvestigationTask.id).where(
+                InvestigationTask.case_id == case.id, InvestigationTask.status == "open"
+            )
+        )
+        is not None
+    )
+    viewer = {"self": "worker", "platform": "platform"}.get(p.role.scope, "staff")
+    return {"g": guide.guide(case.state, facts, viewer), "viewer": viewer}
+
+
+register_panel(Panel("guide", "cases/_guide.html", _guide_panel, order=5))

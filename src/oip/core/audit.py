@@ -137,7 +137,7 @@ def entity_labels(session: Session, events: list[AuditEvent]) -> dict[int, dict]
 
 
 GENESIS = "0" * 64
-_CHAIN_LOCK = 0x0A0D18  # pg_try_advisory_xact_lock key of the chainer
+_CHAIN_LOCK = 0x0A0D1C  # pg_try_advisory_xact_lock key of the chainer (its own: the ledger publishes under 0x0A0D18)
 
 
 class Actor(Protocol):

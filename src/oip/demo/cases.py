@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oip.auth.models import Organisation, User
+from oip.auth.models import User
 from oip.cases import deadlines, service
-from oip.cases.models import Appeal, CaseSuspension, CorrectionNotice, Decision, InvestigationTask
+from oip.cases.models import Appeal, CaseSuspension, CorrectionNotice, Decision
 from oip.core import audit, clock, workdays
 from oip.demo.timeline import at, moment
 from oip.platforms.models import Platform
@@ -168,6 +168,23 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
             }
         _one(session, rng, target, acc, src, users, today)
         made[target] += 1
+    # The demo worker who can sign in (worker_demo) has a case of their own, waiting for materials.
+    me = users.get("worker_demo")
+    mine = (
+        session.scalar(
+            select(PlatformAccount)
+            .where(PlatformAccount.person_id == me.person_id)
+            .order_by(PlatformAccount.id)
+            .limit(1)
+        )
+        if me is not None
+        else None
+    )
+    if mine is not None:
+        day = today - dt.timedelta(days=12)
+        src = {"at": moment(day, 12, 20), "county": "450103", "lat": None, "lon": None, "order_id": None}
+        _one(session, rng, "correction", mine, src, users, today)
+        made["correction"] += 1
     return dict(made)
 
 
@@ -293,24 +310,12 @@ def _one(session, rng, target, acc, src, users, today) -> None:
         service.transition(session, officer, case, "accept", on=accepted_on)
     if target in ("accepted", "accepted_overdue"):
         return
-    insurer = _insurer(session, county)
+    from oip.cases import investigation
+
     task = None
-    if insurer is not None and target != "suspended":
+    if target != "suspended":
         with step(accepted_on, 14):
-            task = InvestigationTask(
-                case_id=case.id,
-                organisation_id=insurer.id,
-                assigned_on=accepted_on,
-                due_on=_workday_after(accepted_on, 10),
-                status="open",
-                findings="",
-                visits=[],
-                assigned_by=officer.user_id,
-            )
-            session.add(task)
-            service.transition(
-                session, officer, case, "offer_investigation", on=accepted_on, detail={"insurer": insurer.name}
-            )
+            task = investigation.offer_investigation(session, officer, case, on=accepted_on)
     if target == "investigating":
         return
     if target == "suspended":
@@ -329,21 +334,26 @@ def _one(session, rng, target, acc, src, users, today) -> None:
         return
     covered = bool(case.coverage and case.coverage.get("covered"))
     if task is not None:
+        insurer = _principal(session, _insurer_user(users, task.organisation_id))
         done = min(_workday_after(accepted_on, rng.randint(3, 8)), today)
         with step(done, 15):
-            task.status, task.submitted_at = "submitted", clock.now()
-            task.findings = (
+            findings = (
                 "经调取平台订单轨迹并走访现场，事故发生时该人员正在执行平台订单，事故经过与报案一致。"
                 if covered
                 else "订单轨迹显示事故发生时该人员未在执行订单。"
             )
-            task.visits = [
-                {"on": done.isoformat(), "place": case.address, "by": "调查员", "notes": "现场查看并询问目击者"}
-            ]
-            task.recommendation = "confirm" if covered else "not_confirm"
-            task.recommendation_reason = task.findings
-            service.transition(
-                session, insurer_actor(insurer), case, "end_investigation", on=done, note="受托机构提交调查核实结论"
+            investigation.record_findings(session, insurer, task.id, findings=findings)
+            investigation.add_visit(
+                session,
+                insurer,
+                task.id,
+                visited_on=done,
+                place=case.address,
+                people="调查员两名",
+                notes="现场查看并询问目击者",
+            )
+            investigation.submit(
+                session, insurer, task.id, recommendation="confirm" if covered else "not_confirm", reason=findings
             )
     limit = 7 if case.simple else 30
     decide_by = workdays.add_working_days(accepted_on, limit)
@@ -403,11 +413,6 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             )
 
 
-def _insurer(session: Session, county: str) -> Organisation | None:
-    """The insurer investigating in the county's city (the demo's contracts split the cities)."""
-    code = "insurer-a" if int(county[2:4]) % 2 == 1 else "insurer-b"
-    return session.scalar(select(Organisation).where(Organisation.code == code))
-
-
-def insurer_actor(org: Organisation) -> audit.SystemActor:
-    return audit.SystemActor(label=f"{org.name}（调查员）")
+def _insurer_user(users: dict[str, User], organisation_id: int) -> User:
+    """The demo user of the insurer the task went to."""
+    return next(u for u in users.values() if u.role == "insurer" and u.organisation_id == organisation_id)
