@@ -36,3 +36,37 @@ def test_demo_pools(db):
         ev.actor.startswith("nn_hrss")
         for ev in db.scalars(select(AuditEvent).where(AuditEvent.action == "appraisal.expert.create"))
     )
+
+
+def test_demo_appraisals_on_confirmed_cases(db):
+    """Appraisals on some of the demo's confirmed cases, every step through the service: their state
+    on the case matches, an accepted one has its due date, every stored draw re-runs to its panel."""
+    from oip.appraisal import draw
+    from oip.appraisal.models import Appraisal
+    from oip.cases.models import Case
+    from oip.demo.appraisal import DEMO_STATEMENT
+
+    rows = list(
+        db.execute(
+            select(Appraisal, Case)
+            .join(Case, Case.id == Appraisal.case_id)
+            .where(Appraisal.statement == DEMO_STATEMENT)
+        )
+    )
+    assert rows, "the demo made no appraisal"
+    for a, c in rows:
+        assert c.state in ("appraisal", "appraised", "closed"), (a.number, c.state)
+        assert a.applied_on < clock.today() and a.treatment_ended_on <= a.applied_on
+        if a.status == "accepted":
+            assert a.due_on is not None and (a.draw is not None or a.kind == "reappraisal")
+        d = a.draw
+        if d is not None:
+            stored = draw.Draw(
+                tuple(d.panel),
+                tuple(i for i, _ in d.candidates),
+                tuple((i, r) for i, r in d.excluded),
+                d.seed,
+                tuple(d.needed_specialties),
+                d.size,
+            )
+            assert draw.rerun(stored, [draw.Candidate(i, s) for i, s in d.candidates])[1]

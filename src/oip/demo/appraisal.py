@@ -128,3 +128,102 @@ def generate(session: Session, seed: int) -> dict[str, int]:
                     experts.set_active(session, officer, e.id, False, rng.choice(INACTIVE_REASONS))
                 made["inactive"] += 1
     return made
+
+
+# ---- appraisals on the demo's confirmed cases ----------------------------------------------------
+
+# What becomes of a confirmed case's appraisal, with the days it needs after the confirmation.
+APPRAISAL_PLAN: list[tuple[str, int]] = [
+    ("applied", 8),  # the committee has not accepted yet
+    ("drawn", 14),  # accepted, the panel drawn, the conclusion due
+    ("concluded", 34),  # concluded: the re-appraisal window runs (or has passed)
+    ("reappraisal", 52),  # a re-appraisal at the regional committee under way
+]
+DEMO_STATEMENT = "（演示）治疗终结，伤情相对稳定，申请劳动能力鉴定"
+GRADES = (None, 10, 10, 9, 9, 8, 7, 6, 5)
+NEEDED = (("orthopaedics",), ("orthopaedics", "rehabilitation"), ("neurosurgery",), ("general_surgery",))
+
+
+def _confirmed_on(session: Session, case) -> dt.date | None:
+    from oip.cases.models import CaseEvent
+
+    return session.scalar(
+        select(CaseEvent.on)
+        .where(CaseEvent.case_id == case.id, CaseEvent.action == "confirm")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    )
+
+
+def cases(session: Session, rng: random.Random, share: float = 0.45) -> dict[str, int]:
+    """Appraisals on about ``share`` of the demo's confirmed cases, each step through the appraisal
+    service on its own past day, by the officer of the committee: applied, panel drawn, concluded,
+    and re-appraised at the regional committee. Returns the number per outcome."""
+    from oip.appraisal import service
+    from oip.cases.models import Case
+    from oip.core.errors import DomainError
+
+    today = clock.today()
+    orgs = {o.region_code: o for o in session.scalars(select(Organisation).where(Organisation.kind == "hrss"))}
+    regional = _officer(session, orgs[REGIONAL_COMMITTEE], "hrss_region")
+    made: dict[str, int] = {}
+    for case in session.scalars(select(Case).where(Case.state == "confirmed").order_by(Case.id)).all():
+        if rng.random() >= share:
+            continue
+        decided = _confirmed_on(session, case)
+        city = orgs.get(case.county_code[:4] + "00")
+        if decided is None or city is None:
+            continue
+        span = (today - decided).days
+        fits = [plan for plan, need in APPRAISAL_PLAN if need <= span]
+        if not fits:
+            continue
+        plan = rng.choice(fits)
+        officer = _officer(session, city, "hrss_city")
+        injured = clock.local(case.occurred_at).date()
+        applied = decided + dt.timedelta(days=rng.randint(3, 6))
+        ended = max(injured, applied - dt.timedelta(days=rng.randint(1, 4)))
+        savepoint = session.begin_nested()
+        try:
+            with at(moment(applied, 10, rng.randint(0, 59))):
+                a = service.apply(
+                    session,
+                    officer,
+                    case.id,
+                    applicant=rng.choice(["worker", "worker", "platform"]),
+                    treatment_ended_on=ended,
+                )
+            if plan != "applied":
+                accepted = applied + dt.timedelta(days=rng.randint(1, 3))
+                with at(moment(accepted, 9, rng.randint(0, 59))):
+                    service.accept(session, officer, a.id, needed_specialties=list(rng.choice(NEEDED)), panel_size=3)
+                with at(moment(accepted + dt.timedelta(days=2), 15)):
+                    service.draw_panel(session, officer, a.id)
+            if plan in ("concluded", "reappraisal"):
+                concluded = min(today, applied + dt.timedelta(days=rng.randint(20, 28)))
+                received = min(today, concluded + dt.timedelta(days=rng.randint(0, 3)))
+                with at(moment(received, 16)):  # recorded when the letter was served
+                    service.conclude(
+                        session,
+                        officer,
+                        a.id,
+                        grade=rng.choice(GRADES) or "none",
+                        dependency="none" if rng.random() < 0.8 else "partial",
+                        concluded_on=concluded,
+                        received_on=received,
+                        note="（演示）专家组检查意见",
+                    )
+            if plan == "reappraisal":
+                asked = received + dt.timedelta(days=rng.randint(3, 10))
+                with at(moment(asked, 11)):
+                    again = service.apply(
+                        session, officer, case.id, kind="reappraisal", applicant="worker", statement=DEMO_STATEMENT
+                    )
+                with at(moment(asked + dt.timedelta(days=2), 10)):
+                    service.accept(session, regional, again.id, needed_specialties=["orthopaedics"], panel_size=5)
+        except DomainError:  # a pool that cannot make the panel, a date the windows refuse: no appraisal
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        made[plan] = made.get(plan, 0) + 1
+    return made

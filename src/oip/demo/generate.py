@@ -362,4 +362,5 @@ def generate(
 
     count = cases if cases is not None else (300 if workers >= 5000 else 60)
     summary["cases"] = demo_cases.generate(session, random.Random(seed + 11), count=count, seed=seed, orders=orders)
+    summary["appraisals"] = demo_appraisal.cases(session, random.Random(seed + 14))
     return summary
