@@ -359,3 +359,59 @@ def test_the_conclusion_letter_once_the_letters_part_is_there(client):
         letters = list(s.scalars(select(Letter).where(Letter.case_id == cid, Letter.kind == "appraisal")))
         assert [x.id for x in letters] == [a["conclusion"]["letter_id"]] and letters[0].source_id == a["id"]
         assert letters[0].content[:5] == b"%PDF-"
+
+
+def _worker_demo_case() -> int:
+    """A confirmed case of the demo worker who can sign in (worker_demo)."""
+    from sqlalchemy import select
+
+    from oip.auth.models import User
+    from oip.cases import service
+    from oip.core import audit
+    from oip.core.db import session_scope
+    from oip.workers.models import PlatformAccount
+
+    actor = audit.SystemActor(label="test")
+    occurred = clock.now() - dt.timedelta(days=90)
+    day = clock.local(occurred).date()
+    with session_scope() as s:
+        me = s.scalar(select(User).where(User.username == "worker_demo"))
+        acc = s.scalar(select(PlatformAccount).where(PlatformAccount.person_id == me.person_id).limit(1))
+        case, _ = service.open_case(
+            s,
+            actor,
+            account=acc,
+            kind="injury",
+            occurred_at=occurred,
+            county_code="450103",
+            address="民族大道 1 号",
+            description="送餐途中摔倒",
+            channel="worker_portal",
+            reported_on=day,
+        )
+        case.applicant, case.applied_on = "worker", day
+        service.transition(s, actor, case, "apply", on=day)
+        case.received_on = case.accepted_on = case.clock_from = day + dt.timedelta(days=2)
+        service.transition(s, actor, case, "accept", on=case.accepted_on)
+        service.transition(s, actor, case, "confirm", on=day + dt.timedelta(days=9))
+        return case.id
+
+
+def test_the_worker_applies_and_follows_but_does_not_decide(client):
+    cid = _worker_demo_case()
+    r = _apply(client, cid, user="worker_demo", applicant="platform")
+    assert r.status_code == 201, r.text
+    a = r.json()
+    assert a["applicant"] == "worker"  # a worker applies as themself, whatever the body says
+    _accept(client, a["id"])
+    client.post(f"/api/v1/appraisals/{a['id']}/panel", json={}, headers=bearer("nn_hrss"))
+    seen = client.get(f"/api/v1/appraisals/{a['id']}", headers=bearer("worker_demo")).json()
+    assert seen["status"] == "accepted" and seen["due_on"] and seen["panel"] is None and seen["draw"] is None
+    for path, body in [
+        ("extension", {"reason": "x"}),
+        ("conclusion", {"grade": 9, "dependency": "none"}),
+        ("panel", {"reason": "x"}),
+    ]:
+        r = client.post(f"/api/v1/appraisals/{a['id']}/{path}", json=body, headers=bearer("worker_demo"))
+        assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied", path
+    assert client.get(f"/api/v1/appraisals/{a['id']}/panel/check", headers=bearer("worker_demo")).status_code == 403
