@@ -15,6 +15,10 @@ if [ ! -x .venv/bin/python ]; then
     fi
   fi
 fi
+# Letters (oip.core.pdf) are typeset in Debian's Noto CJK fonts; install them when we may.
+if [ ! -d /usr/share/fonts/opentype/noto ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null
+fi
 extra=""
 [ "${1:-}" = "--test" ] && extra="[test,spark]"
 stamp=".venv/.installed${extra}"

@@ -43,7 +43,15 @@ def database(tmp_path_factory):
     with psycopg.connect(_libpq(admin), autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     url = make_url(_libpq(admin)).set(database=name).render_as_string(hide_password=False)
-    os.environ.update({"OIP_DATABASE_URL": url, "OIP_VAR_DIR": str(root / "var"), "OIP_ARGON2_FAST": "1"})
+    # Tests send text messages themselves (oip.exchange.notify.deliver_pending): no background sender.
+    os.environ.update(
+        {
+            "OIP_DATABASE_URL": url,
+            "OIP_VAR_DIR": str(root / "var"),
+            "OIP_ARGON2_FAST": "1",
+            "OIP_SMS_SEND_INTERVAL": "0",
+        }
+    )
 
     import oip.models  # noqa: F401  (every table's mapper)
     from oip.auth import service as auth_service

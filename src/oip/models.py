@@ -23,7 +23,7 @@ from oip.cases.models import (  # noqa: F401
 )
 from oip.core.audit_models import AuditEvent, AuditLink, AuditPending  # noqa: F401
 from oip.core.db import Base  # noqa: F401
-from oip.exchange.models import ExchangeMessage, OutboxItem  # noqa: F401
+from oip.exchange.models import ExchangeMessage, Notification, OutboxItem  # noqa: F401
 from oip.insurers.models import InsurerContract, InsurerContractCity  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
 from oip.platforms.models import (  # noqa: F401  # noqa: F401

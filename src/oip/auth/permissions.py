@@ -35,6 +35,7 @@ RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (d
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
 APPRAISAL_READ = "appraisal.read"  # expert pools and labour-capacity appraisals (in scope)
 APPRAISAL_MANAGE = "appraisal.manage"  # the committee's pool, appraisals: accept, draw, conclude
+NOTIFICATION_READ = "notification.read"  # the text messages sent to people (masked phones), in scope
 INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
 INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
 CASE_READ = "case.read"  # injury cases in scope (platforms and insurers: masked)
@@ -69,6 +70,7 @@ ALL_PERMISSIONS = [
     USER_MANAGE,
     APPRAISAL_READ,
     APPRAISAL_MANAGE,
+    NOTIFICATION_READ,
     INSURER_CONTRACT_READ,
     INSURER_CONTRACT_MANAGE,
     CASE_READ,
@@ -104,6 +106,7 @@ PERMISSION_NAMES = {
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
     APPRAISAL_READ: "查看劳动能力鉴定",
     APPRAISAL_MANAGE: "管理劳动能力鉴定",
+    NOTIFICATION_READ: "查看短信通知发送记录",
     INSURER_CONTRACT_READ: "查看受托保险机构协议",
     INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
     CASE_READ: "查看职业伤害案件",
@@ -158,6 +161,7 @@ ROLES: dict[str, Role] = {
             USER_MANAGE,
             APPRAISAL_READ,
             APPRAISAL_MANAGE,
+            NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
         ),
@@ -199,6 +203,7 @@ ROLES: dict[str, Role] = {
             RECONCILE,
             RECONCILE_READ,
             APPRAISAL_READ,
+            NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_SI,
         ),

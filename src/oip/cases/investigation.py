@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from oip.auth.models import Organisation
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.cases import parameters as CP, rules, service
+from oip.cases import intake, parameters as CP, rules, service
 from oip.cases.models import Case, CaseDocument, InvestigationTask
 from oip.cases.scope import case_condition, sees_full_name
 from oip.core import clock, workdays
@@ -677,3 +677,7 @@ def trail_out(trail) -> dict[str, Any]:
             for t in trail.orders
         ],
     }
+
+
+# An accepted case is offered to the contracted insurer at once (issue 11 §3).
+intake.ON_ACCEPT.append(lambda session, actor, case: offer_investigation(session, actor, case))

@@ -14,6 +14,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,24 @@ class Settings(BaseSettings):
     tax_http_attempts: int = Field(
         default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts)."
     )
+    sms_adapter: Literal["file", "console"] = Field(
+        default="file",
+        description="How text messages (短信通知) leave: file (JSON lines for the SMS gateway, docs/interfaces/sms-v1.md) "
+        "or console (printed; for the demo).",
+    )
+    sms_dir: Path | None = Field(
+        default=None, description="Where the file adapter writes messages. Default: var_dir/sms."
+    )
+    sms_signature: str = Field(
+        default="【广西职业伤害保障】", description="The SMS signature (短信签名) put before every text."
+    )
+    sms_send_interval: float = Field(
+        default=5.0, description="Seconds between runs of the server's notification sender (0: no background sender)."
+    )
+    sms_retry_seconds: float = Field(
+        default=60.0,
+        description="Wait before the first retry of a failed text message; doubled each time, at most an hour.",
+    )
 
     # Serving under load (README "Serving in production"): per worker process.
     max_concurrency: int = Field(
@@ -118,6 +137,10 @@ class Settings(BaseSettings):
     @property
     def tax_path(self) -> Path:
         return self.tax_dir or (self.var_dir / "exchange" / "tax")
+
+    @property
+    def sms_path(self) -> Path:
+        return self.sms_dir or (self.var_dir / "sms")
 
 
 @lru_cache

@@ -1,6 +1,9 @@
-"""The data exchange page (/exchange): every message in and out, and the outbox with redelivery."""
+"""The data exchange page (/exchange): every message in and out, and the outbox with redelivery; the
+text messages to people (/notifications)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -8,12 +11,15 @@ from sqlalchemy.orm import Session
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
+from oip.core import layout
 from oip.core.config import get_settings
 from oip.core.layout import render
+from oip.core.pagination import page_window
 from oip.core.web import DB, TransactionRoute
-from oip.exchange import service
+from oip.exchange import notify, service
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
+layout.register_nav(layout.NavItem("短信通知", "/notifications", P.NOTIFICATION_READ, order=100))
 
 DONE = {
     "delivered": "已重发发件箱中未送达的消息，结果见下表。",
@@ -48,4 +54,31 @@ def exchange_page(
         channel=channel,
         can_deliver=p.can(P.PREMIUM_DECLARE),
         done=DONE.get(done or ""),
+    )
+
+
+@pages.get("/notifications")
+def notifications_page(
+    request: Request,
+    status: str | None = None,
+    page: str | None = None,
+    p: Principal = Depends(Require(P.NOTIFICATION_READ)),
+    db: Session = DB,
+):
+    status = status if status in notify.STATUSES else None
+    result = notify.listing(db, p, status=status, page=int(page) if (page or "").isdigit() else 1)
+    kept = {"status": status} if status else {}
+    s = get_settings()
+    return render(
+        request,
+        "notifications.html",
+        title="短信通知",
+        result=result,
+        status=status or "",
+        statuses=notify.STATUSES,
+        templates=notify.TEMPLATES,
+        channel="控制台输出（演示）" if s.sms_adapter == "console" else "短信网关交换文件（sms-v1）",
+        page_url=lambda n: "/notifications?" + urlencode({**kept, "page": n}),
+        kept=kept,
+        window=page_window(result.page, result.pages),
     )

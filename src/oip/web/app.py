@@ -21,8 +21,12 @@ from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.cases import (
     api as cases_api,
+    intake_api,
+    intake_pages,
     investigation_api,
     investigation_pages,
+    letters_api,
+    letters_pages,
     pages as cases_pages,
 )
 from oip.core import audit
@@ -31,7 +35,7 @@ from oip.core.db import get_sessionmaker
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
-from oip.exchange import api as exchange_api, pages as exchange_pages
+from oip.exchange import api as exchange_api, notify, pages as exchange_pages
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
@@ -92,19 +96,23 @@ def _principal_of(request: Request):
 
 
 @asynccontextmanager
-async def _audit_chainer(app: FastAPI):
-    """The audit chainer runs beside the server (oip.core.audit: links queued events, checkpoints)."""
+async def _background(app: FastAPI):
+    """Threads beside the server: the audit chainer (oip.core.audit: links queued events, checkpoints)
+    and the notification sender (oip.exchange.notify: sends the due text messages). Stopped on shutdown."""
     chainer = audit.start_background_chainer()
+    sender = notify.start_background_sender()
     try:
         yield
     finally:
+        if sender is not None:
+            await run_in_threadpool(sender.stop)
         if chainer is not None:
             await run_in_threadpool(chainer.stop)
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
-        lifespan=_audit_chainer,
+        lifespan=_background,
         title="广西新就业形态人员职业伤害保障信息平台 API",
         version=__version__,
         description="oip — JSON API under /api/v1. Staff use session cookies (with X-CSRF-Token on "
@@ -213,8 +221,10 @@ def create_app() -> FastAPI:
         exchange_api,
         audit_web,
         cases_api,
+        intake_api,
         investigation_api,
         appraisal_api,
+        letters_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -226,9 +236,11 @@ def create_app() -> FastAPI:
         premiums_pages,
         insurers_pages,
         exchange_pages,
+        intake_pages,  # before cases_pages: /cases/new must not be taken for /cases/{case_id}
         cases_pages,
         investigation_pages,
         appraisal_pages,
+        letters_pages,
         audit_web,
         web_pages,
     ):
