@@ -81,6 +81,8 @@ def test_an_officer_walks_an_appraisal_through_the_case_page(client, as_user):
     )
     assert "十级伤残，无护理依赖" in r.text and "申请再次鉴定" in r.text and "复查鉴定" in r.text
     assert "已作出鉴定结论" in r.text  # the case's state
+    # What may be asked for now: a re-appraisal (the window is open), not yet a review.
+    assert '<option value="reappraisal">' in r.text and '<option value="review">' not in r.text
 
     # The committees' worklist.
     r = client.get("/appraisals?bucket=concluded")

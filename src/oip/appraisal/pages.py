@@ -300,16 +300,22 @@ _ERROR: ContextVar[tuple[int, DomainError] | None] = ContextVar("appraisal_form_
 
 
 def _apply_kinds(db: Session, case: Case, rows: list) -> list[tuple[str, str]]:
-    """The kinds of appraisal the case's state allows asking for now (windows are checked on submit)."""
+    """The kinds of appraisal the case allows asking for today: its state, and the re-appraisal
+    window or the review's year (a paper application of an earlier date is checked on submit)."""
     concluded = [a for a in rows if a.status == "concluded"]
     last = max(concluded, key=lambda a: (a.concluded_on, a.id)) if concluded else None
+    today = clock.today()
     out = []
     for kind, name in rules.KIND_NAMES.items():
         if (case.state, rules.CASE_ACTION[kind]) not in case_rules.TRANSITIONS:
             continue
         if kind == "initial" and last is not None:
             continue
-        if kind != "initial" and (last is None or (kind == "reappraisal" and last.final)):
+        if kind != "initial" and last is None:
+            continue
+        if kind == "reappraisal" and (last.final or today > (service.reappraisal_due(db, last) or today)):
+            continue
+        if kind == "review" and today < service.review_opens(db, last):
             continue
         out.append((kind, name))
     return out
