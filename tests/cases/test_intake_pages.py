@@ -143,7 +143,7 @@ def test_the_officer_works_through_the_panel(client, as_user):
         )
 
     r = upload("身份证.pdf", jpeg(), "identity")
-    assert r.status_code == 400 and 'data-testid="intake-error"' in r.text and "与文件内容" in r.text
+    assert r.status_code == 400 and 'data-testid="intake-error"' in r.text and "但其内容是JPEG 图片" in r.text
     for code in ("application_form", "identity", "medical_diagnosis", "accident_account"):
         r = upload(f"{code}.jpg", jpeg(len(code) + 100), code)
         assert r.status_code == 303, r.text

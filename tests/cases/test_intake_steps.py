@@ -214,7 +214,7 @@ def test_acceptance_sets_the_decision_due_date_on_the_official_calendar(client):
         "2025-09-30",
         "2025-11-18",
     )
-    assert [e["action"] for e in c["timeline"]] == ["report", "apply", "accept", "offer_investigation"]
+    assert [e["action"] for e in c["timeline"]] == ["report", "apply", "accept", "offer_investigation", "letter_issue"]
     assert case_json(client, accepted(client, simple=True))["decision_due"] == "2025-10-16"
 
 
@@ -310,8 +310,10 @@ def test_refusal_with_a_code_and_reasons(client):
     assert r.status_code == 200, r.text
     c = r.json()
     assert (c["state"], c["waiting_on"], c["next_due"]) == ("refused", "appeal_window", "2025-12-08")
-    last = case_json(client, cid)["timeline"][-1]
-    assert last["action"] == "refuse" and last["detail"]["code"] == "F5" and "同一事故" in last["note"]
+    steps = case_json(client, cid)["timeline"]
+    last = next(e for e in reversed(steps) if e["action"] == "refuse")
+    assert last["detail"]["code"] == "F5" and "同一事故" in last["note"]
+    assert steps[-1]["action"] == "letter_issue"  # the 不予受理通知书, made at once
 
 
 def test_a_refusal_ends_a_pending_correction(client):

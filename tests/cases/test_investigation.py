@@ -20,6 +20,7 @@ from oip.cases.models import Case, CaseEvent, InvestigationTask
 from oip.core import audit, clock, workdays
 from oip.core.db import session_scope
 from oip.workers.models import Person, PlatformAccount
+from tests.cases._intake_support import png
 from tests.cases.conftest import make_case
 from tests.conftest import bearer
 from tests.orders.conftest import import_rows, order, register_workers
@@ -27,7 +28,7 @@ from tests.orders.conftest import import_rows, order, register_workers
 SH = clock.SHANGHAI
 ACTOR = audit.SystemActor(label="test")
 PDF = b"%PDF-1.4\n% evidence\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+PNG = png()  # a whole PNG: uploads are checked by content (oip.core.uploads)
 
 
 def accept_and_offer(offer_on: dt.date | None = None, **kw) -> tuple[int, int | None]:
@@ -169,7 +170,7 @@ def test_findings_visits_evidence_and_submit_close_the_task(client):
     assert (
         bad.status_code == 400
         and bad.json()["error"]["field"] == "file"
-        and "按文件内容判断" in bad.json()["error"]["reason"]
+        and "其内容是Windows 可执行程序" in bad.json()["error"]["reason"]
     )
     wrong = client.post(f"{url}/submit", json={"recommendation": "approve", "reason": "x"}, headers=ins)
     assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "recommendation"

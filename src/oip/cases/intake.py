@@ -44,8 +44,7 @@ from oip.auth.service import Principal
 from oip.cases import deadlines, intake_rules as R, parameters as CP, rules, service
 from oip.cases.models import Case, CaseCode, CaseDocument, CaseEvent, CaseReport, CaseSuspension, CorrectionNotice
 from oip.cases.scope import case_condition
-from oip.core import audit, clock
-from oip.core.config import get_settings
+from oip.core import audit, clock, uploads
 from oip.core.errors import Conflict, DomainError, IllegalTransition, NotFound
 from oip.orders import coverage as coverage_service
 from oip.platforms.models import Platform, names_only
@@ -604,7 +603,7 @@ def upload_document(
     if case.state not in UPLOAD_STATES:
         raise IllegalTransition(f"案件当前状态为“{rules.STATE_NAMES[case.state]}”，不能再提交材料", field="file")
     req = R.requirement(case_checklist(case), (requirement or "").strip())
-    checked = R.check_document(filename, content, max_bytes=get_settings().upload_max_bytes)
+    checked = uploads.check_document(filename, content)
     existing = session.scalar(
         select(CaseDocument).where(
             CaseDocument.case_id == case.id,

@@ -16,17 +16,13 @@ Every refusal is a DomainError (or TooLarge) with a Chinese reason naming the fi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import re
-import zlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
-from pathlib import PurePosixPath
 
-from oip.core.errors import DomainError, TooLarge
+from oip.core.errors import DomainError
 
 KIND_NAMES = {"injury": "受伤", "death": "死亡", "missing": "下落不明"}
 CHANNEL_NAMES = {
@@ -177,150 +173,3 @@ def check_act_date(day: dt.date, *, field: str, label: str, today: dt.date, not_
         raise DomainError(f"{label}不能晚于今天（{today.isoformat()}）", field=field)
     if day < not_before:
         raise DomainError(f"{label}不能早于{before_label}（{not_before.isoformat()}）", field=field)
-
-
-# ---- uploaded documents ---------------------------------------------------------------------------
-
-ALLOWED_KINDS = ("pdf", "jpeg", "png")
-CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
-KIND_LABELS = {"pdf": "PDF", "jpeg": "JPEG 图片", "png": "PNG 图片"}
-EXTENSIONS = {"pdf": (".pdf",), "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"), "png": (".png",)}
-FILENAME_LIMIT = 200
-# The decompressed object streams of one PDF are scanned up to this size; more is refused (a bomb).
-PDF_INFLATE_LIMIT = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class CheckedDocument:
-    """A file that passed the checks: its cleaned name, its kind by content, and its digest."""
-
-    filename: str
-    kind: str
-    content_type: str
-    size: int
-    sha256: str
-
-
-_EXECUTABLE = (
-    (b"MZ", "Windows 可执行文件"),
-    (b"\x7fELF", "Linux 可执行文件"),
-    (b"\xfe\xed\xfa\xce", "macOS 可执行文件"),
-    (b"\xfe\xed\xfa\xcf", "macOS 可执行文件"),
-    (b"\xce\xfa\xed\xfe", "macOS 可执行文件"),
-    (b"\xcf\xfa\xed\xfe", "macOS 可执行文件"),
-    (b"\xca\xfe\xba\xbe", "可执行文件"),
-    (b"#!", "脚本"),
-    (b"PK\x03\x04", "压缩包（可能含可执行文件）"),
-    (b"Rar!", "压缩包"),
-    (b"7z\xbc\xaf\x27\x1c", "压缩包"),
-)
-_MARKUP = (b"<script", b"<html", b"<!doctype", b"<svg", b"<?php", b"<?xml", b"<iframe", b"<body", b"<%")
-_POLYGLOT = (b"<script", b"<html", b"<iframe", b"<?php")
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_ACTIVE = re.compile(rb"/(JavaScript|JS|Launch|EmbeddedFiles?|RichMedia)(?![A-Za-z0-9])")
-_PDF_ACTIVE_NAMES = {
-    b"JavaScript": "JavaScript 脚本",
-    b"JS": "JavaScript 脚本",
-    b"Launch": "启动外部程序的动作（Launch）",
-    b"EmbeddedFile": "嵌入的文件",
-    b"EmbeddedFiles": "嵌入的文件",
-    b"RichMedia": "富媒体内容",
-}
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
-
-
-def _unescape_names(data: bytes) -> bytes:
-    """PDF names may spell a character as #xx (/J#61vaScript is /JavaScript)."""
-    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-
-
-def _pdf_problem(content: bytes) -> str | None:
-    """Why a PDF is refused (None: it is not). The objects outside streams are read as they are;
-    compressed object streams (/ObjStm, where dictionaries can hide) are inflated first. The other
-    streams (page contents, images) are data, not actions, and are not read."""
-    inflated = 0
-    pos = 0
-    parts: list[bytes] = []
-    for m in _PDF_STREAM.finditer(content):
-        head = content[pos : m.start()]
-        parts.append(head)
-        pos = m.end()
-        dictionary = _unescape_names(head[-2048:])
-        if b"/ObjStm" in dictionary and b"/FlateDecode" in dictionary:
-            inflater = zlib.decompressobj()
-            try:
-                body = inflater.decompress(m.group(1), PDF_INFLATE_LIMIT - inflated + 1)
-            except zlib.error:
-                continue
-            inflated += len(body)
-            if inflated > PDF_INFLATE_LIMIT:
-                return "含有过大的压缩对象，无法检查"
-            parts.append(body)
-    parts.append(content[pos:])
-    for part in parts:
-        part = _unescape_names(part)
-        if re.search(rb"/Encrypt(?![A-Za-z0-9])", part):
-            return "已加密，无法查阅，请提交未加密的 PDF"
-        found = _PDF_ACTIVE.search(part)
-        if found:
-            return f"含有{_PDF_ACTIVE_NAMES[found.group(1)]}，不予接收：请提交只含页面内容的 PDF（如扫描件）"
-    return None
-
-
-def _clean_filename(filename: str) -> str:
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip(".")
-    return name
-
-
-def check_document(
-    filename: str, content: bytes, *, allowed: Collection[str] = ALLOWED_KINDS, max_bytes: int
-) -> CheckedDocument:
-    """The file's kind by its content (PDF, JPEG, PNG), or a refusal naming the field ``file``."""
-    name = _clean_filename(filename)
-    label = f"文件“{name}”" if name else "文件"
-    size = len(content)
-    if size == 0:
-        raise DomainError(f"{label}是空文件", field="file")
-    if size > max_bytes:
-        limit = f"{max_bytes / (1024 * 1024):g} MB" if max_bytes >= 1024 * 1024 else f"{max_bytes} 字节"
-        raise TooLarge(f"{label}超过 {limit} 的上限", field="file")
-    for magic, what in _EXECUTABLE:
-        if content.startswith(magic):
-            raise DomainError(f"{label}是{what}，不予接收：只接受 PDF、JPEG、PNG 文件", field="file")
-    head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    markup = head.startswith(b"<") or any(m in head for m in _MARKUP)
-    if content.startswith(b"%PDF-"):
-        kind = "pdf"
-    elif content.startswith(b"\xff\xd8\xff"):
-        kind = "jpeg"
-    elif content.startswith(b"\x89PNG\r\n\x1a\n"):
-        kind = "png"
-    elif markup:
-        raise DomainError(f"{label}是网页或脚本，不予接收：只接受 PDF、JPEG、PNG 文件", field="file")
-    else:
-        raise DomainError(f"{label}不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与文件名无关）", field="file")
-    if any(m in head for m in _POLYGLOT):  # a valid header with a web page behind it
-        raise DomainError(f"{label}夹带网页或脚本，不予接收", field="file")
-    if kind not in allowed:
-        accepted = "、".join(KIND_LABELS[k] for k in allowed if k in KIND_LABELS)
-        raise DomainError(f"{label}是 {KIND_LABELS[kind]}，此处只接受 {accepted}", field="file")
-    suffix = PurePosixPath(name.lower()).suffix if "." in name else ""
-    if suffix and suffix not in EXTENSIONS[kind]:
-        raise DomainError(
-            f"{label}的扩展名“{suffix}”与文件内容（{KIND_LABELS[kind]}）不符，请确认上传的是正确的文件", field="file"
-        )
-    if kind == "pdf":
-        if b"%%EOF" not in content[-2048:]:
-            raise DomainError(f"{label}不完整（PDF 缺少文件结束标记），请重新上传", field="file")
-        problem = _pdf_problem(content)
-        if problem:
-            raise DomainError(f"{label}{problem}", field="file")
-    elif kind == "png" and (content[8:16] != b"\x00\x00\x00\rIHDR" or b"IEND" not in content[-64:]):
-        raise DomainError(f"{label}不是完整的 PNG 图片，请重新上传", field="file")
-    if not suffix:
-        name = (name or "材料") + EXTENSIONS[kind][0]
-    if len(name) > FILENAME_LIMIT:
-        stem, ext = name[: -len(suffix or EXTENSIONS[kind][0])], suffix or EXTENSIONS[kind][0]
-        name = stem[: FILENAME_LIMIT - len(ext)] + ext
-    return CheckedDocument(name, kind, CONTENT_TYPES[kind], size, hashlib.sha256(content).hexdigest())

@@ -14,10 +14,8 @@ Every write lands on the case's timeline (``service.record_event`` / ``service.t
 audit event. A task has its own ``version``: a writer who sends the version it read gets a conflict
 when somebody changed the task in between.
 
-Evidence files are checked here by content (PDF, JPEG, PNG magic numbers), size and emptiness, and
-stored as ``CaseDocument`` rows (source ``insurer``, ``task_id``) with their SHA-256. This is a
-minimal check of our own: ``oip.core.uploads.check_document`` (the intake part's shared check) was
-not on main when this was written and should replace ``check_evidence`` once it is.
+Evidence files are checked by content like every upload (``oip.core.uploads.check_document``) and
+stored as ``CaseDocument`` rows (source ``insurer``, ``task_id``) with their SHA-256.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -37,9 +34,8 @@ from oip.auth.service import Principal
 from oip.cases import intake, parameters as CP, rules, service
 from oip.cases.models import Case, CaseDocument, InvestigationTask
 from oip.cases.scope import case_condition, sees_full_name
-from oip.core import clock, workdays
-from oip.core.config import get_settings
-from oip.core.errors import Conflict, DomainError, IllegalTransition, TooLarge
+from oip.core import clock, uploads, workdays
+from oip.core.errors import Conflict, DomainError, IllegalTransition
 from oip.core.ids import mask_name
 from oip.core.pagination import Page
 from oip.insurers import service as insurers
@@ -522,24 +518,9 @@ def add_visit(
 
 def check_evidence(filename: Any, content: bytes) -> tuple[str, str]:
     """(clean file name, content type) of an evidence file: PDF, JPEG or PNG by content, not by
-    name; not empty; within the upload limit. (Replace with oip.core.uploads.check_document.)"""
-    name = PurePath(str(filename or "").replace("\\", "/")).name.strip()
-    if not name:
-        raise DomainError("证据文件缺少文件名", field="file")
-    limit = get_settings().upload_max_bytes
-    if len(content) > limit:
-        raise TooLarge(f"文件“{name}”超过 {limit // (1024 * 1024)} MB 的上限", field="file")
-    if not content:
-        raise DomainError(f"文件“{name}”是空文件", field="file")
-    if content.startswith(b"%PDF-"):
-        kind = "application/pdf"
-    elif content.startswith(b"\xff\xd8\xff"):
-        kind = "image/jpeg"
-    elif content.startswith(b"\x89PNG\r\n\x1a\n"):
-        kind = "image/png"
-    else:
-        raise DomainError(f"文件“{name}”不是 PDF、JPEG 或 PNG 文件（按文件内容判断，与扩展名无关）", field="file")
-    return name[-256:], kind
+    name (oip.core.uploads, the check every upload goes through)."""
+    checked = uploads.check_document(filename, content)
+    return checked.filename, checked.content_type
 
 
 def add_evidence(

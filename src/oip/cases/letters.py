@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oip.auth.service import Principal
-from oip.cases import parameters as CP, service
+from oip.cases import intake, parameters as CP, service
 from oip.cases.models import Case, CaseCode, CaseEvent, CorrectionNotice, Decision, Letter
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -723,3 +723,9 @@ def candidates(session: Session, case: Case) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+# The intake's acts that have a letter (受理通知书, 一次性补正告知书, 不予受理通知书) make it at once.
+intake.ON_LETTER.append(
+    lambda session, actor, case, kind, source_id, on: issue_letter(session, actor, case, kind, source_id=source_id)
+)
