@@ -340,14 +340,8 @@ def test_a_pool_that_cannot_make_the_panel_names_the_specialty(client):
     assert r.status_code == 201 and r.json()["needed_specialties"] == [{"code": "orthopaedics", "name": "骨科"}]
 
 
-def test_the_conclusion_letter_once_the_letters_part_is_there(client):
-    """The 劳动能力鉴定结论书 is made with the conclusion, once (oip.cases.letters, built beside this part)."""
-    import importlib.util
-
-    import pytest
-
-    if importlib.util.find_spec("oip.cases.letters") is None:
-        pytest.skip("the case letters part (oip.cases.letters) is not merged yet")
+def test_the_conclusion_letter(client):
+    """The 劳动能力鉴定结论书 is made with the conclusion, once (oip.cases.letters), and says it."""
     from sqlalchemy import select
 
     from oip.cases.models import Letter
@@ -359,6 +353,11 @@ def test_the_conclusion_letter_once_the_letters_part_is_there(client):
         letters = list(s.scalars(select(Letter).where(Letter.case_id == cid, Letter.kind == "appraisal")))
         assert [x.id for x in letters] == [a["conclusion"]["letter_id"]] and letters[0].source_id == a["id"]
         assert letters[0].content[:5] == b"%PDF-"
+    from oip.core.pdf import pdf_text
+
+    text = "".join(pdf_text(letters[0].content).split())
+    assert "劳动能力鉴定结论书" in text and "南宁市劳动能力鉴定委员会" in text and "九级伤残" in text
+    assert "十五日内向自治区劳动能力鉴定委员会提出再次鉴定申请" in text
 
 
 def _worker_demo_case() -> int:

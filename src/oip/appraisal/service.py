@@ -25,7 +25,7 @@ from oip.appraisal.models import Appraisal, AppraisalDraw, Expert
 from oip.appraisal.scope import manages_committee
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.cases import parameters as CP, rules as case_rules, service as cases
+from oip.cases import letters, parameters as CP, rules as case_rules, service as cases
 from oip.cases.models import Case
 from oip.cases.scope import case_condition
 from oip.core import audit, clock, workdays
@@ -655,13 +655,8 @@ def conclude(
 
 
 def conclusion_letter(session: Session, actor: Any, case: Case, a: Appraisal) -> Any:
-    """The 劳动能力鉴定结论书 (PDF, made once, stored with its hash) through the case letters part
-    (``oip.cases.letters``: ``appraisal_content`` + ``issue_letter``). That part is built beside
-    this one: until it is merged, the conclusion stands without its letter (None)."""
-    try:
-        from oip.cases import letters  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """The 劳动能力鉴定结论书 (PDF, made once, stored with its hash, the worker told by text message)
+    through the case letters part (``oip.cases.letters``: ``appraisal_content`` + ``issue_letter``)."""
     day = a.conclusion_received_on or a.concluded_on
     content = letters.appraisal_content(
         session,
