@@ -1,8 +1,13 @@
 """Every table and every parameter definition, imported once so that metadata (Alembic, tests) and
 the parameter registry see them all. Imported by the entry points (oip.cli, oip.web.app, the
-migrations, tests and benchmarks) — never by a domain or by core."""
+migrations, tests and benchmarks) — never by a domain or by core. It also imports the modules that
+hook into the case's steps when imported: an accepted case goes to its insurer (investigation), acts
+make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
+import oip.cases.investigation  # noqa: F401
+import oip.cases.letters  # noqa: F401
+import oip.cases.notifications  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oip.auth.service import Principal
-from oip.cases import intake, parameters as CP, service
+from oip.cases import decision, intake, parameters as CP, service
 from oip.cases.models import Case, CaseCode, CaseEvent, CorrectionNotice, Decision, Letter
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -728,4 +728,8 @@ def candidates(session: Session, case: Case) -> list[dict[str, Any]]:
 # The intake's acts that have a letter (受理通知书, 一次性补正告知书, 不予受理通知书) make it at once.
 intake.ON_LETTER.append(
     lambda session, actor, case, kind, source_id, on: issue_letter(session, actor, case, kind, source_id=source_id)
+)
+# A confirmation decision makes its 职业伤害确认结论书 or 不予确认职业伤害结论书 at once.
+decision.ON_DECISION.append(
+    lambda session, actor, case, d: issue_letter(session, actor, case, decision_kind(d), source_id=d.id)
 )

@@ -127,6 +127,10 @@ class CaseSuspension(IdMixin, Base):
     started_on: Mapped[dt.date] = mapped_column(Date)
     expected_until: Mapped[dt.date | None] = mapped_column(Date)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    # other_authority: the authority whose conclusion the case waits on (公安机关交通管理部门 …) and
+    # the conclusion received when the suspension ended (migration 0016).
+    authority: Mapped[str | None] = mapped_column(String(128))
+    end_note: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseDocument(IdMixin, Base):
@@ -209,6 +213,8 @@ class Appeal(IdMixin, Base):
     outcome_on: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Filed after the statutory window, and accepted anyway (a court may): why (migration 0016).
+    late_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Letter(IdMixin, Base):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
@@ -362,14 +362,29 @@ def _names(session: Session, cases: list[Case]) -> dict[str, dict]:
     from oip.platforms.models import Platform
     from oip.workers.models import Person, PlatformAccount
 
-    persons = {x.id: x for x in session.scalars(select(Person).where(Person.id.in_({c.person_id for c in cases})))}
+    # Only the rows themselves (and the platforms' names): the models' eager relationships (a person's
+    # accounts, each with its platform and that platform's rates, floats, regions …) would otherwise
+    # cost a dozen queries a page (bench/case_worklist.py).
+    persons = {
+        x.id: x
+        for x in session.scalars(
+            select(Person).where(Person.id.in_({c.person_id for c in cases})).options(lazyload("*"))
+        )
+    }
     platforms = {
-        x.id: x for x in session.scalars(select(Platform).where(Platform.id.in_({c.platform_id for c in cases})))
+        x.id: x
+        for x in session.scalars(
+            select(Platform)
+            .where(Platform.id.in_({c.platform_id for c in cases}))
+            .options(lazyload("*"), selectinload(Platform.names))
+        )
     }
     accounts = {
         x.id: x
         for x in session.scalars(
-            select(PlatformAccount).where(PlatformAccount.id.in_({c.platform_account_id for c in cases}))
+            select(PlatformAccount)
+            .where(PlatformAccount.id.in_({c.platform_account_id for c in cases}))
+            .options(lazyload("*"))
         )
     }
     codes = {c.county_code for c in cases}

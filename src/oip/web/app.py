@@ -21,6 +21,8 @@ from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.cases import (
     api as cases_api,
+    decision_api,
+    decision_pages,
     intake_api,
     intake_pages,
     investigation_api,
@@ -211,6 +213,7 @@ def create_app() -> FastAPI:
 
     app.include_router(health.router)
     limits.install(app)  # the admission limit (503 when saturated) and the web profile of the engine
+    # decision_api before cases_api: its /cases/codes and /cases/worklist must not be read as a case id.
     for module in (
         auth_api,
         platforms_api,
@@ -220,6 +223,7 @@ def create_app() -> FastAPI:
         insurers_api,
         exchange_api,
         audit_web,
+        decision_api,
         cases_api,
         intake_api,
         investigation_api,
@@ -241,6 +245,7 @@ def create_app() -> FastAPI:
         investigation_pages,
         appraisal_pages,
         letters_pages,
+        decision_pages,
         audit_web,
         web_pages,
     ):

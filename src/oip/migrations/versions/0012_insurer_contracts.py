@@ -1,7 +1,7 @@
 """insurer contracts (委托服务协议): the register of contracted commercial insurers' services by city
 
-Revision ID: 0013
-Revises: 0011 (re-chained at merge)
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-08 10:00:00
 
 ``insurer_contracts``: an insurer organisation, the agreement's document number, the services it
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0013"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None

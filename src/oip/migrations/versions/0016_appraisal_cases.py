@@ -1,6 +1,6 @@
 """appraisal on the case: appraisals (劳动能力鉴定) and their panel draws (appraisal_draws)
 
-Revision ID: 0015
+Revision ID: 0016
 Revises: 0014
 Create Date: 2026-12-06 17:10:00
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0015"
+revision = "0016"
 down_revision = "0014"
 branch_labels = None
 depends_on = None

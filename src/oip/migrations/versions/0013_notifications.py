@@ -1,7 +1,7 @@
 """notifications: the outbox of text messages to people (短信通知)
 
-Revision ID: 0012
-Revises: 0013 (the lead re-chains at merge)
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07 10:00:00
 
 One row per message: the caller's idempotency key (unique), the phone encrypted and masked, the
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0012"
-down_revision = "0013"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
