@@ -1,7 +1,7 @@
 """appraisal: the appraisal committees' expert pools (appraisal_experts) and the ties experts stand aside for (appraisal_expert_ties)
 
 Revision ID: 0014
-Revises: 0015 (the lead re-chains at merge)
+Revises: 0013
 Create Date: 2026-12-06 15:23:36
 
 An expert belongs to a city's labour-capacity appraisal committee (its region code) or to the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0015"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """appraisal on the case: appraisals (劳动能力鉴定) and their panel draws (appraisal_draws)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 17:10:00
 
 An appraisal belongs to a case (initial, re-appraisal at the regional committee, review), with its
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
