@@ -15,23 +15,23 @@ from tests.orders.conftest import import_rows, order
 
 def test_a_platform_reports_through_the_api_and_learns_coverage_at_once(client, tmp_path):
     account, _ = fresh_worker("meituan")
-    o = order(account, day="2025-12-03", start="12:00", minutes=40)
+    o = order(account, day="2026-08-03", start="12:00", minutes=40)
     import_rows(tmp_path, [o])
     r = report(
-        client, "meituan_admin", body(account, "2025-12-03T12:20:00+08:00", order_id=o["order_id"]), at="2025-12-04"
+        client, "meituan_admin", body(account, "2026-08-03T12:20:00+08:00", order_id=o["order_id"]), at="2026-08-04"
     )
     assert r.status_code == 201, r.text
     out = r.json()
-    assert out["case_number"].startswith("ZS2025450103") and out["state"] == "reported"
+    assert out["case_number"].startswith("ZS2026450103") and out["state"] == "reported"
     assert out["coverage"]["covered"] is True and out["coverage"]["order_id"] == o["order_id"]
     assert out["jurisdiction"] == {"region_code": "450103", "name": "南宁市青秀区人力资源和社会保障局"}
-    assert out["possible_duplicates"] == [] and out["channel"] == "platform_api" and out["reported_on"] == "2025-12-04"
+    assert out["possible_duplicates"] == [] and out["channel"] == "platform_api" and out["reported_on"] == "2026-08-04"
     c = case_json(client, out["case_id"], "meituan_admin")
     assert c["coverage"]["covered"] is True and c["lat"] == "22.816700"
     assert [e["action"] for e in c["timeline"]] == ["report"]
 
     # Eight hours later, no order was running: not covered, with the nearest order before.
-    r = report(client, "meituan_admin", body(account, "2025-12-03T20:30:00+08:00"), at="2025-12-04")
+    r = report(client, "meituan_admin", body(account, "2026-08-03T20:30:00+08:00"), at="2026-08-04")
     assert r.status_code == 201, r.text
     later = r.json()
     assert later["coverage"]["covered"] is False

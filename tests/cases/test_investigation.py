@@ -252,16 +252,16 @@ def test_an_officer_withdraws_and_assigns_again(client):
 
 @pytest.fixture(scope="module")
 def trail_case(database, tmp_path_factory):
-    """A meituan worker with three orders on 2025-12-15; injured at 11:20, between the second and the
+    """A meituan worker with three orders on 2026-08-15; injured at 11:20, between the second and the
     third; the case accepted and offered (Nanning: insurer-a)."""
     ((acc, _person),) = register_workers("meituan", 1, county="450103")
     rows = [
-        order(acc, day="2025-12-15", start="09:00", minutes=30, distance_m="2500"),
-        order(acc, day="2025-12-15", start="10:15", minutes=40),
-        order(acc, day="2025-12-15", start="12:00", minutes=25, status="cancelled"),
+        order(acc, day="2026-08-15", start="09:00", minutes=30, distance_m="2500"),
+        order(acc, day="2026-08-15", start="10:15", minutes=40),
+        order(acc, day="2026-08-15", start="12:00", minutes=25, status="cancelled"),
     ]
     import_rows(tmp_path_factory.mktemp("inv-trail"), rows)
-    occurred = dt.datetime(2025, 12, 15, 11, 20, tzinfo=SH)
+    occurred = dt.datetime(2026, 8, 15, 11, 20, tzinfo=SH)
     with session_scope() as s:
         account = s.scalar(select(PlatformAccount).where(PlatformAccount.account_id == acc))
         case, _ = service.open_case(
@@ -278,7 +278,7 @@ def trail_case(database, tmp_path_factory):
         )
         case.applicant, case.applied_on = "platform", occurred.date()
         service.transition(s, ACTOR, case, "apply", on=case.applied_on)
-        case.received_on = case.accepted_on = case.clock_from = dt.date(2025, 12, 16)
+        case.received_on = case.accepted_on = case.clock_from = dt.date(2026, 8, 16)
         service.transition(s, ACTOR, case, "accept", on=case.accepted_on)
         task = inv.offer_investigation(s, ACTOR, case)
         return {"case": case.id, "task": task.id, "account": acc, "orders": [r["order_id"] for r in rows]}
@@ -289,7 +289,7 @@ def test_the_order_trail_places_the_injury(client, trail_case):
     r = client.get(f"/api/v1/cases/{cid}/order-trail", headers=bearer("qx_hrss"))
     assert r.status_code == 200, r.text
     t = r.json()
-    assert t["day"] == "2025-12-15" and [o["order_id"] for o in t["orders"]] == ids
+    assert t["day"] == "2026-08-15" and [o["order_id"] for o in t["orders"]] == ids
     p = t["placement"]
     assert (p["kind"], p["before"], p["after"]) == ("between", ids[1], ids[2])
     assert f"处于订单 {ids[1]}（10:55 完成）与订单 {ids[2]}（12:00 接单）之间" in p["text"]
@@ -299,7 +299,7 @@ def test_the_order_trail_places_the_injury(client, trail_case):
         and first["distance_m"] == 2500
         and first["account_id"] == trail_case["account"]
     )
-    assert first["accepted_at"] == "2025-12-15T09:00:00+08:00" and first["picked_up_at"] == "2025-12-15T09:05:00+08:00"
+    assert first["accepted_at"] == "2026-08-15T09:00:00+08:00" and first["picked_up_at"] == "2026-08-15T09:05:00+08:00"
     assert first["start"] == [pytest.approx(108.3669), pytest.approx(22.8167)] and not first["at_injury"]
     assert t["orders"][2]["status"] == "cancelled"
     # The insurer's view: the same trail; the read is audited.
@@ -319,7 +319,7 @@ def test_the_trail_on_the_case_page(client, as_user, trail_case):
     as_user("qx_hrss")
     page = client.get(f"/cases/{cid}")
     assert page.status_code == 200
-    assert "事故当日订单轨迹 · 2025-12-15" in page.text and "两单之间" in page.text
+    assert "事故当日订单轨迹 · 2026-08-15" in page.text and "两单之间" in page.text
     assert ids[0] in page.text and "已取消" in page.text and "2.5" in page.text and "受托调查机构" not in page.text
     as_user("insurer_a")
     page = client.get(f"/cases/{cid}")

@@ -14,7 +14,7 @@ from tests.conftest import bearer
 from tests.orders.conftest import import_rows, order, register_workers
 from tests.workers.conftest import new_id, new_name
 
-MONTH = "2025-12"  # used by no other test
+MONTH = "2025-12"  # no other test imports orders of this month
 
 
 @pytest.fixture(scope="module")

@@ -59,19 +59,19 @@ def test_two_orders_at_once_and_a_day_without_orders():
 
 @pytest.fixture(scope="module")
 def trail_worker(database, tmp_path_factory):
-    """One person on meituan and didi: orders on 2025-12-08 (one from the evening before running
+    """One person on meituan and didi: orders on 2026-08-08 (one from the evening before running
     past midnight) and one on didi the same day."""
     number, name = new_id(), new_name()
     ((m, person),) = register_workers("meituan", 1, id_numbers=[number], names=[name])
     ((d, _),) = register_workers("didi", 1, id_numbers=[number], names=[name])
     tmp = tmp_path_factory.mktemp("trail")
-    late = order(m, day="2025-12-07", start="23:50", minutes=30)
-    early = order(m, day="2025-12-07", start="20:00", minutes=20)  # finished the evening before: not shown
-    o1 = order(m, day="2025-12-08", start="09:00", minutes=30, distance_m="4100", start_lng="108.31", start_lat="22.81")
-    o2 = order(m, day="2025-12-08", start="12:00", minutes=40)
-    other_day = order(m, day="2025-12-09", start="09:00", minutes=30)
+    late = order(m, day="2026-08-07", start="23:50", minutes=30)
+    early = order(m, day="2026-08-07", start="20:00", minutes=20)  # finished the evening before: not shown
+    o1 = order(m, day="2026-08-08", start="09:00", minutes=30, distance_m="4100", start_lng="108.31", start_lat="22.81")
+    o2 = order(m, day="2026-08-08", start="12:00", minutes=40)
+    other_day = order(m, day="2026-08-09", start="09:00", minutes=30)
     import_rows(tmp, [early, late, o1, o2, other_day])
-    r1 = order(d, "didi", day="2025-12-08", start="10:00", minutes=25)
+    r1 = order(d, "didi", day="2026-08-08", start="10:00", minutes=25)
     import_rows(tmp, [r1], platform="didi")
     return {"person": person, "late": late, "o1": o1, "o2": o2, "r1": r1}
 
@@ -79,21 +79,21 @@ def trail_worker(database, tmp_path_factory):
 def test_the_trail_of_a_day_from_the_ledger(trail_worker):
     w = trail_worker
     with session_scope() as s:
-        t = coverage.order_trail(s, person_id=w["person"], at=at("2025-12-08 10:10"))
-    assert t.day == dt.date(2025, 12, 8)
+        t = coverage.order_trail(s, person_id=w["person"], at=at("2026-08-08 10:10"))
+    assert t.day == dt.date(2026, 8, 8)
     ids = [x.order.order_id for x in t.orders]
     assert ids == [w["late"]["order_id"], w["o1"]["order_id"], w["r1"]["order_id"], w["o2"]["order_id"]]
     first = t.orders[1]
     assert first.platform_name == "美团" and first.covered
     assert first.order.distance_m == 4100 and first.order.start_lng == pytest.approx(108.31)
-    assert first.order.picked_up_at == at("2025-12-08 09:05")
+    assert first.order.picked_up_at == at("2026-08-08 09:05")
     assert t.orders[2].platform_name.startswith("滴滴")
     assert t.placement.kind == "during" and t.placement.during[0].order_id == w["r1"]["order_id"]
 
     with session_scope() as s:
-        between = coverage.order_trail(s, person_id=w["person"], at=at("2025-12-08 11:00"))
-        before = coverage.order_trail(s, person_id=w["person"], at=at("2025-12-08 00:10"))
-        after = coverage.order_trail(s, person_id=w["person"], at=at("2025-12-08 18:00"))
+        between = coverage.order_trail(s, person_id=w["person"], at=at("2026-08-08 11:00"))
+        before = coverage.order_trail(s, person_id=w["person"], at=at("2026-08-08 00:10"))
+        after = coverage.order_trail(s, person_id=w["person"], at=at("2026-08-08 18:00"))
     assert between.placement.kind == "between"
     assert (between.placement.before.order_id, between.placement.after.order_id) == (
         w["r1"]["order_id"],
@@ -111,12 +111,12 @@ def test_a_day_without_orders_and_the_audit(trail_worker):
         t = coverage.order_trail(
             s,
             person_id=w["person"],
-            at=at("2025-12-20 10:00"),
+            at=at("2026-08-20 10:00"),
             actor=audit.SystemActor(label="test"),
             purpose="案件调查",
         )
         assert t.orders == [] and t.placement.kind == "no_orders"
         ev = s.query(AuditEvent).filter(AuditEvent.action == "coverage.trail").order_by(AuditEvent.seq.desc()).first()
         assert (
-            ev.subjects == [w["person"]] and ev.purpose == "案件调查" and ev.after == {"day": "2025-12-20", "orders": 0}
+            ev.subjects == [w["person"]] and ev.purpose == "案件调查" and ev.after == {"day": "2026-08-20", "orders": 0}
         )
