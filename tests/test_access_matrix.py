@@ -61,6 +61,7 @@ PROBE = {
     "appraisal_id": "987654321",
     "expert_id": "987654321",
     "notification_id": "987654321",
+    "tie_id": "987654321",
 }
 
 

@@ -4,12 +4,14 @@ migrations, tests and benchmarks) — never by a domain or by core. It also impo
 hook into the case's steps when imported: an accepted case goes to its insurer (investigation), acts
 make their letters (letters) and text the worker (notifications)."""
 
+import oip.appraisal.parameters  # noqa: F401
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
+from oip.appraisal.models import Appraisal, AppraisalDraw, Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
 from oip.cases.models import (  # noqa: F401
     Appeal,

@@ -33,6 +33,8 @@ FLOAT_DECIDE = "premium.float"  # propose and approve the yearly float k
 RECONCILE = "premium.reconcile"  # import tax returns, reconcile, work the arrears list
 RECONCILE_READ = "premium.reconcile_read"  # read the reconciliation worklist (differences, arrears) in scope
 USER_MANAGE = "user.manage"  # create users, disable/enable, reset passwords, change role/organisation
+APPRAISAL_READ = "appraisal.read"  # expert pools and labour-capacity appraisals (in scope)
+APPRAISAL_MANAGE = "appraisal.manage"  # the committee's pool, appraisals: accept, draw, conclude
 NOTIFICATION_READ = "notification.read"  # the text messages sent to people (masked phones), in scope
 INSURER_CONTRACT_READ = "insurer.contract_read"  # the register of insurer contracts (in scope)
 INSURER_CONTRACT_MANAGE = "insurer.contract_manage"  # register, amend and terminate insurer contracts
@@ -66,6 +68,8 @@ ALL_PERMISSIONS = [
     RECONCILE,
     RECONCILE_READ,
     USER_MANAGE,
+    APPRAISAL_READ,
+    APPRAISAL_MANAGE,
     NOTIFICATION_READ,
     INSURER_CONTRACT_READ,
     INSURER_CONTRACT_MANAGE,
@@ -100,6 +104,8 @@ PERMISSION_NAMES = {
     RECONCILE: "导入税务回执、对账与欠费管理",
     RECONCILE_READ: "查看对账差异与欠费清单",
     USER_MANAGE: "管理本辖区用户（新建、停用、重置密码、调整角色）",
+    APPRAISAL_READ: "查看劳动能力鉴定",
+    APPRAISAL_MANAGE: "管理劳动能力鉴定",
     NOTIFICATION_READ: "查看短信通知发送记录",
     INSURER_CONTRACT_READ: "查看受托保险机构协议",
     INSURER_CONTRACT_MANAGE: "管理受托保险机构协议",
@@ -153,12 +159,31 @@ ROLES: dict[str, Role] = {
             AUDIT_READ,
             USER_READ,
             USER_MANAGE,
+            APPRAISAL_READ,
+            APPRAISAL_MANAGE,
             NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
         ),
-        _r("hrss_city", "市人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
-        _r("hrss_county", "县（市、区）人力资源社会保障局", ["hrss"], "region", *_OFFICER_COMMON, *_CASE_HRSS),
+        _r(
+            "hrss_city",
+            "市人力资源社会保障局",
+            ["hrss"],
+            "region",
+            *_OFFICER_COMMON,
+            *_CASE_HRSS,
+            APPRAISAL_READ,
+            APPRAISAL_MANAGE,
+        ),
+        _r(
+            "hrss_county",
+            "县（市、区）人力资源社会保障局",
+            ["hrss"],
+            "region",
+            *_OFFICER_COMMON,
+            *_CASE_HRSS,
+            APPRAISAL_READ,
+        ),
         _r(
             "si_region",
             "自治区社会保险事业管理中心",
@@ -177,6 +202,7 @@ ROLES: dict[str, Role] = {
             FLOAT_DECIDE,
             RECONCILE,
             RECONCILE_READ,
+            APPRAISAL_READ,
             NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_SI,
@@ -189,6 +215,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            APPRAISAL_READ,
             *_CASE_SI,
         ),
         _r(
@@ -199,6 +226,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             WORKER_READ_FULL,
             WORKER_REGISTER,
+            APPRAISAL_READ,
             *_CASE_SI,
         ),
         _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ, INSURER_CONTRACT_READ),

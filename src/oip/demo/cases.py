@@ -11,6 +11,7 @@ for a seed."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections import Counter
 from typing import Any
@@ -19,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth.models import User
-from oip.cases import deadlines, service
-from oip.cases.models import Appeal, CaseSuspension, CorrectionNotice, Decision
+from oip.cases import deadlines, intake_rules, service
+from oip.cases.models import Appeal, CaseDocument, CaseSuspension, CorrectionNotice, Decision
 from oip.core import audit, clock, workdays
 from oip.demo.timeline import at, moment
 from oip.platforms.models import Platform
@@ -28,6 +29,8 @@ from oip.reference.models import Region
 from oip.workers.models import PlatformAccount
 
 SYSTEM = audit.SystemActor(label="demo")
+LETTER_BUDGET = 12
+LETTERS_MADE = [0]
 
 # Target states and their share, with the age range (days since the injury) that suits each.
 PLAN: list[tuple[str, int, tuple[int, int]]] = [
@@ -140,6 +143,7 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
         )
     )
     made: Counter[str] = Counter()
+    LETTERS_MADE[0] = 0
     for target in targets:
         lo, hi = ages[target]
         src = None
@@ -185,6 +189,13 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
         src = {"at": moment(day, 12, 20), "county": "450103", "lat": None, "lon": None, "order_id": None}
         _one(session, rng, "correction", mine, src, users, today)
         made["correction"] += 1
+        from oip.cases import letters
+        from oip.cases.models import Case
+
+        case = session.scalar(select(Case).where(Case.person_id == me.person_id).order_by(Case.id.desc()).limit(1))
+        officer = _principal(session, _officer(users, case.county_code))
+        with at(moment(case.applied_on or today, 15)):
+            letters.issue_letter(session, officer, case, "correction")
     return dict(made)
 
 
@@ -237,9 +248,15 @@ def _one(session, rng, target, acc, src, users, today) -> None:
     if target in ("reported", "reported_late"):
         return
     applied_on = min(_workday_after(injured_on, rng.randint(1, 3)), today)
+    # With the application come its materials: every required item of the checklist, except the two a
+    # case waiting for a correction still lacks.
+    lacking = {"medical_diagnosis", "accident_account"} if target == "correction" else set()
     with step(applied_on):
         case.applicant, case.applied_on = "platform", applied_on
         service.transition(session, reporter_p, case, "apply", on=applied_on)
+        for item in intake_rules.checklist(case.kind):
+            if item.required and item.code not in lacking:
+                _document(session, case, item, reporter_p, applied_on)
     if target == "merged":
         # The worker also phoned the event in: a second report, merged into this case by the officer.
         later = min(reported_on + dt.timedelta(days=1), today)
@@ -284,11 +301,13 @@ def _one(session, rng, target, acc, src, users, today) -> None:
     if target == "correction":
         issued = min(_workday_after(applied_on, 1), today)
         with step(issued):
+            names = {i.code: i.name for i in intake_rules.checklist(case.kind)}
             notice = CorrectionNotice(
                 case_id=case.id,
                 items=[
-                    {"requirement": "diagnosis", "name": "医疗机构出具的诊断证明", "note": "需加盖医院公章"},
-                    {"requirement": "liability", "name": "事故责任认定书或情况说明", "note": ""},
+                    {"requirement": c, "name": names[c], "note": n}
+                    for c, n in (("medical_diagnosis", "需加盖医院公章"), ("accident_account", ""))
+                    if c in names
                 ],
                 issued_on=issued,
                 due_on=deadlines.calendar_deadline(issued, 30),
@@ -370,26 +389,29 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             if outcome == "confirmed"
             else ("R1" if not covered else rng.choice(["R2", "X2"]))
         )
-        session.add(
-            Decision(
-                case_id=case.id,
-                round=1,
-                outcome=outcome,
-                code_kind="situation"
-                if outcome == "confirmed"
-                else ("exclusion" if code.startswith("X") else "reason"),
-                code=code,
-                reasoning="经审查，事故发生在执行平台订单任务期间，符合职业伤害确认情形。"
-                if outcome == "confirmed"
-                else "经审查，现有证据不能证明事故发生在执行平台订单任务期间或存在排除情形。",
-                decided_on=decided_on,
-                due_on=case.decision_due,
-                decided_by=officer.user_id,
-            )
+        d = Decision(
+            case_id=case.id,
+            round=1,
+            outcome=outcome,
+            code_kind="situation" if outcome == "confirmed" else ("exclusion" if code.startswith("X") else "reason"),
+            code=code,
+            reasoning="经审查，事故发生在执行平台订单任务期间，符合职业伤害确认情形。"
+            if outcome == "confirmed"
+            else "经审查，现有证据不能证明事故发生在执行平台订单任务期间或存在排除情形。",
+            decided_on=decided_on,
+            due_on=case.decision_due,
+            decided_by=officer.user_id,
         )
+        session.add(d)
         service.transition(
             session, officer, case, "confirm" if outcome == "confirmed" else "not_confirm", on=decided_on
         )
+        # Letters take about a second each: the demo makes them for the cases of 南宁 its users look at first.
+        if case.county_code.startswith("4501") and LETTERS_MADE[0] < LETTER_BUDGET:
+            from oip.cases import letters
+
+            letters.issue_letter(session, officer, case, letters.decision_kind(d), source_id=d.id)
+            LETTERS_MADE[0] += 1
     if target == "appealed":
         filed = min(decided_on + dt.timedelta(days=rng.randint(10, 40)), today)
         with step(filed):
@@ -411,6 +433,30 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             service.transition(
                 session, officer, case, "close", on=min(closed_on, today), note="复议期限届满，未申请复议"
             )
+
+
+def _document(session: Session, case, item, actor, day: dt.date) -> None:
+    """A small stand-in PDF for a checklist item (the demo has no real scans)."""
+    body = f"demo {case.number} {item.code}".encode()
+    content = (
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n% "
+        + body
+        + b"\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
+    session.add(
+        CaseDocument(
+            case_id=case.id,
+            requirement=item.code,
+            filename=f"{item.name[:40]}.pdf",
+            content_type="application/pdf",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            source="platform",
+            uploaded_by=getattr(actor, "user_id", None),
+            uploaded_at=clock.now(),
+        )
+    )
 
 
 def _insurer_user(users: dict[str, User], organisation_id: int) -> User:

@@ -337,12 +337,16 @@ def generate(
     from oip.demo import insurers as demo_insurers
 
     contracts = demo_insurers.generate(session, users["gx_si"])
+    from oip.demo import appraisal as demo_appraisal
+
+    pools = demo_appraisal.generate(session, seed)  # its own random stream: the rest is unchanged
     summary = {
         "organisations": len(orgs),
         "users": len(users) + 1 + len(platforms),
         "platforms": len(platforms),
         "admissions_in_progress": admissions,
         "insurer_contracts": contracts,
+        **{f"appraisal_{k}": v for k, v in pools.items()},
         **{f"workers_{k}": v for k, v in totals.items()},
     }
     if orders:
@@ -358,4 +362,5 @@ def generate(
 
     count = cases if cases is not None else (300 if workers >= 5000 else 60)
     summary["cases"] = demo_cases.generate(session, random.Random(seed + 11), count=count, seed=seed, orders=orders)
+    summary["appraisals"] = demo_appraisal.cases(session, random.Random(seed + 14))
     return summary

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import oip.models  # noqa: F401  (every table's mapper, before the first request)
 from oip import __version__
+from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
 from oip.cases import (
@@ -226,6 +227,7 @@ def create_app() -> FastAPI:
         cases_api,
         intake_api,
         investigation_api,
+        appraisal_api,
         letters_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
@@ -241,6 +243,7 @@ def create_app() -> FastAPI:
         intake_pages,  # before cases_pages: /cases/new must not be taken for /cases/{case_id}
         cases_pages,
         investigation_pages,
+        appraisal_pages,
         letters_pages,
         decision_pages,
         audit_web,
