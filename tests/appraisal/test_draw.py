@@ -165,3 +165,19 @@ def test_a_panel_is_never_an_excluded_or_inactive_expert_and_has_its_size(s):
     assert set(needed) <= {by_id[i].specialty for i in d.panel}  # covered when the pool allows
     assert set(d.excluded_ids) == {c.id for c in cands if not c.active or c.id in excluded}
     assert d.candidates_considered == tuple(sorted(by_id))
+
+
+def test_the_panel_is_drawn_from_the_needed_specialties_first():
+    from oip.appraisal.draw import Candidate, draw_panel
+
+    pool = [Candidate(i, "orthopaedics" if i <= 6 else "neurology") for i in range(1, 13)]
+    for seed in range(50):
+        d = draw_panel(pool, needed_specialties=["orthopaedics"], size=5, seed=seed)
+        assert all(i <= 6 for i in d.panel)  # six orthopaedists for five seats: no one from elsewhere
+    short = [
+        Candidate(1, "orthopaedics"),
+        Candidate(2, "orthopaedics"),
+        *(Candidate(i, "neurology") for i in range(3, 9)),
+    ]
+    d = draw_panel(short, needed_specialties=["orthopaedics"], size=3, seed=1)
+    assert {1, 2} <= set(d.panel) and len(d.panel) == 3  # both orthopaedists, then one from the rest

@@ -53,7 +53,7 @@ def test_the_whole_flow(client):
     assert a["number"].startswith(f"JD{clock.today().year}450100")
     c = _case(client, cid)
     assert c["state"] == "appraisal" and c["waiting_on"] == "appraisal_conclusion"
-    assert c["next_due"] == calendar_deadline(clock.today(), 60).isoformat()  # provisional, before acceptance
+    assert c["next_due"] is None  # the 60 days run from the committee's acceptance, not from the application
     assert _apply(client, cid).status_code == 409  # already in appraisal
 
     # Nobody but the committee's officers accepts.

@@ -67,3 +67,11 @@ def test_case_pages_render(client, as_user):
     assert r.status_code == 200 and "职业伤害案件" in r.text
     r = client.get(f"/cases/{cid}")
     assert r.status_code == 200 and "确认结论期限" in r.text and "办理记录" in r.text
+
+
+def test_the_place_is_not_written_twice():
+    from oip.cases.service import full_address
+
+    assert full_address("南宁市青秀区", "民族大道 100 号") == "南宁市青秀区民族大道 100 号"
+    assert full_address("南宁市青秀区", "南宁市青秀区民族大道 100 号") == "南宁市青秀区民族大道 100 号"
+    assert full_address("南宁市青秀区", "青秀区民族大道 100 号") == "青秀区民族大道 100 号"

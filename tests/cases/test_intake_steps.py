@@ -275,6 +275,9 @@ def test_the_correction_notice_stops_the_clock_and_fulfilment_resumes_it(client)
     assert r.json()["notice"]["fulfilled_on"] == "2025-10-14"
     actions = [e["action"] for e in case_json(client, cid)["timeline"]]
     assert actions[-2:] == ["document_upload", "materials_received"] and "request_correction" in actions
+    # 一次性告知: no second notice on the same case
+    r = post(client, "qx_hrss", f"/{cid}/correction", {"items": items}, at="2025-10-15")
+    assert r.status_code == 409 and "已一次性告知" in r.json()["error"]["reason"]
 
 
 def test_a_correction_before_acceptance_restarts_the_acceptance_period(client):

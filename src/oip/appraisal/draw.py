@@ -4,7 +4,9 @@ the case (回避).
 
 Pure and reproducible: the candidates are sorted by id, a ``random.Random(seed)`` draws first one
 expert of each needed specialty (the specialties in code order), then the rest of the panel from
-every other eligible expert. The same seed and the same candidates give the same panel, so a stored
+the other eligible experts of the needed specialties, and only when those run out from the rest of
+the eligible pool (a committee whose pool is short of a specialty still forms a panel; ``covers``
+tells which seats the needed specialties hold). The same seed and the same candidates give the same panel, so a stored
 draw (seed, candidate ids, exclusions) can be re-run and compared at any time (``rerun``).
 No database, no web."""
 
@@ -82,7 +84,7 @@ def draw_panel(
     seed: int,
 ) -> Draw:
     """Draw a panel of ``size`` (3 or 5) experts: at least one of each needed specialty, the rest from
-    the remaining eligible pool, nobody twice, no inactive or excluded expert. DomainError (in Chinese,
+    the needed specialties' other experts first and then the remaining eligible pool, nobody twice, no inactive or excluded expert. DomainError (in Chinese,
     naming the specialty that is short) when the pool cannot make the panel."""
     if isinstance(size, bool) or size not in PANEL_SIZES:
         raise DomainError("专家组人数应为 3 人或 5 人", field="size")
@@ -121,14 +123,17 @@ def draw_panel(
         pick = rng.choice(pool)
         panel.append(pick.id)
         covers.append((code, pick.id))
-    rest = [c.id for c in eligible if c.id not in panel]
     short = size - len(panel)
-    if len(rest) < short:
+    if len(eligible) - len(panel) < short:
         raise DomainError(
             f"专家库可抽取的专家不足：专家组需 {size} 人，扣除回避和停用的专家后只有 {len(eligible)} 人",
             field="size",
         )
-    panel.extend(rng.sample(rest, short))
+    same = [c.id for c in eligible if c.id not in panel and c.specialty in needed]
+    other = [c.id for c in eligible if c.id not in panel and c.specialty not in needed]
+    take = min(short, len(same))
+    panel.extend(rng.sample(same, take))
+    panel.extend(rng.sample(other, short - take))
     return Draw(
         panel=tuple(panel),
         candidates_considered=tuple(ids),

@@ -137,15 +137,13 @@ def panel_experts(session: Session, a: Appraisal) -> list[Expert]:
 
 
 def _conclusion_due(session: Session, case: Case) -> dt.date | None:
-    """What a case in appraisal waits on: the conclusion's last day; before acceptance, the day it
-    would be if the committee accepted on the day of the application."""
+    """What a case in appraisal waits on: the conclusion's last day, counted from the committee's
+    acceptance (条例 art. 25). Before acceptance there is no such day yet: the case waits on the
+    committee (its worklist's 待受理 section), and the guide says so."""
     a = _open(session, case)
     if a is None:
         return None
-    if a.due_on is not None:
-        return a.due_on
-    days = parameters.get(session, AP.CONCLUSION_DAYS, a.applied_on)
-    return _deadline(rules.conclusion_due, a.applied_on, days)
+    return a.due_on
 
 
 def _reappraisal_window(session: Session, case: Case) -> dt.date | None:

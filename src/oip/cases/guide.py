@@ -78,9 +78,12 @@ def guide(state: str, f: dict[str, Any], viewer: str = "worker") -> Guide:
             if f.get("next_due"):
                 g.next_steps.append(f"预计 {_d(f['next_due'])} 前作出复议决定；原结论被撤销的，将重新审查并作出结论。")
         case "appraisal":
-            g.now = "劳动能力鉴定正在进行。"
             if f.get("next_due"):
+                g.now = "劳动能力鉴定正在进行。"
                 g.next_steps.append(f"鉴定委员会应在 {_d(f['next_due'])} 前作出鉴定结论（复杂情况可延长 30 日）。")
+            else:
+                g.now = "劳动能力鉴定申请已提交，等待劳动能力鉴定委员会受理。"
+                g.next_steps.append("委员会受理之日起 60 日内作出鉴定结论（复杂情况可延长 30 日）。")
         case "appraised":
             g.now = "劳动能力鉴定结论已作出。"
             if f.get("next_due"):

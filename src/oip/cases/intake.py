@@ -183,7 +183,12 @@ def _reporter(
     if len(account_id) > 64:
         raise DomainError("平台账号不能超过 64 个字符", field="platform_account_id")
     if scope in ("platform", "self"):
-        own_channel = "platform_api" if scope == "platform" else "worker_portal"
+        # a platform's system (bearer token) files its app's 一键报案; its staff signed in use the portal
+        own_channel = (
+            ("platform_api" if actor.via != "session" else "platform_portal")
+            if scope == "platform"
+            else "worker_portal"
+        )
         if channel not in (None, "", own_channel):
             raise DomainError("报案渠道由系统确定；电话、窗口、书面报案由经办人员登记", field="channel")
         if reported_on not in (None, today):
@@ -763,6 +768,10 @@ def _present(session: Session, case: Case, since: dt.date | None = None) -> set[
     return {req for req, at in rows if req and (since is None or _local_day(at) >= since)}
 
 
+def has_correction_notice(session: Session, case: Case) -> bool:
+    return session.scalar(select(CorrectionNotice.id).where(CorrectionNotice.case_id == case.id).limit(1)) is not None
+
+
 def request_correction(
     session: Session,
     actor: Principal,
@@ -779,6 +788,11 @@ def request_correction(
     rules.next_state(case.state, "request_correction", case.state_before)
     if _running_correction(session, case) is not None:
         raise Conflict("本案已有未办结的补正告知，请先登记补正材料", field="items")
+    if has_correction_notice(session, case):
+        # 一次性告知: everything missing is asked for once; a second notice would restart the clock.
+        raise Conflict(
+            "本案已一次性告知过补正材料，不能再次要求补正；材料仍不齐全的，可依法作出不予受理或相应结论", field="items"
+        )
     today = clock.today()
     issued_on = issued_on or today
     since = (

@@ -232,7 +232,7 @@ def intake_panel(db: Session, p: Principal, case: Case) -> dict[str, Any]:
             )
         ),
         "open_notice": intake.open_notice(db, case),
-        "can_correct": handle and "request_correction" in legal,
+        "can_correct": handle and "request_correction" in legal and not intake.has_correction_notice(db, case),
         "can_fulfil": handle and "materials_received" in legal,
         "can_accept": handle and "accept" in legal,
         "can_refuse": handle and "refuse" in legal,

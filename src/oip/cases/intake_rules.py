@@ -27,6 +27,7 @@ from oip.core.errors import DomainError
 KIND_NAMES = {"injury": "受伤", "death": "死亡", "missing": "下落不明"}
 CHANNEL_NAMES = {
     "platform_api": "平台企业一键报案",
+    "platform_portal": "平台企业门户登记",
     "worker_portal": "本人网上报案",
     "phone": "电话报案",
     "desk": "窗口报案",

@@ -232,9 +232,7 @@ def case_facts(session: Session, p: Principal, case: Case) -> dict[str, Any]:
     account = session.get(PlatformAccount, case.platform_account_id)
     platform = session.get(Platform, case.platform_id)
     name = person.name if person is not None else ""
-    region = session.get(Region, case.county_code)
-    city = session.get(Region, region.parent_code) if region is not None and region.parent_code else None
-    place = (city.name if city is not None and city.level == "city" else "") + (region.name if region else "")
+    place = service.place_name(session, case.county_code)
     return {
         "case_id": case.id,
         "number": case.number,
@@ -246,6 +244,7 @@ def case_facts(session: Session, p: Principal, case: Case) -> dict[str, Any]:
         "county_code": case.county_code,
         "place": place,
         "address": case.address,
+        "address_full": service.full_address(place, case.address),
         "lat": str(case.lat) if case.lat is not None else None,
         "lon": str(case.lon) if case.lon is not None else None,
         "description": case.description,

@@ -32,7 +32,6 @@ from oip.cases import decision, intake, parameters as CP, service
 from oip.cases.models import Case, CaseCode, CaseEvent, CorrectionNotice, Decision, Letter
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
-from oip.core.ids import mask_name
 from oip.core.pdf import LetterSpec, chinese_date, render_letter
 from oip.reference import parameters
 
@@ -106,7 +105,6 @@ class Facts:
     office: str  # 南宁市青秀区人力资源和社会保障局
     government: str  # 南宁市青秀区人民政府 (where 行政复议 of the office's acts is asked)
     worker: str
-    worker_masked: str
     id_masked: str
     platform: str
     place: str
@@ -120,11 +118,11 @@ class Facts:
     def rows(self, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]:
         return (
             ("案件编号", self.case.number),
-            ("受伤人员", self.worker_masked),
+            ("受伤人员", self.worker),
             ("身份证号码", self.id_masked),
             ("平台企业", self.platform),
             ("事故时间", self.occurred),
-            ("事故地点", f"{self.place}{self.case.address}"),
+            ("事故地点", service.full_address(self.place, self.case.address)),
             *more,
         )
 
@@ -161,23 +159,11 @@ def facts(session: Session, case: Case) -> Facts:
         office=office,
         government=office.removesuffix("人力资源和社会保障局") + "人民政府",
         worker=person.name,
-        worker_masked=mask_name(person.name),
         id_masked=person.id_masked,
         platform=platform.display_name(day) if platform is not None else "",
-        place=_place(session, case.county_code),
+        place=service.place_name(session, case.county_code),
         phone=phone,
     )
-
-
-def _place(session: Session, county_code: str) -> str:
-    """南宁市青秀区: the county with its city."""
-    from oip.reference.models import Region
-
-    county = session.get(Region, county_code)
-    if county is None:
-        return county_code
-    city = session.get(Region, county.parent_code) if county.parent_code else None
-    return (city.name if city is not None and city.level == "city" else "") + county.name
 
 
 def _number_cn(n: int) -> str:
@@ -222,7 +208,7 @@ def _acceptance(session: Session, case: Case, f: Facts, source_id: int) -> Lette
     limit = service.decision_limit(session, case)
     due = f"，最迟于{chinese_date(case.decision_due)}前作出" if case.decision_due else ""
     paragraphs = [
-        f"你（单位）于{_applied(case)}提出的{f.worker_masked}职业伤害确认申请收悉。经审查，申请材料齐全，"
+        f"你（单位）于{_applied(case)}提出的{f.worker}职业伤害确认申请收悉。经审查，申请材料齐全，"
         f"符合规定形式，本机构于{chinese_date(case.accepted_on)}决定予以受理。",
         f"本机构将自受理之日起{limit}个工作日内作出职业伤害确认结论{due}；中止审查和等待补正材料的时间不计入该期限。",
         "审查期间，本机构可以委托受托商业保险机构调查核实有关情况，请予以配合并如实提供情况和材料。",
@@ -255,7 +241,7 @@ def _correction(session: Session, case: Case, f: Facts, source_id: int) -> Lette
     return LetterContent(
         addressee=f.applicant(),
         paragraphs=(
-            f"你（单位）于{_applied(case)}提出的{f.worker_masked}职业伤害确认申请，经审查，申请材料不完整。"
+            f"你（单位）于{_applied(case)}提出的{f.worker}职业伤害确认申请，经审查，申请材料不完整。"
             "现一次性告知需要补正的全部材料如下：",
             *items,
             f"请于{chinese_date(notice.due_on)}前补正上述材料。补正期间，职业伤害确认的审查期限中止计算，"
@@ -289,7 +275,7 @@ def _refusal(session: Session, case: Case, f: Facts, source_id: int) -> LetterCo
     reason = _code_name(session, "refusal", code)
     reasoning = (detail.get("reasoning") or detail.get("reason") or event.note or "").strip()
     paragraphs = [
-        f"你（单位）于{_applied(case)}提出的{f.worker_masked}职业伤害确认申请收悉。"
+        f"你（单位）于{_applied(case)}提出的{f.worker}职业伤害确认申请收悉。"
         f"经审查，{reason.rstrip('。') or '该申请不符合受理条件'}，本机构于{chinese_date(event.on)}决定不予受理。",
     ]
     if reasoning:
@@ -319,8 +305,8 @@ def _decision(session: Session, case: Case, source_id: int, outcome: str) -> Dec
 
 def _story(case: Case, f: Facts) -> str:
     return (
-        f"{f.worker_masked}（身份证号码 {f.id_masked}），系{f.platform}平台注册从业人员。"
-        f"{f.occurred}，在{f.place}{case.address}，{case.description.rstrip('。')}。"
+        f"{f.worker}（身份证号码 {f.id_masked}），系{f.platform}平台注册从业人员。"
+        f"{f.occurred}，在{service.full_address(f.place, case.address)}，{case.description.rstrip('。')}。"
         + (f"伤情：{case.injuries.rstrip('。')}。" if case.injuries else "")
     )
 
@@ -335,7 +321,7 @@ def _confirmation(session: Session, case: Case, f: Facts, source_id: int) -> Let
             f"{f.applicant_phrase()}于{_applied(case)}提出职业伤害确认申请，"
             f"本机构于{chinese_date(case.accepted_on) if case.accepted_on else '依法'}受理。",
             f"经调查核实：{d.reasoning.strip()}",
-            f"本机构认为，{f.worker_masked}受到的伤害，符合{MEASURES}规定的“{situation.rstrip('的')}”的情形，"
+            f"本机构认为，{f.worker}受到的伤害，符合{MEASURES}规定的“{situation.rstrip('的')}”的情形，"
             "现予以确认为职业伤害。",
             "受伤人员可在伤情相对稳定后申请劳动能力鉴定，并依法申领职业伤害保障待遇。",
         ),
@@ -362,7 +348,7 @@ def _non_confirmation(session: Session, case: Case, f: Facts, source_id: int) ->
             f"{f.applicant_phrase()}于{_applied(case)}提出职业伤害确认申请，"
             f"本机构于{chinese_date(case.accepted_on) if case.accepted_on else '依法'}受理。",
             f"经调查核实：{d.reasoning.strip()}",
-            f"本机构认为，{f.worker_masked}受到的伤害属于“{reason.rstrip('的')}”的情形，"
+            f"本机构认为，{f.worker}受到的伤害属于“{reason.rstrip('的')}”的情形，"
             f"根据{MEASURES}的规定，不予确认为职业伤害。",
         ),
         issued_on=d.decided_on,
@@ -413,7 +399,7 @@ def appraisal_content(
     f = facts(session, case)
     level = f"{_number_cn(grade)}级伤残" if grade is not None else "未达到伤残等级"
     paragraphs = [
-        f"{f.worker_masked}（身份证号码 {f.id_masked}）因{f.occurred}发生的职业伤害"
+        f"{f.worker}（身份证号码 {f.id_masked}）因{f.occurred}发生的职业伤害"
         f"（案件编号 {case.number}）申请劳动能力鉴定，本委员会"
         + (f"于{chinese_date(accepted_on)}受理，" if accepted_on else "")
         + "依法组织专家组进行了鉴定。",

@@ -394,6 +394,25 @@ def _names(session: Session, cases: list[Case]) -> dict[str, dict]:
     return {"persons": persons, "platforms": platforms, "accounts": accounts, "regions": regions}
 
 
+def place_name(session: Session, county_code: str) -> str:
+    """南宁市青秀区: the county with its city."""
+    county = session.get(Region, county_code)
+    if county is None:
+        return county_code
+    city = session.get(Region, county.parent_code) if county.parent_code else None
+    return (city.name if city is not None and city.level == "city" else "") + county.name
+
+
+def full_address(place: str, address: str) -> str:
+    """The place of injury as a letter or a page writes it: the county's name before the address,
+    unless the address already starts with it (南宁市青秀区民族大道…, 青秀区民族大道…)."""
+    address = (address or "").strip()
+    county = place[-3:] if len(place) > 3 else place
+    if address.startswith(place) or address[:12].find(county) >= 0:
+        return address
+    return f"{place}{address}"
+
+
 def _place(regions: dict, code: str) -> str:
     r = regions.get(code)
     if r is None:
@@ -463,6 +482,7 @@ def describe(session: Session, p: Principal, case: Case) -> dict[str, Any]:
         {
             "jurisdiction": jurisdiction(session, case.county_code),
             "address": case.address,
+            "address_full": full_address(out["place"], case.address),
             "lat": str(case.lat) if case.lat is not None else None,
             "lon": str(case.lon) if case.lon is not None else None,
             "order_id": case.order_id,
