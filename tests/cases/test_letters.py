@@ -226,7 +226,7 @@ def test_the_appraisal_conclusion_for_the_appraisal_part(database):
         x = letters.issue_letter(s, ACTOR, case, "appraisal", source_id=777, content=content)
         text = _flat(pdf_text(x.content)).replace(" ", "")
     assert text.startswith("南宁市劳动能力鉴定委员会劳动能力鉴定结论书")
-    assert "八级伤残" in text and "生活能够自理" in text and "2025年12月20日" in text
+    assert "八级伤残" in text and "无护理依赖" in text and "2025年12月20日" in text
     assert "十五日内向广西壮族自治区劳动能力鉴定委员会提出再次鉴定申请" in text and "GB/T16180-2014" in text
     with session_scope() as s, pytest.raises(letters.DomainError):
         letters.issue_letter(s, ACTOR, _load(s, cid), "appraisal")  # its conclusion must be named
@@ -403,3 +403,23 @@ def test_the_worker_and_the_platform_see_the_panel_without_forms(client, as_user
     page = client.get(f"/cases/{cid}")
     assert page.status_code == 200 and "下载 PDF" in page.text
     assert "登记送达" not in page.text and "制作" not in page.text.split('data-testid="letters"')[1].split("</div>")[0]
+
+
+def test_the_appeal_window_runs_from_the_day_the_decision_letter_is_served(client):
+    """行政复议 within 60 days of receipt: once the letter's service is recorded, the case waits on
+    60 days after that day instead of after the decision."""
+    cid = _case()
+    _decide(cid, "confirmed", "situation", "S1")  # decided 2025-10-20: 60 days → 12-19
+    lid, *_ = _issue(cid, "confirmation")
+    before = client.get(f"/api/v1/cases/{cid}", headers=bearer("qx_hrss")).json()["next_due"]
+    from oip.cases import letters
+    from oip.cases.models import Case, Letter
+    from oip.core.db import session_scope
+
+    with session_scope() as s:
+        letter = s.get(Letter, lid)
+        case = s.get(Case, cid)
+        with clock.frozen(dt.date(2025, 11, 3)):
+            letters.serve_letter(s, ACTOR, case, letter, served_on=dt.date(2025, 10, 31), means="mail")
+    after = client.get(f"/api/v1/cases/{cid}", headers=bearer("qx_hrss")).json()["next_due"]
+    assert (before, after) == ("2025-12-19", "2025-12-30")  # 60 days after the decision, then after receipt

@@ -198,7 +198,7 @@ def extend(
     return _appraisal(db, p, service.extend(db, p, appraisal_id, **body.model_dump()))
 
 
-@api.post("/appraisals/{appraisal_id}/conclusion", tags=TAG, summary="作出鉴定结论（伤残等级、生活自理障碍程度）")
+@api.post("/appraisals/{appraisal_id}/conclusion", tags=TAG, summary="作出鉴定结论（伤残等级、护理依赖程度）")
 def conclude(
     body: S.ConclusionIn, appraisal_id: int, p: Principal = Depends(Require(P.APPRAISAL_MANAGE)), db: Session = DB
 ):

@@ -9,7 +9,7 @@
   receiving the conclusion (art. 26); a review no earlier than one year after the conclusion
   (art. 28: the earliest day is the conclusion day + 365, not moved).
 - The conclusion: a disability grade 1 (most severe) to 10 of GB/T 16180-2014, or none, and the
-  self-care dependency (生活自理障碍): complete, most, partial, none.
+  self-care dependency (护理依赖程度, GB/T 16180-2014): complete, most, partial, none.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from oip.cases.deadlines import calendar_deadline
+from oip.cases.rules import SELF_CARE_NAMES
 from oip.core import workdays
 from oip.core.errors import DomainError
 
@@ -28,12 +29,7 @@ KIND_NAMES = {"initial": "初次鉴定", "reappraisal": "再次鉴定", "review"
 CASE_ACTION = {"initial": "apply_appraisal", "reappraisal": "apply_reappraisal", "review": "apply_review"}
 APPLICANT_NAMES = {"worker": "本人", "relative": "近亲属", "platform": "平台企业", "agency": "社会保险经办机构"}
 STATUS_NAMES = {"applied": "已申请，待受理", "accepted": "已受理，鉴定中", "concluded": "已作出鉴定结论"}
-DEPENDENCY_NAMES = {
-    "complete": "完全护理依赖",
-    "most": "大部分护理依赖",
-    "partial": "部分护理依赖",
-    "none": "无护理依赖",
-}
+DEPENDENCY_NAMES = SELF_CARE_NAMES  # one home: the letters name them the same way
 GRADE_NAMES = {n: f"{'一二三四五六七八九十'[n - 1]}级伤残" for n in range(1, 11)}
 NO_GRADE = "未达到伤残等级"
 
@@ -63,7 +59,7 @@ def parse_grade(value: Any) -> int | None:
 def parse_dependency(value: Any) -> str:
     if value not in DEPENDENCY_NAMES:
         choices = "、".join(f"{k}（{v}）" for k, v in DEPENDENCY_NAMES.items())
-        raise DomainError(f"生活自理障碍程度应为：{choices}", field="dependency")
+        raise DomainError(f"护理依赖程度应为：{choices}", field="dependency")
     return value
 
 

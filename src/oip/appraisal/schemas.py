@@ -223,7 +223,7 @@ FIELD_LABELS_APPRAISAL = {
     "unavailable_expert_ids": "不能参加的专家",
     "extended_on": "延长决定日期",
     "grade": "伤残等级",
-    "dependency": "生活自理障碍程度",
+    "dependency": "护理依赖程度",
     "concluded_on": "结论作出日期",
     "received_on": "结论送达日期",
     "version": "版本号",

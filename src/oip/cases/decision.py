@@ -400,13 +400,16 @@ def timeliness(decision: Decision) -> dict[str, Any]:
 
 def appeal_windows(session: Session, case: Case) -> dict[str, dt.date] | None:
     """The last days to file: 行政复议 ``case.appeal_review_days`` days and 行政诉讼
-    ``case.appeal_litigation_months`` months after the decision (or refusal, or the upheld appeal),
-    both moved off a rest day. None before any decision."""
-    start = service.last_decided_on(session, case)
-    if start is None:
+    ``case.appeal_litigation_months`` months after the letter of the decision (or refusal, or the
+    upheld appeal) was served — after the act itself while its service is not recorded — both moved
+    off a rest day (service.appeal_window_start). None before any decision."""
+    found = service.appeal_window_start(session, case)
+    if found is None:
         return None
+    start, served = found
     return {
         "from": start,
+        "served": served,
         "review": deadlines.calendar_deadline(start, parameters.get(session, CP.APPEAL_REVIEW_DAYS, start)),
         "litigation": deadlines.months_deadline(start, parameters.get(session, CP.APPEAL_LITIGATION_MONTHS, start)),
     }
@@ -435,15 +438,17 @@ def file_appeal(
     body = _text(body, "body", "复议机关或人民法院", limit=128)
     windows = appeal_windows(session, case)
     start = windows["from"] if windows else None
-    day = _day(filed_on, "filed_on", "申请（起诉）日期", not_before=start, before_label="结论作出日期")
+    acted = service.last_decided_on(session, case)
+    day = _day(filed_on, "filed_on", "申请（起诉）日期", not_before=acted, before_label="结论作出日期")
     late_reason = _text(late_reason, "late_reason", "逾期受理的理由", required=False) or None
     if windows is not None:
         limit = windows[kind]
         if day > limit and not late_reason:
+            since = "收到结论书之日起" if windows["served"] else "作出结论之日起"
             rule = (
-                f"作出结论之日起 {parameters.get(session, CP.APPEAL_REVIEW_DAYS, start)} 日"
+                f"{since} {parameters.get(session, CP.APPEAL_REVIEW_DAYS, start)} 日"
                 if kind == "review"
-                else f"作出结论之日起 {parameters.get(session, CP.APPEAL_LITIGATION_MONTHS, start)} 个月"
+                else f"{since} {parameters.get(session, CP.APPEAL_LITIGATION_MONTHS, start)} 个月"
             )
             raise DomainError(
                 f"{APPEAL_KIND_NAMES[kind]}的期限为{rule}，即 {limit} 前；{day} 已超过期限。"
@@ -504,7 +509,7 @@ def appeal_outcome(
     counting from the outcome day (30 working days, 7 if simple)."""
     if outcome not in ("upheld", "overturned", "withdrawn"):
         raise DomainError("结果应为 upheld（维持）、overturned（撤销）或 withdrawn（撤回）", field="outcome")
-    action = "appeal_overturned" if outcome == "overturned" else "appeal_upheld"
+    action = {"overturned": "appeal_overturned", "withdrawn": "appeal_withdrawn"}.get(outcome, "appeal_upheld")
     case = _get(session, actor, case_id)
     appeal = session.get(Appeal, appeal_id)
     if appeal is None or appeal.case_id != case.id:

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from oip.auth.service import Principal
-from oip.cases import decision, intake, parameters as CP, service
+from oip.cases import decision, intake, parameters as CP, rules, service
 from oip.cases.models import Case, CaseCode, CaseEvent, CorrectionNotice, Decision, Letter
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -68,12 +68,7 @@ MEASURES = "《新就业形态人员职业伤害保障办法（试行）》（�
 PROCEDURE = "《新就业形态人员职业伤害保障业务经办和征收管理规程（试行）》（人社厅函〔2025〕79号）"
 REGULATIONS = "《工伤保险条例》"
 APPRAISAL_STANDARD = "《劳动能力鉴定 职工工伤与职业病致残等级》（GB/T 16180-2014）"
-SELF_CARE = {
-    "complete": "生活完全不能自理",
-    "most": "生活大部分不能自理",
-    "partial": "生活部分不能自理",
-    "none": "生活能够自理",
-}
+SELF_CARE = rules.SELF_CARE_NAMES
 CN_DIGITS = "零一二三四五六七八九十"
 
 service.register_event_names({"letter_issue": "制作文书", "letter_serve": "文书送达"})
@@ -93,6 +88,7 @@ class LetterContent:
     legal_basis: str = ""
     appeal_rights: str = ""
     organisation: str | None = None  # default: the office of jurisdiction
+    series: str | None = None  # the document number's series, default the office's (南青人社伤受)
     detail: dict[str, Any] = field(default_factory=dict)  # kept on the timeline event
 
 
@@ -395,7 +391,7 @@ def appraisal_content(
     if grade is not None and not 1 <= grade <= 10:
         raise DomainError("伤残等级应为一级至十级", field="grade")
     if self_care not in SELF_CARE:
-        raise DomainError(f"生活自理障碍程度应为：{'、'.join(SELF_CARE.values())}", field="self_care")
+        raise DomainError(f"护理依赖程度应为：{'、'.join(SELF_CARE.values())}", field="self_care")
     f = facts(session, case)
     level = f"{_number_cn(grade)}级伤残" if grade is not None else "未达到伤残等级"
     paragraphs = [
@@ -405,7 +401,7 @@ def appraisal_content(
         + "依法组织专家组进行了鉴定。",
     ]
     if reasoning:
-        paragraphs.append(f"鉴定意见：{reasoning.strip()}")
+        paragraphs.append(f"鉴定意见：{reasoning.strip().rstrip('。')}。")
     paragraphs.append(f"鉴定结论：{level}，{SELF_CARE[self_care]}。")
     rights = (
         "本结论为最终结论。"
@@ -419,12 +415,13 @@ def appraisal_content(
         issued_on=concluded_on,
         facts=f.rows(
             ("伤残等级", level),
-            ("生活自理障碍", SELF_CARE[self_care]),
+            ("护理依赖程度", SELF_CARE[self_care]),
             ("结论日期", chinese_date(concluded_on)),
         ),
         legal_basis=f"{REGULATIONS}第二十一条至第二十九条、{APPRAISAL_STANDARD}、{MEASURES}。",
         appeal_rights=rights,
         organisation=committee,
+        series=("桂" if committee.startswith("广西") else committee[:1]) + "劳鉴",  # 南劳鉴〔2026〕1号
         detail={"grade": grade, "self_care": self_care, "final": final},
     )
 
@@ -466,10 +463,12 @@ def _abbreviation(session: Session, county_code: str) -> str:
     return head + (county.name[:1] if county is not None else "")
 
 
-def _allocate_number(session: Session, case: Case, kind: Kind, day: dt.date) -> str:
-    """The next document number of the office's series for ``kind`` and year (南青人社伤受〔2025〕3号).
+def _allocate_number(session: Session, case: Case, kind: Kind, day: dt.date, series: str | None = None) -> str:
+    """The next document number of the issuer's series for ``kind`` and year: the office's
+    (南青人社伤受〔2025〕3号), or the one the content names (an appraisal committee's: 南劳鉴〔2026〕1号).
     Numbers are handed out one at a time per series (a transaction-scoped advisory lock)."""
-    prefix = f"{_abbreviation(session, case.county_code)}人社伤{kind.mark}〔{day.year}〕"
+    head = series or f"{_abbreviation(session, case.county_code)}人社伤{kind.mark}"
+    prefix = f"{head}〔{day.year}〕"
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "letter-number:" + prefix})
     used = session.scalar(select(func.count()).select_from(Letter).where(Letter.number.startswith(prefix))) or 0
     return f"{prefix}{used + 1}号"
@@ -521,7 +520,7 @@ def make_letter(
         if builder is None:
             raise DomainError(f"{k.title}的内容须由办理该事项的环节提供", field="kind")
         content = builder(session, case, f, source_id)
-    number = _allocate_number(session, case, k, content.issued_on)
+    number = _allocate_number(session, case, k, content.issued_on, content.series)
     spec = LetterSpec(
         organisation=content.organisation or f.office,
         title=k.title,
@@ -669,6 +668,8 @@ def serve_letter(
         note=f"{KINDS[letter.kind].title}（{letter.number}）{SERVICE_MEANS[means]}" + (f"：{note}" if note else ""),
         detail={"letter_id": letter.id, "means": means, "served_on": served_on.isoformat()},
     )
+    if letter.kind in service.APPEALABLE_LETTERS:
+        service.refresh_dues(session, case)  # the appeal periods run from receipt
     return letter
 
 

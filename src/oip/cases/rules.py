@@ -69,6 +69,14 @@ DEADLINE_NAMES = {
 
 PREVIOUS = "<previous>"
 
+# The appraisal's self-care dependency (护理依赖程度, GB/T 16180-2014), as pages and letters name it.
+SELF_CARE_NAMES = {
+    "complete": "完全护理依赖",
+    "most": "大部分护理依赖",
+    "partial": "部分护理依赖",
+    "none": "无护理依赖",
+}
+
 ACTION_NAMES = {
     "report": "报案",
     "merge": "并入另一案件",
@@ -87,6 +95,7 @@ ACTION_NAMES = {
     "appeal": "登记行政复议或诉讼",
     "appeal_upheld": "复议（诉讼）维持原结论",
     "appeal_overturned": "复议（诉讼）撤销原结论，重新审查",
+    "appeal_withdrawn": "申请人撤回复议（诉讼）",
     "apply_appraisal": "申请劳动能力鉴定",
     "conclude_appraisal": "作出鉴定结论",
     "apply_reappraisal": "申请再次鉴定",
@@ -120,6 +129,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     **{(s, "not_confirm"): "not_confirmed" for s in _EXAMINING},
     **{(s, "appeal"): "appealed" for s in _DECIDED},
     ("appealed", "appeal_upheld"): PREVIOUS,
+    ("appealed", "appeal_withdrawn"): PREVIOUS,
     ("appealed", "appeal_overturned"): "accepted",
     ("confirmed", "apply_appraisal"): "appraisal",
     ("appraisal", "conclude_appraisal"): "appraised",

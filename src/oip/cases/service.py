@@ -235,16 +235,37 @@ def last_decided_on(session: Session, case: Case) -> dt.date | None:
     """The day of the act the appeal window runs from: the last decision (or refusal) event."""
     return session.scalar(
         select(func.max(CaseEvent.on)).where(
-            CaseEvent.case_id == case.id, CaseEvent.action.in_(("confirm", "not_confirm", "refuse", "appeal_upheld"))
+            CaseEvent.case_id == case.id,
+            CaseEvent.action.in_(("confirm", "not_confirm", "refuse", "appeal_upheld", "appeal_withdrawn")),
         )
     )
 
 
+APPEALABLE_LETTERS = ("confirmation", "non_confirmation", "refusal")
+
+
+def appeal_window_start(session: Session, case: Case) -> tuple[dt.date, bool] | None:
+    """The day the appeal periods run from, and whether it is the day the letter was served: the law
+    counts from receipt (行政复议法 art. 20), so once the decision's (or refusal's) letter is recorded
+    as served, from that day; until then from the day of the act. None before any decision."""
+    from oip.cases.models import Letter
+
+    acted = last_decided_on(session, case)
+    if acted is None:
+        return None
+    served = session.scalar(
+        select(func.max(Letter.served_on)).where(
+            Letter.case_id == case.id, Letter.kind.in_(APPEALABLE_LETTERS), Letter.served_on >= acted
+        )
+    )
+    return (served, True) if served is not None else (acted, False)
+
+
 def _appeal_window_due(session: Session, case: Case) -> dt.date | None:
-    start = last_decided_on(session, case)
+    start = appeal_window_start(session, case)
     if start is None:
         return None
-    return deadlines.calendar_deadline(start, parameters.get(session, CP.APPEAL_REVIEW_DAYS, start))
+    return deadlines.calendar_deadline(start[0], parameters.get(session, CP.APPEAL_REVIEW_DAYS, start[0]))
 
 
 def _appeal_outcome_due(session: Session, case: Case) -> dt.date | None:
