@@ -31,7 +31,7 @@ from oip.cases.decision_schemas import (
     from_form,
 )
 from oip.cases.models import Case
-from oip.cases.pages import Panel, panels_for, register_panel
+from oip.cases.pages import Panel, register_panel, render_case
 from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
@@ -98,24 +98,7 @@ def _values(form: FormData) -> dict[str, str]:
 
 def _case_page(request: Request, db: Session, p: Principal, case_id: int, *, status_code: int, **extra):
     """The case page as oip.cases.pages draws it, with this part's form error and values."""
-    case = service.get_case(db, p, case_id)
-    view = service.describe(db, p, case)
-    events = service.timeline(db, case)
-    service.view_audit(db, p, case)
-    return render(
-        request,
-        "cases/case.html",
-        status_code=status_code,
-        title=f"案件 {case.number}",
-        case=case,
-        c=view,
-        events=events,
-        event_name=service.event_name,
-        state_names=rules.STATE_NAMES,
-        panels=panels_for(db, p, case),
-        local=clock.local,
-        **extra,
-    )
+    return render_case(request, db, p, service.get_case(db, p, case_id), status_code=status_code, **extra)
 
 
 def _submit(

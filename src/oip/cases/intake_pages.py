@@ -20,7 +20,7 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.cases import intake, intake_rules as R, parameters as CP, rules, schemas as S, service
 from oip.cases.models import Case, CaseReport, CorrectionNotice
-from oip.cases.pages import Panel, panels_for, register_panel
+from oip.cases.pages import Panel, register_panel, render_case
 from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
@@ -267,22 +267,7 @@ def _refused(request: Request, db: Session, p: Principal, case_id: int, error: D
         case = service.get_case(db, p, case_id)
     except DomainError:
         raise error from None
-    view = service.describe(db, p, case)
-    service.view_audit(db, p, case)
-    return render(
-        request,
-        "cases/case.html",
-        status_code=error.status_code,
-        title=f"案件 {case.number}",
-        case=case,
-        c=view,
-        events=service.timeline(db, case),
-        event_name=service.event_name,
-        state_names=rules.STATE_NAMES,
-        panels=panels_for(db, p, case),
-        local=clock.local,
-        intake_error=error,
-    )
+    return render_case(request, db, p, case, status_code=error.status_code, intake_error=error)
 
 
 def _step(request: Request, db: Session, p: Principal, case_id: int, fn):

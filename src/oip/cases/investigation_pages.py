@@ -17,9 +17,9 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.cases import investigation as inv, rules, service
+from oip.cases import investigation as inv, service
 from oip.cases.models import Case
-from oip.cases.pages import Panel, panels_for, register_panel
+from oip.cases.pages import Panel, register_panel, render_case
 from oip.core import audit, clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
@@ -81,23 +81,7 @@ register_panel(Panel("investigation", "cases/_investigation.html", panel_context
 def _case_page(request: Request, db: Session, p: Principal, case_id: int, error: DomainError, values: dict):
     """The case page again, with the panel showing what went wrong (and what was typed)."""
     case = service.get_case(db, p, case_id)
-    view = service.describe(db, p, case)
-    service.view_audit(db, p, case)
-    return render(
-        request,
-        "cases/case.html",
-        status_code=error.status_code,
-        title=f"案件 {case.number}",
-        case=case,
-        c=view,
-        events=service.timeline(db, case),
-        event_name=service.event_name,
-        state_names=rules.STATE_NAMES,
-        panels=panels_for(db, p, case),
-        local=clock.local,
-        inv_error=error,
-        inv_values=values,
-    )
+    return render_case(request, db, p, case, status_code=error.status_code, inv_error=error, inv_values=values)
 
 
 async def form_data(request: Request) -> FormData:

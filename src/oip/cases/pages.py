@@ -116,24 +116,30 @@ def case_list(
     )
 
 
-@pages.get("/cases/{case_id}")
-def case_page(request: Request, case_id: int, p: Principal = Depends(Require(P.CASE_READ)), db: Session = DB):
-    case = service.get_case(db, p, case_id)
+def render_case(request: Request, db: Session, p: Principal, case: Case, *, status_code: int = 200, **extra):
+    """The case page: head, deadlines, every part's panel, the timeline (a read of the person's data,
+    audited). ``extra``: what a part's panel needs after a refused form (its error, what was typed)."""
     view = service.describe(db, p, case)
-    events = service.timeline(db, case)
     service.view_audit(db, p, case)
     return render(
         request,
         "cases/case.html",
+        status_code=status_code,
         title=f"案件 {case.number}",
         case=case,
         c=view,
-        events=events,
+        events=service.timeline(db, case),
         event_name=service.event_name,
         state_names=rules.STATE_NAMES,
         panels=panels_for(db, p, case),
         local=clock.local,
+        **extra,
     )
+
+
+@pages.get("/cases/{case_id}")
+def case_page(request: Request, case_id: int, p: Principal = Depends(Require(P.CASE_READ)), db: Session = DB):
+    return render_case(request, db, p, service.get_case(db, p, case_id))
 
 
 def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
