@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.cases._intake_support import jpeg, pdf, png
-from tests.web.conftest import browser, live_server, login  # noqa: F401  (fixtures)
+from tests.web.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -92,7 +92,7 @@ def _state(page) -> str:
     return page.text_content("h1 .tag").strip()
 
 
-def test_a_case_from_the_platforms_report_to_the_appraisal_conclusion(browser, live_server):  # noqa: F811
+def test_a_case_from_the_platforms_report_to_the_appraisal_conclusion(browser, live_server):
     from oip.core.ids import mask_name
     from oip.core.pdf import pdf_text
 
