@@ -445,3 +445,42 @@ def test_the_panel_speaks_chinese(client, as_user, trail_case):
         p = _Text()
         p.feed(panel)
         assert [w for w, _ in p.words if w in codes] == [], user
+
+
+def test_the_insurer_is_not_given_identity_papers(client):
+    """Masked except what the task needs: the insurer reads the application's materials, not the copy
+    of the ID card (the item shows as present, with no file to open)."""
+    from oip.cases.models import CaseDocument
+    from tests.cases._intake_support import jpeg
+
+    cid, _task = accept_and_offer(county="450103")  # 南宁: insurer_a's city
+    with session_scope() as s:
+        ids = {}
+        for code in ("identity", "medical_diagnosis"):
+            d = CaseDocument(
+                case_id=cid,
+                requirement=code,
+                filename=f"{code}.jpg",
+                content_type="image/jpeg",
+                size=10,
+                sha256="0" * 64,
+                content=jpeg(),
+                source="platform",
+                uploaded_at=clock.now(),
+            )
+            s.add(d)
+            s.flush()
+            ids[code] = d.id
+    r = client.get(f"/api/v1/cases/{cid}/documents", headers=bearer("insurer_a"))
+    assert r.status_code == 200, r.text
+    items = {i["requirement"]: i for i in r.json()["items"]}
+    assert items["identity"]["present"] and items["identity"]["documents"] == []
+    assert items["medical_diagnosis"]["documents"]
+    assert (
+        client.get(f"/api/v1/cases/{cid}/documents/{ids['identity']}", headers=bearer("insurer_a")).status_code == 404
+    )
+    assert (
+        client.get(f"/api/v1/cases/{cid}/documents/{ids['medical_diagnosis']}", headers=bearer("insurer_a")).status_code
+        == 200
+    )
+    assert client.get(f"/api/v1/cases/{cid}/documents/{ids['identity']}", headers=bearer("qx_hrss")).status_code == 200

@@ -675,11 +675,18 @@ def _documents(session: Session, case: Case) -> list[CaseDocument]:
     )
 
 
-def checklist_status(session: Session, case: Case) -> dict[str, Any]:
-    """The case's checklist with the documents each item has, and the required items missing."""
+# An insurer investigates with the application's materials, but not with copies of identity papers
+# and kinship proofs: the ID number stays masked for it (issue 11 §3, "masked except what the task needs").
+IDENTITY_DOCUMENTS = frozenset({"identity", "kinship"})
+
+
+def checklist_status(session: Session, case: Case, viewer: Principal | None = None) -> dict[str, Any]:
+    """The case's checklist with the documents each item has, and the required items missing (an
+    insurer is not shown the identity papers: IDENTITY_DOCUMENTS)."""
     items = case_checklist(case)
     names = {r.code: r.name for r in items}
     docs = _documents(session, case)
+    hidden = IDENTITY_DOCUMENTS if viewer is not None and viewer.role.scope == "insurer" else frozenset()
     by_req: dict[str, list[dict[str, Any]]] = {}
     for d in docs:
         by_req.setdefault(d.requirement or "", []).append(document_out(d, names))
@@ -693,7 +700,7 @@ def checklist_status(session: Session, case: Case) -> dict[str, Any]:
                 "name": r.name,
                 "required": r.required,
                 "present": r.code in by_req,
-                "documents": by_req.get(r.code, []),
+                "documents": [] if r.code in hidden else by_req.get(r.code, []),
             }
             for r in items
         ],
@@ -706,20 +713,21 @@ def checklist_status(session: Session, case: Case) -> dict[str, Any]:
 def documents(session: Session, actor: Principal, case_id: int) -> dict[str, Any]:
     """The checklist of a case in scope with its documents (audited: file names may name people)."""
     case = service.get_case(session, actor, case_id)
-    out = checklist_status(session, case)
+    out = checklist_status(session, case, actor)
     audit.record(session, actor, "case.documents", entity_type="case", entity_id=case.id, subjects=[case.person_id])
     return out
 
 
 def document(session: Session, actor: Principal, case_id: int, document_id: int) -> CaseDocument:
-    """One document with its content, if its case is in scope (audited as a read of personal data)."""
+    """One document with its content, if its case is in scope (audited as a read of personal data);
+    insurers are not given identity papers (IDENTITY_DOCUMENTS)."""
     case = service.get_case(session, actor, case_id)
     doc = session.scalar(
         select(CaseDocument)
         .where(CaseDocument.id == document_id, CaseDocument.case_id == case.id)
         .options(undefer(CaseDocument.content))
     )
-    if doc is None:
+    if doc is None or (actor.role.scope == "insurer" and doc.requirement in IDENTITY_DOCUMENTS):
         raise NotFound("材料不存在或不在您的数据范围内", field="document_id")
     audit.record(
         session,

@@ -223,7 +223,7 @@ def intake_panel(db: Session, p: Principal, case: Case) -> dict[str, Any]:
         "merged_into": None,
         "can_unmerge": handle and "unmerge" in legal,
         "application": None,
-        "checklist": intake.checklist_status(db, case),
+        "checklist": intake.checklist_status(db, case, p),
         "can_upload": may_apply and state in intake.UPLOAD_STATES,
         "max_mb": get_settings().upload_max_bytes // (1024 * 1024),
         "notices": list(
