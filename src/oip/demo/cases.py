@@ -194,7 +194,8 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
 
         case = session.scalar(select(Case).where(Case.person_id == me.person_id).order_by(Case.id.desc()).limit(1))
         officer = _principal(session, _officer(users, case.county_code))
-        with at(moment(case.applied_on or today, 15)):
+        notice = session.scalar(select(CorrectionNotice).where(CorrectionNotice.case_id == case.id))
+        with at(moment(notice.issued_on if notice is not None else today, 15)):
             letters.issue_letter(session, officer, case, "correction")
     return dict(made)
 
@@ -214,9 +215,14 @@ def _one(session, rng, target, acc, src, users, today) -> None:
     def step(day: dt.date, hour: int = 10):
         return at(moment(min(day, today), hour, rng.randint(0, 59)))
 
-    reported_on = injured_on if rng.random() < 0.7 else injured_on + dt.timedelta(days=1)
-    reported_on = min(reported_on, today)
-    with step(reported_on, 16):
+    # Reported within hours of the injury (or the next morning), applied for on a later working day.
+    local = clock.local(occurred_at)
+    same_day = rng.random() < 0.7 and local.hour < 22
+    reported_on = min(injured_on if same_day else injured_on + dt.timedelta(days=1), today)
+    report_at = (
+        local + dt.timedelta(minutes=rng.randint(20, 90)) if same_day else moment(reported_on, 9, rng.randint(0, 59))
+    )
+    with at(report_at):
         coverage = None
         if src.get("order_id") is not None or target != "reported":
             try:
@@ -247,7 +253,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
         )
     if target in ("reported", "reported_late"):
         return
-    applied_on = min(_workday_after(injured_on, rng.randint(1, 3)), today)
+    applied_on = min(max(_workday_after(injured_on, rng.randint(1, 3)), _workday_after(reported_on, 1)), today)
     # With the application come its materials: every required item of the checklist, except the two a
     # case waiting for a correction still lacks.
     lacking = {"medical_diagnosis", "accident_account"} if target == "correction" else set()
@@ -352,9 +358,11 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             service.transition(session, officer, case, "suspend", on=start, note="等待交通事故责任认定")
         return
     covered = bool(case.coverage and case.coverage.get("covered"))
+    limit = 7 if case.simple else 30
+    done = accepted_on
     if task is not None:
         insurer = _principal(session, _insurer_user(users, task.organisation_id))
-        done = min(_workday_after(accepted_on, rng.randint(3, 8)), today)
+        done = min(_workday_after(accepted_on, rng.randint(2, min(8, limit - 3))), today)
         with step(done, 15):
             findings = (
                 "经调取平台订单轨迹并走访现场，事故发生时该人员正在执行平台订单，事故经过与报案一致。"
@@ -374,14 +382,13 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             investigation.submit(
                 session, insurer, task.id, recommendation="confirm" if covered else "not_confirm", reason=findings
             )
-    limit = 7 if case.simple else 30
     decide_by = workdays.add_working_days(accepted_on, limit)
-    decided_on = min(
+    planned = (
         _workday_after(accepted_on, rng.randint(4, limit - 1))
         if rng.random() < 0.9
-        else decide_by + dt.timedelta(days=3),
-        today,
+        else decide_by + dt.timedelta(days=3)
     )
+    decided_on = min(max(planned, _workday_after(done, 1)), today)  # after the insurer's findings
     outcome = "not_confirmed" if target in ("not_confirmed", "appealed") else "confirmed"
     with step(decided_on, 16):
         code = (
