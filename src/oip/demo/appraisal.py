@@ -192,6 +192,7 @@ def cases(session: Session, rng: random.Random, share: float = 0.45) -> dict[str
                     case.id,
                     applicant=rng.choice(["worker", "worker", "platform"]),
                     treatment_ended_on=ended,
+                    statement=DEMO_STATEMENT,
                 )
             if plan != "applied":
                 accepted = applied + dt.timedelta(days=rng.randint(1, 3))
