@@ -176,3 +176,36 @@ def test_pages_carry_no_bare_codes_in_labels(client, as_user):
         text = re.sub(r"<[^>]+>", " ", without_muted)
         assert not re.search(r"\b[SXRF]\d\b", text)
         assert not re.search(r"\b(confirmed|not_confirmed|situation|exclusion|pending|overturned|litigation)\b", text)
+
+
+def test_a_passed_appeal_window_reads_as_ready_to_close(client, as_user):
+    """The appeal window is the applicant's, not the office's: once it has passed the case page says the
+    case may be closed, not that something is overdue."""
+    import datetime as dt
+
+    from oip.cases import service
+    from oip.cases.models import Case, Decision
+    from oip.core import audit, clock
+    from oip.core.db import session_scope
+    from tests.cases.conftest import make_case
+
+    cid = make_case(
+        to="accepted", accepted_on=dt.date(2025, 9, 30), occurred_at=dt.datetime(2025, 9, 29, 10, tzinfo=clock.SHANGHAI)
+    )
+    with session_scope() as s:
+        case = s.get(Case, cid)
+        s.add(
+            Decision(
+                case_id=cid,
+                round=1,
+                outcome="confirmed",
+                code_kind="situation",
+                code="S1",
+                reasoning="x",
+                decided_on=dt.date(2025, 10, 15),
+            )
+        )
+        service.transition(s, audit.SystemActor(label="test"), case, "confirm", on=dt.date(2025, 10, 15))
+    as_user("qx_hrss")
+    page = client.get(f"/cases/{cid}").text
+    assert 'data-testid="window-passed"' in page and "已届满，可以结案" in page
