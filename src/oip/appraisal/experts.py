@@ -21,8 +21,8 @@ from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
 from oip.core.pagination import Page
+from oip.core.validation import clean_text
 from oip.platforms.models import Platform
-from oip.platforms.service import clean_text
 from oip.reference.models import Region
 from oip.workers.models import Person
 from oip.workers.service import ID_CTX, visible_accounts

@@ -25,6 +25,7 @@ from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.pagination import page_count, page_window
+from oip.core.validation import from_form
 from oip.core.web import DB, TransactionRoute
 from oip.platforms.models import Platform
 from oip.platforms.scope import admitted
@@ -133,7 +134,7 @@ def expert_create(
 ):
     values = _fields(form)
     try:
-        body = S.from_form(S.ExpertIn, values)
+        body = from_form(S.ExpertIn, values)
         e = experts.create_expert(db, p, **body.model_dump())
     except DomainError as err:
         db.rollback()

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from oip.appraisal import specialties
 from oip.appraisal.experts import TIE_KINDS
 from oip.appraisal.models import Expert, ExpertTie
-from oip.core.errors import DomainError
-from oip.core.validation import register_labels, translate
+from oip.core.validation import register_labels
 
 FIELD_LABELS = {
     "name": "姓名",
@@ -31,16 +28,6 @@ FIELD_LABELS = {
     "tie_id": "回避关系编号",
 }
 register_labels(FIELD_LABELS)
-
-
-def from_form(model: type[BaseModel], data: Mapping[str, Any]):
-    """Validate an HTML form with a model: empty inputs count as not given."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v not in ("", None)})
-    except ValidationError as exc:
-        first = translate(exc.errors())[0]
-        names = [x for x in first["loc"] if isinstance(x, str)]
-        raise DomainError(first["msg"], field=names[-1] if names else None) from None
 
 
 class _In(BaseModel):

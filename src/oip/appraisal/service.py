@@ -30,7 +30,7 @@ from oip.cases.models import Case
 from oip.cases.scope import case_condition
 from oip.core import audit, clock, workdays
 from oip.core.errors import Conflict, DomainError, Forbidden, IllegalTransition
-from oip.platforms.service import clean_text
+from oip.core.validation import clean_text
 from oip.reference import calendar, parameters
 from oip.workers.models import Person
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from oip.cases import deadlines, parameters as CP, rules, service
 from oip.cases.models import Appeal, Case, CaseCode, CaseSuspension, Decision, InvestigationTask
-from oip.core import clock, workdays
+from oip.core import clock, validation, workdays
 from oip.core.errors import Conflict, DomainError, NotFound
 from oip.reference import parameters
 
@@ -73,12 +73,7 @@ MAX_REASONING = 20000
 
 
 def _text(value: str | None, field: str, label: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise DomainError(f"请填写{label}", field=field)
-    if len(text) > limit:
-        raise DomainError(f"{label}过长（最多 {limit} 字）", field=field)
-    return text
+    return validation.clean_text(value, field, label, limit, required=required)
 
 
 def _day(

@@ -8,10 +8,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from oip.core.errors import DomainError
-from oip.core.validation import register_labels, translate
+from oip.core import validation
+from oip.core.validation import register_labels
 
 # Labels of this part's forms. Only names no other domain uses go to the app-wide registry (which the
 # API's validation messages read); generic ones (code, kind, note …) stay local to the page forms.
@@ -90,17 +90,5 @@ class CloseIn(_In):
 
 
 def from_form(model: type[BaseModel], data: Mapping[str, Any]):
-    """Validate an HTML form with a model: empty inputs count as not given; the first problem becomes
-    a DomainError naming the field (shown in the panel of the form)."""
-    try:
-        return model.model_validate(
-            {k: v for k, v in data.items() if k != "csrf_token" and isinstance(v, str) and v.strip() != ""}
-        )
-    except ValidationError as exc:
-        first = translate(exc.errors())[0]
-        names = [x for x in first["loc"] if isinstance(x, str)]
-        field = names[-1] if names else None
-        msg = first["msg"]
-        if field in LABELS:  # the label of this form, whatever another domain calls the same name
-            msg = f"{LABELS[field]}：{msg.split('：', 1)[-1]}"
-        raise DomainError(msg, field=field) from None
+    """A form of the decision part, validated with its own labels (oip.core.validation.from_form)."""
+    return validation.from_form(model, data, LABELS)

@@ -25,7 +25,8 @@ from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
-from oip.core.web import DB, TransactionRoute
+from oip.core.validation import from_form
+from oip.core.web import DB, TransactionRoute, form_text
 from oip.platforms.models import Platform, names_only
 from oip.reference import parameters
 from oip.reference.models import Region
@@ -48,10 +49,6 @@ layout.register_nav(
 
 async def form_data(request: Request) -> FormData:
     return await request.form()
-
-
-def _text_fields(form: FormData) -> dict[str, str]:
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def _version(form: FormData) -> int | None:
@@ -140,7 +137,7 @@ def _submit_report(request: Request, db: Session, p: Principal, values: dict[str
     try:
         if not data.get("platform_account_id"):
             raise DomainError("请选择或填写平台账号", field="platform_account_id")
-        body = S.from_form(S.ReportIn, data)
+        body = from_form(S.ReportIn, data)
         fields = body.model_dump()
         fields["occurred_at"] = intake.parse_occurred_at(body.occurred_at, naive_in_beijing=True)
         out = intake.report(db, p, **fields)
@@ -166,7 +163,7 @@ def report_create(
 ):
     if p.role.scope == "self":
         return RedirectResponse("/me/cases/new", status_code=303)
-    return _submit_report(request, db, p, _text_fields(form))
+    return _submit_report(request, db, p, form_text(form))
 
 
 @pages.get("/me/cases/new")
@@ -185,7 +182,7 @@ def my_report_create(
 ):
     if p.role.scope != "self":
         return RedirectResponse("/cases/new", status_code=303)
-    return _submit_report(request, db, p, _text_fields(form))
+    return _submit_report(request, db, p, form_text(form))
 
 
 # ---- the intake panel on the case page -------------------------------------------------------------
@@ -287,7 +284,7 @@ def merge(
     db: Session = DB,
 ):
     def run():
-        body = S.from_form(S.MergeIn, {"into_case_id": form.get("into_case_id"), "version": form.get("version")})
+        body = from_form(S.MergeIn, {"into_case_id": form.get("into_case_id"), "version": form.get("version")})
         intake.merge(db, p, case_id, into_case_id=body.into_case_id, version=body.version)
 
     return _step(request, db, p, case_id, run)
@@ -313,7 +310,7 @@ def application(
     db: Session = DB,
 ):
     def run():
-        body = S.from_form(S.ApplicationIn, _text_fields(form))
+        body = from_form(S.ApplicationIn, form_text(form))
         intake.apply(db, p, case_id, **body.model_dump())
 
     return _step(request, db, p, case_id, run)
@@ -358,7 +355,7 @@ def correction(
         codes = [c for c in form.getlist("items") if isinstance(c, str) and c]
         notes = {c: str(form.get(f"note_{c}") or "") for c in codes}
         issued = form.get("issued_on")
-        body = S.from_form(
+        body = from_form(
             S.CorrectionIn,
             {
                 "items": [{"requirement": c, "note": notes[c]} for c in codes],
@@ -387,7 +384,7 @@ def fulfil(
     db: Session = DB,
 ):
     def run():
-        body = S.from_form(S.FulfilIn, _text_fields(form))
+        body = from_form(S.FulfilIn, form_text(form))
         intake.fulfil_correction(db, p, case_id, fulfilled_on=body.fulfilled_on, version=body.version)
 
     return _step(request, db, p, case_id, run)
@@ -402,7 +399,7 @@ def acceptance(
     db: Session = DB,
 ):
     def run():
-        body = S.from_form(S.AcceptanceIn, _text_fields(form))
+        body = from_form(S.AcceptanceIn, form_text(form))
         intake.accept(db, p, case_id, **body.model_dump())
 
     return _step(request, db, p, case_id, run)
@@ -417,7 +414,7 @@ def refusal(
     db: Session = DB,
 ):
     def run():
-        body = S.from_form(S.RefusalIn, _text_fields(form))
+        body = from_form(S.RefusalIn, form_text(form))
         intake.refuse(db, p, case_id, **body.model_dump())
 
     return _step(request, db, p, case_id, run)

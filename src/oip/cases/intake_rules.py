@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 
+from oip.core import validation
 from oip.core.errors import DomainError
 
 KIND_NAMES = {"injury": "受伤", "death": "死亡", "missing": "下落不明"}
@@ -127,13 +128,8 @@ def check_correction_items(
 
 
 def clean_text(value: object, field: str, label: str, *, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise DomainError(f"请填写{label}", field=field)
-    limit = TEXT_LIMITS.get(field, 4000)
-    if len(text) > limit:
-        raise DomainError(f"{label}不能超过 {limit} 个字", field=field)
-    return text
+    """Free text of a report or an application, within its field's limit (TEXT_LIMITS)."""
+    return validation.clean_text(value, field, label, TEXT_LIMITS.get(field, 4000), required=required)
 
 
 def check_kind(kind: str) -> str:

@@ -38,6 +38,7 @@ from oip.core import clock, uploads, workdays
 from oip.core.errors import Conflict, DomainError, IllegalTransition
 from oip.core.ids import mask_name
 from oip.core.pagination import Page
+from oip.core.validation import clean_text as _text
 from oip.insurers import service as insurers
 from oip.insurers.models import InsurerContract
 from oip.reference import calendar, parameters
@@ -68,15 +69,6 @@ EVIDENCE_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "
 
 
 # ---- small helpers -------------------------------------------------------------------------------
-
-
-def _text(value: Any, field: str, label: str, maxlen: int, *, required: bool = False) -> str:
-    v = "" if value is None else str(value).strip()
-    if required and not v:
-        raise DomainError(f"请填写{label}", field=field)
-    if len(v) > maxlen:
-        raise DomainError(f"{label}不能超过 {maxlen} 个字符", field=field)
-    return v
 
 
 def city_of(session: Session, county_code: str) -> str:

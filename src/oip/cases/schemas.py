@@ -7,14 +7,11 @@ Each part of the case adds its own models below its heading."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from oip.core.errors import DomainError
-from oip.core.validation import FIELD_LABELS, register_labels, translate
+from oip.core.validation import FIELD_LABELS, register_labels
 
 LABELS = {
     "platform_account_id": "平台账号",
@@ -48,17 +45,6 @@ LABELS = {
 }
 # Labels are shared by every domain: add ours, never rename another domain's field.
 register_labels({k: v for k, v in LABELS.items() if k not in FIELD_LABELS})
-
-
-def from_form(model: type[BaseModel], data: Mapping[str, Any]):
-    """Validate an HTML form with a model: empty inputs count as not given; the first problem
-    becomes a DomainError naming the field."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v not in ("", None)})
-    except ValidationError as exc:
-        first = translate(exc.errors())[0]
-        names = [x for x in first["loc"] if isinstance(x, str)]
-        raise DomainError(first["msg"], field=names[-1] if names else None) from None
 
 
 class _In(BaseModel):

@@ -49,3 +49,45 @@ def translate(errors: list[dict]) -> list[dict]:
         loc = tuple(e.get("loc", ()))
         out.append({**e, "loc": loc, "msg": f"{_label(loc)}：{_MESSAGES.get(e.get('type'), e.get('msg'))}"})
     return out
+
+
+# ---- forms and free text: one home for every domain ----------------------------------------------------
+
+
+def from_form(model, data, labels: dict[str, str] | None = None):
+    """Validate an HTML form with a pydantic ``model``: empty inputs (and the CSRF field) count as not
+    given; the first problem becomes a DomainError naming the field, in Chinese — with the form's own
+    label for the field when ``labels`` has one (another domain may call the same name otherwise)."""
+    from pydantic import ValidationError
+
+    from oip.core.errors import DomainError
+
+    try:
+        return model.model_validate(
+            {
+                k: v
+                for k, v in data.items()
+                if k != "csrf_token" and v is not None and not (isinstance(v, str) and v.strip() == "")
+            }
+        )
+    except ValidationError as exc:
+        first = translate(exc.errors())[0]
+        names = [x for x in first["loc"] if isinstance(x, str)]
+        field = names[-1] if names else None
+        msg = first["msg"]
+        if labels and field in labels:
+            msg = f"{labels[field]}：{msg.split('：', 1)[-1]}"
+        raise DomainError(msg, field=field) from None
+
+
+def clean_text(value: object, field: str, label: str, maxlen: int = 4000, *, required: bool = False) -> str:
+    """Free text as typed, trimmed: a DomainError naming the field when it is required and empty or
+    longer than ``maxlen`` characters."""
+    from oip.core.errors import DomainError
+
+    v = "" if value is None else str(value).strip()
+    if required and not v:
+        raise DomainError(f"请填写{label}", field=field)
+    if len(v) > maxlen:
+        raise DomainError(f"{label}不能超过 {maxlen} 个字符", field=field)
+    return v

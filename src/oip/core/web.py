@@ -118,3 +118,8 @@ async def in_transaction(fn: Callable[..., T], db: Session, *args: Any) -> T:
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def form_text(form) -> dict[str, str]:
+    """The text fields of a posted form (files and the CSRF token left out)."""
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}

@@ -28,10 +28,10 @@ from oip.auth.service import Principal
 from oip.core import audit
 from oip.core.errors import Conflict, DomainError, IllegalTransition
 from oip.core.pagination import Page
+from oip.core.validation import clean_text
 from oip.insurers import rules
 from oip.insurers.models import InsurerContract, InsurerContractCity
 from oip.insurers.scope import contract_condition
-from oip.platforms.service import clean_text
 from oip.reference.models import Region
 
 _LOCK_KEY = 0x0A0D30  # pg_advisory_xact_lock: one writer of the register at a time

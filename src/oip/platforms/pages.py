@@ -18,7 +18,8 @@ from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError
 from oip.core.layout import render
-from oip.core.web import DB, TransactionRoute
+from oip.core.validation import from_form
+from oip.core.web import DB, TransactionRoute, form_text
 from oip.platforms import admission, rates, schemas as S, service
 from oip.platforms.models import Admission, Platform
 from oip.platforms.scope import admitted, platform_condition
@@ -79,10 +80,6 @@ COMMENT_HINTS = {
 
 async def form_data(request: Request) -> FormData:
     return await request.form()
-
-
-def _text_fields(form: FormData) -> dict[str, str]:
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def _uploads(form: FormData) -> list[admission.Upload]:
@@ -148,9 +145,9 @@ def platform_create(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    values = _text_fields(form)
+    values = form_text(form)
     try:
-        body = S.from_form(S.PlatformCreate, values)
+        body = from_form(S.PlatformCreate, values)
         plat = service.create_platform(db, p, **body.model_dump())
     except DomainError as e:
         db.rollback()
@@ -193,7 +190,7 @@ def platform_detail(
 def platform_edit(
     code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
 ):
-    values = _text_fields(form)
+    values = form_text(form)
     changes = {k: values.get(k, "") for k in service.DETAIL_FIELDS if k != "contact_phone"}
     if values.get("contact_phone", "").strip():  # blank: keep the number on file
         changes["contact_phone"] = values["contact_phone"]
@@ -205,7 +202,7 @@ def platform_edit(
 def platform_add_name(
     code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
 ):
-    body = S.from_form(S.NameIn, _text_fields(form))
+    body = from_form(S.NameIn, form_text(form))
     service.add_name(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=name")
 
@@ -214,7 +211,7 @@ def platform_add_name(
 def platform_add_rate(
     code: str, p: Principal = Depends(Require(P.PLATFORM_WRITE)), form: FormData = Depends(form_data), db: Session = DB
 ):
-    body = S.from_form(S.RateIn, _text_fields(form))
+    body = from_form(S.RateIn, form_text(form))
     service.add_rate(db, p, code, **body.model_dump())
     return _redirect(f"/platforms/{code}?done=rate")
 
@@ -249,7 +246,7 @@ def platform_credential_create(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    return _secret_page(request, db, p, code, _text_fields(form).get("label", ""), f"/platforms/{code}#credentials")
+    return _secret_page(request, db, p, code, form_text(form).get("label", ""), f"/platforms/{code}#credentials")
 
 
 @pages.post("/platforms/{code}/credentials/{client_id}/revoke")
@@ -287,7 +284,7 @@ def portal_credential_create(
     db: Session = DB,
 ):
     plat = _own(db, p)
-    return _secret_page(request, db, p, plat.code, _text_fields(form).get("label", ""), "/portal/credentials")
+    return _secret_page(request, db, p, plat.code, form_text(form).get("label", ""), "/portal/credentials")
 
 
 @pages.post("/portal/credentials/{client_id}/revoke")
@@ -345,9 +342,9 @@ def admission_apply(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    values = _text_fields(form)
+    values = form_text(form)
     try:
-        body = S.from_form(S.ApplicationIn, values)
+        body = from_form(S.ApplicationIn, values)
         adm = admission.apply(db, p, **body.model_dump(exclude={"attachments"}), attachments=_uploads(form))
     except DomainError as e:
         db.rollback()
@@ -410,7 +407,7 @@ def admission_act(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    body = S.from_form(S.ActionIn, _text_fields(form))
+    body = from_form(S.ActionIn, form_text(form))
     admission.act(db, p, admission_id, action, body.step(), _uploads(form))
     return _redirect(f"/admissions/{admission_id}?done={action}")
 
@@ -422,7 +419,7 @@ def admission_objection(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    body = S.from_form(S.ObjectionIn, _text_fields(form))
+    body = from_form(S.ObjectionIn, form_text(form))
     admission.record_objection(
         db, p, admission_id, **body.model_dump(exclude={"attachments"}), attachments=_uploads(form)
     )
@@ -437,7 +434,7 @@ def admission_resolve(
     form: FormData = Depends(form_data),
     db: Session = DB,
 ):
-    body = S.from_form(S.ResolutionIn, _text_fields(form))
+    body = from_form(S.ResolutionIn, form_text(form))
     admission.resolve_objection(
         db, p, admission_id, objection_id, **body.model_dump(exclude={"attachments"}), attachments=_uploads(form)
     )

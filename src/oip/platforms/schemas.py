@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from oip.core.errors import DomainError
-from oip.core.validation import register_labels, translate
+from oip.core.validation import register_labels
 from oip.platforms import admission as adm_rules, phasing, rates, service
 from oip.platforms.models import Admission, AdmissionStep, Attachment, NoticeObjection, Platform
 from oip.reference.models import Industry, Region
@@ -60,17 +58,6 @@ FIELD_LABELS = {
 }
 
 register_labels(FIELD_LABELS)
-
-
-def from_form(model: type[BaseModel], data: Mapping[str, Any]):
-    """Validate an HTML form with a model: empty inputs count as not given; the first problem
-    becomes a DomainError naming the field."""
-    try:
-        return model.model_validate({k: v for k, v in data.items() if v not in ("", None)})
-    except ValidationError as exc:
-        first = translate(exc.errors())[0]
-        names = [x for x in first["loc"] if isinstance(x, str)]
-        raise DomainError(first["msg"], field=names[-1] if names else None) from None
 
 
 # ---- in ------------------------------------------------------------------------------------------

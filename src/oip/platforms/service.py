@@ -30,6 +30,7 @@ from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_phone, parse_mobile, parse_uscc
+from oip.core.validation import clean_text
 from oip.platforms.models import Platform, PlatformName, PlatformRate, PlatformRegion
 from oip.platforms.rates import BASE_MAX
 from oip.platforms.scope import admitted, platform_condition
@@ -112,15 +113,6 @@ def yuan_str(amount: Decimal | None) -> str | None:
 
 
 # ---- validation ----------------------------------------------------------------------------------
-
-
-def clean_text(value: Any, field: str, label: str, maxlen: int, *, required: bool = False) -> str:
-    v = "" if value is None else str(value).strip()
-    if required and not v:
-        raise DomainError(f"请填写{label}", field=field)
-    if len(v) > maxlen:
-        raise DomainError(f"{label}不能超过 {maxlen} 个字符", field=field)
-    return v
 
 
 def _code(session: Session, code: Any) -> str:
