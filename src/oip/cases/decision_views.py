@@ -128,7 +128,7 @@ def decision_part(session: Session, p: Principal, case: Case) -> dict[str, Any]:
     handle = p.can(P.CASE_HANDLE)
     windows = D.appeal_windows(session, case) if case.state in ("confirmed", "not_confirmed", "refused") else None
     pending = next((a for a in apps if a.outcome == "pending"), None)
-    examining = rules.examining(case.state) or case.state in ("suspended", "correction")
+    examining = case.state in rules.CLOCK_STATES
     return {
         "state": case.state,
         "state_name": rules.STATE_NAMES[case.state],

@@ -20,6 +20,7 @@ from oip.cases import rules, service
 from oip.cases.models import Case
 from oip.cases.scope import case_condition
 from oip.core import clock, layout
+from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.pagination import page_count, page_window
 from oip.core.web import DB, TransactionRoute
@@ -145,8 +146,6 @@ def case_page(request: Request, case_id: int, p: Principal = Depends(Require(P.C
 def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
     """进展与下一步: where the case stands, what is missing, what comes next and by when — in plain
     words, for everyone who may see the case (first of all the worker and the platform)."""
-    from sqlalchemy import select as _select
-
     from oip.cases import guide
     from oip.cases.models import CaseCode, CaseSuspension, CorrectionNotice, InvestigationTask
 
@@ -159,8 +158,9 @@ def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None
     try:
         limits = service.application_limits(db, case)
         facts.update(platform_due=limits.platform_due, worker_due=limits.worker_due)
-    except Exception:  # noqa: BLE001 — a year without a holiday arrangement: the dates stay unsaid
-        pass
+    except DomainError as e:  # a year without a holiday arrangement: the dates stay unsaid
+        if not service.calendar_gap(e):
+            raise
     d = service.current_decision(db, case)
     if d is not None:
         facts["decided_on"] = d.decided_on
@@ -172,12 +172,12 @@ def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None
     if case.state in ("confirmed", "not_confirmed", "refused"):
         facts["appeal_due"] = case.next_due
     notice = db.scalar(
-        _select(CorrectionNotice).where(CorrectionNotice.case_id == case.id, CorrectionNotice.fulfilled_on.is_(None))
+        select(CorrectionNotice).where(CorrectionNotice.case_id == case.id, CorrectionNotice.fulfilled_on.is_(None))
     )
     if notice is not None:
         facts["missing"] = [i.get("name") or i.get("requirement") for i in notice.items]
     susp = db.scalar(
-        _select(CaseSuspension).where(
+        select(CaseSuspension).where(
             CaseSuspension.case_id == case.id,
             CaseSuspension.ended_on.is_(None),
             CaseSuspension.reason_kind != "correction",
@@ -186,9 +186,7 @@ def _guide_panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None
     facts["suspension_reason"] = susp.reason if susp is not None else None
     facts["investigating"] = (
         db.scalar(
-            _select(InvestigationTask.id).where(
-                InvestigationTask.case_id == case.id, InvestigationTask.status == "open"
-            )
+            select(InvestigationTask.id).where(InvestigationTask.case_id == case.id, InvestigationTask.status == "open")
         )
         is not None
     )

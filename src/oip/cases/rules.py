@@ -171,6 +171,6 @@ def keeps_previous(state: str | None, action: str) -> bool:
     return TRANSITIONS.get((state, action)) in ("correction", "suspended", "appealed", "merged")  # type: ignore[arg-type]
 
 
-def examining(state: str) -> bool:
-    """The decision clock runs (or stands, while suspended or waiting for materials after acceptance)."""
-    return state in _EXAMINING
+# The states in which the decision clock is kept (running, or standing while suspended or waiting for
+# materials after acceptance).
+CLOCK_STATES = ("accepted", "investigating", "suspended", "correction")

@@ -21,12 +21,16 @@ from sqlalchemy.orm import Session, lazyload, selectinload
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
 from oip.cases import deadlines, parameters as CP, rules
-from oip.cases.models import Appeal, Case, CaseEvent, CaseSuspension, CorrectionNotice, Decision
-from oip.cases.scope import case_condition
+from oip.cases.models import Appeal, Case, CaseEvent, CaseReport, CaseSuspension, CorrectionNotice, Decision, Letter
+from oip.cases.scope import case_condition, sees_full_name
 from oip.core import audit, clock, workdays
 from oip.core.errors import Conflict, DomainError
+from oip.core.ids import mask_name
+from oip.core.pagination import page_count
+from oip.platforms.models import Platform
 from oip.reference import calendar, parameters
 from oip.reference.models import Region
+from oip.workers.models import Person, PlatformAccount
 
 audit.register_actions({f"case.{a}": n for a, n in rules.ACTION_NAMES.items()})
 audit.register_actions({"case.view": "查看职业伤害案件", "case.note": "案件办理记录"})
@@ -248,8 +252,6 @@ def appeal_window_start(session: Session, case: Case) -> tuple[dt.date, bool] | 
     """The day the appeal periods run from, and whether it is the day the letter was served: the law
     counts from receipt (行政复议法 art. 20), so once the decision's (or refusal's) letter is recorded
     as served, from that day; until then from the day of the act. None before any decision."""
-    from oip.cases.models import Letter
-
     acted = last_decided_on(session, case)
     if acted is None:
         return None
@@ -286,9 +288,6 @@ for _wait, _fn in {
     register_due(_wait, _fn)
 
 
-_CLOCK_STATES = ("accepted", "investigating", "suspended", "correction")
-
-
 def calendar_gap(e: DomainError) -> bool:
     """The error of a deadline that falls in a year whose holiday arrangement is not loaded."""
     return e.field == "calendar"
@@ -300,7 +299,7 @@ def refresh_dues(session: Session, case: Case) -> None:
     arrangement nobody has loaded stays empty (the case view says why) instead of failing the step."""
     session.flush()
     calendar.refresh(session)
-    if case.clock_from is not None and case.state in _CLOCK_STATES:
+    if case.clock_from is not None and case.state in rules.CLOCK_STATES:
         try:
             c = decision_clock(session, case)
             case.decision_due = c.due if c else None
@@ -319,14 +318,13 @@ def refresh_dues(session: Session, case: Case) -> None:
 
 
 def due_problem(session: Session, case: Case) -> str | None:
-    """Why an open case has no due date, if a calendar gap is the reason (shown on the case)."""
+    """Why the date the open state waits on is empty, if a calendar gap is the reason."""
     wait = rules.WAITS_ON.get(case.state)
     fn = _DUE.get(wait) if wait else None
+    if fn is None or case.next_due is not None:
+        return None
     try:
-        if case.clock_from is not None and case.state in _CLOCK_STATES:
-            decision_clock(session, case)
-        if fn:
-            fn(session, case)
+        fn(session, case)
     except DomainError as e:
         if calendar_gap(e):
             return e.reason
@@ -380,9 +378,6 @@ audit.register_actions({"case.list": "查询职业伤害案件列表"})
 
 def _names(session: Session, cases: list[Case]) -> dict[str, dict]:
     """Persons, platforms, accounts and regions of a page of cases, in one query each."""
-    from oip.platforms.models import Platform
-    from oip.workers.models import Person, PlatformAccount
-
     # Only the rows themselves (and the platforms' names): the models' eager relationships (a person's
     # accounts, each with its platform and that platform's rates, floats, regions …) would otherwise
     # cost a dozen queries a page (bench/case_worklist.py).
@@ -445,8 +440,6 @@ def _place(regions: dict, code: str) -> str:
 def summary(p: Principal, case: Case, names: dict[str, dict], today: dt.date) -> dict[str, Any]:
     """One line of a case list (and the head of the case view): names, not codes; personal data as
     the viewer may see it."""
-    from oip.core.ids import mask_name
-
     person = names["persons"].get(case.person_id)
     platform = names["platforms"].get(case.platform_id)
     account = names["accounts"].get(case.platform_account_id)
@@ -465,7 +458,7 @@ def summary(p: Principal, case: Case, names: dict[str, dict], today: dt.date) ->
         "platform_code": platform.code if platform is not None else None,
         "platform_name": platform.display_name(today) if platform is not None else None,
         "account_id": account.account_id if account is not None else None,
-        "worker_name": name if sees_full_name_of(p) else mask_name(name),
+        "worker_name": name if sees_full_name(p) else mask_name(name),
         "id_masked": person.id_masked if person is not None else None,
         "reported_on": case.reported_on.isoformat(),
         "accepted_on": case.accepted_on.isoformat() if case.accepted_on else None,
@@ -478,25 +471,20 @@ def summary(p: Principal, case: Case, names: dict[str, dict], today: dt.date) ->
     }
 
 
-def sees_full_name_of(p: Principal) -> bool:
-    from oip.cases.scope import sees_full_name
-
-    return sees_full_name(p)
-
-
 def describe(session: Session, p: Principal, case: Case) -> dict[str, Any]:
     """The whole case for ``GET /api/v1/cases/{id}`` and the case page (audited as a read of the
     person's data by the caller)."""
     today = clock.today()
     names = _names(session, [case])
     out = summary(p, case, names, today)
-    problem = due_problem(session, case)
+    problem = None
     try:
         c = decision_clock(session, case, today)
     except DomainError as e:
         if not calendar_gap(e):
             raise
-        c = None
+        c, problem = None, e.reason
+    problem = problem or due_problem(session, case)
     d = current_decision(session, case)
     due = due_status(session, case, today)
     out.update(
@@ -580,8 +568,6 @@ def list_cases(
     size: int = LIST_PAGE,
 ) -> tuple[list[dict[str, Any]], int]:
     """Cases in the actor's scope, the most urgent first (the date they wait on), one page."""
-    from oip.core.pagination import page_count
-
     today = clock.today()
     cond = [case_condition(actor), *_bucket_condition(bucket, today)]
     if state:
@@ -658,8 +644,6 @@ def open_case(
 ) -> tuple[Case, Any]:
     """A new case from a report (inputs already checked by the caller, oip.cases.intake): the case
     row, the report, the ``report`` step on the timeline and its audit event."""
-    from oip.cases.models import CaseReport
-
     now = clock.now()
     case = Case(
         number="",
