@@ -282,6 +282,14 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             report.case_id = case.id
             dup.merged_into_id = case.id
             service.transition(session, officer, dup, "merge", note=f"与案件 {case.number} 为同一事故，并案办理")
+            service.record_event(
+                session,
+                officer,
+                case,
+                "merge_in",
+                note=f"案件 {dup.number} 的报案并入本案",
+                detail={"from_case_id": dup.id, "from_number": dup.number},
+            )
         return
     if target == "applied":
         return
