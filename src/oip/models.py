@@ -13,6 +13,17 @@ import oip.exchange.parameters  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
 from oip.appraisal.models import Appraisal, AppraisalDraw, Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401
+from oip.benefits.models import (  # noqa: F401
+    Bill,
+    Claim,
+    Dependant,
+    Determination,
+    DeterminationLine,
+    EligibilityConfirmation,
+    MonthlyBenefit,
+    MonthlyRate,
+    Payable,
+)
 from oip.cases.models import (  # noqa: F401
     Appeal,
     Case,
@@ -31,6 +42,7 @@ from oip.core.db import Base  # noqa: F401
 from oip.exchange.models import ExchangeMessage, Notification, OutboxItem  # noqa: F401
 from oip.insurers.models import InsurerContract, InsurerContractCity  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
+from oip.payments.models import BankFile, PayeeAccount, PaymentBatch, PaymentLine  # noqa: F401
 from oip.platforms.models import (  # noqa: F401  # noqa: F401
     Admission,
     AdmissionStep,

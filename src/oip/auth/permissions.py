@@ -44,6 +44,16 @@ CASE_APPLY = "case.apply"  # apply for confirmation, upload materials
 CASE_HANDLE = "case.handle"  # accept or refuse, correction notices, suspensions, merges, investigation tasks
 CASE_DECIDE = "case.decide"  # the confirmation decision, appeals
 CASE_INVESTIGATE = "case.investigate"  # an insurer's investigation tasks
+BENEFIT_QUOTE = "benefit.quote"  # trial calculation of benefits without a case (试算)
+BENEFIT_READ = "benefit.read"  # determinations, claims, monthly benefits and payables in scope
+BENEFIT_DETERMINE = (
+    "benefit.determine"  # calculate and submit determinations, check claims, dependants, monthly benefits
+)
+BENEFIT_APPROVE = "benefit.approve"  # approve determinations (not one's own; within the role's limit)
+PAYEE_MANAGE = "payee.manage"  # register and change payee bank accounts (with a reason, audited)
+PAYMENT_READ = "payment.read"  # payment batches, lines and bank files in scope
+PAYMENT_MANAGE = "payment.manage"  # make batches, send them to the bank, import results, record reversals
+PAYMENT_APPROVE = "payment.approve"  # approve a payment batch (not one's own; within the role's limit)
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -79,6 +89,14 @@ ALL_PERMISSIONS = [
     CASE_HANDLE,
     CASE_DECIDE,
     CASE_INVESTIGATE,
+    BENEFIT_QUOTE,
+    BENEFIT_READ,
+    BENEFIT_DETERMINE,
+    BENEFIT_APPROVE,
+    PAYEE_MANAGE,
+    PAYMENT_READ,
+    PAYMENT_MANAGE,
+    PAYMENT_APPROVE,
 ]
 
 PERMISSION_NAMES = {
@@ -115,6 +133,14 @@ PERMISSION_NAMES = {
     CASE_HANDLE: "受理、补正告知、中止、并案、委托调查",
     CASE_DECIDE: "作出职业伤害确认结论、登记复议诉讼",
     CASE_INVESTIGATE: "办理受托调查核实任务",
+    BENEFIT_QUOTE: "待遇试算",
+    BENEFIT_READ: "查看待遇核定、费用申报与定期待遇",
+    BENEFIT_DETERMINE: "待遇核定（计算、调整、提交）、费用审核、定期待遇管理",
+    BENEFIT_APPROVE: "待遇核定复核审批（不得审批本人经办的核定）",
+    PAYEE_MANAGE: "登记和变更收款账户",
+    PAYMENT_READ: "查看待遇支付批次与银行回盘",
+    PAYMENT_MANAGE: "生成支付批次、报送银行、导入回盘、登记退汇",
+    PAYMENT_APPROVE: "支付批次复核审批（不得审批本人生成的批次）",
 }
 
 
@@ -144,6 +170,10 @@ _OFFICER_COMMON = (
 # reports and paper applications for people at their desks.
 _CASE_HRSS = (CASE_READ, CASE_REPORT, CASE_APPLY, CASE_HANDLE, CASE_DECIDE)
 _CASE_SI = (CASE_READ, CASE_REPORT, CASE_APPLY)
+# Social insurance agencies determine and pay benefits (待遇核定与支付); 人社 offices read them.
+_BENEFIT_SI = (BENEFIT_QUOTE, BENEFIT_READ, BENEFIT_DETERMINE, BENEFIT_APPROVE, PAYEE_MANAGE, PAYMENT_READ)
+_PAYMENT_SI = (PAYMENT_MANAGE, PAYMENT_APPROVE)
+_BENEFIT_HRSS = (BENEFIT_QUOTE, BENEFIT_READ)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -164,6 +194,7 @@ ROLES: dict[str, Role] = {
             NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
+            *_BENEFIT_HRSS,
         ),
         _r(
             "hrss_city",
@@ -174,6 +205,7 @@ ROLES: dict[str, Role] = {
             *_CASE_HRSS,
             APPRAISAL_READ,
             APPRAISAL_MANAGE,
+            *_BENEFIT_HRSS,
         ),
         _r(
             "hrss_county",
@@ -183,6 +215,7 @@ ROLES: dict[str, Role] = {
             *_OFFICER_COMMON,
             *_CASE_HRSS,
             APPRAISAL_READ,
+            *_BENEFIT_HRSS,
         ),
         _r(
             "si_region",
@@ -206,6 +239,8 @@ ROLES: dict[str, Role] = {
             NOTIFICATION_READ,
             INSURER_CONTRACT_MANAGE,
             *_CASE_SI,
+            *_BENEFIT_SI,
+            *_PAYMENT_SI,
         ),
         _r(
             "si_city",
@@ -217,6 +252,8 @@ ROLES: dict[str, Role] = {
             WORKER_REGISTER,
             APPRAISAL_READ,
             *_CASE_SI,
+            *_BENEFIT_SI,
+            *_PAYMENT_SI,
         ),
         _r(
             "si_county",
@@ -228,8 +265,19 @@ ROLES: dict[str, Role] = {
             WORKER_REGISTER,
             APPRAISAL_READ,
             *_CASE_SI,
+            *_BENEFIT_SI,
         ),
-        _r("finance", "财政部门", ["finance"], "region", PLATFORM_READ, PREMIUM_READ, INSURER_CONTRACT_READ),
+        _r(
+            "finance",
+            "财政部门",
+            ["finance"],
+            "region",
+            PLATFORM_READ,
+            PREMIUM_READ,
+            INSURER_CONTRACT_READ,
+            BENEFIT_READ,
+            PAYMENT_READ,
+        ),
         _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
         _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
         _r(
@@ -240,7 +288,7 @@ ROLES: dict[str, Role] = {
             PLATFORM_READ,
             ADMISSION_READ,
         ),
-        _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ),
+        _r("union", "工会组织", ["union"], "region", PLATFORM_READ, ADMISSION_READ, BENEFIT_QUOTE),
         _r(
             "insurer",
             "受托商业保险机构",
@@ -251,6 +299,7 @@ ROLES: dict[str, Role] = {
             INSURER_CONTRACT_READ,
             CASE_READ,
             CASE_INVESTIGATE,
+            BENEFIT_QUOTE,
         ),
         _r(
             "platform",
@@ -268,8 +317,20 @@ ROLES: dict[str, Role] = {
             CASE_READ,
             CASE_REPORT,
             CASE_APPLY,
+            BENEFIT_QUOTE,
         ),
-        _r("worker", "新就业形态人员", ["public"], "self", SELF_READ, CASE_READ, CASE_REPORT, CASE_APPLY),
+        _r(
+            "worker",
+            "新就业形态人员",
+            ["public"],
+            "self",
+            SELF_READ,
+            CASE_READ,
+            CASE_REPORT,
+            CASE_APPLY,
+            BENEFIT_QUOTE,
+            BENEFIT_READ,
+        ),
     ]
 }
 

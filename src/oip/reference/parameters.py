@@ -41,7 +41,10 @@ class Parameter(IdMixin, Base):
     changed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(Text, default="")
-    __table_args__ = (UniqueConstraint("key", "valid_from"),)
+    # "" applies everywhere; otherwise a region's code prefix ("45" Guangxi, "4501" 南宁, "450103"
+    # 青秀区): the most specific region with a value in force on the day wins.
+    region: Mapped[str] = mapped_column(String(6), default="", server_default="")
+    __table_args__ = (UniqueConstraint("key", "region", "valid_from"),)
 
 
 # ---- definitions ---------------------------------------------------------------------------------
@@ -56,6 +59,7 @@ class Definition:
     default: Any
     validate: Callable[[Any], Any]
     note: str
+    regional: bool = False  # may a region (city, county) have its own value?
 
 
 DEFINITIONS: dict[str, Definition] = {}
@@ -88,26 +92,58 @@ class Value:
     valid_from: dt.date
     valid_to: dt.date | None
     row_id: int | None
+    region: str = ""
 
     @property
     def version(self) -> str:
-        return f"{self.key}@{self.valid_from.isoformat()}" + ("" if self.row_id else "（默认值）")
+        return (
+            f"{self.key}@{self.valid_from.isoformat()}"
+            + (f"/{self.region}" if self.region else "")
+            + ("" if self.row_id else "（默认值）")
+        )
 
 
-def get_version(session: Session, key: str, day: dt.date) -> Value:
+def region_prefix(code: str | None) -> str:
+    """A region as parameters key it: "" (everywhere), or the code prefix of a province ("45"),
+    a city ("4501") or a county ("450103"). Accepts "450000", "450100", "45", "4501", "450103"."""
+    code = (code or "").strip()
+    if not code:
+        return ""
+    if not code.isdigit() or len(code) not in (2, 4, 6):
+        raise DomainError(f"行政区划代码“{code}”应为 2、4 或 6 位数字（如 45、4501、450103）", field="region")
+    if len(code) == 6 and code.endswith("0000"):
+        return code[:2]
+    if len(code) == 6 and code.endswith("00"):
+        return code[:4]
+    return code
+
+
+def _candidates(region_code: str | None) -> list[str]:
+    """The regions whose value could apply to ``region_code``, most specific first, then ""."""
+    p = region_prefix(region_code)
+    out = [p[:n] for n in (6, 4, 2) if len(p) >= n]
+    return [*dict.fromkeys(out), ""]
+
+
+def get_version(session: Session, key: str, day: dt.date, region_code: str | None = None) -> Value:
+    """The value of ``key`` in force on ``day`` for ``region_code`` (a county, city or province
+    code): the most specific region with a value in force on that day, else the value for
+    everywhere, else the built-in default."""
     d = definition(key)
     rows = list(session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)))
     if not rows:
         return Value(key, d.default, PILOT_START, None, None)
-    for r in reversed(rows):
-        if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to):
-            return Value(key, r.value, r.valid_from, r.valid_to, r.id)
+    candidates = _candidates(region_code) if d.regional else [""]
+    for region in candidates:
+        for r in reversed(rows):
+            if r.region == region and r.valid_from <= day and (r.valid_to is None or day <= r.valid_to):
+                return Value(key, r.value, r.valid_from, r.valid_to, r.id, r.region)
     raise DomainError(f"参数“{d.label}”（{key}）在 {day} 没有有效值", field=key)
 
 
-def get(session: Session, key: str, day: dt.date) -> Any:
-    """The value of ``key`` in force on ``day``."""
-    return get_version(session, key, day).value
+def get(session: Session, key: str, day: dt.date, region_code: str | None = None) -> Any:
+    """The value of ``key`` in force on ``day`` (for ``region_code``, when the parameter is regional)."""
+    return get_version(session, key, day, region_code).value
 
 
 def history(session: Session, keys: list[str] | None = None) -> list[Parameter]:
@@ -152,22 +188,34 @@ def ensure_defaults(session: Session, actor=audit.SYSTEM) -> list[str]:
     return added
 
 
-def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note: str) -> Parameter:  # noqa: A001
-    """A new value of ``key`` from ``valid_from``; the value before it ends the day before."""
+def set(  # noqa: A001
+    session: Session, actor, key: str, value: Any, valid_from: dt.date, note: str, region: str | None = None
+) -> Parameter:
+    """A new value of ``key`` from ``valid_from`` (for ``region``, a province, city or county code,
+    when the parameter is regional); the value before it, in the same region, ends the day before."""
     d = definition(key)
+    region = region_prefix(region)
+    if region and not d.regional:
+        raise DomainError(f"参数“{d.label}”（{key}）全区统一，不能按地区设置", field="region")
     if not isinstance(valid_from, dt.date):
         raise DomainError("生效日期应为日期（YYYY-MM-DD）", field="valid_from")
+    if valid_from < PILOT_START:
+        raise DomainError(f"生效日期不能早于试点开始日 {PILOT_START}", field="valid_from")
     note = (note or "").strip()
     if not note:
         raise DomainError("请填写调整说明（依据文号或理由）", field="note")
     value = d.validate(value)
     ensure_defaults(session, actor)
     rows = list(
-        session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from).with_for_update())
+        session.scalars(
+            select(Parameter)
+            .where(Parameter.key == key, Parameter.region == region)
+            .order_by(Parameter.valid_from)
+            .with_for_update()
+        )
     )
-    last = rows[-1]
-    if valid_from <= last.valid_from:
-        raise DomainError(f"生效日期应晚于现行值的生效日期 {last.valid_from}", field="valid_from")
+    if rows and valid_from <= rows[-1].valid_from:
+        raise DomainError(f"生效日期应晚于现行值的生效日期 {rows[-1].valid_from}", field="valid_from")
     before = None
     for r in rows:
         if r.valid_to is None or r.valid_to >= valid_from:
@@ -181,6 +229,7 @@ def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note
         changed_by=getattr(actor, "user_id", None),
         changed_at=clock.now(),
         note=note,
+        region=region,
     )
     session.add(row)
     session.flush()
@@ -189,8 +238,8 @@ def set(session: Session, actor, key: str, value: Any, valid_from: dt.date, note
         actor,
         "parameter.set",
         entity_type="parameter",
-        entity_id=key,
+        entity_id=key + (f"/{region}" if region else ""),
         before=before,
-        after={"value": value, "valid_from": valid_from, "note": note},
+        after={"value": value, "valid_from": valid_from, "note": note, "region": region},
     )
     return row
