@@ -232,15 +232,17 @@ def validate(inp: QuoteInput) -> None:
         if not _is_int(b.amount_fen) or not 0 <= b.amount_fen <= MAX_BILL_FEN:
             raise DomainError(
                 f"医疗费票据（medical_bills）第 {n} 张的金额（amount_fen）应为不小于 0 的整数（分）",
-                field="medical_bills",
+                field=f"medical_bills.{n - 1}.amount_fen",
             )
         if b.kind not in BILL_KINDS:
             raise DomainError(
-                f"医疗费票据（medical_bills）第 {n} 张的类别应为 medical、rehab 或 devices", field="medical_bills"
+                f"医疗费票据（medical_bills）第 {n} 张的类别（kind）应为 medical、rehab 或 devices",
+                field=f"medical_bills.{n - 1}.kind",
             )
         if not isinstance(b.in_catalogue, bool):
             raise DomainError(
-                f"医疗费票据（medical_bills）第 {n} 张的 in_catalogue 应为 true 或 false", field="medical_bills"
+                f"医疗费票据（medical_bills）第 {n} 张的 in_catalogue 应为 true 或 false",
+                field=f"medical_bills.{n - 1}.in_catalogue",
             )
     if inp.dependants and inp.kind == "injury":
         raise DomainError("供养亲属（dependants）只适用于死亡或失踪；受伤的情形不应填写供养亲属", field="dependants")
@@ -251,12 +253,12 @@ def validate(inp: QuoteInput) -> None:
             raise DomainError(
                 f"供养亲属（dependants）第 {n} 人的关系（relation）应为 spouse（配偶）、child（子女）、"
                 "parent（父母）或 other（其他亲属）",
-                field="relation",
+                field=f"dependants.{n - 1}.relation",
             )
         if not isinstance(d.orphan_or_lone_elderly, bool):
             raise DomainError(
                 f"供养亲属（dependants）第 {n} 人的 orphan_or_lone_elderly 应为 true 或 false",
-                field="orphan_or_lone_elderly",
+                field=f"dependants.{n - 1}.orphan_or_lone_elderly",
             )
     if sum(1 for d in inp.dependants if d.relation == "spouse") > 1:
         raise DomainError("供养亲属（dependants）中配偶至多一人", field="dependants")
