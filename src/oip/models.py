@@ -5,6 +5,8 @@ hook into the case's steps when imported: an accepted case goes to its insurer (
 make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
+import oip.benefits.claims  # noqa: F401  (fills oip.appraisal.service.ON_APPLY)
+import oip.benefits.claims_parameters  # noqa: F401
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
