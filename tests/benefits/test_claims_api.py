@@ -59,8 +59,8 @@ def test_duplicates_within_a_claim_and_across_cases_are_refused_with_the_reason(
 def test_a_race_on_the_unique_receipt_gives_the_same_reason(db):
     """Two claims that both passed the look-up: the table's unique constraint refuses the second,
     with the reason naming the first."""
-    from oip.auth.service import principal_for
     from oip.auth.models import User
+    from oip.auth.service import principal_for
     from oip.benefits import claims
     from oip.cases.models import Case
     from oip.core.errors import Conflict
