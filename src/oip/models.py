@@ -6,6 +6,8 @@ make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
 import oip.benefits.approval_parameters  # noqa: F401
+import oip.benefits.claims  # noqa: F401  (fills oip.appraisal.service.ON_APPLY)
+import oip.benefits.claims_parameters  # noqa: F401
 import oip.benefits.determination  # noqa: F401  (determinations: timeline names, the letter)
 import oip.benefits.monthly  # noqa: F401  (monthly benefits: the pay-day parameter, the ON_APPROVED hook)
 import oip.benefits.parameters  # noqa: F401
