@@ -5,10 +5,6 @@ its letter made and the once items owed (payables). Each hook gets ``(session, a
 determination)``. The monthly benefits part registers one that creates the ``MonthlyBenefit`` rows
 of the monthly lines; the claims part may register one that marks its claim approved. A hook that
 raises rolls the whole approval back.
-"""Hooks of the benefits domain: lists that other parts fill when imported (oip.models imports them).
-
-- ``ON_APPROVED``: callables ``fn(session, actor, determination)`` run in the transaction that
-  approves a determination (monthly benefits start or are re-rated from it: oip.benefits.monthly).
 """
 
 from __future__ import annotations
@@ -22,4 +18,3 @@ from oip.benefits.models import Determination
 
 ApprovedHook = Callable[[Session, Any, Determination], None]
 ON_APPROVED: list[ApprovedHook] = []
-ON_APPROVED: list[Callable[[Session, Any, Determination], None]] = []
