@@ -30,8 +30,9 @@ from oip.appraisal.models import Appraisal
 from oip.auth import permissions as P
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.benefits import claims_parameters as CP, claims_rules as R
-from oip.benefits.models import Bill, Claim, Payable
+from oip.benefits import calc, claims_parameters as CP, claims_rules as R, determination
+from oip.benefits.hooks import ON_APPROVED
+from oip.benefits.models import Bill, Claim, Determination, Payable
 from oip.cases import intake_rules, rules as case_rules, service as cases
 from oip.cases.models import Case, CaseDocument, Decision
 from oip.cases.scope import case_condition
@@ -48,6 +49,7 @@ cases.register_event_names(
         "claim_rejected": "费用申报不予支付",
         "fast_lane_entered": "纳入小伤快赔",
         "fast_lane_left": "转入普通程序（不再符合小伤快赔条件）",
+        "claim_approved": "费用核定已审批",
     }
 )
 
@@ -306,8 +308,7 @@ def add_bills(
     case = cases.get_case(session, actor, case.id, for_update=True)
     _check_submitter(actor)
     _check_claim_version(claim, version)
-    if claim.status != "received":
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能再补充票据", field="claim_id")
+    _check_adjustable(session, claim, "不能再补充票据")
     rows = _rows(bills)
     receipts = [R.normal_receipt(r.receipt_no) for r in rows if not r.blank()]
     checked = R.check_rows(
@@ -368,8 +369,7 @@ def mark_bill(
     if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
         raise Forbidden("审核票据须由社会保险经办机构办理", field="claim_id")
     _check_claim_version(claim, version)
-    if claim.status != "received":
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能再调整票据", field="claim_id")
+    _check_adjustable(session, claim, "不能再调整票据")
     bill = session.scalar(select(Bill).where(Bill.id == bill_id, Bill.claim_id == claim.id))
     if bill is None:
         raise out_of_scope("票据")
@@ -398,6 +398,30 @@ def mark_bill(
     return bill
 
 
+def open_determination(session: Session, claim: Claim) -> Determination | None:
+    """The claim's determination being made (draft, submitted or returned), if any."""
+    return session.scalar(
+        select(Determination)
+        .where(Determination.claim_id == claim.id, Determination.status.in_(("draft", "submitted", "returned")))
+        .limit(1)
+    )
+
+
+def _check_adjustable(session: Session, claim: Claim, what: str) -> None:
+    """Bills are checked before the claim determination is drafted (or after its draft was cancelled);
+    a checked claim whose determination was cancelled is back to being checked."""
+    if claim.status not in R.OPEN_STATUSES:
+        raise Conflict(f"费用申报 {claim.number} {R.STATUS_NAMES[claim.status]}，{what}", field="claim_id")
+    det = open_determination(session, claim)
+    if det is not None:
+        raise Conflict(
+            f"费用申报 {claim.number} 的费用核定（第 {det.version} 版）{determination.STATUS_NAMES[det.status]}，{what}；"
+            "请先作废该核定",
+            field="claim_id",
+        )
+    claim.status = "received"
+
+
 def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, version: int | None = None) -> Claim:
     """The whole claim is not payable (不予支付), with the reason; the bills stay on record (their
     receipt numbers stay taken)."""
@@ -405,8 +429,7 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
     if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
         raise Forbidden("审核费用申报须由社会保险经办机构办理", field="claim_id")
     _check_claim_version(claim, version)
-    if claim.status not in ("received",):
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能不予支付", field="claim_id")
+    _check_adjustable(session, claim, "不能不予支付")
     why = R._text(reason, "reason", "不予支付的理由", R.REASON_MAX)
     claim.status, claim.rejected_reason = "rejected", why
     claim.version += 1
@@ -414,6 +437,93 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
         session, actor, case, "claim_rejected", note=f"费用申报 {claim.number}：{why}", detail={"claim_id": claim.id}
     )
     return claim
+
+
+# ---- the claim determination (费用核定) ----------------------------------------------------------
+
+CLAIM_ITEMS = ("medical", "devices", "meal_subsidy")
+
+
+def draft_determination(
+    session: Session, actor: Principal, claim_id: int, *, note: Any = "", version: int | None = None
+) -> Determination:
+    """Draft the claim determination (费用核定, ``purpose='claim'``): the calculator's medical,
+    devices and hospital meal lines for this claim's bills (the excluded ones shown, not paid) and
+    hospital days, under the parameters in force on the injury day. Submit and approve go through
+    oip.benefits.determination (maker-checker); on approval the payables carry the claim."""
+    claim, case = get_claim(session, actor, claim_id, for_update=True)
+    if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
+        raise Forbidden("费用核定须由社会保险经办机构办理", field="claim_id")
+    case = cases.get_case(session, actor, case.id, for_update=True)
+    _check_claim_version(claim, version)
+    _check_adjustable(session, claim, "不能核定")
+    if determination.confirmed_decision(session, case) is None:
+        raise Conflict(
+            f"案件 {case.number} 尚未作出予以确认结论，费用核定须在确认后办理"
+            + (f"（小伤快赔：{claim.confirm_due} 前确认）" if claim.fast_lane and claim.confirm_due else ""),
+            field="case_id",
+        )
+    bills = list(session.scalars(select(Bill).where(Bill.claim_id == claim.id).order_by(Bill.id)))
+    day = determination.event_date(case)
+    inp = calc.QuoteInput(
+        event_date=day,
+        region_code=case.county_code,
+        kind="injury" if case.kind == "injury" else case.kind,
+        medical_bills=tuple(calc.BillIn(b.amount_fen, b.in_catalogue, ref=b.receipt_no, kind=b.kind) for b in bills),
+        hospital_days=claim.hospital_days,
+    )
+    full = determination.propose(session, inp)
+    lines = tuple(line for line in full.lines if line.item in CLAIM_ITEMS)
+    quote = calc.Quote(lines, sum(x.amount_fen for x in lines if not x.monthly), 0)
+    inputs = {
+        "event_date": day.isoformat(),
+        "region_code": case.county_code,
+        "kind": case.kind,
+        "claim_id": claim.id,
+        "claim": claim.number,
+        "medical_bills": [
+            {"receipt_no": b.receipt_no, "amount_fen": b.amount_fen, "in_catalogue": b.in_catalogue, "kind": b.kind}
+            for b in bills
+        ],
+        "hospital_days": claim.hospital_days,
+    }
+    det = determination.draft(
+        session,
+        actor,
+        case,
+        quote=quote,
+        inputs=inputs,
+        event_date=day,
+        kind=case.kind,
+        purpose="claim",
+        claim_id=claim.id,
+        note=str(note or "") or f"费用申报 {claim.number}",
+    )
+    claim.status = "checked"
+    claim.version += 1
+    return det
+
+
+def on_determination_approved(session: Session, actor: Any, det: Determination) -> None:
+    """oip.benefits.hooks ON_APPROVED: an approved claim determination approves its claim (the
+    payables, owed by the determination's approval, already carry ``claim_id``)."""
+    if det.purpose != "claim" or det.claim_id is None:
+        return
+    claim = session.get(Claim, det.claim_id)
+    case = session.get(Case, det.case_id)
+    claim.status = "approved"
+    claim.version += 1
+    cases.record_event(
+        session,
+        actor,
+        case,
+        "claim_approved",
+        note=f"费用申报 {claim.number}：核定支付 {R.fen_text(det.total_once_fen)} 元（第 {det.version} 版）",
+        detail={"claim_id": claim.id, "determination_id": det.id, "total_once_fen": det.total_once_fen},
+    )
+
+
+ON_APPROVED.append(on_determination_approved)
 
 
 # ---- the fast lane --------------------------------------------------------------------------------
@@ -654,6 +764,14 @@ def describe(session: Session, pairs: Sequence[tuple[Claim, Case]], *, with_bill
     bills = bills_of(session, ids) if with_bills else {}
     paid = paid_state(session, ids)
     confirmed = confirmed_cases(session, list({k.id for _, k in pairs}))
+    dets: dict[int, Determination] = {}
+    if ids:
+        for d in session.scalars(
+            select(Determination)
+            .where(Determination.claim_id.in_(ids))
+            .order_by(Determination.version, Determination.id)
+        ):
+            dets[d.claim_id] = d  # the latest version wins
     out = []
     for c, k in pairs:
         cl = clocks(c, k.id in confirmed, paid.get(c.id), today) if (c.fast_lane or c.fast_lane_left_on) else None
@@ -683,6 +801,18 @@ def describe(session: Session, pairs: Sequence[tuple[Claim, Case]], *, with_bill
                 "rejected_reason": c.rejected_reason,
                 "note": c.note,
                 "version": c.version,
+                "determination": (
+                    {
+                        "id": dets[c.id].id,
+                        "version": dets[c.id].version,
+                        "status": dets[c.id].status,
+                        "status_name": determination.STATUS_NAMES[dets[c.id].status],
+                        "total_once_fen": dets[c.id].total_once_fen,
+                        "total": R.fen_text(dets[c.id].total_once_fen),
+                    }
+                    if c.id in dets
+                    else None
+                ),
                 "payables": (paid.get(c.id) or (0, 0))[0],
                 "paid": (paid.get(c.id) or (0, 0))[1],
                 "bills": [

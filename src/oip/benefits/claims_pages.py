@@ -196,6 +196,25 @@ def bill_mark(
     )
 
 
+@pages.post("/claims/{claim_id}/determination")
+def claim_determination(
+    request: Request,
+    claim_id: int,
+    p: Principal = Depends(Require(P.BENEFIT_DETERMINE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = form_text(form)
+    claim, case = claims.get_claim(db, p, claim_id)
+    return _step(
+        request,
+        db,
+        p,
+        case.id,
+        lambda: claims.draft_determination(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
+    )
+
+
 @pages.post("/claims/{claim_id}/rejection")
 def claim_reject(
     request: Request,
