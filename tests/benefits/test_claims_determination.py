@@ -84,3 +84,50 @@ def test_a_fast_lane_claim_is_determined_only_after_the_confirmation(client):
         and "小伤快赔" in r.json()["error"]["reason"]
         and c["confirm_due"] in r.json()["error"]["reason"]
     )
+
+
+def test_the_pay_clock_of_a_fast_lane_claim_stops_when_its_payables_are_paid(client):
+    from oip.benefits import payables
+    from oip.benefits.models import Payable
+    from oip.core import clock
+    from oip.core.db import session_scope
+
+    cid = confirmed_case()
+    c = _claim(client, cid, [bill("480.00")])
+    assert c["fast_lane"] is True and c["pay_clock"]["done"] is False
+    det_id = client.post(f"/api/v1/claims/{c['id']}/determination", json={}, headers=bearer(SI)).json()[
+        "determination"
+    ]["id"]
+    lock = client.post(f"/api/v1/determinations/{det_id}/submit", json={}, headers=bearer(SI)).json()["version_lock"]
+    assert (
+        client.post(
+            f"/api/v1/determinations/{det_id}/approve", json={"version_lock": lock}, headers=bearer(CHECK)
+        ).status_code
+        == 200
+    )
+    assert client.get(f"/api/v1/claims/{c['id']}", headers=bearer(SI)).json()["pay_clock"]["done"] is False
+    with session_scope() as s:
+        for p in s.scalars(select(Payable).where(Payable.claim_id == c["id"])):
+            payables.batch(p)
+            payables.paid(p, clock.today())
+    after = client.get(f"/api/v1/claims/{c['id']}", headers=bearer(SI)).json()
+    assert after["paid"] == after["payables"] == 1 and after["pay_clock"]["done"] is True
+    assert after["pay_clock"]["label"] == "已办结" and after["confirm_clock"]["done"] is True
+
+
+def test_the_claims_list_queries_do_not_grow_with_rows(client):
+    from tests.workers.test_queries import counted
+
+    h = bearer(SI)
+    made = [_claim(client, confirmed_case(), [bill("10.00"), bill("20.00")]) for _ in range(3)]
+    r = client.post(f"/api/v1/claims/{made[0]['id']}/rejection", json={"reason": "重复申报"}, headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    client.get("/api/v1/claims", headers=h)  # warm-up
+    counts = []
+    for size_params in ({"status": "rejected"}, {}):
+        with counted() as statements:
+            r = client.get("/api/v1/claims", params=size_params, headers=h)
+        assert r.status_code == 200
+        counts.append((len(statements), r.json()["total"]))
+    assert counts[0][1] >= 1 and counts[1][1] >= 3
+    assert counts[0][0] == counts[1][0], counts

@@ -94,6 +94,11 @@ def _check_submitter(actor: Principal) -> None:
     raise Forbidden("费用申报由本人或社会保险经办机构提交", field="case_id")
 
 
+def accepts_claims(session: Session, case: Case) -> bool:
+    """Whether a claim may come in now: confirmed, or the confirmation pending (fast lane only)."""
+    return case.state in R.PENDING_STATES or _confirmed(session, case)
+
+
 def _confirmed(session: Session, case: Case) -> bool:
     if case.state not in R.CONFIRMED_STATES:
         return False
@@ -260,8 +265,7 @@ def receive(
     _insert_bills(session, claim, checked.accepted)
     totals = _recount(session, claim)
 
-    facts = fast_lane_facts(session, case, day)
-    reasons = R.fast_lane_reasons(facts)
+    reasons = case_reasons(session, case)
     if not confirmed and reasons:
         raise DomainError(
             "案件尚未作出予以确认结论，本次申报不符合小伤快赔条件（" + "；".join(reasons) + "），请在确认后申报",
@@ -340,9 +344,9 @@ def add_bills(
             ],
         },
     )
-    refresh_fast_lane(session, actor, case)
+    reasons = refresh_fast_lane(session, actor, case)
     cases.touch(case)
-    return Received(claim, checked, R.fast_lane_reasons(fast_lane_facts(session, case, claim.received_on)))
+    return Received(claim, checked, reasons)
 
 
 def _check_claim_version(claim: Claim, version: int | None) -> None:
@@ -624,15 +628,21 @@ def _leave_all(session: Session, actor: Any, case: Case, reason: str, day: dt.da
         _leave(session, actor, case, c, reason, day)
 
 
+def case_reasons(session: Session, case: Case) -> list[str]:
+    """Why the case's claims do not qualify for the fast lane (empty: they do), with the limit in
+    force on the day its first claim came in."""
+    first = session.scalar(select(func.min(Claim.received_on)).where(Claim.case_id == case.id))
+    if first is None:
+        return []
+    return R.fast_lane_reasons(fast_lane_facts(session, case, first))
+
+
 def refresh_fast_lane(session: Session, actor: Any, case: Case) -> list[str]:
     """Look at the case again (after a new bill, a hospital stay, an appraisal): when it no longer
     qualifies, its open fast-lane claims move to the normal path. Returns the reasons (empty: still
     qualifies)."""
     today = clock.today()
-    first = session.scalar(select(func.min(Claim.received_on)).where(Claim.case_id == case.id))
-    if first is None:
-        return []
-    reasons = R.fast_lane_reasons(fast_lane_facts(session, case, first))
+    reasons = case_reasons(session, case)
     if reasons:
         _leave_all(session, actor, case, "；".join(reasons), today)
     return reasons

@@ -54,8 +54,7 @@ def _panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
     if not p.can(P.BENEFIT_READ):
         return None
     rows = claims.claims_of_case(db, case)
-    open_for_claims = case.state in R.CONFIRMED_STATES or case.state in R.PENDING_STATES
-    submit = _may_submit(p) and open_for_claims
+    submit = _may_submit(p) and claims.accepts_claims(db, case)
     if not rows and not submit:
         return None
     state = _STATE.get()
