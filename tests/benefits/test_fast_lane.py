@@ -106,6 +106,7 @@ def test_a_later_bill_over_the_limit_moves_the_claim_to_the_normal_path_with_eve
     first = post_claim(client, cid, [bill("3000.00")]).json()
     c = first["claim"]
     assert c["fast_lane"] is True and "receipts" not in [d["code"] for d in first["missing_documents"]]
+    assert [d["requirement"] for d in c["documents"]] == ["receipts"]
     r = client.post(
         f"/api/v1/claims/{c['id']}/bills", json={"bills": [bill("0.01")], "version": c["version"]}, headers=bearer(SI)
     )
@@ -115,7 +116,7 @@ def test_a_later_bill_over_the_limit_moves_the_claim_to_the_normal_path_with_eve
     assert after["fast_lane_left_on"] == clock.today().isoformat()
     assert "超过小伤快赔上限" in after["fast_lane_left_reason"]
     # kept: the bills, the dates it was promised, the claim's number; the case's documents
-    assert len(after["bills"]) == 2 and after["claimed_fen"] == 300001
+    assert len(after["bills"]) == 2 and after["claimed_fen"] == 300001 and after["documents"] == c["documents"]
     assert (
         after["number"] == c["number"] and after["confirm_due"] == c["confirm_due"] and after["pay_due"] == c["pay_due"]
     )

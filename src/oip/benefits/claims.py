@@ -581,6 +581,7 @@ def _enter(session: Session, actor: Any, case: Case, claim: Claim) -> None:
         return
     claim.fast_lane = True
     claim.confirm_due, claim.pay_due, problem = due_dates(session, claim, case.county_code)
+    claim.documents = document_refs(session, case)
     missing = missing_documents(session, case)
     cases.record_event(
         session,
@@ -668,6 +669,20 @@ def missing_documents(session: Session, case: Case) -> list[dict[str, str]]:
     )
     items = intake_rules.CHECKLISTS[R.FAST_LANE_CHECKLIST]
     return [{"code": r.code, "name": r.name} for r in intake_rules.missing(items, present)]
+
+
+def document_refs(session: Session, case: Case) -> list[dict[str, Any]]:
+    """The case's documents answering the fast lane's five requirements, as the claim keeps them
+    (``Claim.documents``: [{requirement, document_id}], the latest upload of each)."""
+    codes = [r.code for r in intake_rules.CHECKLISTS[R.FAST_LANE_CHECKLIST] if r.required]
+    latest: dict[str, int] = {}
+    for req, doc_id in session.execute(
+        select(CaseDocument.requirement, CaseDocument.id)
+        .where(CaseDocument.case_id == case.id, CaseDocument.requirement.in_(codes))
+        .order_by(CaseDocument.id)
+    ):
+        latest[req] = doc_id
+    return [{"requirement": c, "document_id": latest[c]} for c in codes if c in latest]
 
 
 def fast_lane_documents(session: Session, case: Case) -> list[dict[str, Any]]:
@@ -810,6 +825,7 @@ def describe(session: Session, pairs: Sequence[tuple[Claim, Case]], *, with_bill
                 "fast_lane_left_reason": c.fast_lane_left_reason,
                 "rejected_reason": c.rejected_reason,
                 "note": c.note,
+                "documents": list(c.documents or []),
                 "version": c.version,
                 "determination": (
                     {
