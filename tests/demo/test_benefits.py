@@ -106,7 +106,7 @@ def test_demo_fast_lane_claims_paid_within_their_limits(db):
         assert paid and all(p.status == "paid" and p.paid_on <= c.pay_due for p in paid), c.number
         assert sum(p.amount_fen for p in paid) == c.accepted_fen
     left = db.scalars(select(Claim).where(Claim.fast_lane_left_reason.is_not(None))).all()
-    assert left and all("住院" in c.fast_lane_left_reason for c in left)
+    assert left and all("住院" in c.fast_lane_left_reason and c.status == "approved" for c in left)
     excluded = db.scalar(
         select(func.count())
         .select_from(Claim)
