@@ -5,7 +5,6 @@ refused operation exits with status 2 and the reason in Chinese."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -282,25 +281,15 @@ def register(app: typer.Typer) -> None:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
+    # The parameters of every domain live under ``oip parameters`` (oip.reference.cli); these two are
+    # kept as aliases: ``premiums parameters`` = ``parameters list --json``, ``premiums parameter-set`` =
+    # ``parameters set`` (without a region).
     @premiums.command("parameters")
     def list_parameters() -> None:
-        """The premium and exchange parameters with their history."""
-        from oip.core.db import session_scope
-        from oip.reference import parameters
+        """Alias of ``oip parameters list --json`` (every parameter with its history)."""
+        from oip.reference import cli as parameters_cli
 
-        with session_scope() as s:
-            parameters.ensure_defaults(s)
-            out = [
-                {
-                    "key": r.key,
-                    "value": r.value,
-                    "valid_from": r.valid_from.isoformat(),
-                    "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-                    "note": r.note,
-                }
-                for r in parameters.history(s, list(parameters.DEFINITIONS))
-            ]
-        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
+        parameters_cli.list_parameters(as_json=True)
 
     @premiums.command("parameter-set")
     def parameter_set(
@@ -310,22 +299,7 @@ def register(app: typer.Typer) -> None:
         note: str = typer.Option(..., help="Basis (document number) or reason."),
         by: str = typer.Option(..., help="Acting officer's username."),
     ) -> None:
-        """Give a parameter a new value from a date (the value before it ends the day before)."""
-        from oip.core.db import session_scope
-        from oip.reference import parameters
+        """Alias of ``oip parameters set`` (for everywhere; regional values need ``oip parameters set --region``)."""
+        from oip.reference import cli as parameters_cli
 
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            _fail("参数值应为 JSON，如 '[\"completed\"]' 或 15")
-        try:
-            day = dt.date.fromisoformat(valid_from)
-        except ValueError:
-            _fail("生效日期应为 YYYY-MM-DD")
-        try:
-            with session_scope() as s:
-                row = parameters.set(s, _officer(s, by), key, parsed, day, note)
-                out = {"key": row.key, "value": row.value, "valid_from": row.valid_from.isoformat()}
-        except DomainError as e:
-            _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
+        parameters_cli.set_parameter(lambda s, u: _officer(s, u), key, value, valid_from, note, by)
