@@ -19,7 +19,7 @@ from oip import __version__
 from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
-from oip.benefits import determination_api
+from oip.benefits import determination_api, determination_pages
 from oip.cases import (
     api as cases_api,
     decision_api,
@@ -248,6 +248,7 @@ def create_app() -> FastAPI:
         appraisal_pages,
         letters_pages,
         decision_pages,
+        determination_pages,
         audit_web,
         web_pages,
     ):
