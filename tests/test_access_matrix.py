@@ -65,6 +65,8 @@ PROBE = {
     "determination_id": "987654321",
     "line_id": "987654321",
     "dependant_id": "987654321",
+    "claim_id": "987654321",
+    "bill_id": "987654321",
 }
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.benefits._det_support import (  # noqa: F401  (calculator: an autouse fixture)
-    calculator,
+from tests.benefits._det_support import (
     determinable_case,
     payables_of,
 )
