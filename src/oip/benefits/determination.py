@@ -29,7 +29,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from oip.appraisal import rules as appraisal_rules
@@ -984,7 +985,7 @@ def pending_approvals(
             Determination.status == "submitted",
             case_condition(actor),
             Determination.made_by.is_distinct_from(uid),
-            ~Determination.inputs["makers"].contains([uid]),
+            ~func.coalesce(Determination.inputs["makers"], cast([], JSONB)).contains([uid]),
         )
     )
     amount = Determination.total_once_fen + 12 * Determination.total_monthly_fen
