@@ -58,8 +58,8 @@ def test_an_officer_and_a_checker_on_the_pages(client, as_user):
     # The maker's worklist is empty of it; the maker posting anyway is refused.
     approvals = client.get("/benefits/approvals")
     assert approvals.status_code == 200 and f'data-determination="{det_id}"' not in approvals.text
-    r = client.post(f"/determinations/{det_id}/approve", data=form(csrf, version_lock=lock))
-    assert r.status_code in (403, 409)
+    r = client.post(f"/determinations/{det_id}/approve", data=form(csrf, version_lock=int(lock) + 1, after="approvals"))
+    assert r.status_code == 403 and "待遇核定审批" in r.text and "经办与复核须由不同人员" in r.text
 
     csrf = as_user("nn_si_check")
     approvals = client.get("/benefits/approvals")
