@@ -23,6 +23,7 @@ from oip.benefits import (
     claims_api,
     claims_pages,
     determination_api,
+    determination_pages,
     quote_api as benefits_quote_api,
     quote_pages as benefits_quote_pages,
 )
@@ -257,6 +258,7 @@ def create_app() -> FastAPI:
         benefits_quote_pages,
         letters_pages,
         decision_pages,
+        determination_pages,
         claims_pages,
         audit_web,
         web_pages,
