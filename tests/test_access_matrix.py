@@ -62,6 +62,7 @@ PROBE = {
     "expert_id": "987654321",
     "notification_id": "987654321",
     "tie_id": "987654321",
+    "monthly_id": "987654321",
 }
 
 

@@ -652,8 +652,7 @@ def rerate(
 # ---- views -----------------------------------------------------------------------------------------
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
+_yuan = R.yuan
 
 
 def _item_name(mb: MonthlyBenefit) -> str:

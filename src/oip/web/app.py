@@ -19,6 +19,7 @@ from oip import __version__
 from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
+from oip.benefits import monthly_api, monthly_pages
 from oip.cases import (
     api as cases_api,
     decision_api,
@@ -229,6 +230,7 @@ def create_app() -> FastAPI:
         investigation_api,
         appraisal_api,
         letters_api,
+        monthly_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -246,6 +248,7 @@ def create_app() -> FastAPI:
         appraisal_pages,
         letters_pages,
         decision_pages,
+        monthly_pages,
         audit_web,
         web_pages,
     ):
