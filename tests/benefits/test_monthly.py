@@ -279,3 +279,36 @@ def test_rules_worked_examples():
     )
     assert plan == R.Plan(cancel=(3, 2), add_fen=50, overpaid_fen=0)
     assert R.plan_month(0, [R.Owed(1, "monthly", "batched", 200)]) == R.Plan((), 0, 200)
+
+
+def test_rerating_with_the_calculator_after_a_parameter_change():
+    """调整: B rises from a month in one county; the grade-3 allowance (80 % × B) of an injury that
+    happened before is re-rated from that month, the difference owed as arrears."""
+    from oip.benefits import calc, service
+    from oip.core import audit
+    from oip.reference import parameters
+
+    county = "450126"  # 宾阳县: no other test sets parameters there
+    event = D(2027, 1, 10)
+    with on(D(2027, 2, 1)) as (s, _):
+        quote = service.quote_for(s, calc.QuoteInput(event_date=event, region_code=county, kind="injury", grade=3))
+        line = next(x for x in quote.lines if x.item == "disability_monthly")
+        b = parameters.get(s, calc.B, event, county)
+    cid = new_case(county=county)
+    approve(
+        cid,
+        [{"item": "disability_monthly", "amount_fen": line.amount_fen, "starts_on": D(2027, 2, 1)}],
+        approved_on=D(2027, 2, 1),
+        event_date=event,
+        inputs={"grade": 3, "self_care": "none"},
+    )
+    (mid,) = monthly_ids(cid)
+    with on(D(2027, 9, 2)) as (s, actor):
+        monthly.run_month(s, actor, "2027-09", case_id=cid)
+        parameters.set(s, audit.SystemActor(label="test"), calc.B, b + 50_000, D(2027, 7, 1), "测试调整", region=county)
+        out = monthly.rerate(s, actor, "2027-07", case_id=cid)
+        assert (out["rerated"], out["arrears"]) == (1, 3)
+        assert out["arrears_fen"] == 3 * 40_000  # 80 % of the 500 yuan rise, for July, August, September
+        rate = s.scalar(select(MonthlyRate).where(MonthlyRate.monthly_id == mid, MonthlyRate.reason == "adjustment"))
+        assert rate.amount_fen == line.amount_fen + 40_000 and "2027-07" in rate.formula
+    assert owed(mid)["2027-06"] == line.amount_fen and owed(mid)["2027-07"] == line.amount_fen + 40_000

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from oip.auth.service import Principal
-from oip.benefits import hooks, monthly_rules as R, payables
+from oip.benefits import calc, hooks, monthly_rules as R, payables, service as benefits_service
 from oip.benefits.calc import ITEM_NAMES, MONTHLY_ITEMS
 from oip.benefits.models import (
     Dependant,
@@ -578,11 +578,36 @@ class Rated:
 
 
 # (session, benefit, its line, its determination, the adjustment month) → the amount in force from
-# that month, or None when the calculator gives no line for it.
+# that month, or None when it is not re-rated (the function boundary of ``rerate``; tests pass one).
 Compute = Callable[[Session, MonthlyBenefit, DeterminationLine, Determination, dt.date], Rated | None]
-# The calculator's re-quote (the determination's inputs under the parameters in force in the month):
-# appended by the module that owns the calculator's database side (oip.benefits.service).
-REQUOTE: list[Compute] = []
+
+
+def requote(
+    session: Session, mb: MonthlyBenefit, line: DeterminationLine, det: Determination, month: dt.date
+) -> Rated | None:
+    """The calculator's amount for the benefit's line: the determination's own inputs (event, region,
+    kind, grade, self-care, dependants) under the parameters in force in ``month`` — the one exception
+    to "parameters apply by the event date" (调整 re-rates existing pensioners). A line the officer
+    adjusted (amount ≠ proposal) is not re-rated: it takes a new determination version."""
+    if line.amount_fen != line.proposed_fen:
+        return None
+    x = det.inputs or {}
+    inp = calc.QuoteInput(
+        event_date=det.event_date,
+        region_code=det.region_code,
+        kind=det.kind,
+        grade=x.get("grade"),
+        self_care=x.get("self_care") or "none",
+        dependants=tuple(
+            calc.DependantIn(d["relation"], bool(d.get("orphan_or_lone_elderly")), ref=d.get("id"))
+            for d in x.get("dependants") or []
+        ),
+    )
+    quote = calc.quote(inp, benefits_service.rates_for(session, month, det.region_code))
+    for q in quote.lines:
+        if q.item == mb.item and (mb.dependant_id is None or q.dependant_ref == mb.dependant_id):
+            return Rated(q.amount_fen, f"{R.ym(month)} 起按调整后的参数重算：{q.formula}", tuple(q.parameters))
+    return None
 
 
 def rerate(
@@ -599,16 +624,21 @@ def rerate(
     (the difference owed as arrears; a lower rate cancels unpaid surplus and shows paid surplus)."""
     m = parse_month(from_month, "from_month")
     start = dt.date(int(m[:4]), int(m[5:]), 1)
-    if compute is None:
-        if not REQUOTE:
-            raise DomainError("待遇计算器尚未接入，无法重新计算定期待遇标准", field="from_month")
-        compute = REQUOTE[0]
+    compute = compute or requote
     q = select(MonthlyBenefit).where(MonthlyBenefit.status != "stopped").order_by(MonthlyBenefit.id)
     if isinstance(actor, Principal):
         q = q.where(monthly_condition(actor))
     if case_id is not None:
         q = q.where(MonthlyBenefit.case_id == case_id)
-    out = {"benefits": 0, "rerated": 0, "arrears": 0, "arrears_fen": 0, "cancelled": 0}
+    out = {
+        "benefits": 0,
+        "rerated": 0,
+        "unchanged": 0,
+        "not_rerated": 0,
+        "arrears": 0,
+        "arrears_fen": 0,
+        "cancelled": 0,
+    }
     for mb in session.scalars(q.with_for_update(of=MonthlyBenefit)).all():
         out["benefits"] += 1
         line = session.get(DeterminationLine, mb.line_id)
@@ -617,7 +647,11 @@ def rerate(
         rated = compute(session, mb, line, det, month)
         rates = rates_of(session, mb)
         current = rate_now(rates, month)
-        if rated is None or (current is not None and current.amount_fen == rated.amount_fen):
+        if rated is None:
+            out["not_rerated"] += 1
+            continue
+        if current is not None and current.amount_fen == rated.amount_fen:
+            out["unchanged"] += 1
             continue
         before = _rates_out(rates)
         same = next((r for r in rates if r.from_month == month), None)
