@@ -184,6 +184,8 @@ def _add(
     due_on: dt.date,
     counts: Counts,
 ) -> None:
+    # a paused recipient's months are held; so are those of a pension that ended while paused
+    held = mb.status == "paused" or (mb.status == "stopped" and mb.paused_on is not None)
     base, n = key, 1
     while session.scalar(select(Payable.id).where(Payable.key == key)) is not None:
         n += 1  # a key used before (and since cancelled): the month's plan saw it, owe afresh
@@ -201,14 +203,14 @@ def _add(
         kind=kind,
         period=month,
         monthly_id=mb.id,
-        hold_reason=PAUSE_REASON if mb.status == "paused" else None,
+        hold_reason=PAUSE_REASON if held else None,
     )
     counts.owed_fen += amount
     if kind == "monthly":
         counts.created += 1
     else:
         counts.arrears += 1
-    if mb.status == "paused":
+    if held:
         counts.held += 1
 
 
@@ -222,6 +224,8 @@ def _reconcile(session: Session, mb: MonthlyBenefit, upto: dt.date, *, cancel_re
     by_month: dict[dt.date, list[Payable]] = defaultdict(list)
     for p in payables_of(session, mb):
         by_month[p.period].append(p)
+    if mb.paid_through is not None and mb.paid_through > upto:
+        upto = mb.paid_through  # months already scheduled stay scheduled (an earlier month's run)
     end = upto if last is None else min(upto, last)
     wanted = set(R.months(mb.starts_on, end))
     today = clock.today()
@@ -515,9 +519,10 @@ def confirm_eligibility(
     if confirmed_on > today:
         raise DomainError("认证日期不能晚于今天", field="confirmed_on")
     mb = get_monthly(session, actor, monthly_id, for_update=True)
-    if mb.status == "stopped":
+    if mb.status == "stopped" and not _held_by_pause(session, mb):
         raise DomainError("该定期待遇已停发，无需资格认证", field="means")
-    same = list(
+    same = [mb] if mb.status == "stopped" else []
+    same += list(
         session.scalars(
             select(MonthlyBenefit)
             .where(
@@ -542,13 +547,14 @@ def confirm_eligibility(
         )  # fmt: skip
         before = {"eligibility_due": b.eligibility_due, "status": b.status}
         b.eligibility_due = max(b.eligibility_due or confirmed_on, R.eligibility_due(confirmed_on))
-        if b.status == "paused" and b.eligibility_due >= today:
+        if b.status in ("paused", "stopped") and b.eligibility_due >= today:
             released = 0
-            for p in payables_of(session, b):
-                if p.status == "held" and p.failure_reason == PAUSE_REASON:
-                    payables.release(p)
-                    released += 1
-            b.status, b.paused_on = "active", None
+            for p in _held_by_pause(session, b):
+                payables.release(p)
+                released += 1
+            if b.status == "paused":
+                b.status = "active"
+            b.paused_on = None
             cases.record_event(
                 session, actor, case, "monthly_resume", on=confirmed_on,
                 note=f"{_item_name(b)}：{_recipient(session, b)} 已完成资格认证，恢复发放，补发暂停期间 {released} 笔",
@@ -563,6 +569,10 @@ def confirm_eligibility(
         )  # fmt: skip
     session.flush()
     return same
+
+
+def _held_by_pause(session: Session, mb: MonthlyBenefit) -> list[Payable]:
+    return [p for p in payables_of(session, mb) if p.status == "held" and p.failure_reason == PAUSE_REASON]
 
 
 # ---- re-rating (调整) --------------------------------------------------------------------------------
@@ -625,7 +635,12 @@ def rerate(
     m = parse_month(from_month, "from_month")
     start = dt.date(int(m[:4]), int(m[5:]), 1)
     compute = compute or requote
-    q = select(MonthlyBenefit).where(MonthlyBenefit.status != "stopped").order_by(MonthlyBenefit.id)
+    # Stopped benefits too when they were owed in or after the month (the adjustment reaches back).
+    q = (
+        select(MonthlyBenefit)
+        .where(or_(MonthlyBenefit.status != "stopped", MonthlyBenefit.stopped_on >= start))
+        .order_by(MonthlyBenefit.id)
+    )
     if isinstance(actor, Principal):
         q = q.where(monthly_condition(actor))
     if case_id is not None:
