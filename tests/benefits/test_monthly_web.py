@@ -137,3 +137,27 @@ def test_paused_recipient_on_the_worklist_and_resumed_from_the_panel(client):
         assert one["schedule_pages"] == 2 and len(one["schedule"]) == 24  # 2027-02 … 2029-04: 27 months
         last = client.get(f"/api/v1/benefits/monthly/{mid}?page=2", headers=h).json()["schedule"]
         assert [m["month"] for m in last] == ["2027-04", "2027-03", "2027-02"]
+
+
+def test_an_approved_determination_starts_its_monthly_benefits(client):
+    """Through the determination part: open, submit, approve (maker-checker) → the allowance and the
+    nursing fee start at the amounts and first month of their lines; the run owes them."""
+    from tests.benefits._det_support import act, determinable_case, open_det
+
+    cid = determinable_case(grade=3, self_care="partial", days_ago=150)
+    det = open_det(client, cid, user="nn_si")
+    det = act(client, det, "submit", "nn_si").json()
+    r = act(client, det, "approve", "nn_si_check")  # the city's limit covers a grade-3 pension
+    assert r.status_code == 200, r.text
+    lines = {ln["item"]: ln for ln in r.json()["lines"] if ln["monthly"]}
+    assert set(lines) == {"disability_monthly", "nursing"}
+    items = client.get(f"/api/v1/cases/{cid}/monthly", headers=bearer("qx_si")).json()["items"]
+    start = r.json()["inputs"]["concluded_on"]  # the lines name no start: the appraisal conclusion's day
+    assert {(m["item"], m["rate_fen"], m["starts_on"], m["status"]) for m in items} == {
+        (k, ln["amount_fen"], ln["starts_on"] or start, "active") for k, ln in lines.items()
+    }
+    month = clock.today().strftime("%Y-%m")
+    r = client.post("/api/v1/benefits/monthly/run", json={"month": month, "case_id": cid}, headers=bearer("qx_si"))
+    assert r.status_code == 200 and r.json()["created"] >= 2
+    view = client.get(f"/api/v1/cases/{cid}/monthly", headers=bearer("qx_si")).json()["items"]
+    assert all(m["schedule"][0]["month"] == month for m in view)

@@ -321,7 +321,7 @@ def on_approved(session: Session, actor: Any, det: Determination) -> None:
     for line in lines:
         key = _recipient_key(line)
         seen.add(key)
-        starts_on = line.starts_on or det.event_date
+        starts_on = first_day_of(line, det)
         mb = existing.get(key)
         if mb is None:
             mb = MonthlyBenefit(
@@ -362,6 +362,17 @@ def on_approved(session: Session, actor: Any, det: Determination) -> None:
     for key, mb in existing.items():
         if key not in seen and mb.status != "stopped":
             _stop(session, actor, mb, approved_on, "superseded", f"待遇核定第 {det.version} 版", today)
+
+
+def first_day_of(line: DeterminationLine, det: Determination) -> dt.date:
+    """When a monthly line starts: its own ``starts_on``; else, for an injury, the day of the appraisal
+    conclusion the determination used (``inputs.concluded_on``); else the event date."""
+    if line.starts_on is not None:
+        return line.starts_on
+    concluded = (det.inputs or {}).get("concluded_on")
+    if det.kind == "injury" and concluded:
+        return dt.date.fromisoformat(concluded)
+    return det.event_date
 
 
 def _owed_upto(mb: MonthlyBenefit) -> dt.date:
