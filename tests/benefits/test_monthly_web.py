@@ -161,3 +161,25 @@ def test_an_approved_determination_starts_its_monthly_benefits(client):
     assert r.status_code == 200 and r.json()["created"] >= 2
     view = client.get(f"/api/v1/cases/{cid}/monthly", headers=bearer("qx_si")).json()["items"]
     assert all(m["schedule"][0]["month"] == month for m in view)
+
+
+def test_the_worker_sees_their_own_benefits_without_the_officer_forms(client, today):
+    from sqlalchemy import select
+
+    from oip.auth.models import User
+    from oip.cases.models import Case
+    from oip.core.db import session_scope
+
+    cid = new_case()
+    with session_scope() as s:
+        s.get(Case, cid).person_id = s.scalar(select(User.person_id).where(User.username == "worker_demo"))
+    approve(cid, [{"item": "nursing", "amount_fen": 90_000, "starts_on": D(2027, 5, 1)}], approved_on=D(2027, 5, 2))
+    (mid,) = monthly_ids(cid)
+    sign_in(client, "worker_demo")
+    page = client.get(f"/cases/{cid}")
+    assert page.status_code == 200 and "生活护理费" in page.text and "900.00 元" in page.text
+    assert 'data-testid="eligibility-form"' not in page.text and 'data-testid="stop-form"' not in page.text
+    mine = client.get("/benefits/monthly")
+    assert "我的定期待遇" in mine.text and f'data-monthly="{mid}"' in mine.text
+    r = client.get(f"/api/v1/benefits/monthly/{mid}")
+    assert r.status_code == 200 and r.json()["recipient_kind"] == "worker"
