@@ -452,6 +452,7 @@ def _acting_officer(session, username: str):
 def _domain_commands() -> None:
     """Each domain adds its own commands (``register(app)`` in its cli module)."""
     from oip.appraisal import cli as appraisal_cli
+    from oip.benefits import cli as benefits_cli
     from oip.exchange import cli as exchange_cli
     from oip.orders import cli as orders_cli
     from oip.premiums import cli as premiums_cli
@@ -462,6 +463,7 @@ def _domain_commands() -> None:
     premiums_cli.register(app)
     appraisal_cli.register(app)
     exchange_cli.register(app)
+    benefits_cli.register(app)
 
 
 _domain_commands()

@@ -24,6 +24,8 @@ from oip.benefits import (
     claims_pages,
     determination_api,
     determination_pages,
+    monthly_api,
+    monthly_pages,
     quote_api as benefits_quote_api,
     quote_pages as benefits_quote_pages,
 )
@@ -240,6 +242,7 @@ def create_app() -> FastAPI:
         letters_api,
         determination_api,
         claims_api,
+        monthly_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -260,6 +263,7 @@ def create_app() -> FastAPI:
         decision_pages,
         determination_pages,
         claims_pages,
+        monthly_pages,
         audit_web,
         web_pages,
     ):
