@@ -62,6 +62,8 @@ PROBE = {
     "expert_id": "987654321",
     "notification_id": "987654321",
     "tie_id": "987654321",
+    "payee_id": "987654321",
+    "line_id": "987654321",
 }
 
 

@@ -441,12 +441,14 @@ def _domain_commands() -> None:
     from oip.appraisal import cli as appraisal_cli
     from oip.exchange import cli as exchange_cli
     from oip.orders import cli as orders_cli
+    from oip.payments import cli as payments_cli
     from oip.premiums import cli as premiums_cli
 
     orders_cli.register(app)
     premiums_cli.register(app)
     appraisal_cli.register(app)
     exchange_cli.register(app)
+    payments_cli.register(app)
 
 
 _domain_commands()
