@@ -101,7 +101,12 @@ def test_payments_pages(client, as_user, fake):
     csrf = headers["X-CSRF-Token"]
     r = client.post(
         f"/cases/{ids['case_id']}/payees",
-        data={"csrf_token": csrf, "holder_name": "测试人", "bank_name": "中国建设银行", "card_number": "1234567812345678"},
+        data={
+            "csrf_token": csrf,
+            "holder_name": "测试人",
+            "bank_name": "中国建设银行",
+            "card_number": "1234567812345678",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 400 and "校验位" in r.text
