@@ -5,6 +5,12 @@ hook into the case's steps when imported: an accepted case goes to its insurer (
 make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
+import oip.benefits.approval_parameters  # noqa: F401
+import oip.benefits.claims  # noqa: F401  (fills oip.appraisal.service.ON_APPLY)
+import oip.benefits.claims_parameters  # noqa: F401
+import oip.benefits.determination  # noqa: F401  (determinations: timeline names, the letter)
+import oip.benefits.monthly  # noqa: F401  (monthly benefits: the pay-day parameter, the ON_APPROVED hook)
+import oip.benefits.parameters  # noqa: F401
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
