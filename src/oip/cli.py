@@ -455,6 +455,7 @@ def _domain_commands() -> None:
     from oip.benefits import cli as benefits_cli
     from oip.exchange import cli as exchange_cli
     from oip.orders import cli as orders_cli
+    from oip.payments import cli as payments_cli
     from oip.premiums import cli as premiums_cli
     from oip.reference import cli as parameters_cli
 
@@ -464,6 +465,7 @@ def _domain_commands() -> None:
     appraisal_cli.register(app)
     exchange_cli.register(app)
     benefits_cli.register(app)
+    payments_cli.register(app)
 
 
 _domain_commands()
