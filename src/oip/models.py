@@ -5,6 +5,7 @@ hook into the case's steps when imported: an accepted case goes to its insurer (
 make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
+import oip.benefits.experience  # noqa: F401  (the float's claims and injuries from cases and payments)
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
