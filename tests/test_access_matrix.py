@@ -62,6 +62,11 @@ PROBE = {
     "expert_id": "987654321",
     "notification_id": "987654321",
     "tie_id": "987654321",
+    "determination_id": "987654321",
+    "line_id": "987654321",
+    "dependant_id": "987654321",
+    "claim_id": "987654321",
+    "bill_id": "987654321",
 }
 
 

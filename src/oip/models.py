@@ -5,12 +5,20 @@ hook into the case's steps when imported: an accepted case goes to its insurer (
 make their letters (letters) and text the worker (notifications)."""
 
 import oip.appraisal.parameters  # noqa: F401
+import oip.benefits.approval_parameters  # noqa: F401
+import oip.benefits.claims  # noqa: F401  (fills oip.appraisal.service.ON_APPLY)
+import oip.benefits.claims_parameters  # noqa: F401
+import oip.benefits.determination  # noqa: F401  (determinations: timeline names, the letter)
 import oip.benefits.experience  # noqa: F401  (the float's claims and injuries from cases and payments)
+import oip.benefits.monthly  # noqa: F401  (monthly benefits: the pay-day parameter, the ON_APPROVED hook)
+import oip.benefits.parameters  # noqa: F401
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
+import oip.payments.parameters  # noqa: F401
+import oip.payments.service  # noqa: F401
 import oip.premiums.parameters  # noqa: F401
 from oip.appraisal.models import Appraisal, AppraisalDraw, Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401

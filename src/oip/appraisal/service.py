@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,11 @@ from oip.core.errors import Conflict, DomainError, Forbidden, IllegalTransition
 from oip.core.validation import clean_text
 from oip.reference import calendar, parameters
 from oip.workers.models import Person
+
+# >>> ON_APPLY: what happens after an appraisal is applied for, in the same transaction. <<<
+# Each hook is called as ``hook(session, actor, case, appraisal)``; a higher layer fills it
+# (oip.benefits.claims: an appraisal applied for ends the fast lane of the case's claims).
+ON_APPLY: list[Callable[[Session, Any, Case, Appraisal], None]] = []
 
 audit.register_actions(
     {
@@ -353,6 +359,8 @@ def apply(
         note=f"{rules.KIND_NAMES[kind]}：{experts.committee_name(session, committee)}，申请人{rules.APPLICANT_NAMES[who]}",
         detail={"appraisal_id": a.id, "number": a.number, "kind": kind, "committee_code": committee},
     )
+    for hook in ON_APPLY:  # the fast lane of the case's claims ends (oip.benefits.claims)
+        hook(session, actor, case, a)
     return a
 
 

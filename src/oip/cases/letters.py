@@ -53,6 +53,7 @@ KINDS: dict[str, Kind] = {
         Kind("confirmation", "职业伤害确认结论书", "确", True),
         Kind("non_confirmation", "不予确认职业伤害结论书", "不确", True),
         Kind("appraisal", "劳动能力鉴定结论书", "鉴", False),
+        Kind("benefit_determination", "待遇核定通知书", "待", True),  # content: oip.benefits.determination
     )
 }
 SERVICE_MEANS = {

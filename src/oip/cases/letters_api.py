@@ -25,6 +25,8 @@ api = APIRouter(prefix="/cases", tags=["cases"], route_class=TransactionRoute)
 # Letters of acceptance, correction and refusal follow the handling of the application (case.handle);
 # decision letters the decision (case.decide).
 _DECISION_KINDS = ("confirmation", "non_confirmation")
+# Letters whose content their own part builds and makes when it acts (never made from this route).
+_CONTENT_KINDS = ("appraisal", "benefit_determination")
 
 
 def letter_out(case_id: int, x: Letter) -> dict[str, Any]:
@@ -85,8 +87,8 @@ def issue(
     p: Principal = Depends(Require(P.CASE_HANDLE, P.CASE_DECIDE)),
     db: Session = DB,
 ):
-    if body.kind not in letters.KINDS or body.kind == "appraisal":
-        kinds = "、".join(k for k in letters.KINDS if k != "appraisal")
+    if body.kind not in letters.KINDS or body.kind in _CONTENT_KINDS:
+        kinds = "、".join(k for k in letters.KINDS if k not in _CONTENT_KINDS)
         raise DomainError(f"未知的文书类别 {body.kind}，应为：{kinds}", field="kind")
     may_issue(p, body.kind)
     case = service.get_case(db, p, case_id, for_update=True)

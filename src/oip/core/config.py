@@ -1,7 +1,7 @@
 """Configuration, read from environment variables (prefix ``OIP_``).
 
 Every setting is documented in the README. Secrets (encryption key, blind-index key, session
-key, the key signing what is exchanged with the tax bureau, the audit chain's MAC key) are generated into
+key, the keys signing what is exchanged with the tax bureau and the bank, the audit chain's MAC key) are generated into
 ``<var_dir>/keys.json`` on first run when not given; they are never committed and never stored in
 the database.
 """
@@ -78,6 +78,19 @@ class Settings(BaseSettings):
     tax_http_attempts: int = Field(
         default=3, description="Attempts per HTTP request to the tax bureau (5xx, timeouts)."
     )
+    bank_signing_key: str | None = Field(
+        default=None,
+        description="Base64 key shared with the paying bank: HMAC-SHA256 signatures of the payment batch "
+        "files and result files (docs/interfaces/bank-v1.md).",
+    )
+    bank_gateway: str = Field(default="file", description="How payment batches reach the bank: file or http.")
+    bank_url: str | None = Field(
+        default=None, description="Base URL of the bank's payment service (bank_gateway=http)."
+    )
+    bank_dir: Path | None = Field(
+        default=None, description="File exchange with the bank (outbox/, inbox/). Default: var_dir/exchange/bank."
+    )
+    bank_timeout_seconds: float = Field(default=10.0, description="Timeout of one HTTP request to the bank.")
     sms_adapter: Literal["file", "console"] = Field(
         default="file",
         description="How text messages (短信通知) leave: file (JSON lines for the SMS gateway, docs/interfaces/sms-v1.md) "
@@ -139,6 +152,10 @@ class Settings(BaseSettings):
         return self.tax_dir or (self.var_dir / "exchange" / "tax")
 
     @property
+    def bank_path(self) -> Path:
+        return self.bank_dir or (self.var_dir / "exchange" / "bank")
+
+    @property
     def sms_path(self) -> Path:
         return self.sms_dir or (self.var_dir / "sms")
 
@@ -155,15 +172,24 @@ def _b64key() -> str:
 class Keys:
     """The secrets. From settings when given, else from var/keys.json (created once)."""
 
-    def __init__(self, data_key: bytes, index_key: bytes, session_key: bytes, tax_signing_key: bytes, audit_key: bytes):
+    def __init__(
+        self,
+        data_key: bytes,
+        index_key: bytes,
+        session_key: bytes,
+        tax_signing_key: bytes,
+        audit_key: bytes,
+        bank_signing_key: bytes,
+    ):
         self.data_key = data_key
         self.index_key = index_key
         self.session_key = session_key
         self.tax_signing_key = tax_signing_key
         self.audit_key = audit_key
+        self.bank_signing_key = bank_signing_key
 
 
-_KEY_NAMES = ("data_key", "index_key", "session_key", "tax_signing_key", "audit_key")
+_KEY_NAMES = ("data_key", "index_key", "session_key", "tax_signing_key", "audit_key", "bank_signing_key")
 
 
 def _write_keys(path: Path, stored: dict[str, str], *, create: bool) -> None:

@@ -19,6 +19,13 @@ from oip import __version__
 from oip.appraisal import api as appraisal_api, pages as appraisal_pages
 from oip.auth import api as auth_api, audit_web, pages as auth_pages
 from oip.auth.deps import CHANGE_PASSWORD_URL, authenticate
+from oip.benefits import (
+    claims_api,
+    claims_pages,
+    determination_api,
+    quote_api as benefits_quote_api,
+    quote_pages as benefits_quote_pages,
+)
 from oip.cases import (
     api as cases_api,
     decision_api,
@@ -228,7 +235,10 @@ def create_app() -> FastAPI:
         intake_api,
         investigation_api,
         appraisal_api,
+        benefits_quote_api,
         letters_api,
+        determination_api,
+        claims_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -244,8 +254,10 @@ def create_app() -> FastAPI:
         cases_pages,
         investigation_pages,
         appraisal_pages,
+        benefits_quote_pages,
         letters_pages,
         decision_pages,
+        claims_pages,
         audit_web,
         web_pages,
     ):
