@@ -132,3 +132,145 @@ def payable(session, case, line, amount_fen: int, *, status: str = "due", paid_o
     session.add(p)
     session.flush()
     return p
+
+
+def fresh_worker(session):
+    """A worker user (password DEMO_PASSWORD) for a registered person who has neither a user nor a
+    case yet, with one of their platform accounts: (username, person_id, account)."""
+    from sqlalchemy import exists, select
+
+    from oip.auth import service as auth
+    from oip.auth.models import User
+    from oip.cases.models import Case
+    from oip.demo.generate import DEMO_PASSWORD
+    from oip.workers.models import PlatformAccount
+
+    acc = session.scalar(
+        select(PlatformAccount)
+        .where(
+            PlatformAccount.status == "active",
+            ~exists(select(User.id).where(User.person_id == PlatformAccount.person_id)),
+            ~exists(select(Case.id).where(Case.person_id == PlatformAccount.person_id)),
+        )
+        .order_by(PlatformAccount.id.desc())
+        .limit(1)
+    )
+    demo = session.scalar(select(User).where(User.username == "worker_demo"))
+    username = f"w_{secrets.token_hex(4)}"
+    session.add(
+        User(
+            username=username,
+            display_name=acc.person.name,
+            role="worker",
+            kind="worker",
+            organisation_id=demo.organisation_id,
+            person_id=acc.person_id,
+            password_hash=auth.hash_secret(DEMO_PASSWORD),
+            must_change_password=False,
+        )
+    )
+    session.flush()
+    return username, acc.person_id, acc
+
+
+def letter(session, case, *, kind: str = "benefit_determination", content: bytes = b"%PDF-1.4 test letter\n"):
+    import hashlib
+
+    from oip.cases.models import Letter
+
+    x = Letter(
+        case_id=case.id,
+        kind=kind,
+        number=f"测试〔{secrets.token_hex(4)}〕号",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        content=content,
+        issued_on=clock.today(),
+        generated_at=clock.now(),
+    )
+    session.add(x)
+    session.flush()
+    return x
+
+
+def monthly_benefit(
+    session, case, line, *, amount_fen: int, starts_on: dt.date, person_id=None, dependant_id=None, **kw
+):
+    from oip.benefits.models import MonthlyBenefit, MonthlyRate
+
+    mb = MonthlyBenefit(
+        case_id=case.id,
+        line_id=line.id,
+        item=line.item,
+        person_id=person_id if dependant_id is None else None,
+        dependant_id=dependant_id,
+        region_code=case.county_code,
+        starts_on=starts_on,
+        status=kw.pop("status", "active"),
+        created_at=clock.now(),
+        **kw,
+    )
+    session.add(mb)
+    session.flush()
+    session.add(
+        MonthlyRate(
+            monthly_id=mb.id,
+            from_month=starts_on.replace(day=1),
+            amount_fen=amount_fen,
+            reason="determination",
+            formula=line.formula,
+            created_at=clock.now(),
+        )
+    )
+    session.flush()
+    return mb
+
+
+def account(session, case, *, person_id=None, dependant_id=None, card_masked="6222 **** **** 5679"):
+    from oip.payments.models import PayeeAccount
+
+    a = PayeeAccount(
+        case_id=case.id,
+        person_id=person_id if dependant_id is None else None,
+        dependant_id=dependant_id,
+        holder_name="测试",
+        bank_name="中国工商银行",
+        card_enc=b"not-a-real-card",
+        card_bidx=secrets.token_bytes(16),
+        card_masked=card_masked,
+        valid_from=clock.now(),
+        reason="测试",
+    )
+    session.add(a)
+    session.flush()
+    return a
+
+
+def payment_line(session, payable, acc, *, status: str, paid_on=None, attempt: int = 1, **kw):
+    from oip.payments.models import PaymentBatch, PaymentLine
+
+    batch = PaymentBatch(
+        number=f"T{secrets.token_hex(6)}",
+        region_code=payable.region_code,
+        status="settled" if status in ("paid", "failed") else "sent",
+        line_count=1,
+        total_fen=payable.amount_fen,
+        made_at=clock.now(),
+    )
+    session.add(batch)
+    session.flush()
+    x = PaymentLine(
+        batch_id=batch.id,
+        payable_id=payable.id,
+        case_id=payable.case_id,
+        account_id=acc.id,
+        attempt=attempt,
+        idempotency_key=f"{payable.key}#{attempt}",
+        amount_fen=payable.amount_fen,
+        status=status,
+        paid_on=paid_on,
+        **kw,
+    )
+    session.add(x)
+    session.flush()
+    return x
