@@ -50,7 +50,7 @@ from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
-from oip.payments import api as payments_api, pages as payments_pages
+from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
 from oip.web import hardening, health, limits, pages as web_pages
@@ -267,6 +267,7 @@ def create_app() -> FastAPI:
         determination_pages,
         claims_pages,
         monthly_pages,
+        payments_portal_pages,
         audit_web,
         web_pages,
     ):
