@@ -59,6 +59,10 @@ BANKS = {  # issuer prefixes of the synthetic cards (6 digits) and the bank's na
 FAILED_REASON = ("ACCT_CLOSED", "账户已销户")
 # The four appraisals made here: grade and self-care dependency.
 SEVERE = ((1, "complete"), (2, "most"), (4, "partial"))
+# What the demo's own rows say (its tests tell them from the rows other tests make).
+DETERMINATION_NOTE = "（演示）依据确认结论与鉴定结论核定"
+CLAIM_NOTE = "（演示）费用申报"
+BATCH_NOTE = "（演示）待遇支付"
 FAST_LANE = 6  # in a small province (the tests'): 4
 
 
@@ -417,7 +421,7 @@ def _determine(run: Run, story: Story, day: dt.date) -> None:
     s = run.session
 
     def open_and_submit() -> None:
-        det = determination.open_determination(s, run.maker, story.case.id, note="（演示）依据确认结论与鉴定结论核定")
+        det = determination.open_determination(s, run.maker, story.case.id, note=DETERMINATION_NOTE)
         determination.submit(s, run.maker, det.id, note="请复核")
         story.determination = det
         run.count("determinations")
@@ -491,7 +495,7 @@ def _claim(
 
     def receive() -> None:
         got = claims.receive(
-            s, run.maker, story.case.id, bills=bills, hospital_days=hospital_days, received_on=received, note="（演示）"
+            s, run.maker, story.case.id, bills=bills, hospital_days=hospital_days, received_on=received, note=CLAIM_NOTE
         )
         state["claim"] = got.claim
         run.count("claims")
@@ -546,7 +550,7 @@ def _batch(run: Run, day: dt.date) -> None:
         for region in [CITY, *sorted(set(s.scalars(due.distinct())))]:
             sp = s.begin_nested()
             try:
-                made.append(payments.make_batch(s, run.maker, region, due_by=day, note="（演示）待遇支付"))
+                made.append(payments.make_batch(s, run.maker, region, due_by=day, note=BATCH_NOTE))
             except DomainError:  # nothing due (or nothing with an account)
                 sp.rollback()
                 continue
