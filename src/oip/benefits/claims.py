@@ -30,8 +30,9 @@ from oip.appraisal.models import Appraisal
 from oip.auth import permissions as P
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
-from oip.benefits import claims_parameters as CP, claims_rules as R
-from oip.benefits.models import Bill, Claim, Payable
+from oip.benefits import calc, claims_parameters as CP, claims_rules as R, determination
+from oip.benefits.hooks import ON_APPROVED
+from oip.benefits.models import Bill, Claim, Determination, Payable
 from oip.cases import intake_rules, rules as case_rules, service as cases
 from oip.cases.models import Case, CaseDocument, Decision
 from oip.cases.scope import case_condition
@@ -48,6 +49,7 @@ cases.register_event_names(
         "claim_rejected": "费用申报不予支付",
         "fast_lane_entered": "纳入小伤快赔",
         "fast_lane_left": "转入普通程序（不再符合小伤快赔条件）",
+        "claim_approved": "费用核定已审批",
     }
 )
 
@@ -90,6 +92,11 @@ def _check_submitter(actor: Principal) -> None:
     if scope == "region" and actor.can(P.BENEFIT_DETERMINE):
         return
     raise Forbidden("费用申报由本人或社会保险经办机构提交", field="case_id")
+
+
+def accepts_claims(session: Session, case: Case) -> bool:
+    """Whether a claim may come in now: confirmed, or the confirmation pending (fast lane only)."""
+    return case.state in R.PENDING_STATES or _confirmed(session, case)
 
 
 def _confirmed(session: Session, case: Case) -> bool:
@@ -258,8 +265,7 @@ def receive(
     _insert_bills(session, claim, checked.accepted)
     totals = _recount(session, claim)
 
-    facts = fast_lane_facts(session, case, day)
-    reasons = R.fast_lane_reasons(facts)
+    reasons = case_reasons(session, case)
     if not confirmed and reasons:
         raise DomainError(
             "案件尚未作出予以确认结论，本次申报不符合小伤快赔条件（" + "；".join(reasons) + "），请在确认后申报",
@@ -306,8 +312,7 @@ def add_bills(
     case = cases.get_case(session, actor, case.id, for_update=True)
     _check_submitter(actor)
     _check_claim_version(claim, version)
-    if claim.status != "received":
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能再补充票据", field="claim_id")
+    _check_adjustable(session, claim, "不能再补充票据")
     rows = _rows(bills)
     receipts = [R.normal_receipt(r.receipt_no) for r in rows if not r.blank()]
     checked = R.check_rows(
@@ -339,9 +344,9 @@ def add_bills(
             ],
         },
     )
-    refresh_fast_lane(session, actor, case)
+    reasons = refresh_fast_lane(session, actor, case)
     cases.touch(case)
-    return Received(claim, checked, R.fast_lane_reasons(fast_lane_facts(session, case, claim.received_on)))
+    return Received(claim, checked, reasons)
 
 
 def _check_claim_version(claim: Claim, version: int | None) -> None:
@@ -368,8 +373,7 @@ def mark_bill(
     if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
         raise Forbidden("审核票据须由社会保险经办机构办理", field="claim_id")
     _check_claim_version(claim, version)
-    if claim.status != "received":
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能再调整票据", field="claim_id")
+    _check_adjustable(session, claim, "不能再调整票据")
     bill = session.scalar(select(Bill).where(Bill.id == bill_id, Bill.claim_id == claim.id))
     if bill is None:
         raise out_of_scope("票据")
@@ -398,6 +402,30 @@ def mark_bill(
     return bill
 
 
+def open_determination(session: Session, claim: Claim) -> Determination | None:
+    """The claim's determination being made (draft, submitted or returned), if any."""
+    return session.scalar(
+        select(Determination)
+        .where(Determination.claim_id == claim.id, Determination.status.in_(("draft", "submitted", "returned")))
+        .limit(1)
+    )
+
+
+def _check_adjustable(session: Session, claim: Claim, what: str) -> None:
+    """Bills are checked before the claim determination is drafted (or after its draft was cancelled);
+    a checked claim whose determination was cancelled is back to being checked."""
+    if claim.status not in R.OPEN_STATUSES:
+        raise Conflict(f"费用申报 {claim.number} {R.STATUS_NAMES[claim.status]}，{what}", field="claim_id")
+    det = open_determination(session, claim)
+    if det is not None:
+        raise Conflict(
+            f"费用申报 {claim.number} 的费用核定（第 {det.version} 版）{determination.STATUS_NAMES[det.status]}，{what}；"
+            "请先作废该核定",
+            field="claim_id",
+        )
+    claim.status = "received"
+
+
 def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, version: int | None = None) -> Claim:
     """The whole claim is not payable (不予支付), with the reason; the bills stay on record (their
     receipt numbers stay taken)."""
@@ -405,8 +433,7 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
     if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
         raise Forbidden("审核费用申报须由社会保险经办机构办理", field="claim_id")
     _check_claim_version(claim, version)
-    if claim.status not in ("received",):
-        raise Conflict(f"费用申报 {claim.number} 已{R.STATUS_NAMES[claim.status]}，不能不予支付", field="claim_id")
+    _check_adjustable(session, claim, "不能不予支付")
     why = R._text(reason, "reason", "不予支付的理由", R.REASON_MAX)
     claim.status, claim.rejected_reason = "rejected", why
     claim.version += 1
@@ -414,6 +441,93 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
         session, actor, case, "claim_rejected", note=f"费用申报 {claim.number}：{why}", detail={"claim_id": claim.id}
     )
     return claim
+
+
+# ---- the claim determination (费用核定) ----------------------------------------------------------
+
+CLAIM_ITEMS = ("medical", "devices", "meal_subsidy")
+
+
+def draft_determination(
+    session: Session, actor: Principal, claim_id: int, *, note: Any = "", version: int | None = None
+) -> Determination:
+    """Draft the claim determination (费用核定, ``purpose='claim'``): the calculator's medical,
+    devices and hospital meal lines for this claim's bills (the excluded ones shown, not paid) and
+    hospital days, under the parameters in force on the injury day. Submit and approve go through
+    oip.benefits.determination (maker-checker); on approval the payables carry the claim."""
+    claim, case = get_claim(session, actor, claim_id, for_update=True)
+    if not actor.can(P.BENEFIT_DETERMINE) or actor.role.scope != "region":
+        raise Forbidden("费用核定须由社会保险经办机构办理", field="claim_id")
+    case = cases.get_case(session, actor, case.id, for_update=True)
+    _check_claim_version(claim, version)
+    _check_adjustable(session, claim, "不能核定")
+    if determination.confirmed_decision(session, case) is None:
+        raise Conflict(
+            f"案件 {case.number} 尚未作出予以确认结论，费用核定须在确认后办理"
+            + (f"（小伤快赔：{claim.confirm_due} 前确认）" if claim.fast_lane and claim.confirm_due else ""),
+            field="case_id",
+        )
+    bills = list(session.scalars(select(Bill).where(Bill.claim_id == claim.id).order_by(Bill.id)))
+    day = determination.event_date(case)
+    inp = calc.QuoteInput(
+        event_date=day,
+        region_code=case.county_code,
+        kind="injury" if case.kind == "injury" else case.kind,
+        medical_bills=tuple(calc.BillIn(b.amount_fen, b.in_catalogue, ref=b.receipt_no, kind=b.kind) for b in bills),
+        hospital_days=claim.hospital_days,
+    )
+    full = determination.propose(session, inp)
+    lines = tuple(line for line in full.lines if line.item in CLAIM_ITEMS)
+    quote = calc.Quote(lines, sum(x.amount_fen for x in lines if not x.monthly), 0)
+    inputs = {
+        "event_date": day.isoformat(),
+        "region_code": case.county_code,
+        "kind": case.kind,
+        "claim_id": claim.id,
+        "claim": claim.number,
+        "medical_bills": [
+            {"receipt_no": b.receipt_no, "amount_fen": b.amount_fen, "in_catalogue": b.in_catalogue, "kind": b.kind}
+            for b in bills
+        ],
+        "hospital_days": claim.hospital_days,
+    }
+    det = determination.draft(
+        session,
+        actor,
+        case,
+        quote=quote,
+        inputs=inputs,
+        event_date=day,
+        kind=case.kind,
+        purpose="claim",
+        claim_id=claim.id,
+        note=str(note or "") or f"费用申报 {claim.number}",
+    )
+    claim.status = "checked"
+    claim.version += 1
+    return det
+
+
+def on_determination_approved(session: Session, actor: Any, det: Determination) -> None:
+    """oip.benefits.hooks ON_APPROVED: an approved claim determination approves its claim (the
+    payables, owed by the determination's approval, already carry ``claim_id``)."""
+    if det.purpose != "claim" or det.claim_id is None:
+        return
+    claim = session.get(Claim, det.claim_id)
+    case = session.get(Case, det.case_id)
+    claim.status = "approved"
+    claim.version += 1
+    cases.record_event(
+        session,
+        actor,
+        case,
+        "claim_approved",
+        note=f"费用申报 {claim.number}：核定支付 {R.fen_text(det.total_once_fen)} 元（第 {det.version} 版）",
+        detail={"claim_id": claim.id, "determination_id": det.id, "total_once_fen": det.total_once_fen},
+    )
+
+
+ON_APPROVED.append(on_determination_approved)
 
 
 # ---- the fast lane --------------------------------------------------------------------------------
@@ -467,6 +581,7 @@ def _enter(session: Session, actor: Any, case: Case, claim: Claim) -> None:
         return
     claim.fast_lane = True
     claim.confirm_due, claim.pay_due, problem = due_dates(session, claim, case.county_code)
+    claim.documents = document_refs(session, case)
     missing = missing_documents(session, case)
     cases.record_event(
         session,
@@ -514,15 +629,21 @@ def _leave_all(session: Session, actor: Any, case: Case, reason: str, day: dt.da
         _leave(session, actor, case, c, reason, day)
 
 
+def case_reasons(session: Session, case: Case) -> list[str]:
+    """Why the case's claims do not qualify for the fast lane (empty: they do), with the limit in
+    force on the day its first claim came in."""
+    first = session.scalar(select(func.min(Claim.received_on)).where(Claim.case_id == case.id))
+    if first is None:
+        return []
+    return R.fast_lane_reasons(fast_lane_facts(session, case, first))
+
+
 def refresh_fast_lane(session: Session, actor: Any, case: Case) -> list[str]:
     """Look at the case again (after a new bill, a hospital stay, an appraisal): when it no longer
     qualifies, its open fast-lane claims move to the normal path. Returns the reasons (empty: still
     qualifies)."""
     today = clock.today()
-    first = session.scalar(select(func.min(Claim.received_on)).where(Claim.case_id == case.id))
-    if first is None:
-        return []
-    reasons = R.fast_lane_reasons(fast_lane_facts(session, case, first))
+    reasons = case_reasons(session, case)
     if reasons:
         _leave_all(session, actor, case, "；".join(reasons), today)
     return reasons
@@ -548,6 +669,20 @@ def missing_documents(session: Session, case: Case) -> list[dict[str, str]]:
     )
     items = intake_rules.CHECKLISTS[R.FAST_LANE_CHECKLIST]
     return [{"code": r.code, "name": r.name} for r in intake_rules.missing(items, present)]
+
+
+def document_refs(session: Session, case: Case) -> list[dict[str, Any]]:
+    """The case's documents answering the fast lane's five requirements, as the claim keeps them
+    (``Claim.documents``: [{requirement, document_id}], the latest upload of each)."""
+    codes = [r.code for r in intake_rules.CHECKLISTS[R.FAST_LANE_CHECKLIST] if r.required]
+    latest: dict[str, int] = {}
+    for req, doc_id in session.execute(
+        select(CaseDocument.requirement, CaseDocument.id)
+        .where(CaseDocument.case_id == case.id, CaseDocument.requirement.in_(codes))
+        .order_by(CaseDocument.id)
+    ):
+        latest[req] = doc_id
+    return [{"requirement": c, "document_id": latest[c]} for c in codes if c in latest]
 
 
 def fast_lane_documents(session: Session, case: Case) -> list[dict[str, Any]]:
@@ -654,6 +789,14 @@ def describe(session: Session, pairs: Sequence[tuple[Claim, Case]], *, with_bill
     bills = bills_of(session, ids) if with_bills else {}
     paid = paid_state(session, ids)
     confirmed = confirmed_cases(session, list({k.id for _, k in pairs}))
+    dets: dict[int, Determination] = {}
+    if ids:
+        for d in session.scalars(
+            select(Determination)
+            .where(Determination.claim_id.in_(ids))
+            .order_by(Determination.version, Determination.id)
+        ):
+            dets[d.claim_id] = d  # the latest version wins
     out = []
     for c, k in pairs:
         cl = clocks(c, k.id in confirmed, paid.get(c.id), today) if (c.fast_lane or c.fast_lane_left_on) else None
@@ -682,7 +825,20 @@ def describe(session: Session, pairs: Sequence[tuple[Claim, Case]], *, with_bill
                 "fast_lane_left_reason": c.fast_lane_left_reason,
                 "rejected_reason": c.rejected_reason,
                 "note": c.note,
+                "documents": list(c.documents or []),
                 "version": c.version,
+                "determination": (
+                    {
+                        "id": dets[c.id].id,
+                        "version": dets[c.id].version,
+                        "status": dets[c.id].status,
+                        "status_name": determination.STATUS_NAMES[dets[c.id].status],
+                        "total_once_fen": dets[c.id].total_once_fen,
+                        "total": R.fen_text(dets[c.id].total_once_fen),
+                    }
+                    if c.id in dets
+                    else None
+                ),
                 "payables": (paid.get(c.id) or (0, 0))[0],
                 "paid": (paid.get(c.id) or (0, 0))[1],
                 "bills": [

@@ -114,3 +114,17 @@ def reject_claim(
 ):
     claims.reject(db, p, claim_id, reason=body.reason, version=body.version)
     return _one(db, p, claim_id)
+
+
+@api.post(
+    "/claims/{claim_id}/determination",
+    response_model=S.ClaimOut,
+    status_code=201,
+    tags=TAG,
+    summary="起草费用核定（计算器的医疗费、辅助器具、住院伙食补助明细；提交与审批见 /determinations）",
+)
+def draft_determination(
+    claim_id: int, body: S.DraftIn, p: Principal = Depends(Require(P.BENEFIT_DETERMINE)), db: Session = DB
+):
+    claims.draft_determination(db, p, claim_id, note=body.note, version=body.version)
+    return _one(db, p, claim_id)

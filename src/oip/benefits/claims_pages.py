@@ -54,8 +54,7 @@ def _panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
     if not p.can(P.BENEFIT_READ):
         return None
     rows = claims.claims_of_case(db, case)
-    open_for_claims = case.state in R.CONFIRMED_STATES or case.state in R.PENDING_STATES
-    submit = _may_submit(p) and open_for_claims
+    submit = _may_submit(p) and claims.accepts_claims(db, case)
     if not rows and not submit:
         return None
     state = _STATE.get()
@@ -193,6 +192,25 @@ def bill_mark(
             reason=v.get("reason"),
             version=_version(v),
         ),
+    )
+
+
+@pages.post("/claims/{claim_id}/determination")
+def claim_determination(
+    request: Request,
+    claim_id: int,
+    p: Principal = Depends(Require(P.BENEFIT_DETERMINE)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = form_text(form)
+    claim, case = claims.get_claim(db, p, claim_id)
+    return _step(
+        request,
+        db,
+        p,
+        case.id,
+        lambda: claims.draft_determination(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
     )
 
 

@@ -89,6 +89,19 @@ class ClockOut(BaseModel):
     label: str
 
 
+class DeterminationRef(BaseModel):
+    id: int
+    version: int
+    status: str
+    status_name: str
+    total_once_fen: int
+
+
+class DraftIn(_In):
+    note: str = Field("", max_length=4000)
+    version: int | None = None
+
+
 class ClaimOut(BaseModel):
     id: int
     number: str
@@ -110,6 +123,12 @@ class ClaimOut(BaseModel):
     fast_lane_left_reason: str | None
     rejected_reason: str | None
     version: int
+    documents: list[dict[str, int | str]] = Field(
+        default_factory=list, description="纳入小伤快赔时案件已有的五项材料：[{requirement, document_id}]"
+    )
+    determination: DeterminationRef | None = Field(None, description="费用核定（最新版本）")
+    payables: int = Field(0, description="应付明细笔数（不含作废）")
+    paid: int = Field(0, description="其中已支付")
     bills: list[BillOut]
 
 
