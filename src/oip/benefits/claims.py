@@ -765,6 +765,24 @@ def list_claims(
     return Page([(c, k) for c, k in rows], total, page, size)
 
 
+def fast_lane_overdue(session: Session, actor: Principal) -> int:
+    """Open fast-lane claims in scope past their payment due date (the staff console's figure)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .join(Case, Case.id == Claim.case_id)
+            .where(
+                case_condition(actor),
+                Claim.fast_lane.is_(True),
+                Claim.status.in_(R.OPEN_STATUSES),
+                Claim.pay_due < clock.today(),
+            )
+        )
+        or 0
+    )
+
+
 def confirmed_cases(session: Session, case_ids: Sequence[int]) -> set[int]:
     """Which of the cases have a confirmation in force (for the confirm clock)."""
     if not case_ids:
