@@ -67,6 +67,8 @@ PROBE = {
     "dependant_id": "987654321",
     "claim_id": "987654321",
     "bill_id": "987654321",
+    "monthly_id": "987654321",
+    "payee_id": "987654321",
 }
 
 

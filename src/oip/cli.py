@@ -436,17 +436,36 @@ def calendar_show(year: int = typer.Option(..., help="The year, e.g. 2026.")) ->
     print(json.dumps(out, ensure_ascii=False))
 
 
+def _acting_officer(session, username: str):
+    """The active staff user a command acts as (its changes are audited under their name)."""
+    from sqlalchemy import select
+
+    from oip.auth.models import User
+    from oip.auth.service import principal_for
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active or user.kind != "staff":
+        _refuse(f"没有启用的经办人员用户 {username}")
+    return principal_for(session, user, via="cli")
+
+
 def _domain_commands() -> None:
     """Each domain adds its own commands (``register(app)`` in its cli module)."""
     from oip.appraisal import cli as appraisal_cli
+    from oip.benefits import cli as benefits_cli
     from oip.exchange import cli as exchange_cli
     from oip.orders import cli as orders_cli
+    from oip.payments import cli as payments_cli
     from oip.premiums import cli as premiums_cli
+    from oip.reference import cli as parameters_cli
 
+    parameters_cli.register(app, officer=_acting_officer)
     orders_cli.register(app)
     premiums_cli.register(app)
     appraisal_cli.register(app)
     exchange_cli.register(app)
+    benefits_cli.register(app)
+    payments_cli.register(app)
 
 
 _domain_commands()

@@ -9,6 +9,7 @@ import oip.benefits.approval_parameters  # noqa: F401
 import oip.benefits.claims  # noqa: F401  (fills oip.appraisal.service.ON_APPLY)
 import oip.benefits.claims_parameters  # noqa: F401
 import oip.benefits.determination  # noqa: F401  (determinations: timeline names, the letter)
+import oip.benefits.experience  # noqa: F401  (the float's claims and injuries from cases and payments)
 import oip.benefits.monthly  # noqa: F401  (monthly benefits: the pay-day parameter, the ON_APPROVED hook)
 import oip.benefits.parameters  # noqa: F401
 import oip.cases.investigation  # noqa: F401

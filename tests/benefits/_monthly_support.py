@@ -21,10 +21,10 @@ def officer(s, username: str = "nn_si"):
     return principal_for(s, s.scalar(select(User).where(User.username == username)), via="test")
 
 
-def new_case(kind: str = "injury") -> int:
+def new_case(kind: str = "injury", county: str = "450103") -> int:
     from tests.cases.conftest import make_case
 
-    return make_case(county="450103", kind=kind)
+    return make_case(county=county, kind=kind)
 
 
 def add_dependant(
@@ -55,6 +55,7 @@ def approve(
     event_date: dt.date | None = None,
     chain_id: int | None = None,
     version: int = 1,
+    inputs: dict | None = None,
 ) -> int:
     """An approved benefits determination with ``lines`` ({item, amount_fen, starts_on, dependant_id}),
     the ON_APPROVED hooks run in its transaction (as the determination part does). Returns its id."""
@@ -75,7 +76,7 @@ def approve(
             event_date=event_date or approved_on - dt.timedelta(days=60),
             region_code=case.county_code,
             kind=case.kind,
-            inputs={},
+            inputs=inputs or {},
             total_monthly_fen=sum(x["amount_fen"] for x in lines),
             made_at=clock.now(),
             approved_at=clock.now(),

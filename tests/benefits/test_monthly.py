@@ -76,7 +76,9 @@ def test_schedule_catches_up_from_the_start_and_is_idempotent():
         assert (again.created, again.arrears, again.owed_fen) == (0, 0, 0)
         with pytest.raises(DomainError, match="未来月份"):
             monthly.run_month(s, actor, "2027-05")
-    assert len(payables_of(mid)) == 4
+        earlier = monthly.run_month(s, actor, "2027-02", case_id=cid)  # an earlier month: nothing undone
+        assert (earlier.created, earlier.cancelled) == (0, 0)
+    assert [p.status for p in payables_of(mid)] == ["due"] * 4
 
 
 def test_a_month_before_the_start_owes_nothing():
@@ -279,3 +281,69 @@ def test_rules_worked_examples():
     )
     assert plan == R.Plan(cancel=(3, 2), add_fen=50, overpaid_fen=0)
     assert R.plan_month(0, [R.Owed(1, "monthly", "batched", 200)]) == R.Plan((), 0, 200)
+
+
+def test_rerating_with_the_calculator_after_a_parameter_change():
+    """调整: B rises from a month in one county; the grade-3 allowance (80 % × B) of an injury that
+    happened before is re-rated from that month, the difference owed as arrears."""
+    from oip.benefits import calc, service
+    from oip.core import audit
+    from oip.reference import parameters
+
+    county = "450126"  # 宾阳县: no other test sets parameters there
+    event = D(2027, 1, 10)
+    with on(D(2027, 2, 1)) as (s, _):
+        quote = service.quote_for(s, calc.QuoteInput(event_date=event, region_code=county, kind="injury", grade=3))
+        line = next(x for x in quote.lines if x.item == "disability_monthly")
+        b = parameters.get(s, calc.B, event, county)
+    cid = new_case(county=county)
+    approve(
+        cid,
+        [{"item": "disability_monthly", "amount_fen": line.amount_fen, "starts_on": D(2027, 2, 1)}],
+        approved_on=D(2027, 2, 1),
+        event_date=event,
+        inputs={"grade": 3, "self_care": "none"},
+    )
+    (mid,) = monthly_ids(cid)
+    with on(D(2027, 9, 2)) as (s, actor):
+        monthly.run_month(s, actor, "2027-09", case_id=cid)
+        parameters.set(s, audit.SystemActor(label="test"), calc.B, b + 50_000, D(2027, 7, 1), "测试调整", region=county)
+        out = monthly.rerate(s, actor, "2027-07", case_id=cid)
+        assert (out["rerated"], out["arrears"]) == (1, 3)
+        assert out["arrears_fen"] == 3 * 40_000  # 80 % of the 500 yuan rise, for July, August, September
+        rate = s.scalar(select(MonthlyRate).where(MonthlyRate.monthly_id == mid, MonthlyRate.reason == "adjustment"))
+        assert rate.amount_fen == line.amount_fen + 40_000 and "2027-07" in rate.formula
+    assert owed(mid)["2027-06"] == line.amount_fen and owed(mid)["2027-07"] == line.amount_fen + 40_000
+
+
+def test_a_paused_child_pension_that_ends_keeps_its_held_months_until_confirmed():
+    cid = new_case(kind="death")
+    child = add_dependant(cid, birth_date=D(2010, 3, 15))  # 18 on 2028-03-15
+    approve(
+        cid,
+        [{"item": "dependants", "amount_fen": 150_000, "starts_on": D(2027, 1, 1), "dependant_id": child}],
+        approved_on=D(2027, 1, 5),
+    )
+    (mid,) = monthly_ids(cid)
+    with on(D(2027, 12, 2)) as (s, actor):
+        monthly.run_month(s, actor, "2027-12", case_id=cid)
+    pay(mid, [f"2027-{m:02d}" for m in range(1, 13)], D(2027, 12, 3))
+    with on(D(2028, 2, 2)) as (s, actor):  # not confirmed by 2028-01-05
+        assert monthly.run_month(s, actor, "2028-02", case_id=cid).paused == 1
+    with on(D(2028, 5, 2)) as (s, actor):  # 18 in March: stopped, the months before still held
+        c = monthly.run_month(s, actor, "2028-05", case_id=cid)
+        assert (c.stopped, c.created, c.held) == (1, 1, 1)
+        assert s.get(MonthlyBenefit, mid).status == "stopped"
+    assert {f"{p.period:%Y-%m}": p.status for p in payables_of(mid) if p.period.year == 2028} == {
+        "2028-01": "held",
+        "2028-02": "held",
+        "2028-03": "held",
+    }
+    with on(D(2028, 5, 3)) as (s, actor):
+        monthly.confirm_eligibility(s, actor, mid, confirmed_on=D(2028, 5, 3), means="desk")
+        assert s.get(MonthlyBenefit, mid).status == "stopped"
+        monthly.rerate(s, actor, "2028-02", compute=fixed(160_000), case_id=cid)  # reaches a stopped pension
+        with pytest.raises(DomainError, match="无需资格认证"):
+            monthly.confirm_eligibility(s, actor, mid, confirmed_on=D(2028, 5, 3), means="desk")
+    assert {p.status for p in payables_of(mid)} == {"paid", "due"}
+    assert owed(mid)["2028-03"] == 160_000 and "2028-04" not in owed(mid)

@@ -168,7 +168,10 @@ def test_page_renders_and_calculates(client, as_user):
     assert 'data-item="funeral"' in r.text and "40,632.00 元" in r.text
     assert r.text.count('data-item="dependants"') == 2 and "2025 年 11 月" in r.text
     assert "1,234.50 元" in r.text and "RX-9（80.00 元）" in r.text
-    assert "benefit.national_disposable_income_fen@2025-07-01" in r.text
+    assert (
+        "benefit.national_disposable_income_fen@2025-07-01" in r.text
+        and "全国城镇居民人均可支配收入 I（元/年，以分计）：2025-07-01 起（全区通用" in r.text
+    )
     # The form keeps what was typed.
     assert 'value="2025-10-03"' in r.text and 'value="1,234.50"' in r.text
 
@@ -176,7 +179,7 @@ def test_page_renders_and_calculates(client, as_user):
 def test_page_shows_the_reason(client, as_user):
     as_user("worker_demo")
     r = client.get("/benefits/quote")
-    assert r.status_code == 200
+    assert r.status_code == 200 and 'href="/benefits/quote"' in r.text  # in the worker portal's navigation
     form = {
         "csrf_token": csrf(r.text),
         "event_date": "2025-08-01",

@@ -72,10 +72,10 @@ def test_proposal_from_a_year_of_contributions_and_approval(db, si, tmp_path):
             claims_fen=41_000,
             injuries=3,
             insured_avg=1_000,
-            source="2026 年待遇支出台账（测试）",
+            reason="2026 年待遇支出台账（测试）",
         )
         floats.set_experience(
-            db, si, newcomer.code, 2026, claims_fen=90_000, injuries=9, insured_avg=100, source="测试"
+            db, si, newcomer.code, 2026, claims_fen=90_000, injuries=9, insured_avg=100, reason="测试"
         )
 
         year = 2027
@@ -163,13 +163,13 @@ def test_experience_is_validated(db, si):
     p = make_platform(db)
     with clock.frozen(DECEMBER_2026):
         with pytest.raises(DomainError) as e:
-            floats.set_experience(db, si, p.code, 2026, claims_fen=-1, injuries=0, insured_avg=10, source="x")
+            floats.set_experience(db, si, p.code, 2026, claims_fen=-1, injuries=0, insured_avg=10, reason="x")
         assert e.value.field == "claims_fen"
         with pytest.raises(DomainError) as e:
-            floats.set_experience(db, si, p.code, 2026, claims_fen=1, injuries=0, insured_avg=10, source=" ")
-        assert e.value.field == "source"
+            floats.set_experience(db, si, p.code, 2026, claims_fen=1, injuries=0, insured_avg=10, reason=" ")
+        assert e.value.field == "reason"
         with pytest.raises(DomainError) as e:
-            floats.set_experience(db, si, p.code, 2027, claims_fen=1, injuries=0, insured_avg=10, source="x")
+            floats.set_experience(db, si, p.code, 2027, claims_fen=1, injuries=0, insured_avg=10, reason="x")
         assert e.value.field == "year"  # a year not over yet
         with pytest.raises(DomainError) as e:
             floats.propose_floats(db, si, 2025)

@@ -69,7 +69,7 @@ def test_officer_page_compute_and_send(client, as_user, tmp_path, monkeypatch):
     page = client.get("/premiums", params={"month": "2025-10"})
     assert page.status_code == 200 and "保障费申报 · 2025-10 订单月份" in page.text
     assert 'action="/premiums/compute"' in page.text and 'action="/premiums/send"' in page.text
-    assert 'name="csrf_token"' in page.text and "年度费率浮动档次" in page.text and "暂由经办人员录入" in page.text
+    assert 'name="csrf_token"' in page.text and "年度费率浮动档次" in page.text and "按业务数据计算" in page.text
     r = client.post("/premiums/compute", data={"csrf_token": csrf, "month": "2025-10"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/premiums?month=2025-10&done=computed"
     page = client.get(r.headers["location"])

@@ -29,12 +29,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from oip.appraisal import rules as appraisal_rules
 from oip.appraisal.models import Appraisal
 from oip.auth import permissions as P
-from oip.benefits import calc, payables
+from oip.benefits import calc, payables, service as calc_service
 from oip.benefits.approval_parameters import APPROVAL_LIMITS
 from oip.benefits.hooks import ON_APPROVED
 from oip.benefits.models import Dependant, Determination, DeterminationLine, Payable
@@ -438,9 +440,7 @@ def case_facts(session: Session, case: Case) -> Facts:
 def propose(session: Session, inp: calc.QuoteInput) -> calc.Quote:
     """The calculator's quote for ``inp`` with the parameter values in force on its event date for its
     region (oip.benefits.service)."""
-    from oip.benefits import service as rates  # the calculator's service (issue 12, helper "calc")
-
-    return rates.quote_for(session, inp)
+    return calc_service.quote_for(session, inp)
 
 
 # ---- drafting -------------------------------------------------------------------------------------
@@ -775,8 +775,7 @@ def letter_content(
     inputs = det.inputs or {}
     intro = f"{f.worker}（身份证号码 {f.id_masked}）于{f.occurred}发生的{basis}已依法确认（案件编号 {case.number}）"
     if inputs.get("appraisal_number"):
-        grade = inputs.get("grade")
-        level = f"{grade}级伤残" if grade else "未达到伤残等级"
+        level = appraisal_rules.grade_name(inputs.get("grade"))
         intro += f"，劳动能力鉴定结论为{level}、{letters.SELF_CARE.get(inputs.get('self_care') or 'none', '')}"
     intro += (
         f"。经核定，{f.worker}" + ("的供养亲属" if case.kind != "injury" else "") + "依法享受以下职业伤害保障待遇："
@@ -986,7 +985,7 @@ def pending_approvals(
             Determination.status == "submitted",
             case_condition(actor),
             Determination.made_by.is_distinct_from(uid),
-            ~Determination.inputs["makers"].contains([uid]),
+            ~func.coalesce(Determination.inputs["makers"], cast([], JSONB)).contains([uid]),
         )
     )
     amount = Determination.total_once_fen + 12 * Determination.total_monthly_fen

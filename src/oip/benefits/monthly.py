@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from oip.auth.service import Principal
-from oip.benefits import hooks, monthly_rules as R, payables
+from oip.benefits import calc, hooks, monthly_rules as R, payables, service as benefits_service
 from oip.benefits.calc import ITEM_NAMES, MONTHLY_ITEMS
 from oip.benefits.models import (
     Dependant,
@@ -184,6 +184,8 @@ def _add(
     due_on: dt.date,
     counts: Counts,
 ) -> None:
+    # a paused recipient's months are held; so are those of a pension that ended while paused
+    held = mb.status == "paused" or (mb.status == "stopped" and mb.paused_on is not None)
     base, n = key, 1
     while session.scalar(select(Payable.id).where(Payable.key == key)) is not None:
         n += 1  # a key used before (and since cancelled): the month's plan saw it, owe afresh
@@ -201,14 +203,14 @@ def _add(
         kind=kind,
         period=month,
         monthly_id=mb.id,
-        hold_reason=PAUSE_REASON if mb.status == "paused" else None,
+        hold_reason=PAUSE_REASON if held else None,
     )
     counts.owed_fen += amount
     if kind == "monthly":
         counts.created += 1
     else:
         counts.arrears += 1
-    if mb.status == "paused":
+    if held:
         counts.held += 1
 
 
@@ -222,6 +224,8 @@ def _reconcile(session: Session, mb: MonthlyBenefit, upto: dt.date, *, cancel_re
     by_month: dict[dt.date, list[Payable]] = defaultdict(list)
     for p in payables_of(session, mb):
         by_month[p.period].append(p)
+    if mb.paid_through is not None and mb.paid_through > upto:
+        upto = mb.paid_through  # months already scheduled stay scheduled (an earlier month's run)
     end = upto if last is None else min(upto, last)
     wanted = set(R.months(mb.starts_on, end))
     today = clock.today()
@@ -317,7 +321,7 @@ def on_approved(session: Session, actor: Any, det: Determination) -> None:
     for line in lines:
         key = _recipient_key(line)
         seen.add(key)
-        starts_on = line.starts_on or det.event_date
+        starts_on = first_day_of(line, det)
         mb = existing.get(key)
         if mb is None:
             mb = MonthlyBenefit(
@@ -358,6 +362,17 @@ def on_approved(session: Session, actor: Any, det: Determination) -> None:
     for key, mb in existing.items():
         if key not in seen and mb.status != "stopped":
             _stop(session, actor, mb, approved_on, "superseded", f"待遇核定第 {det.version} 版", today)
+
+
+def first_day_of(line: DeterminationLine, det: Determination) -> dt.date:
+    """When a monthly line starts: its own ``starts_on``; else, for an injury, the day of the appraisal
+    conclusion the determination used (``inputs.concluded_on``); else the event date."""
+    if line.starts_on is not None:
+        return line.starts_on
+    concluded = (det.inputs or {}).get("concluded_on")
+    if det.kind == "injury" and concluded:
+        return dt.date.fromisoformat(concluded)
+    return det.event_date
 
 
 def _owed_upto(mb: MonthlyBenefit) -> dt.date:
@@ -515,9 +530,10 @@ def confirm_eligibility(
     if confirmed_on > today:
         raise DomainError("认证日期不能晚于今天", field="confirmed_on")
     mb = get_monthly(session, actor, monthly_id, for_update=True)
-    if mb.status == "stopped":
+    if mb.status == "stopped" and not _held_by_pause(session, mb):
         raise DomainError("该定期待遇已停发，无需资格认证", field="means")
-    same = list(
+    same = [mb] if mb.status == "stopped" else []
+    same += list(
         session.scalars(
             select(MonthlyBenefit)
             .where(
@@ -542,13 +558,14 @@ def confirm_eligibility(
         )  # fmt: skip
         before = {"eligibility_due": b.eligibility_due, "status": b.status}
         b.eligibility_due = max(b.eligibility_due or confirmed_on, R.eligibility_due(confirmed_on))
-        if b.status == "paused" and b.eligibility_due >= today:
+        if b.status in ("paused", "stopped") and b.eligibility_due >= today:
             released = 0
-            for p in payables_of(session, b):
-                if p.status == "held" and p.failure_reason == PAUSE_REASON:
-                    payables.release(p)
-                    released += 1
-            b.status, b.paused_on = "active", None
+            for p in _held_by_pause(session, b):
+                payables.release(p)
+                released += 1
+            if b.status == "paused":
+                b.status = "active"
+            b.paused_on = None
             cases.record_event(
                 session, actor, case, "monthly_resume", on=confirmed_on,
                 note=f"{_item_name(b)}：{_recipient(session, b)} 已完成资格认证，恢复发放，补发暂停期间 {released} 笔",
@@ -565,6 +582,10 @@ def confirm_eligibility(
     return same
 
 
+def _held_by_pause(session: Session, mb: MonthlyBenefit) -> list[Payable]:
+    return [p for p in payables_of(session, mb) if p.status == "held" and p.failure_reason == PAUSE_REASON]
+
+
 # ---- re-rating (调整) --------------------------------------------------------------------------------
 
 
@@ -578,11 +599,36 @@ class Rated:
 
 
 # (session, benefit, its line, its determination, the adjustment month) → the amount in force from
-# that month, or None when the calculator gives no line for it.
+# that month, or None when it is not re-rated (the function boundary of ``rerate``; tests pass one).
 Compute = Callable[[Session, MonthlyBenefit, DeterminationLine, Determination, dt.date], Rated | None]
-# The calculator's re-quote (the determination's inputs under the parameters in force in the month):
-# appended by the module that owns the calculator's database side (oip.benefits.service).
-REQUOTE: list[Compute] = []
+
+
+def requote(
+    session: Session, mb: MonthlyBenefit, line: DeterminationLine, det: Determination, month: dt.date
+) -> Rated | None:
+    """The calculator's amount for the benefit's line: the determination's own inputs (event, region,
+    kind, grade, self-care, dependants) under the parameters in force in ``month`` — the one exception
+    to "parameters apply by the event date" (调整 re-rates existing pensioners). A line the officer
+    adjusted (amount ≠ proposal) is not re-rated: it takes a new determination version."""
+    if line.amount_fen != line.proposed_fen:
+        return None
+    x = det.inputs or {}
+    inp = calc.QuoteInput(
+        event_date=det.event_date,
+        region_code=det.region_code,
+        kind=det.kind,
+        grade=x.get("grade"),
+        self_care=x.get("self_care") or "none",
+        dependants=tuple(
+            calc.DependantIn(d["relation"], bool(d.get("orphan_or_lone_elderly")), ref=d.get("id"))
+            for d in x.get("dependants") or []
+        ),
+    )
+    quote = calc.quote(inp, benefits_service.rates_for(session, month, det.region_code))
+    for q in quote.lines:
+        if q.item == mb.item and (mb.dependant_id is None or q.dependant_ref == mb.dependant_id):
+            return Rated(q.amount_fen, f"{R.ym(month)} 起按调整后的参数重算：{q.formula}", tuple(q.parameters))
+    return None
 
 
 def rerate(
@@ -599,16 +645,26 @@ def rerate(
     (the difference owed as arrears; a lower rate cancels unpaid surplus and shows paid surplus)."""
     m = parse_month(from_month, "from_month")
     start = dt.date(int(m[:4]), int(m[5:]), 1)
-    if compute is None:
-        if not REQUOTE:
-            raise DomainError("待遇计算器尚未接入，无法重新计算定期待遇标准", field="from_month")
-        compute = REQUOTE[0]
-    q = select(MonthlyBenefit).where(MonthlyBenefit.status != "stopped").order_by(MonthlyBenefit.id)
+    compute = compute or requote
+    # Stopped benefits too when they were owed in or after the month (the adjustment reaches back).
+    q = (
+        select(MonthlyBenefit)
+        .where(or_(MonthlyBenefit.status != "stopped", MonthlyBenefit.stopped_on >= start))
+        .order_by(MonthlyBenefit.id)
+    )
     if isinstance(actor, Principal):
         q = q.where(monthly_condition(actor))
     if case_id is not None:
         q = q.where(MonthlyBenefit.case_id == case_id)
-    out = {"benefits": 0, "rerated": 0, "arrears": 0, "arrears_fen": 0, "cancelled": 0}
+    out = {
+        "benefits": 0,
+        "rerated": 0,
+        "unchanged": 0,
+        "not_rerated": 0,
+        "arrears": 0,
+        "arrears_fen": 0,
+        "cancelled": 0,
+    }
     for mb in session.scalars(q.with_for_update(of=MonthlyBenefit)).all():
         out["benefits"] += 1
         line = session.get(DeterminationLine, mb.line_id)
@@ -617,7 +673,11 @@ def rerate(
         rated = compute(session, mb, line, det, month)
         rates = rates_of(session, mb)
         current = rate_now(rates, month)
-        if rated is None or (current is not None and current.amount_fen == rated.amount_fen):
+        if rated is None:
+            out["not_rerated"] += 1
+            continue
+        if current is not None and current.amount_fen == rated.amount_fen:
+            out["unchanged"] += 1
             continue
         before = _rates_out(rates)
         same = next((r for r in rates if r.from_month == month), None)
@@ -652,8 +712,7 @@ def rerate(
 # ---- views -----------------------------------------------------------------------------------------
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100:,}.{fen % 100:02d} 元"
+_yuan = R.yuan
 
 
 def _item_name(mb: MonthlyBenefit) -> str:

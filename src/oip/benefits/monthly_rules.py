@@ -149,3 +149,11 @@ def plan_month(target_fen: int, owed: Iterable[Owed]) -> Plan:
             total -= o.amount_fen
     add = max(0, target_fen - total)
     return Plan(tuple(cancel), add, max(0, in_hand - target_fen))
+
+
+def yuan(fen: int | None) -> str:
+    """12345 → "123.45 元" (integer arithmetic: money never passes through a float)."""
+    if fen is None:
+        return "—"
+    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
+    return f"{sign}{fen // 100:,}.{fen % 100:02d} 元"

@@ -20,6 +20,8 @@ from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.web import DB, TransactionRoute
+from oip.reference import parameters
+from oip.reference.models import Region
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("待遇试算", "/benefits/quote", P.BENEFIT_QUOTE, order=62))
@@ -34,9 +36,9 @@ async def form_data(request: Request) -> FormData:
     return await request.form()
 
 
-def _regions(db: Session, day: dt.date) -> list[tuple[str, list[tuple[str, str]]]]:
+def _regions(regions: list[Region], day: dt.date) -> list[tuple[str, list[tuple[str, str]]]]:
     """Guangxi by city for the region picker: [(group, [(code, name), …]), …]."""
-    live = [r for r in service.regions(db) if r.valid_from <= day and (r.valid_to is None or r.valid_to >= day)]
+    live = [r for r in regions if r.valid_from <= day and (r.valid_to is None or r.valid_to >= day)]
     groups: list[tuple[str, list[tuple[str, str]]]] = [
         ("全区", [(r.code, r.name) for r in live if r.level == "province"])
     ]
@@ -107,7 +109,19 @@ def parse(form: dict[str, str]) -> calc.QuoteInput:
     )
 
 
-def _rows(quote: calc.Quote) -> list[dict[str, Any]]:
+def version_words(version: str, names: dict[str, str]) -> str:
+    """``benefit.base_monthly_fen@2025-07-01/4501`` in words: the parameter's label, from when, where."""
+    key, _, rest = version.partition("@")
+    default = rest.endswith("（默认值）")
+    rest = rest.removesuffix("（默认值）")
+    since, _, region = rest.partition("/")
+    d = parameters.DEFINITIONS.get(key)
+    label = d.label if d else key
+    where = names.get(region.ljust(6, "0"), region) if region else "全区通用"
+    return f"{label}：{since} 起（{where}{'，默认值' if default else ''}）"
+
+
+def _rows(quote: calc.Quote, names: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "item": x.item,
@@ -116,7 +130,7 @@ def _rows(quote: calc.Quote) -> list[dict[str, Any]]:
             "monthly": x.monthly,
             "starts_on": x.starts_on,
             "formula": x.formula,
-            "parameters": x.parameters,
+            "parameters": [(version_words(v, names), v) for v in x.parameters],
             "excluded": [(b["ref"], calc.yuan(b["amount_fen"])) for b in x.detail.get("excluded", [])],
         }
         for x in quote.lines
@@ -125,13 +139,14 @@ def _rows(quote: calc.Quote) -> list[dict[str, Any]]:
 
 def _page(request: Request, db: Session, values: dict[str, str], quote=None, error=None):
     today = clock.today()
+    regions = service.regions(db)
     return render(
         request,
         "benefit_quote.html",
         status_code=error.status_code if error else 200,
         title="待遇试算",
         values=values,
-        regions=_regions(db, today),
+        regions=_regions(regions, today),
         kinds=calc.KIND_NAMES,
         grades=GRADES,
         self_care=calc.SELF_CARE_NAMES,
@@ -139,7 +154,7 @@ def _page(request: Request, db: Session, values: dict[str, str], quote=None, err
         bill_kinds=BILL_KIND_NAMES,
         dep_rows=range(DEPENDANT_ROWS),
         bill_rows=range(BILL_ROWS),
-        rows=_rows(quote) if quote else None,
+        rows=_rows(quote, {r.code: r.name for r in regions}) if quote else None,
         total_once=calc.yuan(quote.total_once_fen) if quote else None,
         total_monthly=calc.yuan(quote.total_monthly_fen) if quote else None,
         error=error,

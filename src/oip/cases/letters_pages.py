@@ -14,7 +14,7 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.cases import letters, service
-from oip.cases.letters_api import may_issue
+from oip.cases.letters_api import _CONTENT_KINDS, may_issue
 from oip.cases.models import Case
 from oip.cases.pages import Panel, register_panel
 from oip.core import clock
@@ -64,7 +64,7 @@ def issue_letter_form(
     p: Principal = Depends(Require(P.CASE_HANDLE, P.CASE_DECIDE)),
     db: Session = DB,
 ):
-    if kind not in letters.KINDS or kind == "appraisal":
+    if kind not in letters.KINDS or kind in _CONTENT_KINDS:
         raise DomainError("请选择要制作的文书", field="kind")
     if source_id and not source_id.isdigit():
         raise DomainError("文书依据的事项无效", field="source_id")

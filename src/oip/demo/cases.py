@@ -198,7 +198,9 @@ def generate(session: Session, rng: random.Random, *, count: int = 300, seed: in
     return dict(made)
 
 
-def _one(session, rng, target, acc, src, users, today) -> None:
+def _one(session, rng, target, acc, src, users, today, kind: str | None = None):
+    """One case from ``src`` (an order or a moment) taken to ``target``; ``kind`` forces the case's kind
+    (else about one in thirty-three is a death). Returns the case."""
     occurred_at = src["at"]
     injured_on = clock.local(occurred_at).date()
     county = src["county"]
@@ -208,7 +210,8 @@ def _one(session, rng, target, acc, src, users, today) -> None:
     reporter = users.get(f"{platform.code}_admin")
     reporter_p = _principal(session, reporter) if reporter is not None else SYSTEM
     officer = _principal(session, _officer(users, county))
-    kind = "death" if rng.random() < 0.03 else "injury"
+    drawn = "death" if rng.random() < 0.03 else "injury"
+    kind = kind or drawn
 
     def step(day: dt.date, hour: int = 10):
         return at(moment(min(day, today), hour, rng.randint(0, 59)))
@@ -250,7 +253,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             facts={"demo": True},
         )
     if target in ("reported", "reported_late"):
-        return
+        return case
     applied_on = min(max(_workday_after(injured_on, rng.randint(1, 3)), _workday_after(reported_on, 1)), today)
     # With the application come its materials: every required item of the checklist, except the two a
     # case waiting for a correction still lacks.
@@ -290,9 +293,9 @@ def _one(session, rng, target, acc, src, users, today) -> None:
                 note=f"案件 {dup.number} 的报案并入本案",
                 detail={"from_case_id": dup.id, "from_number": dup.number},
             )
-        return
+        return case
     if target == "applied":
-        return
+        return case
     if target == "refused":
         refused_on = min(_workday_after(applied_on, 2), today)
         with step(refused_on):
@@ -305,11 +308,11 @@ def _one(session, rng, target, acc, src, users, today) -> None:
                 note="事故发生地不属于本机构管辖",
                 detail={"code": "F2"},
             )
-        return
+        return case
     if target == "withdrawn":
         with step(min(applied_on + dt.timedelta(days=3), today)):
             service.transition(session, reporter_p, case, "withdraw", note="申请人撤回申请（伤情轻微，不再申请）")
-        return
+        return case
     if target == "correction":
         issued = min(_workday_after(applied_on, 1), today)
         with step(issued):
@@ -332,7 +335,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
             service.transition(
                 session, officer, case, "request_correction", on=issued, note="一次性告知补正：诊断证明、事故责任认定"
             )
-        return
+        return case
     received = applied_on
     accepted_on = min(_workday_after(received, rng.randint(0, 2)) if rng.random() < 0.8 else received, today)
     with step(accepted_on, 11):
@@ -340,7 +343,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
         case.simple = rng.random() < 0.25
         service.transition(session, officer, case, "accept", on=accepted_on)
     if target in ("accepted", "accepted_overdue"):
-        return
+        return case
     from oip.cases import investigation
 
     task = None
@@ -348,7 +351,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
         with step(accepted_on, 14):
             task = investigation.offer_investigation(session, officer, case, on=accepted_on)
     if target == "investigating":
-        return
+        return case
     if target == "suspended":
         start = min(_workday_after(accepted_on, rng.randint(1, 4)), today)
         with step(start):
@@ -362,7 +365,7 @@ def _one(session, rng, target, acc, src, users, today) -> None:
                 )
             )
             service.transition(session, officer, case, "suspend", on=start, note="等待交通事故责任认定")
-        return
+        return case
     covered = bool(case.coverage and case.coverage.get("covered"))
     limit = 7 if case.simple else 30
     done = accepted_on
@@ -438,13 +441,14 @@ def _one(session, rng, target, acc, src, users, today) -> None:
                 )
             )
             service.transition(session, officer, case, "appeal", on=filed, note="申请人对不予确认结论申请行政复议")
-        return
+        return case
     if target == "closed" and decided_on + dt.timedelta(days=61) <= today:
         closed_on = deadlines.calendar_deadline(decided_on, 60) + dt.timedelta(days=1)
         with step(min(closed_on, today)):
             service.transition(
                 session, officer, case, "close", on=min(closed_on, today), note="复议期限届满，未申请复议"
             )
+    return case
 
 
 def _document(session: Session, case, item, actor, day: dt.date) -> None:

@@ -365,4 +365,10 @@ def generate(
     count = cases if cases is not None else (300 if workers >= 5000 else 60)
     summary["cases"] = demo_cases.generate(session, random.Random(seed + 11), count=count, seed=seed, orders=orders)
     summary["appraisals"] = demo_appraisal.cases(session, random.Random(seed + 14))
+    # Benefits and payments on 南宁's cases: determinations, monthly schedules, batches, the fast lane.
+    from oip.demo import benefits as demo_benefits
+
+    summary["benefits"] = demo_benefits.generate(
+        session, random.Random(seed + 12), seed=seed, orders=orders, small=count < 300
+    )
     return summary

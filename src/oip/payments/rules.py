@@ -86,3 +86,10 @@ def result_effect(line_status: str, result: str) -> str:
             return "apply"
         return "duplicate" if line_status == "reversed" else "reject"
     return "reject"
+
+
+def yuan(fen: int) -> str:
+    """``1234567`` fen → ``12,345.67`` (integer arithmetic)."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}{whole:,}.{cents:02d}"

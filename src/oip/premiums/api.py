@@ -20,7 +20,7 @@ from oip.core.web import DB, TransactionRoute
 from oip.exchange.api import OutboxOut, outbox_out
 from oip.exchange.models import OutboxItem
 from oip.platforms import service as platforms
-from oip.premiums import floats, reconciliation, schemas as S, service
+from oip.premiums import float_figures, floats, reconciliation, schemas as S, service
 from oip.premiums.models import PlatformYearExperience
 from oip.reference import parameters
 
@@ -191,10 +191,24 @@ def reject(
     return S.proposal_out(floats.reject_float(db, p, id, body.reason))
 
 
+def _figures_out(plat, fig) -> S.FiguresOut:
+    d = fig.as_dict()
+    return S.FiguresOut(platform_code=plat.code, platform_name=plat.display_name(clock.today()), **d)
+
+
+@api.get(
+    "/experience/{year}",
+    response_model=list[S.FiguresOut],
+    summary="各平台企业某年度的赔付、职业伤害人数和年平均参保人数（按业务数据计算，或人工录入及其理由）",
+)
+def list_figures(year: int, p: Principal = Depends(Require(P.FLOAT_DECIDE)), db: Session = DB):
+    return [_figures_out(plat, fig) for plat, fig in floats.year_figures(db, p, year)]
+
+
 @api.put(
     "/experience/{platform_code}/{year}",
     response_model=S.ExperienceOut,
-    summary="录入平台企业上年度赔付、伤害人数和平均参保人数（待遇模块上线前）",
+    summary="人工录入平台企业某年度的赔付、伤害人数和平均参保人数（代替按业务数据计算的数字，须填写理由）",
 )
 def set_experience(
     platform_code: str,
@@ -211,8 +225,26 @@ def set_experience(
         injuries=row.injuries,
         insured_avg=row.insured_avg,
         source=row.source,
+        reason=row.reason,
         entered_at=row.entered_at,
     )
+
+
+@api.post(
+    "/experience/{platform_code}/{year}/clear",
+    response_model=S.FiguresOut,
+    summary="撤销人工录入，恢复按业务数据计算（须填写理由）",
+)
+def clear_experience(
+    platform_code: str,
+    year: int,
+    body: S.ClearExperienceIn,
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)),
+    db: Session = DB,
+):
+    floats.clear_experience(db, p, platform_code, year, reason=body.reason)
+    plat = platforms.get_platform(db, p, platform_code)
+    return _figures_out(plat, float_figures.figures(db, plat, year))
 
 
 # ---- parameters ----------------------------------------------------------------------------------

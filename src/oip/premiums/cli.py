@@ -5,7 +5,6 @@ refused operation exits with status 2 and the reason in Chinese."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -242,65 +241,84 @@ def register(app: typer.Typer) -> None:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
-    @float_app.command("experience")
-    def float_experience(
-        code: str = typer.Argument(..., help="Platform code."),
-        year: int = typer.Argument(..., help="The year of the figures."),
-        claims_fen: int = typer.Option(..., help="Benefits paid in the year, fen."),
-        injuries: int = typer.Option(..., help="Confirmed injuries in the year."),
-        insured_avg: int = typer.Option(..., help="Average insured workers in the year."),
-        source: str = typer.Option(..., help="Where the figures come from."),
-        by: str = typer.Option(..., help="Acting officer's username."),
+    @float_app.command("figures")
+    def float_figures_cmd(
+        year: int = typer.Argument(..., help="The year of the figures (the float of year + 1 uses them)."),
     ) -> None:
-        """Record a platform's claims, injuries and insured workers of a year (until benefits exist)."""
-        from oip.auth import permissions as P
+        """Each admitted platform's claims paid, confirmed injuries and average insured workers of
+        YEAR: from the data (cases, payments, order ledger), or an officer's override with its reason."""
         from oip.core.db import session_scope
         from oip.premiums import floats
 
         try:
             with session_scope() as s:
-                actor = _officer(s, by, P.FLOAT_DECIDE, "录入浮动档次测算数据")
-                row = floats.set_experience(
-                    s,
-                    actor,
-                    code,
-                    year,
-                    claims_fen=claims_fen,
-                    injuries=injuries,
-                    insured_avg=insured_avg,
-                    source=source,
-                )
-                out = {
-                    "platform_code": code,
-                    "year": row.year,
-                    "claims_fen": row.claims_fen,
-                    "injuries": row.injuries,
-                    "insured_avg": row.insured_avg,
-                    "source": row.source,
-                }
+                out = [{"platform_code": p.code, **fig.as_dict()} for p, fig in floats.year_figures(s, None, year)]
         except DomainError as e:
             _fail(e.reason)
         print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
 
+    @float_app.command("experience")
+    def float_experience(
+        code: str = typer.Argument(..., help="Platform code."),
+        year: int = typer.Argument(..., help="The year of the figures."),
+        claims_fen: int = typer.Option(None, help="Benefits paid in the year, fen."),
+        injuries: int = typer.Option(None, help="Confirmed injuries in the year."),
+        insured_avg: int = typer.Option(None, help="Average insured workers in the year."),
+        reason: str = typer.Option(
+            None, "--reason", "--source", help="Why the data's figures are overridden (mandatory)."
+        ),
+        clear: bool = typer.Option(False, "--clear", help="Withdraw the override: the data's figures again."),
+        by: str = typer.Option(..., help="Acting officer's username."),
+    ) -> None:
+        """Override a platform's figures of a year (the data's otherwise) with a reason, or withdraw
+        the override (--clear --reason)."""
+        from oip.auth import permissions as P
+        from oip.core.db import session_scope
+        from oip.platforms import service as platforms_service
+        from oip.premiums import float_figures, floats
+
+        try:
+            with session_scope() as s:
+                actor = _officer(s, by, P.FLOAT_DECIDE, "录入浮动档次测算数据")
+                if clear:
+                    floats.clear_experience(s, actor, code, year, reason=reason)
+                else:
+                    missing = [
+                        n
+                        for n, v in (
+                            ("--claims-fen", claims_fen),
+                            ("--injuries", injuries),
+                            ("--insured-avg", insured_avg),
+                        )
+                        if v is None
+                    ]
+                    if missing:
+                        raise DomainError(f"人工录入须同时给出 {'、'.join(missing)}")
+                    floats.set_experience(
+                        s,
+                        actor,
+                        code,
+                        year,
+                        claims_fen=claims_fen,
+                        injuries=injuries,
+                        insured_avg=insured_avg,
+                        reason=reason,
+                    )
+                plat = platforms_service.get_platform(s, actor, code)
+                out = {"platform_code": code, **float_figures.figures(s, plat, year).as_dict()}
+        except DomainError as e:
+            _fail(e.reason)
+        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
+
+    # The parameters of every domain live under ``oip parameters`` (oip.reference.cli); these two are
+    # kept as aliases: ``premiums parameters`` = ``parameters list --json``, ``premiums parameter-set`` =
+    # ``parameters set`` (without a region).
     @premiums.command("parameters")
     def list_parameters() -> None:
-        """The premium and exchange parameters with their history."""
-        from oip.core.db import session_scope
-        from oip.reference import parameters
+        """Alias of ``oip parameters list --json`` (every parameter with its history)."""
+        from oip.reference import cli as parameters_cli
 
-        with session_scope() as s:
-            parameters.ensure_defaults(s)
-            out = [
-                {
-                    "key": r.key,
-                    "value": r.value,
-                    "valid_from": r.valid_from.isoformat(),
-                    "valid_to": r.valid_to.isoformat() if r.valid_to else None,
-                    "note": r.note,
-                }
-                for r in parameters.history(s, list(parameters.DEFINITIONS))
-            ]
-        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
+        parameters_cli.list_parameters(as_json=True)
 
     @premiums.command("parameter-set")
     def parameter_set(
@@ -310,22 +328,7 @@ def register(app: typer.Typer) -> None:
         note: str = typer.Option(..., help="Basis (document number) or reason."),
         by: str = typer.Option(..., help="Acting officer's username."),
     ) -> None:
-        """Give a parameter a new value from a date (the value before it ends the day before)."""
-        from oip.core.db import session_scope
-        from oip.reference import parameters
+        """Alias of ``oip parameters set`` (for everywhere; regional values need ``oip parameters set --region``)."""
+        from oip.reference import cli as parameters_cli
 
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            _fail("参数值应为 JSON，如 '[\"completed\"]' 或 15")
-        try:
-            day = dt.date.fromisoformat(valid_from)
-        except ValueError:
-            _fail("生效日期应为 YYYY-MM-DD")
-        try:
-            with session_scope() as s:
-                row = parameters.set(s, _officer(s, by), key, parsed, day, note)
-                out = {"key": row.key, "value": row.value, "valid_from": row.valid_from.isoformat()}
-        except DomainError as e:
-            _fail(e.reason)
-        print(json.dumps(out, ensure_ascii=False, default=clock.json_default))
+        parameters_cli.set_parameter(lambda s, u: _officer(s, u), key, value, valid_from, note, by)

@@ -98,7 +98,7 @@ def band_k(bands: tuple[Band, ...], x: Decimal) -> int:
 @dataclass(frozen=True)
 class Inputs:
     """A platform's figures of the previous year. ``claims_fen``/``injuries``/``insured_avg`` are
-    None when nobody has entered them."""
+    None when no source gives them (oip.premiums.float_figures)."""
 
     premiums_fen: int
     months_with_contributions: int
@@ -135,7 +135,7 @@ def propose(rules: Rules, x: Inputs) -> Outcome:
             ],
         )
     if x.claims_fen is None or x.injuries is None or x.insured_avg is None:
-        return Outcome(0, reasons=["未录入上年度赔付、伤害人数和平均参保人数，暂按 0 档；录入后请重新测算"])
+        return Outcome(0, reasons=["缺少上年度赔付、伤害人数或平均参保人数，暂按 0 档；补齐后请重新测算"])
     if x.premiums_fen <= 0:
         return Outcome(0, reasons=["上年度无保障费收入，无法计算支缴率，按 0 档"])
     if x.insured_avg <= 0:

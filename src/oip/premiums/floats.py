@@ -1,6 +1,6 @@
-"""The yearly float (费率浮动档次) with the database: the inputs of a platform's previous year, the
-officer-entered experience (claims, injuries, insured workers — until a benefits module provides
-them), proposals under the rules in force on 1 January, and the officer's decision, which sets the
+"""The yearly float (费率浮动档次) with the database: the inputs of a platform's previous year (claims,
+injuries and insured workers from the data through oip.premiums.float_figures, or an officer's
+override with a reason), proposals under the rules in force on 1 January, and the officer's decision, which sets the
 platform's k from 1 January of the year — the only way k is set (no direct edit: k for year Y is
 decided before 1 January of Y, inside the rules). The rules themselves are
 pure (oip.premiums.float_rules)."""
@@ -20,8 +20,8 @@ from oip.core.errors import Conflict, DomainError
 from oip.core.months import months_of_year
 from oip.platforms import service as platforms
 from oip.platforms.models import Platform, PlatformFloat
-from oip.platforms.scope import platform_condition
-from oip.premiums import float_rules
+from oip.platforms.scope import admitted, platform_condition
+from oip.premiums import float_figures, float_rules
 from oip.premiums.models import (
     Declaration,
     FloatProposal,
@@ -57,32 +57,31 @@ def _nonneg_int(value: Any, field_: str, label: str) -> int:
 
 
 def set_experience(
-    session: Session, actor, code: str, year: Any, *, claims_fen: Any, injuries: Any, insured_avg: Any, source: Any
+    session: Session, actor, code: str, year: Any, *, claims_fen: Any, injuries: Any, insured_avg: Any, reason: Any
 ) -> PlatformYearExperience:
-    """Record a platform's claims paid, confirmed injuries and average insured workers of a year
-    (until the benefits module provides them)."""
+    """Override the data's figures of a platform's year (claims paid, confirmed injuries, average
+    insured workers) with typed values; ``reason`` is mandatory (why the data is not used). The
+    override is audited with the data's figures beside it, and wins until withdrawn."""
     plat = platforms.get_platform(session, actor, code)
     y = parse_year(year, lo=2025, hi=clock.today().year)
     values = {
         "claims_fen": _nonneg_int(claims_fen, "claims_fen", "赔付金额（分）"),
         "injuries": _nonneg_int(injuries, "injuries", "职业伤害人数"),
         "insured_avg": _nonneg_int(insured_avg, "insured_avg", "年平均参保人数"),
-        "source": platforms.clean_text(source, "source", "数据来源", 500, required=True),
+        "reason": platforms.clean_text(reason, "reason", "人工录入理由", 500, required=True),
     }
-    row = session.scalar(
-        select(PlatformYearExperience)
-        .where(PlatformYearExperience.platform_id == plat.id, PlatformYearExperience.year == y)
-        .with_for_update()
-    )
+    row = float_figures.override_of(session, plat.id, y, for_update=True)
     before = None if row is None else {k: getattr(row, k) for k in values}
     if row is None:
-        row = PlatformYearExperience(platform_id=plat.id, year=y, **values)
+        row = PlatformYearExperience(platform_id=plat.id, year=y, source="override", **values)
         session.add(row)
     else:
         for k, v in values.items():
             setattr(row, k, v)
+        row.source = "override"
     row.entered_by, row.entered_at = actor.user_id, clock.now()
     session.flush()
+    data = float_figures.from_data(session, plat, y)
     audit.record(
         session,
         actor,
@@ -90,13 +89,52 @@ def set_experience(
         entity_type="platform",
         entity_id=f"{plat.code}/{y}",
         before=before,
-        after=values,
+        after={
+            **values,
+            "source": "override",
+            "data": {"claims_fen": data.claims_fen, "injuries": data.injuries, "insured_avg": data.insured_avg},
+        },
     )
     return row
 
 
-def float_inputs(session: Session, platform: Platform, year: int) -> float_rules.Inputs:
-    """A platform's figures of ``year − 1`` for the float of ``year``."""
+def clear_experience(session: Session, actor, code: str, year: Any, *, reason: Any) -> None:
+    """Withdraw the override of a platform's year: the float uses the data again. Needs a reason."""
+    plat = platforms.get_platform(session, actor, code)
+    y = parse_year(year, lo=2025, hi=clock.today().year)
+    why = platforms.clean_text(reason, "reason", "撤销理由", 500, required=True)
+    row = float_figures.override_of(session, plat.id, y, for_update=True)
+    if row is None:
+        raise DomainError(f"{plat.code} 的 {y} 年数据没有人工录入，无需撤销", field="year")
+    before = {k: getattr(row, k) for k in ("claims_fen", "injuries", "insured_avg", "reason")}
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "premium.experience_cleared",
+        entity_type="platform",
+        entity_id=f"{plat.code}/{y}",
+        before=before,
+        after={"source": "data", "reason": why},
+    )
+
+
+def year_figures(session: Session, actor, year: Any) -> list[tuple[Platform, float_figures.Figures]]:
+    """The figures of ``year`` of every admitted platform in the actor's scope (data or override);
+    ``actor`` None (the command line) sees every platform."""
+    y = parse_year(year, lo=2025, hi=clock.today().year)
+    q = select(Platform).where(admitted()).order_by(Platform.code)
+    if actor is not None:
+        q = q.where(platform_condition(actor))
+    plats = session.scalars(q)
+    return [(p, float_figures.figures(session, p, y)) for p in plats]
+
+
+def float_inputs(session: Session, platform: Platform, year: int) -> tuple[float_rules.Inputs, float_figures.Figures]:
+    """A platform's figures of ``year − 1`` for the float of ``year``: premiums and months of
+    contributions from the declarations and returns, claims, injuries and insured workers from
+    oip.premiums.float_figures (the data, or an officer's override)."""
     prev = year - 1
     months = months_of_year(prev)
     decls = {
@@ -116,17 +154,16 @@ def float_inputs(session: Session, platform: Platform, year: int) -> float_rules
         has_return.add(r.month)
     premiums_fen = sum(paid[m] if m in has_return else (decls[m].total_fen if m in decls else 0) for m in months)
     contributed = {m for m in decls} | {m for m in has_return if paid[m] > 0}
-    exp = session.scalar(
-        select(PlatformYearExperience).where(
-            PlatformYearExperience.platform_id == platform.id, PlatformYearExperience.year == prev
-        )
-    )
-    return float_rules.Inputs(
-        premiums_fen=premiums_fen,
-        months_with_contributions=len(contributed),
-        claims_fen=exp.claims_fen if exp else None,
-        injuries=exp.injuries if exp else None,
-        insured_avg=exp.insured_avg if exp else None,
+    fig = float_figures.figures(session, platform, prev)
+    return (
+        float_rules.Inputs(
+            premiums_fen=premiums_fen,
+            months_with_contributions=len(contributed),
+            claims_fen=fig.claims_fen,
+            injuries=fig.injuries,
+            insured_avg=fig.insured_avg,
+        ),
+        fig,
     )
 
 
@@ -153,10 +190,13 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
         if f is not None and f.status == "approved":
             out.append(f)
             continue
-        x = float_inputs(session, p, y)
+        x, fig = float_inputs(session, p, y)
         res = float_rules.propose(rules, x)
         inputs = {
             "year_of_figures": y - 1,
+            "figures_source": fig.source,
+            "figures_reason": fig.reason,
+            "figures_detail": fig.detail,
             "premiums_fen": x.premiums_fen,
             "claims_fen": x.claims_fen,
             "injuries": x.injuries,
@@ -171,7 +211,10 @@ def propose_floats(session: Session, actor, year: Any) -> list[FloatProposal]:
             f = FloatProposal(platform_id=p.id, year=y)
             f.platform = p
             session.add(f)
-        f.inputs, f.proposed_k, f.reasons, f.rule_version = inputs, res.k, res.reasons, version.version
+        reasons = list(res.reasons)
+        if fig.source == "override":
+            reasons.append(f"{y - 1} 年赔付与伤害情况为人工录入：{fig.reason}")
+        f.inputs, f.proposed_k, f.reasons, f.rule_version = inputs, res.k, reasons, version.version
         f.status, f.proposed_by, f.proposed_at = "proposed", actor.user_id, now
         f.decided_k, f.decided_by, f.decided_at, f.decision_reason = None, None, None, ""
         counts[res.k] += 1

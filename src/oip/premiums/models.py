@@ -184,10 +184,10 @@ class ReconciliationFlag(IdMixin, Base):
 
 
 class PlatformYearExperience(IdMixin, Base):
-    """`PlatformYearExperience` — 平台企业年度赔付与伤害情况: claims paid, confirmed injuries and the
-    average number of insured workers of a platform in a year, the inputs of the yearly float that
-    have no module of their own yet. Entered by an officer (``source`` says from which ledger or
-    report), audited."""
+    """`PlatformYearExperience` — 平台企业年度赔付与伤害情况（人工录入）: an officer's override of the
+    figures of a platform's year for the yearly float (claims paid, confirmed injuries, average
+    insured workers), which otherwise come from the data (oip.premiums.float_figures).
+    ``source`` is ``override``; ``reason`` (mandatory) says why the data is not used. Audited."""
 
     __tablename__ = "platform_year_experience"
     platform_id: Mapped[int] = mapped_column(ForeignKey("platforms.id"), index=True)
@@ -196,6 +196,7 @@ class PlatformYearExperience(IdMixin, Base):
     injuries: Mapped[int] = mapped_column(Integer)
     insured_avg: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     entered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (

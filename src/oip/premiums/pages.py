@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -27,13 +26,12 @@ from oip.exchange import service as exchange
 from oip.exchange.models import OutboxItem
 from oip.orders.coverage_rules import STATUS_NAMES as ORDER_STATUS_NAMES
 from oip.platforms import service as platforms
-from oip.premiums import calc, floats, reconciliation, scope, service
+from oip.premiums import calc, float_figures, floats, reconciliation, scope, service
 from oip.premiums.models import (
     DECLARATION_STATUSES,
     FLAG_NAMES,
     FLAG_STATUSES,
     PROPOSAL_STATUSES,
-    PlatformYearExperience,
 )
 from oip.reference import parameters
 
@@ -51,7 +49,8 @@ DONE = {
     "proposed": "已按上年度数据完成测算。",
     "approved": "浮动档次已核定，自该年度 1 月 1 日起执行。",
     "rejected": "测算已退回。",
-    "experience": "年度赔付与伤害情况已保存。",
+    "experience": "人工录入的年度赔付与伤害情况已保存，测算时代替按业务数据计算的数字。",
+    "experience_cleared": "人工录入已撤销，恢复按业务数据计算。",
     "reconciled": "对账已完成。",
     "handled": "处理情况已登记。",
     "imported": "回执已导入并完成对账。",
@@ -100,14 +99,11 @@ def _officer_page(request: Request, db: Session, p: Principal, month: str, year:
     if p.can(P.FLOAT_DECIDE):
         y = year or today.year + 1
         proposals = floats.list_proposals(db, p, y)
-        experience = {
-            e.platform_id: e
-            for e in db.scalars(select(PlatformYearExperience).where(PlatformYearExperience.year == y - 1))
-        }
         ctx.update(
             float_year=y,
             proposals=proposals,
-            experience=experience,
+            figures=floats.year_figures(db, p, y - 1) if y - 1 <= today.year else [],
+            source_names=float_figures.SOURCE_NAMES,
             proposal_statuses=PROPOSAL_STATUSES,
             float_years=[today.year, today.year + 1],
             experience_years=list(range(2025, today.year + 1)),
@@ -227,9 +223,19 @@ def experience_save(
         claims_fen=claims_fen,
         injuries=f.get("injuries", ""),
         insured_avg=f.get("insured_avg", ""),
-        source=f.get("source", ""),
+        reason=f.get("reason", ""),
     )
     return _redirect("/premiums", month=f.get("month"), year=row.year + 1, done="experience")
+
+
+@pages.post("/premiums/experience/clear")
+def experience_clear(
+    p: Principal = Depends(Require(P.FLOAT_DECIDE)), form: FormData = Depends(form_data), db: Session = DB
+):
+    f = _fields(form)
+    year = floats.parse_year(f.get("year"), lo=2025, hi=clock.today().year)
+    floats.clear_experience(db, p, f.get("platform_code", ""), year, reason=f.get("reason", ""))
+    return _redirect("/premiums", month=f.get("month"), year=year + 1, done="experience_cleared")
 
 
 # ---- a platform's own account --------------------------------------------------------------------

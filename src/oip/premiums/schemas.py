@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from oip.core import clock
 from oip.core.validation import register_labels
@@ -59,7 +59,14 @@ class ExperienceIn(_In):
     claims_fen: int = Field(ge=0, description="上年度职业伤害保障待遇支出（分）")
     injuries: int = Field(ge=0, description="上年度确认的职业伤害人数")
     insured_avg: int = Field(ge=0, description="上年度月平均参保人数")
-    source: str = Field(description="数据来源（台账、报表名称和日期）")
+    reason: str = Field(
+        validation_alias=AliasChoices("reason", "source"),
+        description="人工录入的理由（为何不采用按业务数据计算的数字，并注明台账、报表名称和日期）；旧字段名 source 仍可用",
+    )
+
+
+class ClearExperienceIn(_In):
+    reason: str = Field(description="撤销人工录入的理由（撤销后按业务数据计算）")
 
 
 class ProposeIn(_In):
@@ -361,7 +368,25 @@ class ExperienceOut(BaseModel):
     injuries: int
     insured_avg: int
     source: str
+    reason: str
     entered_at: dt.datetime
+
+
+class FiguresOut(BaseModel):
+    """A platform's figures of a year for the float: ``source`` data (from the cases, payments and
+    the order ledger) or override (typed by an officer, with ``reason``; ``data`` beside it)."""
+
+    platform_code: str
+    platform_name: str
+    year: int
+    claims_fen: int | None
+    injuries: int | None
+    insured_avg: int | None
+    source: str
+    source_name: str
+    reason: str
+    detail: dict[str, Any]
+    data: dict[str, Any] | None = None
 
 
 class ParameterOut(BaseModel):

@@ -23,6 +23,9 @@ from oip.benefits import (
     claims_api,
     claims_pages,
     determination_api,
+    determination_pages,
+    monthly_api,
+    monthly_pages,
     quote_api as benefits_quote_api,
     quote_pages as benefits_quote_pages,
 )
@@ -47,6 +50,7 @@ from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
+from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
 from oip.platforms import api as platforms_api, pages as platforms_pages
 from oip.premiums import api as premiums_api, pages as premiums_pages
 from oip.web import hardening, health, limits, pages as web_pages
@@ -239,6 +243,8 @@ def create_app() -> FastAPI:
         letters_api,
         determination_api,
         claims_api,
+        monthly_api,
+        payments_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -255,9 +261,13 @@ def create_app() -> FastAPI:
         investigation_pages,
         appraisal_pages,
         benefits_quote_pages,
+        payments_pages,
         letters_pages,
         decision_pages,
+        determination_pages,
         claims_pages,
+        monthly_pages,
+        payments_portal_pages,
         audit_web,
         web_pages,
     ):
