@@ -448,7 +448,7 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
 CLAIM_ITEMS = ("medical", "devices", "meal_subsidy")
 
 
-def draft_determination(
+def determine(
     session: Session, actor: Principal, claim_id: int, *, note: Any = "", version: int | None = None
 ) -> Determination:
     """Draft the claim determination (费用核定, ``purpose='claim'``): the calculator's medical,

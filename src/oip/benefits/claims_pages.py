@@ -219,7 +219,7 @@ def claim_determination(
         db,
         p,
         case.id,
-        lambda: claims.draft_determination(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
+        lambda: claims.determine(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
     )
 
 
