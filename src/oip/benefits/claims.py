@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,7 +291,20 @@ def receive(
         },
     )
     if reasons:
+        # A case that was on the fast lane (an earlier claim on it, even one already paid) and stops
+        # qualifying with this claim: this claim, too, is recorded as having left it, with why.
+        was_fast = session.scalar(
+            select(
+                exists().where(
+                    Claim.case_id == case.id,
+                    Claim.id != claim.id,
+                    or_(Claim.fast_lane.is_(True), Claim.fast_lane_left_on.is_not(None)),
+                )
+            )
+        )
         _leave_all(session, actor, case, "；".join(reasons), day)
+        if was_fast:
+            _leave(session, actor, case, claim, "；".join(reasons), day)
     else:
         _enter(session, actor, case, claim)
     cases.touch(case)
