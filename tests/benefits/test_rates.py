@@ -92,26 +92,22 @@ def test_requote_rerates_monthly_lines_under_the_parameters_of_the_month(db):
     from oip.benefits import monthly
     from oip.benefits.models import Determination, DeterminationLine, MonthlyBenefit
 
-    assert service.requote in monthly.REQUOTE
     parameters.set(db, ACTOR, calc.B, 700_000, dt.date(2026, 7, 1), "新年度本人工资基数（测试）", region="45")
     det = Determination(
         event_date=dt.date(2025, 9, 1), region_code="450103", kind="injury", inputs={"grade": 2, "self_care": "most"}
     )
-    mb = MonthlyBenefit()
-    line = DeterminationLine(item="disability_monthly", adjust_reason=None)
-    before = service.requote(db, mb, line, det, dt.date(2026, 6, 1))
-    after = service.requote(db, mb, line, det, dt.date(2026, 7, 1))
+    allowance = MonthlyBenefit(item="disability_monthly")
+    line = DeterminationLine(item="disability_monthly", proposed_fen=575_620, amount_fen=575_620)
+    before = monthly.requote(db, allowance, line, det, dt.date(2026, 6, 1))
+    after = monthly.requote(db, allowance, line, det, dt.date(2026, 7, 1))
     assert before.amount_fen == 575_620 and after.amount_fen == 595_000  # 85 % of 6,772 / of 7,000 yuan
     assert after.parameters[0] == f"{calc.B}@2026-07-01/45" and "7,000.00 元 × 85%" in after.formula
-    nursing = service.requote(db, mb, DeterminationLine(item="nursing"), det, dt.date(2026, 7, 1))
+    nursing_line = DeterminationLine(item="nursing", proposed_fen=270_880, amount_fen=270_880)
+    nursing = monthly.requote(db, MonthlyBenefit(item="nursing"), nursing_line, det, dt.date(2026, 7, 1))
     assert nursing.amount_fen == 270_880  # W did not change: 40 % of 6,772 yuan
     # An amount the officer adjusted with a reason is not replaced by the calculator's.
-    assert (
-        service.requote(
-            db, mb, DeterminationLine(item="nursing", adjust_reason="护理依赖程度另有证明"), det, dt.date(2026, 7, 1)
-        )
-        is None
-    )
+    adjusted = DeterminationLine(item="nursing", proposed_fen=270_880, amount_fen=203_160, adjust_reason="另有证明")
+    assert monthly.requote(db, MonthlyBenefit(item="nursing"), adjusted, det, dt.date(2026, 7, 1)) is None
     # Dependants: the line of the same dependant (its id), within the cap with the others.
     death = Determination(
         event_date=dt.date(2025, 9, 1),
@@ -124,9 +120,9 @@ def test_requote_rerates_monthly_lines_under_the_parameters_of_the_month(db):
             ]
         },
     )
-    child = service.requote(db, mb, DeterminationLine(item="dependants", dependant_id=9), death, dt.date(2026, 7, 1))
+    same = DeterminationLine(item="dependants", proposed_fen=1, amount_fen=1)
+    child = monthly.requote(db, MonthlyBenefit(item="dependants", dependant_id=9), same, death, dt.date(2026, 7, 1))
     assert child.amount_fen == 280_000  # 40 % of 7,000 yuan
     assert (
-        service.requote(db, mb, DeterminationLine(item="dependants", dependant_id=8), death, dt.date(2026, 7, 1))
-        is None
+        monthly.requote(db, MonthlyBenefit(item="dependants", dependant_id=8), same, death, dt.date(2026, 7, 1)) is None
     )

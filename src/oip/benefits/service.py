@@ -5,8 +5,8 @@
 so each line can name the versions it used. ``quote_for(session, inp)`` validates the input (the
 calculator's rules, and that the region exists) and calculates. Both only read.
 
-``requote`` fills ``oip.benefits.monthly.REQUOTE``: the re-rating of a monthly benefit (调整) is the
-determination's own inputs quoted again under the parameters in force in the adjustment month.
+The re-rating of a monthly benefit (调整, ``oip.benefits.monthly.requote``) quotes the determination's
+own inputs again with ``rates_for`` the adjustment month.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oip.benefits import calc, monthly
-from oip.benefits.models import Determination, DeterminationLine, MonthlyBenefit
+from oip.benefits import calc
 from oip.core.errors import DomainError
 from oip.reference import parameters
 from oip.reference.models import Region
@@ -60,35 +59,3 @@ def quote_for(session: Session, inp: calc.QuoteInput) -> calc.Quote:
 def regions(session: Session) -> list[Region]:
     """Guangxi's province, cities and counties in code order (for the region picker)."""
     return list(session.scalars(select(Region).where(Region.code.like("45%")).order_by(Region.code)))
-
-
-def requote(
-    session: Session, mb: MonthlyBenefit, line: DeterminationLine, det: Determination, month: dt.date
-) -> monthly.Rated | None:
-    """调整: the amount of ``line`` (a monthly line of the approved ``det``) from ``month`` on — the
-    determination's inputs (grade, self-care, dependants as recorded in ``det.inputs``; its event date
-    and region) quoted under the parameters in force on ``month`` for the region. None when the
-    calculator gives no such line, or when the officer adjusted the line with a reason (an adjusted
-    amount is not replaced by a figure from the calculator: the officer determines it again)."""
-    if line.adjust_reason:
-        return None
-    inputs = det.inputs or {}
-    inp = calc.QuoteInput(
-        event_date=det.event_date,
-        region_code=det.region_code,
-        kind=det.kind,
-        grade=inputs.get("grade") if det.kind == "injury" else None,
-        self_care=(inputs.get("self_care") or "none") if det.kind == "injury" else "none",
-        dependants=tuple(
-            calc.DependantIn(d["relation"], bool(d.get("orphan_or_lone_elderly")), ref=d.get("id"))
-            for d in inputs.get("dependants") or ()
-        ),
-    )
-    quote = calc.quote(inp, rates_for(session, month, det.region_code))
-    for x in quote.lines:
-        if x.item == line.item and (x.item != "dependants" or x.dependant_ref == line.dependant_id):
-            return monthly.Rated(x.amount_fen, x.formula, x.parameters)
-    return None
-
-
-monthly.REQUOTE.append(requote)
