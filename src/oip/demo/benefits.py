@@ -507,7 +507,7 @@ def _claim(
         for b in claims.bills_of(s, [claim.id]).get(claim.id, [])[:exclude]:
             claims.mark_bill(s, run.maker, claim.id, b.id, in_catalogue=False, reason=run.rng.choice(EXCLUDED))
             run.count("bills_excluded")
-        det = claims.draft_determination(s, run.maker, claim.id)
+        det = claims.determine(s, run.maker, claim.id)
         determination.submit(s, run.maker, det.id, note="票据已审核")
         state["det"] = det
 
