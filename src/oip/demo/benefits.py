@@ -534,9 +534,7 @@ def _claim(
 def _batch(run: Run, day: dt.date) -> None:
     """A batch day: the maker gathers what is due in 南宁 (14:00), the checker approves (15:00) and
     the maker sends the file through the bank adapter (15:30); the bank answers the next working
-    day at 8:30. The city's batch takes its counties' payables; should the payment service batch a
-    region's own code only, what it leaves goes in a batch per county."""
-    from oip.benefits.models import Payable
+    day at 8:30. The city's batch takes its counties' payables."""
     from oip.core.errors import DomainError
     from oip.payments import service as payments
 
@@ -544,18 +542,14 @@ def _batch(run: Run, day: dt.date) -> None:
     made: list = []
 
     def make() -> None:
-        due = select(Payable.region_code).where(
-            Payable.status == "due", Payable.region_code.like(CITY[:4] + "%"), Payable.due_on <= day
-        )
-        for region in [CITY, *sorted(set(s.scalars(due.distinct())))]:
-            sp = s.begin_nested()
-            try:
-                made.append(payments.make_batch(s, run.maker, region, due_by=day, note=BATCH_NOTE))
-            except DomainError:  # nothing due (or nothing with an account)
-                sp.rollback()
-                continue
-            sp.commit()
-            run.count("batches")
+        sp = s.begin_nested()
+        try:
+            made.append(payments.make_batch(s, run.maker, CITY, due_by=day, note=BATCH_NOTE))
+        except DomainError:  # nothing due (or nothing with an account)
+            sp.rollback()
+            return
+        sp.commit()
+        run.count("batches")
 
     def approve() -> None:
         from oip.payments import rules
