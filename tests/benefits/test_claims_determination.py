@@ -69,6 +69,16 @@ def test_draft_submit_approve_owes_the_claim_with_claim_id(client):
     assert dict((item, fen) for item, fen, _ in rows)["medical"] == 150050
     assert after["payables"] == 2 and after["paid"] == 0
     assert "claim_approved" in timeline(cid)
+    # the claim's own notice: 费用核定通知书, naming the claim
+    from oip.benefits.models import Determination
+    from oip.cases.models import Letter
+    from oip.core.pdf import pdf_text
+
+    with session_scope() as s:
+        letter = s.get(Letter, s.get(Determination, det_id).letter_id)
+        assert letter.kind == "claim_determination"
+        text = pdf_text(letter.content)
+    assert "费用核定通知书" in text and c["number"] in text and "1,500.50" in text
     # an approved claim takes no more bills
     r = client.post(f"/api/v1/claims/{c['id']}/bills", json={"bills": [bill()]}, headers=bearer(SI))
     assert r.status_code == 409

@@ -39,7 +39,7 @@ from oip.auth import permissions as P
 from oip.benefits import calc, payables, service as calc_service
 from oip.benefits.approval_parameters import APPROVAL_LIMITS
 from oip.benefits.hooks import ON_APPROVED
-from oip.benefits.models import Dependant, Determination, DeterminationLine, Payable
+from oip.benefits.models import Claim, Dependant, Determination, DeterminationLine, Payable
 from oip.cases import letters, service as cases
 from oip.cases.models import Case, Decision
 from oip.cases.scope import case_condition
@@ -765,8 +765,9 @@ def _payee_note(det: Determination, lines: list[DeterminationLine]) -> str:
 def letter_content(
     session: Session, actor: Any, case: Case, det: Determination, lines: list[DeterminationLine]
 ) -> letters.LetterContent:
-    """The 待遇核定通知书: the facts of the case, every line with its formula, the totals, how it is
-    paid, and the appeal rights (行政复议 60 days, 行政诉讼 6 months, as the confirmation letters)."""
+    """The 待遇核定通知书 (a claim's: 费用核定通知书): the facts of the case, every line with its
+    formula, the totals, how it is paid, and the appeal rights (行政复议 60 days, 行政诉讼 6 months, as
+    the confirmation letters)."""
     f = letters.facts(session, case)
     day = det.approved_on or clock.today()
     deps = {d.id: d for d in dependants_of(session, case)}
@@ -780,6 +781,12 @@ def letter_content(
     intro += (
         f"。经核定，{f.worker}" + ("的供养亲属" if case.kind != "injury" else "") + "依法享受以下职业伤害保障待遇："
     )
+    claim = session.get(Claim, det.claim_id) if det.claim_id is not None else None
+    if claim is not None:  # 费用核定: this claim's bills, not the whole of the benefits
+        intro = (
+            f"{f.worker}（身份证号码 {f.id_masked}）于{chinese_date(claim.received_on)}提交的费用申报"
+            f"（编号 {claim.number}，案件编号 {case.number}）经审核，核定如下："
+        )
     body.append(intro)
     for i, ln in enumerate(lines, 1):
         name = calc.ITEM_NAMES.get(ln.item, ln.item)
@@ -910,7 +917,7 @@ def approve(
         session,
         actor,
         case,
-        "benefit_determination",
+        "claim_determination" if det.purpose == "claim" else "benefit_determination",
         source_id=det.id,
         content=letter_content(session, actor, case, det, lines),
     )

@@ -54,6 +54,7 @@ KINDS: dict[str, Kind] = {
         Kind("non_confirmation", "不予确认职业伤害结论书", "不确", True),
         Kind("appraisal", "劳动能力鉴定结论书", "鉴", False),
         Kind("benefit_determination", "待遇核定通知书", "待", True),  # content: oip.benefits.determination
+        Kind("claim_determination", "费用核定通知书", "费", True),  # a claim's bills (oip.benefits.claims)
     )
 }
 SERVICE_MEANS = {

@@ -26,7 +26,7 @@ api = APIRouter(prefix="/cases", tags=["cases"], route_class=TransactionRoute)
 # decision letters the decision (case.decide).
 _DECISION_KINDS = ("confirmation", "non_confirmation")
 # Letters whose content their own part builds and makes when it acts (never made from this route).
-_CONTENT_KINDS = ("appraisal", "benefit_determination")
+_CONTENT_KINDS = ("appraisal", "benefit_determination", "claim_determination")
 
 
 def letter_out(case_id: int, x: Letter) -> dict[str, Any]:
