@@ -12,6 +12,7 @@ import oip.benefits.determination  # noqa: F401  (determinations: timeline names
 import oip.benefits.experience  # noqa: F401  (the float's claims and injuries from cases and payments)
 import oip.benefits.monthly  # noqa: F401  (monthly benefits: the pay-day parameter, the ON_APPROVED hook)
 import oip.benefits.parameters  # noqa: F401
+import oip.benefits.service  # noqa: F401  (the calculator's re-quote of monthly benefits: monthly.REQUOTE)
 import oip.cases.investigation  # noqa: F401
 import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401

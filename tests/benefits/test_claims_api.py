@@ -140,9 +140,13 @@ def test_the_worker_submits_for_their_own_case_and_sees_its_status(client):
     assert post_claim(client, cid, [bill()], user="meituan_admin").status_code in (403, 404)
 
 
-def test_bad_bodies_answer_422_in_chinese(client):
+def test_bad_bodies_answer_in_chinese_naming_the_field(client):
     cid = confirmed_case()
     r = post_claim(client, cid, [{**bill(), "amount": 12.5}])
-    assert r.status_code in (400, 422)
-    r = post_claim(client, cid, [])
     assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["field"] == "bills.0.amount" and "不接受浮点数" in err["reason"]
+    r = post_claim(client, cid, [{**bill(), "amount": 12}])  # an integer of yuan is exact
+    assert r.status_code == 201 and r.json()["claim"]["bills"][0]["amount_fen"] == 1200
+    r = post_claim(client, cid, [])
+    assert r.status_code == 400 and "请至少填写一行票据" in r.json()["error"]["reason"]

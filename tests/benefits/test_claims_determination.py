@@ -131,3 +131,22 @@ def test_the_claims_list_queries_do_not_grow_with_rows(client):
         counts.append((len(statements), r.json()["total"]))
     assert counts[0][1] >= 1 and counts[1][1] >= 3
     assert counts[0][0] == counts[1][0], counts
+
+
+def test_a_hospital_stay_after_a_paid_fast_lane_claim_leaves_the_lane_on_the_new_claim(client):
+    cid = confirmed_case()
+    first = _claim(client, cid, [bill("260.00")])
+    assert first["fast_lane"] is True
+    det_id = client.post(f"/api/v1/claims/{first['id']}/determination", json={}, headers=bearer(SI)).json()[
+        "determination"
+    ]["id"]
+    lock = client.post(f"/api/v1/determinations/{det_id}/submit", json={}, headers=bearer(SI)).json()["version_lock"]
+    r = client.post(f"/api/v1/determinations/{det_id}/approve", json={"version_lock": lock}, headers=bearer(CHECK))
+    assert r.status_code == 200
+    second = _claim(client, cid, [bill("900.00", inpatient=True)], hospital_days=4)
+    assert second["fast_lane"] is False and "住院 4 天" in second["fast_lane_left_reason"]
+    kept = client.get(f"/api/v1/claims/{first['id']}", headers=bearer(SI)).json()
+    assert kept["fast_lane"] is True and kept["status"] == "approved" and kept["fast_lane_left_reason"] is None
+    # a case never on the fast lane: a hospital claim simply takes the normal path
+    other = _claim(client, confirmed_case(), [bill("900.00", inpatient=True)], hospital_days=4)
+    assert other["fast_lane"] is False and other["fast_lane_left_reason"] is None

@@ -92,6 +92,8 @@ def test_the_fast_lane_worklist_shows_the_clock(client, as_user):
     case_page = client.get(f"/cases/{cid}")
     assert 'data-testid="fast-lane-clock"' in case_page.text and 'data-testid="fast-lane-documents"' in case_page.text
     assert "授权同意书" in case_page.text
+    console = client.get("/")
+    assert console.status_code == 200 and "超过支付期限的小伤快赔" in console.text
 
 
 def test_the_worker_submits_from_the_portal_and_sees_the_status(client, as_user):

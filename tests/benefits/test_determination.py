@@ -412,3 +412,23 @@ def test_scope_and_what_the_worker_sees(client):
     # Another worker's case stays out of reach.
     other = determinable_case(grade=9)
     assert client.get(f"/api/v1/cases/{other}/determinations", headers=bearer("worker_demo")).status_code == 404
+
+
+def test_a_missing_worker_and_the_readers(client):
+    """A missing worker: half the death subsidy advanced, the pension from the fourth month; 人社
+    offices read the determination but have no forms."""
+    cid = determinable_case(kind="missing")
+    r = client.post(
+        f"/api/v1/cases/{cid}/dependants",
+        json={"name": "赵兰", "relation": "parent", "birth_date": "1955-02-01", "orphan_or_lone_elderly": True},
+        headers=bearer("qx_si"),
+    )
+    assert r.status_code == 201, r.text
+    det = open_det(client, cid, user="qx_si")
+    items = {ln["item"] for ln in det["lines"]}
+    assert "death_once_advance" in items and "death_once" not in items
+    pension = _line(det, "dependants")
+    assert pension["monthly"] and pension["dependant_name"] == "赵兰" and pension["starts_on"] > det["event_date"]
+    seen = client.get(f"/api/v1/determinations/{det['id']}", headers=bearer("qx_hrss"))
+    assert seen.status_code == 200 and seen.json()["may_edit"] is False and seen.json()["may_approve"] is False
+    assert act(client, det, "submit", "qx_hrss").status_code == 403

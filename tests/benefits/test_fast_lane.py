@@ -55,6 +55,15 @@ def test_a_qualifying_claim_gets_the_fast_lane_clock_on_working_days(client):
         assert c["id"] in [x["id"] for x in lane["items"]]
         page = client.get("/benefits/fast-lane", headers={**bearer(SI), "accept": "text/html"})
         assert page.status_code == 200 and c["number"] in page.text and "已超期 2 个工作日" in page.text
+    with clock.frozen(dt.date(2025, 10, 15)):
+        from oip.auth.models import User
+        from oip.auth.service import principal_for
+        from oip.benefits import claims
+        from oip.core.db import session_scope
+
+        with session_scope() as s:
+            me = principal_for(s, s.query(User).filter_by(username=SI).one())
+            assert claims.fast_lane_overdue(s, me) >= 1
     with clock.frozen(dt.date(2025, 10, 14)):
         c = client.get(f"/api/v1/claims/{c['id']}", headers=bearer(SI)).json()
         assert c["pay_clock"]["due_today"] is True and c["pay_clock"]["label"] == "今日到期"

@@ -85,3 +85,44 @@ def test_national_income_is_not_regional(db):
     with pytest.raises(DomainError) as e:
         parameters.set(db, ACTOR, calc.I, 5_000_000, dt.date(2025, 8, 1), "测试", region="4501")
     assert e.value.field == "region"
+
+
+def test_requote_rerates_monthly_lines_under_the_parameters_of_the_month(db):
+    """调整: the determination's inputs quoted again with the values in force in the adjustment month."""
+    from oip.benefits import monthly
+    from oip.benefits.models import Determination, DeterminationLine, MonthlyBenefit
+
+    parameters.set(db, ACTOR, calc.B, 700_000, dt.date(2026, 7, 1), "新年度本人工资基数（测试）", region="45")
+    det = Determination(
+        event_date=dt.date(2025, 9, 1), region_code="450103", kind="injury", inputs={"grade": 2, "self_care": "most"}
+    )
+    allowance = MonthlyBenefit(item="disability_monthly")
+    line = DeterminationLine(item="disability_monthly", proposed_fen=575_620, amount_fen=575_620)
+    before = monthly.requote(db, allowance, line, det, dt.date(2026, 6, 1))
+    after = monthly.requote(db, allowance, line, det, dt.date(2026, 7, 1))
+    assert before.amount_fen == 575_620 and after.amount_fen == 595_000  # 85 % of 6,772 / of 7,000 yuan
+    assert after.parameters[0] == f"{calc.B}@2026-07-01/45" and "7,000.00 元 × 85%" in after.formula
+    nursing_line = DeterminationLine(item="nursing", proposed_fen=270_880, amount_fen=270_880)
+    nursing = monthly.requote(db, MonthlyBenefit(item="nursing"), nursing_line, det, dt.date(2026, 7, 1))
+    assert nursing.amount_fen == 270_880  # W did not change: 40 % of 6,772 yuan
+    # An amount the officer adjusted with a reason is not replaced by the calculator's.
+    adjusted = DeterminationLine(item="nursing", proposed_fen=270_880, amount_fen=203_160, adjust_reason="另有证明")
+    assert monthly.requote(db, MonthlyBenefit(item="nursing"), adjusted, det, dt.date(2026, 7, 1)) is None
+    # Dependants: the line of the same dependant (its id), within the cap with the others.
+    death = Determination(
+        event_date=dt.date(2025, 9, 1),
+        region_code="450103",
+        kind="death",
+        inputs={
+            "dependants": [
+                {"id": 7, "relation": "spouse", "orphan_or_lone_elderly": False},
+                {"id": 9, "relation": "child", "orphan_or_lone_elderly": True},
+            ]
+        },
+    )
+    same = DeterminationLine(item="dependants", proposed_fen=1, amount_fen=1)
+    child = monthly.requote(db, MonthlyBenefit(item="dependants", dependant_id=9), same, death, dt.date(2026, 7, 1))
+    assert child.amount_fen == 280_000  # 40 % of 7,000 yuan
+    assert (
+        monthly.requote(db, MonthlyBenefit(item="dependants", dependant_id=8), same, death, dt.date(2026, 7, 1)) is None
+    )

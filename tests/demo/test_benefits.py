@@ -29,8 +29,21 @@ def test_synthetic_cards_pass_luhn():
     assert demo.luhn_digit("7992739871") == "3"  # the textbook example
 
 
+def _demo_cases(db) -> list[int]:
+    return list(db.scalars(select(Determination.case_id).where(Determination.note.startswith(demo.DETERMINATION_NOTE))))
+
+
+def _demo_claims(db) -> list[int]:
+    return list(db.scalars(select(Claim.id).where(Claim.note.startswith(demo.CLAIM_NOTE))))
+
+
 def test_demo_determinations_are_approved_by_a_checker(db):
-    dets = db.scalars(select(Determination).where(Determination.status == "approved")).all()
+    dets = db.scalars(
+        select(Determination).where(
+            Determination.status == "approved",
+            (Determination.note.startswith(demo.DETERMINATION_NOTE)) | Determination.claim_id.in_(_demo_claims(db)),
+        )
+    ).all()
     benefits = [d for d in dets if d.purpose == "benefits"]
     kinds = {d.kind for d in benefits}
     assert {"injury", "death", "missing"} <= kinds
@@ -51,7 +64,11 @@ def test_demo_death_case_has_dependants_and_their_pensions(db):
     death = db.scalar(
         select(Case)
         .join(Determination, Determination.case_id == Case.id)
-        .where(Case.kind == "death", Determination.status == "approved", Case.county_code.like("4501%"))
+        .where(
+            Case.kind == "death",
+            Determination.status == "approved",
+            Determination.note.startswith(demo.DETERMINATION_NOTE),
+        )
         .limit(1)
     )
     assert death is not None
@@ -71,9 +88,10 @@ def test_demo_death_case_has_dependants_and_their_pensions(db):
 
 def test_demo_monthly_schedules_run_to_today(db):
     today = clock.today()
-    monthly = db.scalars(select(MonthlyBenefit)).all()
+    cases = _demo_cases(db)
+    monthly = db.scalars(select(MonthlyBenefit).where(MonthlyBenefit.case_id.in_(cases))).all()
     assert {m.item for m in monthly} >= {"disability_monthly", "nursing", "dependants"}
-    payables = db.scalars(select(Payable).where(Payable.kind == "monthly")).all()
+    payables = db.scalars(select(Payable).where(Payable.kind == "monthly", Payable.case_id.in_(cases))).all()
     assert payables and max(p.period for p in payables) == today.replace(day=1)
     by_benefit = defaultdict(set)
     for p in payables:
@@ -82,9 +100,12 @@ def test_demo_monthly_schedules_run_to_today(db):
 
 
 def test_demo_batches_paid_with_a_failed_line_retried(db):
-    settled = db.scalars(select(PaymentBatch).where(PaymentBatch.status == "settled")).all()
+    batches = db.scalars(select(PaymentBatch).where(PaymentBatch.note.startswith(demo.BATCH_NOTE))).all()
+    settled = [b for b in batches if b.status == "settled"]
     assert len(settled) >= 3 and all(b.approved_by != b.made_by and b.file_sha256 for b in settled)
-    failed = db.scalars(select(PaymentLine).where(PaymentLine.status == "failed")).all()
+    failed = db.scalars(
+        select(PaymentLine).where(PaymentLine.status == "failed", PaymentLine.batch_id.in_([b.id for b in batches]))
+    ).all()
     assert len(failed) == 1 and failed[0].failure_reason == demo.FAILED_REASON[1]
     retry = db.scalar(
         select(PaymentLine).where(PaymentLine.payable_id == failed[0].payable_id, PaymentLine.status == "paid")
@@ -96,7 +117,7 @@ def test_demo_batches_paid_with_a_failed_line_retried(db):
 
 
 def test_demo_fast_lane_claims_paid_within_their_limits(db):
-    fast = db.scalars(select(Claim).where(Claim.fast_lane.is_(True))).all()
+    fast = db.scalars(select(Claim).where(Claim.fast_lane.is_(True), Claim.note.startswith(demo.CLAIM_NOTE))).all()
     assert len(fast) >= 2
     for c in fast:
         assert c.status == "approved", c.number
@@ -105,8 +126,10 @@ def test_demo_fast_lane_claims_paid_within_their_limits(db):
         paid = db.scalars(select(Payable).where(Payable.claim_id == c.id)).all()
         assert paid and all(p.status == "paid" and p.paid_on <= c.pay_due for p in paid), c.number
         assert sum(p.amount_fen for p in paid) == c.accepted_fen
-    left = db.scalars(select(Claim).where(Claim.fast_lane_left_reason.is_not(None))).all()
-    assert left and all("住院" in c.fast_lane_left_reason for c in left)
+    left = db.scalars(
+        select(Claim).where(Claim.fast_lane_left_reason.is_not(None), Claim.note.startswith(demo.CLAIM_NOTE))
+    ).all()
+    assert left and all("住院" in c.fast_lane_left_reason and c.status == "approved" for c in left)
     excluded = db.scalar(
         select(func.count())
         .select_from(Claim)
@@ -116,7 +139,8 @@ def test_demo_fast_lane_claims_paid_within_their_limits(db):
 
 
 def test_demo_never_pays_twice_or_above_the_determination(db):
-    lines = db.scalars(select(PaymentLine).where(PaymentLine.status == "paid")).all()
+    cases = _demo_cases(db) + list(db.scalars(select(Claim.case_id).where(Claim.note.startswith(demo.CLAIM_NOTE))))
+    lines = db.scalars(select(PaymentLine).where(PaymentLine.status == "paid", PaymentLine.case_id.in_(cases))).all()
     assert lines
     per_payable = defaultdict(int)
     for x in lines:
@@ -126,7 +150,7 @@ def test_demo_never_pays_twice_or_above_the_determination(db):
     # above the month's rate.
     paid_once = defaultdict(int)
     paid_month = defaultdict(int)
-    for p in db.scalars(select(Payable).where(Payable.status == "paid")):
+    for p in db.scalars(select(Payable).where(Payable.status == "paid", Payable.case_id.in_(cases))):
         if p.kind == "once":
             paid_once[p.line_id] += p.amount_fen
         else:
@@ -143,7 +167,7 @@ def test_demo_never_pays_twice_or_above_the_determination(db):
     # Per case: paid never above what was approved (once items + the months owed).
     for case_id, paid in db.execute(
         select(PaymentLine.case_id, func.sum(PaymentLine.amount_fen))
-        .where(PaymentLine.status == "paid")
+        .where(PaymentLine.status == "paid", PaymentLine.case_id.in_(cases))
         .group_by(PaymentLine.case_id)
     ):
         approved_once = db.scalar(
@@ -153,3 +177,16 @@ def test_demo_never_pays_twice_or_above_the_determination(db):
         )
         months = sum(fen for (m, _), fen in paid_month.items() if db.get(MonthlyBenefit, m).case_id == case_id)
         assert paid <= approved_once + months
+
+
+def test_demo_appraises_injuries_only(db):
+    """A death or a missing person has no disability appraisal (the benefits follow from the dependants)."""
+    from oip.appraisal.models import Appraisal
+    from oip.demo.appraisal import DEMO_STATEMENT
+
+    kinds = set(
+        db.scalars(
+            select(Case.kind).join(Appraisal, Appraisal.case_id == Case.id).where(Appraisal.statement == DEMO_STATEMENT)
+        )
+    )
+    assert kinds == {"injury"}

@@ -30,10 +30,17 @@ def principal(s, username: str):
     return principal_for(s, s.scalar(select(User).where(User.username == username)), via="cli")
 
 
-def owed_case(amounts=(120_000,), *, county: str = "450107", account: bool = True, dependant: bool = False) -> dict:
+def owed_case(
+    amounts=(120_000,),
+    *,
+    county: str = "450107",
+    account: bool = True,
+    dependant: bool = False,
+    officer: str = "nn_si",
+) -> dict:
     """A case injured in ``county`` with an approved hand-made determination whose once lines owe
     ``amounts`` (fen) to the worker (and one more to a dependant when ``dependant``); with the
-    worker's account registered when ``account``. Returns ids."""
+    worker's account registered when ``account`` (by ``officer``, who must see the county). Returns ids."""
     from oip.benefits import payables
     from oip.benefits.models import Dependant, Determination, DeterminationLine
     from oip.cases.models import Case
@@ -114,7 +121,7 @@ def owed_case(amounts=(120_000,), *, county: str = "450107", account: bool = Tru
         if account:
             payees.register(
                 s,
-                principal(s, "nn_si"),
+                principal(s, officer),
                 case_id,
                 holder_name="测试人",
                 bank_name="中国工商银行南宁分行",

@@ -227,3 +227,14 @@ def test_results_fetched_from_the_inbox_are_filed_away(tmp_path):
     assert list((tmp_path / "inbox" / "done").glob("*.json"))
     with session_scope() as s:
         assert s.get(PaymentBatch, bid).status == "settled"
+
+
+def test_a_city_batch_takes_the_payables_of_its_counties():
+    """The city agency pays for its counties: a batch for 桂林市 (450300) gathers 七星区's and 雁山区's."""
+    a = owed_case((11_000,), county="450305", officer="gl_si")
+    b = owed_case((12_000,), county="450311", officer="gl_si")
+    with session_scope() as s:
+        batch = service.make_batch(s, principal(s, "gl_si"), "450300")
+        taken = {x.payable_id for x in service.lines_of(s, batch)}
+    assert {a["payables"][0], b["payables"][0]} <= taken
+    assert statuses(a["payables"]) == ["batched"] and statuses(b["payables"]) == ["batched"]

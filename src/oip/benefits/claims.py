@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,7 +291,20 @@ def receive(
         },
     )
     if reasons:
+        # A case that was on the fast lane (an earlier claim on it, even one already paid) and stops
+        # qualifying with this claim: this claim, too, is recorded as having left it, with why.
+        was_fast = session.scalar(
+            select(
+                exists().where(
+                    Claim.case_id == case.id,
+                    Claim.id != claim.id,
+                    or_(Claim.fast_lane.is_(True), Claim.fast_lane_left_on.is_not(None)),
+                )
+            )
+        )
         _leave_all(session, actor, case, "；".join(reasons), day)
+        if was_fast:
+            _leave(session, actor, case, claim, "；".join(reasons), day)
     else:
         _enter(session, actor, case, claim)
     cases.touch(case)
@@ -448,7 +461,7 @@ def reject(session: Session, actor: Principal, claim_id: int, *, reason: Any, ve
 CLAIM_ITEMS = ("medical", "devices", "meal_subsidy")
 
 
-def draft_determination(
+def determine(
     session: Session, actor: Principal, claim_id: int, *, note: Any = "", version: int | None = None
 ) -> Determination:
     """Draft the claim determination (费用核定, ``purpose='claim'``): the calculator's medical,
@@ -763,6 +776,24 @@ def list_claims(
     page = min(max(page, 1), pages)
     rows = session.execute(base.order_by(*order).offset((page - 1) * size).limit(size)).all()
     return Page([(c, k) for c, k in rows], total, page, size)
+
+
+def fast_lane_overdue(session: Session, actor: Principal) -> int:
+    """Open fast-lane claims in scope past their payment due date (the staff console's figure)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .join(Case, Case.id == Claim.case_id)
+            .where(
+                case_condition(actor),
+                Claim.fast_lane.is_(True),
+                Claim.status.in_(R.OPEN_STATUSES),
+                Claim.pay_due < clock.today(),
+            )
+        )
+        or 0
+    )
 
 
 def confirmed_cases(session: Session, case_ids: Sequence[int]) -> set[int]:

@@ -126,5 +126,5 @@ def reject_claim(
 def draft_determination(
     claim_id: int, body: S.DraftIn, p: Principal = Depends(Require(P.BENEFIT_DETERMINE)), db: Session = DB
 ):
-    claims.draft_determination(db, p, claim_id, note=body.note, version=body.version)
+    claims.determine(db, p, claim_id, note=body.note, version=body.version)
     return _one(db, p, claim_id)

@@ -28,7 +28,16 @@ from oip.core.web import DB, TransactionRoute, form_text
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(
     layout.NavItem("费用申报", "/benefits/claims", P.BENEFIT_READ, order=65, titles={"self": "我的费用申报"}),
-    layout.NavItem("小伤快赔", "/benefits/fast-lane", P.BENEFIT_READ, order=66),
+    layout.NavItem("小伤快赔", "/benefits/fast-lane", P.BENEFIT_READ, order=66, scopes=frozenset({"region"})),
+)
+layout.register_stat(
+    layout.Stat(
+        "超过支付期限的小伤快赔",
+        P.BENEFIT_READ,
+        claims.fast_lane_overdue,
+        order=66,
+        scopes=frozenset({"region"}),
+    )
 )
 
 ROWS, MORE, MAX_FORM_ROWS = 5, 5, 60
@@ -210,7 +219,7 @@ def claim_determination(
         db,
         p,
         case.id,
-        lambda: claims.draft_determination(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
+        lambda: claims.determine(db, p, claim_id, note=v.get("note", ""), version=_version(v)),
     )
 
 

@@ -4,8 +4,10 @@ oip.benefits.claims_rules (amounts are yuan as text with at most two decimals, o
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from oip.core.validation import register_labels
 
@@ -34,24 +36,32 @@ class BillIn(_In):
     receipt_no: str = Field(max_length=200, description="票据号（全角、空格不计，不区分大小写）")
     provider: str = Field(max_length=500, description="开票医疗机构")
     issued_on: dt.date = Field(description="开票日期")
-    amount: str | int | None = Field(
-        None, description='金额（元，文本，最多两位小数，如 "1234.50"）；不接受浮点数', examples=["1234.50"]
+    amount: str | None = Field(
+        None, description='金额（元，文本，最多两位小数，如 "1234.50"）；整数也可；不接受浮点数', examples=["1234.50"]
     )
     amount_fen: int | None = Field(None, description="或：金额（分，整数）")
     kind: str = Field("medical", description="medical 医疗费 | rehab 康复费 | devices 辅助器具配置费")
     in_catalogue: bool = Field(True, description="是否属于工伤保险诊疗目录、药品目录、服务设施标准")
     inpatient: bool = Field(False, description="是否住院费用")
 
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, v: Any) -> Any:
+        """Money never travels as a binary float: 0.1 + 0.2 is not 0.3."""
+        if isinstance(v, bool) or isinstance(v, float):
+            raise PydanticCustomError("amount_float", '应以文本填写（元，最多两位小数，如 "1234.50"），不接受浮点数')
+        return str(v) if isinstance(v, int) else v
+
 
 class ClaimIn(_In):
-    bills: list[BillIn] = Field(min_length=1, max_length=200)
+    bills: list[BillIn] = Field(max_length=200)
     hospital_days: int = Field(0, ge=0, le=3650, description="住院天数（计算住院伙食补助费）")
     received_on: dt.date | None = Field(None, description="申报日期（经办人员登记书面申报时填写；默认今天）")
     note: str = Field("", max_length=500)
 
 
 class BillsIn(_In):
-    bills: list[BillIn] = Field(min_length=1, max_length=200)
+    bills: list[BillIn] = Field(max_length=200)
     hospital_days: int | None = Field(None, ge=0, le=3650, description="住院天数（不传：不变）")
     version: int | None = None
 

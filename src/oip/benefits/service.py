@@ -4,6 +4,9 @@
 (oip.benefits.calc.RATE_KEYS) with ``parameters.get_version`` for the **event date** and the region,
 so each line can name the versions it used. ``quote_for(session, inp)`` validates the input (the
 calculator's rules, and that the region exists) and calculates. Both only read.
+
+The re-rating of a monthly benefit (调整, ``oip.benefits.monthly.requote``) quotes the determination's
+own inputs again with ``rates_for`` the adjustment month.
 """
 
 from __future__ import annotations

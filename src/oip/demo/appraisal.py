@@ -168,7 +168,7 @@ def cases(session: Session, rng: random.Random, share: float = 0.45) -> dict[str
     regional = _officer(session, orgs[REGIONAL_COMMITTEE], "hrss_region")
     made: dict[str, int] = {}
     for case in session.scalars(select(Case).where(Case.state == "confirmed").order_by(Case.id)).all():
-        if rng.random() >= share:
+        if rng.random() >= share or case.kind != "injury":  # a death is not appraised (the draw stays as it was)
             continue
         decided = _confirmed_on(session, case)
         city = orgs.get(case.county_code[:4] + "00")

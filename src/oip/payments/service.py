@@ -235,12 +235,14 @@ def make_batch(
     due_by: dt.date | None = None,
     note: str = "",
 ) -> PaymentBatch:
-    """Gather the due payables of ``region_code`` (default: the actor's region) due by ``due_by``
-    (default today) whose payee has an account in force, one line each, into a draft batch."""
+    """Gather the due payables inside ``region_code`` (default: the actor's region; a city's batch takes
+    its counties' payables, the region's all of Guangxi) due by ``due_by`` (default today) whose payee
+    has an account in force, one line each, into a draft batch."""
     _need(actor, P.PAYMENT_MANAGE, "生成支付批次")
     prefix = _region_scope(actor)
     region_code = region_code or actor.region_code
-    if prefix is None or not region_code.startswith(prefix) or session.get(Region, region_code) is None:
+    region = session.get(Region, region_code)
+    if prefix is None or not region_code.startswith(prefix) or region is None:
         raise DomainError(f"区划 {region_code} 不在您的数据范围内", field="region_code")
     day = due_by or clock.today()
     note = clean_text(note, "note", "备注", 500)
@@ -249,7 +251,7 @@ def make_batch(
             select(Payable)
             .where(
                 Payable.status == "due",
-                code_prefix(Payable.region_code, region_code),
+                code_prefix(Payable.region_code, region.scope_prefix),
                 Payable.due_on <= day,
                 ~payees.without_account_condition(),
             )

@@ -315,7 +315,7 @@ def register(app: typer.Typer) -> None:
     # ``parameters set`` (without a region).
     @premiums.command("parameters")
     def list_parameters() -> None:
-        """Alias of ``oip parameters list --json`` (every parameter with its history)."""
+        """Alias of: oip parameters list --json (every parameter with its history)."""
         from oip.reference import cli as parameters_cli
 
         parameters_cli.list_parameters(as_json=True)
@@ -328,7 +328,7 @@ def register(app: typer.Typer) -> None:
         note: str = typer.Option(..., help="Basis (document number) or reason."),
         by: str = typer.Option(..., help="Acting officer's username."),
     ) -> None:
-        """Alias of ``oip parameters set`` (for everywhere; regional values need ``oip parameters set --region``)."""
+        """Alias of: oip parameters set (for everywhere; a regional value needs oip parameters set --region)."""
         from oip.reference import cli as parameters_cli
 
         parameters_cli.set_parameter(lambda s, u: _officer(s, u), key, value, valid_from, note, by)
