@@ -69,7 +69,7 @@ def test_clamped_to_minus_five_plus_five():
 
 
 def test_missing_figures_give_zero_with_a_reason():
-    assert "未录入" in F.propose(RULES, F.Inputs(premiums_fen=10, months_with_contributions=14)).reasons[0]
+    assert "缺少上年度赔付" in F.propose(RULES, F.Inputs(premiums_fen=10, months_with_contributions=14)).reasons[0]
     assert F.propose(RULES, x(premiums=0)).k == 0
     assert F.propose(RULES, x(insured=0)).k == 0
 
