@@ -4,7 +4,6 @@ appraisal panel on the case page with its forms, and the committees' worklist (/
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -18,9 +17,9 @@ from oip.appraisal.scope import committee_of, manages_committee
 from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
-from oip.cases import pages as case_pages, rules as case_rules
+from oip.cases import rules as case_rules
 from oip.cases.models import Case
-from oip.cases.pages import Panel, register_panel
+from oip.cases.pages import Panel, PanelForms, register_panel
 from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
@@ -296,9 +295,6 @@ def expert_untie(
 
 layout.register_nav(layout.NavItem("劳动能力鉴定", "/appraisals", P.APPRAISAL_READ, order=57))
 
-# An error of a form posted from the case page: the case page is rendered again with it in the panel.
-_ERROR: ContextVar[tuple[int, DomainError] | None] = ContextVar("appraisal_form_error", default=None)
-
 
 def _apply_kinds(db: Session, case: Case, rows: list) -> list[tuple[str, str]]:
     """The kinds of appraisal the case allows asking for today: its state, and the re-appraisal
@@ -349,7 +345,6 @@ def _panel(db: Session, p: Principal, case: Case) -> dict | None:
             and (window is None or today > dt.date.fromisoformat(window)),
         }
         items.append(d)
-    failed = _ERROR.get()
     return {
         "items": items,
         "kinds": kinds,
@@ -360,33 +355,14 @@ def _panel(db: Session, p: Principal, case: Case) -> dict | None:
         "no_grade": rules.NO_GRADE,
         "dependencies": rules.DEPENDENCY_NAMES,
         "today": today.isoformat(),
-        "error": failed[1] if failed and failed[0] == case.id else None,
+        "error": FORMS.error_for(case),
     }
 
 
+# Forms posted from the case page: back to the panel, or the page again with the refusal in the panel.
+FORMS = PanelForms("appraisal")
+
 register_panel(Panel("appraisal", "appraisal_panel.html", _panel, order=50))
-
-
-def _back(case_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/cases/{case_id}#appraisal", status_code=303)
-
-
-def _step(request: Request, db: Session, p: Principal, case_id: int, fn):
-    """Run a step posted from the case page: back to the case, or the case page with the error."""
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        token = _ERROR.set((case_id, err))
-        try:
-            resp = case_pages.case_page(request, case_id, p=p, db=db)
-        finally:
-            _ERROR.reset(token)
-        resp.status_code = err.status_code
-        return resp
-    return _back(case_id)
 
 
 def _version(v: dict) -> int | None:
@@ -402,7 +378,7 @@ def appraisal_apply(
     db: Session = DB,
 ):
     v = _fields(form)
-    return _step(
+    return FORMS.step(
         request,
         db,
         p,
@@ -423,7 +399,7 @@ def appraisal_apply(
 
 def _appraisal_step(request: Request, db: Session, p: Principal, appraisal_id: int, fn):
     a = service.get_appraisal(db, p, appraisal_id)
-    return _step(request, db, p, a.case_id, fn)
+    return FORMS.step(request, db, p, a.case_id, fn)
 
 
 @pages.post("/appraisals/{appraisal_id}/acceptance")

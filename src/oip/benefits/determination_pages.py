@@ -8,7 +8,6 @@ shows the case page again with the reason in the panel."""
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -22,9 +21,9 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.benefits import determination as D, determination_views as V
-from oip.cases import pages as case_pages, service as cases
+from oip.cases import service as cases
 from oip.cases.models import Case
-from oip.cases.pages import Panel, register_panel
+from oip.cases.pages import Panel, PanelForms, register_panel
 from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
@@ -36,7 +35,6 @@ pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("待遇核定审批", "/benefits/approvals", P.BENEFIT_APPROVE, order=61))
 
 PAGE_SIZE = 30
-_ERROR: ContextVar[tuple[int, DomainError] | None] = ContextVar("determination_form_error", default=None)
 
 
 async def form_data(request: Request) -> FormData:
@@ -94,7 +92,6 @@ def _panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
     if not rows and not can_open and not (has_dependants and may_determine and confirmed):
         return None
     names = V.user_names(db, {u for d in rows for u in (d.made_by, d.approved_by)})
-    failed = _ERROR.get()
     return {
         "items": [V.determination_out(db, p, case, d, names=names) for d in rows],
         "staff": staff,
@@ -105,38 +102,19 @@ def _panel(db: Session, p: Principal, case: Case) -> dict[str, Any] | None:
         "dependants": [V.dependant_out(d) for d in dependants],
         "relations": D.RELATION_NAMES,
         "today": clock.today().isoformat(),
-        "error": failed[1] if failed and failed[0] == case.id else None,
+        "error": FORMS.error_for(case),
     }
 
+
+# Forms posted from the case page: back to the panel, or the page again with the refusal in the panel.
+FORMS = PanelForms("determination")
 
 register_panel(Panel("determination", "determination_panel.html", _panel, order=60))
 
 
-def _back(case_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/cases/{case_id}#determination", status_code=303)
-
-
-def _step(request: Request, db: Session, p: Principal, case_id: int, fn) -> Any:
-    """Run a step posted from the case page: back to the case, or the case page with the error."""
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        token = _ERROR.set((case_id, err))
-        try:
-            resp = case_pages.render_case(request, db, p, cases.get_case(db, p, case_id))
-        finally:
-            _ERROR.reset(token)
-        resp.status_code = err.status_code
-        return resp
-    return _back(case_id)
-
-
 def _det_step(request: Request, db: Session, p: Principal, determination_id: int, fn) -> Any:
     case, _ = D.get_determination(db, p, determination_id)
-    return _step(request, db, p, case.id, fn)
+    return FORMS.step(request, db, p, case.id, fn)
 
 
 @pages.post("/cases/{case_id}/determinations")
@@ -148,7 +126,7 @@ def determination_open(
     db: Session = DB,
 ):
     v = _fields(form)
-    return _step(request, db, p, case_id, lambda: D.open_determination(db, p, case_id, note=v.get("note", "")))
+    return FORMS.step(request, db, p, case_id, lambda: D.open_determination(db, p, case_id, note=v.get("note", "")))
 
 
 @pages.post("/determinations/{determination_id}/lines/{line_id}")
@@ -238,7 +216,7 @@ def dependant_add(
     db: Session = DB,
 ):
     v = _fields(form)
-    return _step(request, db, p, case_id, lambda: D.add_dependant(db, p, case_id, **_dependant_values(v)))
+    return FORMS.step(request, db, p, case_id, lambda: D.add_dependant(db, p, case_id, **_dependant_values(v)))
 
 
 @pages.post("/cases/{case_id}/dependants/{dependant_id}")
@@ -251,7 +229,7 @@ def dependant_edit(
     db: Session = DB,
 ):
     v = _fields(form)
-    return _step(
+    return FORMS.step(
         request,
         db,
         p,

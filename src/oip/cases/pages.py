@@ -5,11 +5,13 @@ decision, letters, appraisal each show their part and their forms on the one cas
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -136,6 +138,40 @@ def render_case(request: Request, db: Session, p: Principal, case: Case, *, stat
         local=clock.local,
         **extra,
     )
+
+
+class PanelForms:
+    """The forms a part's panel posts from the case page, answered one way: on success back to the
+    case at the panel's anchor (303); on a refusal (DomainError other than 404) the transaction is
+    rolled back and the case page drawn again with the error in that panel (``error_for``), with the
+    refusal's status code."""
+
+    def __init__(self, anchor: str) -> None:
+        self.anchor = anchor
+        self._error: ContextVar[tuple[int, DomainError] | None] = ContextVar(f"{anchor}_form_error", default=None)
+
+    def error_for(self, case: Case) -> DomainError | None:
+        """The refusal to show in the panel of ``case``, while its page is drawn again."""
+        failed = self._error.get()
+        return failed[1] if failed and failed[0] == case.id else None
+
+    def back(self, case_id: int) -> RedirectResponse:
+        return RedirectResponse(f"/cases/{case_id}#{self.anchor}", status_code=303)
+
+    def step(self, request: Request, db: Session, p: Principal, case_id: int, fn: Callable[[], Any]):
+        """Run ``fn`` (the service call of a posted form) and answer as above."""
+        try:
+            fn()
+        except DomainError as err:
+            db.rollback()
+            if err.status_code == 404:
+                raise
+            token = self._error.set((case_id, err))
+            try:
+                return render_case(request, db, p, service.get_case(db, p, case_id), status_code=err.status_code)
+            finally:
+                self._error.reset(token)
+        return self.back(case_id)
 
 
 @pages.get("/cases/{case_id}")

@@ -4,7 +4,6 @@ page, the bank file log, and the case panel 收款账户与支付 with its forms
 from __future__ import annotations
 
 import datetime as dt
-from contextvars import ContextVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -17,9 +16,8 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.benefits.models import Dependant
-from oip.cases import pages as case_pages
 from oip.cases.models import Case
-from oip.cases.pages import Panel, register_panel
+from oip.cases.pages import Panel, PanelForms, register_panel
 from oip.core import clock, layout
 from oip.core.config import get_settings
 from oip.core.errors import DomainError, NotFound, TooLarge
@@ -279,8 +277,6 @@ def bank_files(
 
 # ---- the case panel ------------------------------------------------------------------------------
 
-_ERROR: ContextVar[tuple[int, DomainError] | None] = ContextVar("payments_form_error", default=None)
-
 
 def _panel(db: Session, p: Principal, case: Case) -> dict | None:
     if not p.can(P.PAYMENT_READ) or p.role.scope != "region":
@@ -292,7 +288,6 @@ def _panel(db: Session, p: Principal, case: Case) -> dict | None:
         return None
     if accounts or lines:
         service.view_audit(db, p, "case", case.id)
-    failed = _ERROR.get()
     dependants = list(db.scalars(select(Dependant).where(Dependant.case_id == case.id).order_by(Dependant.id)))
     current = {(a.person_id, a.dependant_id) for a in accounts if a.valid_to is None}
     return {
@@ -303,28 +298,14 @@ def _panel(db: Session, p: Principal, case: Case) -> dict | None:
         "manage": manage,
         "new_payees": ([{"value": "", "name": "本人"}] if (case.person_id, None) not in current else [])
         + [{"value": str(d.id), "name": f"供养亲属 {d.name}"} for d in dependants if (None, d.id) not in current],
-        "error": failed[1] if failed and failed[0] == case.id else None,
+        "error": FORMS.error_for(case),
     }
 
 
+# Forms posted from the case page: back to the panel, or the page again with the refusal in the panel.
+FORMS = PanelForms("payments")
+
 register_panel(Panel("payments", "payments_panel.html", _panel, order=80))
-
-
-def _case_step(request: Request, db: Session, p: Principal, case_id: int, fn):
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        token = _ERROR.set((case_id, err))
-        try:
-            resp = case_pages.case_page(request, case_id, p=p, db=db)
-        finally:
-            _ERROR.reset(token)
-        resp.status_code = err.status_code
-        return resp
-    return RedirectResponse(f"/cases/{case_id}#payments", status_code=303)
 
 
 @pages.post("/cases/{case_id}/payees")
@@ -337,7 +318,7 @@ def register_payee(
 ):
     v = form_text(form)
     dep = v.get("dependant_id") or ""
-    return _case_step(
+    return FORMS.step(
         request,
         db,
         p,
@@ -367,7 +348,7 @@ def change_payee(
     a = db.get(PayeeAccount, payee_id)
     if a is None or a.case_id is None:
         raise NotFound("收款账户不存在或不在您的数据范围内")
-    return _case_step(
+    return FORMS.step(
         request,
         db,
         p,
