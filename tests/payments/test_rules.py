@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
+from oip.auth import limits
 from oip.core.errors import DomainError
 from oip.payments import rules
 
@@ -49,6 +50,8 @@ def test_result_effects():
 
 
 def test_limits():
-    assert rules.within_limit(100, 100)
-    assert not rules.within_limit(101, 100)
-    assert not rules.within_limit(1, None)
+    table = limits.validate({"si_city": 100, "si_region": None})
+    assert limits.within(table, "si_city", 100)
+    assert not limits.within(table, "si_city", 101)
+    assert limits.within(table, "si_region", 10**12)  # null: no limit
+    assert not limits.within(table, "si_county", 1)  # not listed: may approve nothing

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from oip.appraisal import rules as appraisal_rules
 from oip.appraisal.models import Appraisal
-from oip.auth import permissions as P
+from oip.auth import limits, permissions as P
 from oip.benefits import calc, payables, service as calc_service
 from oip.benefits.approval_parameters import APPROVAL_LIMITS
 from oip.benefits.hooks import ON_APPROVED
@@ -46,6 +46,7 @@ from oip.cases.scope import case_condition
 from oip.core import audit, clock, crypto
 from oip.core.errors import Conflict, DomainError, Forbidden, NotFound
 from oip.core.ids import InvalidId, mask_id, mask_phone, parse_mobile, parse_resident_id
+from oip.core.money import yuan
 from oip.core.pdf import chinese_date
 from oip.core.validation import clean_text
 from oip.reference import parameters
@@ -82,15 +83,6 @@ audit.register_entity_names("determination", "待遇核定")
 
 
 # ---- reading --------------------------------------------------------------------------------------
-
-
-def yuan(fen: int | None) -> str:
-    """12345678 → 123,456.78 (yuan, as letters and pages show money)."""
-    if fen is None:
-        return "—"
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
 
 
 def approval_amount(det: Determination) -> int:
@@ -710,10 +702,7 @@ def approval_limit(
     session: Session, role_code: str, region_code: str, day: dt.date | None = None
 ) -> tuple[bool, int | None]:
     """(may approve at all, the limit in fen or None for no limit) for a role on ``day`` in a region."""
-    limits = parameters.get(session, APPROVAL_LIMITS, day or clock.today(), region_code) or {}
-    if role_code not in limits:
-        return False, 0
-    return True, limits[role_code]
+    return limits.limit_for(parameters.get(session, APPROVAL_LIMITS, day or clock.today(), region_code), role_code)
 
 
 def approval_refusal(session: Session, actor: Any, det: Determination) -> str | None:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from oip.core import money
+
 STOP_REASONS = {
     "death": "领取人死亡",
     "age": "子女年满18周岁",
@@ -152,8 +154,5 @@ def plan_month(target_fen: int, owed: Iterable[Owed]) -> Plan:
 
 
 def yuan(fen: int | None) -> str:
-    """12345 → "123.45 元" (integer arithmetic: money never passes through a float)."""
-    if fen is None:
-        return "—"
-    sign, fen = ("-", -fen) if fen < 0 else ("", fen)
-    return f"{sign}{fen // 100:,}.{fen % 100:02d} 元"
+    """12345 → "123.45 元" (oip.core.money; None → "—")."""
+    return "—" if fen is None else f"{money.yuan(fen)} 元"

@@ -552,12 +552,12 @@ def _batch(run: Run, day: dt.date) -> None:
         run.count("batches")
 
     def approve() -> None:
-        from oip.payments import rules
+        from oip.auth import limits
 
         for b in made:
             # Above the city's limit (a death's once items), the regional agency approves.
             who = run.checker
-            if not rules.within_limit(b.total_fen, payments.approval_limit(s, run.checker, b)):
+            if not limits.within(payments.approval_limits(s, b), run.checker.role.code, b.total_fen):
                 who = run.region
                 run.count("batches_approved_by_region")
             payments.approve(s, who, b.id, note="经复核，同意支付")

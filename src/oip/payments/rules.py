@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from oip.core.errors import DomainError
+from oip.core.money import yuan  # noqa: F401  (pages and the service read rules.yuan)
 
 BATCH_STATUS_NAMES = {
     "draft": "待复核",
@@ -63,12 +64,6 @@ def mask_card(number: str) -> str:
     return f"{number[:4]} **** **** {number[-4:]}"
 
 
-def within_limit(total_fen: int, limit_fen: int | None) -> bool:
-    """A batch of ``total_fen`` may be approved by a role whose limit is ``limit_fen`` (None: the role
-    has no limit configured and may approve nothing)."""
-    return limit_fen is not None and total_fen <= limit_fen
-
-
 def result_effect(line_status: str, result: str) -> str:
     """What one bank result does to a payment line in ``line_status``: ``apply``, ``duplicate`` (the
     line already carries that result) or ``reject`` (a result that contradicts the line's history).
@@ -86,10 +81,3 @@ def result_effect(line_status: str, result: str) -> str:
             return "apply"
         return "duplicate" if line_status == "reversed" else "reject"
     return "reject"
-
-
-def yuan(fen: int) -> str:
-    """``1234567`` fen → ``12,345.67`` (integer arithmetic)."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
-from oip.auth import permissions as P
+from oip.auth import limits, permissions as P
 from oip.auth.models import User
 from oip.auth.scope import out_of_scope
 from oip.auth.service import Principal
@@ -310,9 +310,9 @@ def make_batch(
     return batch
 
 
-def approval_limit(session: Session, actor: Principal, batch: PaymentBatch) -> int | None:
-    limits = parameters.get(session, APPROVAL_LIMITS, clock.today(), batch.region_code)
-    return limits.get(actor.role.code)
+def approval_limits(session: Session, batch: PaymentBatch) -> dict[str, int | None]:
+    """The limits by role in force today for the batch's region (oip.auth.limits reads them)."""
+    return parameters.get(session, APPROVAL_LIMITS, clock.today(), batch.region_code)
 
 
 def approve(session: Session, actor: Principal, batch_id: int, *, note: str = "") -> PaymentBatch:
@@ -323,11 +323,11 @@ def approve(session: Session, actor: Principal, batch_id: int, *, note: str = ""
         raise IllegalTransition(f"批次 {batch.number} 当前为“{rules.BATCH_STATUS_NAMES[batch.status]}”，不能审批")
     if batch.made_by == actor.user_id:
         raise Forbidden("不得审批本人生成的支付批次（须由另一名经办人员复核）")
-    limit = approval_limit(session, actor, batch)
-    if not rules.within_limit(batch.total_fen, limit):
-        shown = "未设置" if limit is None else f"{limit / 100:,.2f} 元"
+    allowed, limit = limits.limit_for(approval_limits(session, batch), actor.role.code)
+    if not limits.within(approval_limits(session, batch), actor.role.code, batch.total_fen):
+        shown = "未设置" if not allowed else f"{rules.yuan(limit)} 元"
         raise Forbidden(
-            f"批次金额 {batch.total_fen / 100:,.2f} 元超过您（{actor.role.name}）的审批限额（{shown}），请提交上级经办机构审批"
+            f"批次金额 {rules.yuan(batch.total_fen)} 元超过您（{actor.role.name}）的审批限额（{shown}），请提交上级经办机构审批"
         )
     note = clean_text(note, "note", "审批意见", 500)
     batch.status = "approved"

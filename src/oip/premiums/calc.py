@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from oip.core import workdays
+from oip.core import money, workdays
 from oip.core.errors import DomainError
 from oip.core.months import first_day, next_month
 from oip.platforms.rates import rate_yuan
@@ -51,12 +51,8 @@ def due_date(month: str, due_day: int, calendar: workdays.Calendar | None = None
 
 
 def yuan(fen: int | None) -> str:
-    """Fen as yuan for people: 1234567 → "12,345.67"; −5 → "-0.05"."""
-    if fen is None:
-        return ""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+    """Fen as yuan for people: 1234567 → "12,345.67"; None → ""."""
+    return money.yuan(fen, none="")
 
 
 def fen_of_yuan(text: object, field: str, label: str) -> int:
