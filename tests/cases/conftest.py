@@ -14,19 +14,26 @@ _seq = itertools.count()
 
 
 def demo_account(platform_code: str = "meituan", offset: int | None = None):
-    """An active demo account of the platform (a different one on each call unless ``offset`` is given)."""
+    """An active demo account of the platform (a different one on each call unless ``offset`` is given),
+    never the person of a signed-in worker (``worker_demo``): a test that wants their case says so."""
     from sqlalchemy import func
 
+    from oip.auth.models import User
     from oip.core.db import session_scope
     from oip.platforms.models import Platform
     from oip.workers.models import PlatformAccount
 
     n = next(_seq) if offset is None else offset
     with session_scope() as s:
+        users = select(User.person_id).where(User.person_id.is_not(None))
         active = (
             select(PlatformAccount)
             .join(Platform, Platform.id == PlatformAccount.platform_id)
-            .where(Platform.code == platform_code, PlatformAccount.status == "active")
+            .where(
+                Platform.code == platform_code,
+                PlatformAccount.status == "active",
+                PlatformAccount.person_id.not_in(users),
+            )
         )
         # Cycle through the first 50 (fewer when the small test province has fewer on the platform).
         count = min(50, s.scalar(select(func.count()).select_from(active.subquery())) or 1)
