@@ -75,7 +75,7 @@ def test_schedule_catches_up_from_the_start_and_is_idempotent():
         again = monthly.run_month(s, actor, "2027-04", case_id=cid)
         assert (again.created, again.arrears, again.owed_fen) == (0, 0, 0)
         with pytest.raises(DomainError, match="未来月份"):
-            monthly.run_month(s, actor, "2027-05")
+            monthly.run_month(s, actor, "2027-05", case_id=cid)
         earlier = monthly.run_month(s, actor, "2027-02", case_id=cid)  # an earlier month: nothing undone
         assert (earlier.created, earlier.cancelled) == (0, 0)
     assert [p.status for p in payables_of(mid)] == ["due"] * 4
@@ -84,10 +84,10 @@ def test_schedule_catches_up_from_the_start_and_is_idempotent():
 def test_a_month_before_the_start_owes_nothing():
     cid, mid = _worker_benefit(starts_on=D(2027, 3, 31), approved_on=D(2027, 4, 1))
     with on(D(2027, 4, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-02")
+        monthly.run_month(s, actor, "2027-02", case_id=cid)
     assert payables_of(mid) == []
     with on(D(2027, 4, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-04")
+        monthly.run_month(s, actor, "2027-04", case_id=cid)
     assert owed(mid) == {"2027-03": 300_000, "2027-04": 300_000}
 
 
@@ -127,12 +127,12 @@ def test_school_extends_a_child_pension_until_leaving_school():
     )
     (mid,) = monthly_ids(cid)
     with on(D(2027, 9, 20)) as (s, actor):
-        monthly.run_month(s, actor, "2027-09")
+        monthly.run_month(s, actor, "2027-09", case_id=cid)
         view = monthly.describe(s, s.get(MonthlyBenefit, mid))
         assert (view["ends_on"], view["ends_reason_name"]) == ("2027-09-15", "子女毕业或离校")
     assert list(owed(mid)) == ["2027-05", "2027-06", "2027-07", "2027-08", "2027-09"]
     with on(D(2027, 11, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-11")
+        monthly.run_month(s, actor, "2027-11", case_id=cid)
         assert s.get(MonthlyBenefit, mid).stop_reason == "school"
     assert list(owed(mid))[-1] == "2027-09"
 
@@ -140,7 +140,7 @@ def test_school_extends_a_child_pension_until_leaving_school():
 def test_death_stops_cancels_unpaid_and_shows_the_overpayment():
     cid, mid = _worker_benefit()
     with on(D(2027, 5, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-05")
+        monthly.run_month(s, actor, "2027-05", case_id=cid)
     pay(mid, ["2027-01", "2027-02", "2027-03", "2027-04"], D(2027, 5, 3))
     with on(D(2027, 5, 6)) as (s, actor):
         monthly.stop(s, actor, mid, on=D(2027, 3, 20), reason="death", note="家属告知")
@@ -158,7 +158,7 @@ def test_death_stops_cancels_unpaid_and_shows_the_overpayment():
         view = monthly.describe(s, mb)
         assert (view["status"], view["stop_reason_name"], view["stop_note"]) == ("stopped", "领取人死亡", "家属告知")
         # a stopped benefit owes nothing more, however often the month is run
-        monthly.run_month(s, actor, "2027-05")
+        monthly.run_month(s, actor, "2027-05", case_id=cid)
         with pytest.raises(DomainError, match="已于"):
             monthly.stop(s, actor, mid, on=D(2027, 3, 20), reason="death")
     assert owed(mid) == {f"2027-0{m}": 300_000 for m in (1, 2, 3, 4)}
@@ -167,7 +167,7 @@ def test_death_stops_cancels_unpaid_and_shows_the_overpayment():
 def test_eligibility_lapse_pauses_with_held_months_and_confirmation_pays_the_arrears():
     cid, mid = _worker_benefit(approved_on=D(2027, 1, 20))
     with on(D(2027, 12, 1)) as (s, actor):
-        monthly.run_month(s, actor, "2027-12")
+        monthly.run_month(s, actor, "2027-12", case_id=cid)
     pay(mid, [f"2027-{m:02d}" for m in range(1, 12)], D(2027, 12, 2))
     with on(D(2028, 1, 2)) as (s, actor):  # due 2028-01-20: not lapsed yet
         c = monthly.run_month(s, actor, "2028-01", case_id=cid)
@@ -195,7 +195,7 @@ def test_eligibility_lapse_pauses_with_held_months_and_confirmation_pays_the_arr
 def test_rerating_owes_the_difference_as_arrears_exactly_once():
     cid, mid = _worker_benefit()
     with on(D(2027, 6, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-06")
+        monthly.run_month(s, actor, "2027-06", case_id=cid)
     pay(mid, ["2027-01", "2027-02", "2027-03", "2027-04"], D(2027, 6, 3))
     with on(D(2027, 6, 20)) as (s, actor):
         out = monthly.rerate(s, actor, "2027-04", compute=fixed(320_000), case_id=cid)
@@ -210,14 +210,14 @@ def test_rerating_owes_the_difference_as_arrears_exactly_once():
     ]
     assert owed(mid) == {**{f"2027-0{m}": 300_000 for m in (1, 2, 3)}, **{f"2027-0{m}": 320_000 for m in (4, 5, 6)}}
     with on(D(2027, 7, 1)) as (s, actor):
-        monthly.run_month(s, actor, "2027-07")
+        monthly.run_month(s, actor, "2027-07", case_id=cid)
     assert owed(mid)["2027-07"] == 320_000
 
 
 def test_a_lower_rate_cancels_the_unpaid_surplus_and_shows_the_paid_one():
     cid, mid = _worker_benefit()
     with on(D(2027, 3, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-03")
+        monthly.run_month(s, actor, "2027-03", case_id=cid)
     pay(mid, ["2027-01"], D(2027, 3, 3))
     with on(D(2027, 3, 4)) as (s, actor):
         monthly.rerate(s, actor, "2027-01", compute=fixed(250_000), case_id=cid)
@@ -236,7 +236,7 @@ def test_a_later_version_replaces_the_rate_from_its_start():
     )
     (mid,) = monthly_ids(cid)
     with on(D(2027, 4, 2)) as (s, actor):
-        monthly.run_month(s, actor, "2027-04")
+        monthly.run_month(s, actor, "2027-04", case_id=cid)
     pay(mid, ["2027-01", "2027-02"], D(2027, 4, 3))
     approve(
         cid,
@@ -253,7 +253,7 @@ def test_a_later_version_replaces_the_rate_from_its_start():
     assert owed(mid) == {f"2027-0{m}": 350_000 for m in (1, 2, 3, 4)}
     assert sum(p.amount_fen for p in payables_of(mid) if p.kind == "arrears") == 4 * 50_000
     with on(D(2027, 4, 11)) as (s, actor):
-        monthly.run_month(s, actor, "2027-04")
+        monthly.run_month(s, actor, "2027-04", case_id=cid)
     assert owed(mids[1]) == {"2027-03": 100_000, "2027-04": 100_000}
 
 

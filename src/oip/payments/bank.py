@@ -16,17 +16,14 @@ moves bytes; building, signing, verifying and parsing are done here once for bot
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
 import os
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from oip.core import clock
+from oip.core import clock, signing
 from oip.core.config import get_keys, get_settings
 from oip.core.errors import DomainError
 
@@ -43,25 +40,22 @@ RESULT_FIELDS = (
     "reversed_on",
     "reversal_reason",
 )
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+_SAFE_NAME = signing.SAFE_FILE_NAME
 
 
 # ---- signing -------------------------------------------------------------------------------------
 
 
 def sign(body: bytes, key: bytes | None = None) -> str:
-    """Hex HMAC-SHA256 of the exact bytes."""
-    return hmac.new(key if key is not None else get_keys().bank_signing_key, body, hashlib.sha256).hexdigest()
+    """Hex HMAC-SHA256 of the exact bytes (oip.core.signing), with this exchange's key."""
+    return signing.sign(body, key if key is not None else get_keys().bank_signing_key)
 
 
 def verify(body: bytes, signature: str | None, key: bytes | None = None) -> bool:
-    if not signature:
-        return False
-    return hmac.compare_digest(sign(body, key), signature.strip().lower())
+    return signing.verify(body, signature, key if key is not None else get_keys().bank_signing_key)
 
 
-def sha256(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+sha256 = signing.sha256
 
 
 # ---- the batch file ------------------------------------------------------------------------------

@@ -128,8 +128,11 @@ def _candidates(region_code: str | None) -> list[str]:
 def get_version(session: Session, key: str, day: dt.date, region_code: str | None = None) -> Value:
     """The value of ``key`` in force on ``day`` for ``region_code`` (a county, city or province
     code): the most specific region with a value in force on that day, else the value for
-    everywhere, else the built-in default."""
+    everywhere, else the built-in default. Nothing was in force before the pilot: a day before
+    2025-07-01 gets the pilot's first values (as it does before any value is stored), whether or not
+    the defaults have been stored yet."""
     d = definition(key)
+    day = max(day, PILOT_START)
     rows = list(session.scalars(select(Parameter).where(Parameter.key == key).order_by(Parameter.valid_from)))
     if not rows:
         return Value(key, d.default, PILOT_START, None, None)
