@@ -165,3 +165,15 @@ def test_payments_cli(tmp_path, fake):
     assert statuses(ids["payables"]) == ["paid"]
     r = runner.invoke(cli_app, ["payments", "import-result", "--by", "nn_si"])  # from the bank's inbox: a duplicate
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["result"]["duplicate_file"]
+
+
+def test_finance_reads_payments_and_claims_without_links_to_cases_it_may_not_open(client, as_user):
+    """财政 reads payments and claims (payment.read, benefit.read) but not cases: case numbers are plain."""
+    owed_case((21_000,), county="450105", account=False)
+    as_user("gx_finance")
+    for url in ("/payments", "/benefits/claims", "/benefits/monthly"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert 'href="/cases/' not in r.text, url
+    as_user("nn_si")
+    assert 'href="/cases/' in client.get("/payments").text
