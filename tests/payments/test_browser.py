@@ -49,7 +49,7 @@ def test_pay_a_case_through_the_pages(browser, live_server, tmp_path):
 
         page.goto("/payments")
         mb = page.get_by_test_id("make-batch")
-        mb.get_by_label("区划代码").fill("450124")
+        mb.get_by_label("支付地区").select_option("450124")  # 马山县, by name in the list
         mb.get_by_role("button", name="生成批次").click()
         assert "支付批次已生成" in page.get_by_role("status").inner_text()
         assert "6222 **** **** 5679" in page.get_by_test_id("lines").inner_text()

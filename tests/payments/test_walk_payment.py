@@ -82,7 +82,7 @@ def test_from_an_approved_determination_to_a_paid_line(browser, live_server, tmp
         assert "6222 **** **** 5679" in officer.locator('[data-testid="payee-accounts"]').inner_text()
         assert CARD not in officer.content()
         officer.goto("/payments")
-        officer.locator("#mb-region").fill(COUNTY)
+        officer.locator("#mb-region").select_option(COUNTY)
         _submit(officer, '[data-testid="make-batch"]', "生成批次")
         batch_id = re.search(r"/payments/batches/(\d+)", officer.url).group(1)
         lines = officer.locator('[data-testid="lines"]').inner_text()

@@ -26,6 +26,7 @@ from oip.core.pagination import page_window
 from oip.core.web import DB, TransactionRoute, form_text
 from oip.payments import bank, payees, rules, service
 from oip.payments.models import PayeeAccount
+from oip.reference.models import Region
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("支付管理", "/payments", P.PAYMENT_READ, order=59))
@@ -80,9 +81,22 @@ def _overview(
         can_manage=p.can(P.PAYMENT_MANAGE),
         today=clock.today().isoformat(),
         region_code=p.region_code,
+        regions=_batch_regions(db, p),
         yuan=rules.yuan,
         **extra,
     )
+
+
+def _batch_regions(db: Session, p: Principal) -> list[tuple[str, str]]:
+    """The regions a batch may gather, by name: the officer's own region (with everything inside it)
+    and, one by one, the cities or counties inside it."""
+    own = db.get(Region, p.region_code)
+    if own is None:
+        return []
+    inner = db.scalars(
+        select(Region).where(Region.parent_code == own.code, Region.valid_to.is_(None)).order_by(Region.code)
+    ).all()
+    return [(own.code, f"{own.name}（全部）")] + [(r.code, r.name) for r in inner]
 
 
 @pages.get("/payments")
