@@ -226,12 +226,15 @@ def test_the_number_of_queries_does_not_grow_with_the_page(cases):
     with clock.frozen(TODAY):
         for size in (1, 50):
             seen: list[str] = []
+            s = get_sessionmaker()()
+            mine = s.connection()  # only this session's statements: a live server's background
+            # threads (the audit chain, the text-message sender) share the engine in a full run
 
-            def count(conn, cursor, statement, *args, _seen=seen):
-                _seen.append(statement)
+            def count(conn, cursor, statement, *args, _seen=seen, _mine=mine):
+                if conn is _mine:
+                    _seen.append(statement)
 
             event.listen(engine, "before_cursor_execute", count)
-            s = get_sessionmaker()()
             try:
                 out = worklist.bucket(s, gx, "overdue", size=size)
                 assert len(out["items"]) == min(size, out["total"]) and out["total"] > 1
@@ -240,4 +243,4 @@ def test_the_number_of_queries_does_not_grow_with_the_page(cases):
                 s.rollback()
                 s.close()
             counts.append(len(seen))
-    assert counts[0] == counts[1] <= 10, counts
+    assert 0 < counts[0] == counts[1] <= 10, counts
