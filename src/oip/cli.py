@@ -454,6 +454,7 @@ def _domain_commands() -> None:
     from oip.appraisal import cli as appraisal_cli
     from oip.benefits import cli as benefits_cli
     from oip.exchange import cli as exchange_cli
+    from oip.fund import cli as fund_cli
     from oip.orders import cli as orders_cli
     from oip.payments import cli as payments_cli
     from oip.premiums import cli as premiums_cli
@@ -466,6 +467,7 @@ def _domain_commands() -> None:
     exchange_cli.register(app)
     benefits_cli.register(app)
     payments_cli.register(app)
+    fund_cli.register(app)
 
 
 _domain_commands()

@@ -49,7 +49,26 @@ from oip.cases.models import (  # noqa: F401
 )
 from oip.core.audit_models import AuditEvent, AuditLink, AuditPending  # noqa: F401
 from oip.core.db import Base  # noqa: F401
+from oip.core.events import DomainEvent  # noqa: F401
 from oip.exchange.models import ExchangeMessage, Notification, OutboxItem  # noqa: F401
+from oip.fund.models import (  # noqa: F401
+    Budget,
+    BudgetLine,
+    Campaign,
+    CampaignTask,
+    CashPlan,
+    CashPlanLine,
+    Disclosure,
+    Entry,
+    EntryLine,
+    EventReceipt,
+    FinalAccount,
+    Finding,
+    InterestVoucher,
+    MajorReport,
+    Period,
+    Subject,
+)
 from oip.insurers.models import InsurerContract, InsurerContractCity  # noqa: F401
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth  # noqa: F401
 from oip.payments.models import BankFile, PayeeAccount, PaymentBatch, PaymentLine  # noqa: F401

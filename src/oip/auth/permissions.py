@@ -54,6 +54,19 @@ PAYEE_MANAGE = "payee.manage"  # register and change payee bank accounts (with a
 PAYMENT_READ = "payment.read"  # payment batches, lines and bank files in scope
 PAYMENT_MANAGE = "payment.manage"  # make batches, send them to the bank, import results, record reversals
 PAYMENT_APPROVE = "payment.approve"  # approve a payment batch (not one's own; within the role's limit)
+FUND_READ = "fund.read"  # the fund's ledger, statements, budgets, cash plans and supervision (in scope)
+FUND_POST = "fund.post"  # manual journal entries, interest vouchers, posting business events
+FUND_CHECK = "fund.check"  # check (复核) manual entries and reversals: not one's own
+FUND_CLOSE = "fund.close"  # close monthly periods, draw the final accounts (决算)
+FUND_BUDGET = "fund.budget"  # draft and submit the yearly budget and its adjustments
+FUND_FORECAST = "fund.forecast"  # the tax bureau's income forecast for the budget
+FUND_BUDGET_REVIEW = "fund.budget_review"  # finance: review and approve budgets and final accounts
+FUND_CASHPLAN = "fund.cashplan"  # a city's quarterly cash-use plan: fill in and submit
+FUND_CASHPLAN_REVIEW = "fund.cashplan_review"  # the region: review and approve cash-use plans
+FUND_ALLOCATE = "fund.allocate"  # finance: record the allocation to a city's expenditure account
+FUND_SUPERVISE = "fund.supervise"  # supervision campaigns, verify rectification, receive major reports
+FUND_RESPOND = "fund.respond"  # answer supervision tasks, rectify findings, submit major reports
+FUND_DISCLOSE = "fund.disclose"  # publish the yearly public disclosure
 
 ALL_PERMISSIONS = [
     PLATFORM_READ,
@@ -97,6 +110,19 @@ ALL_PERMISSIONS = [
     PAYMENT_READ,
     PAYMENT_MANAGE,
     PAYMENT_APPROVE,
+    FUND_READ,
+    FUND_POST,
+    FUND_CHECK,
+    FUND_CLOSE,
+    FUND_BUDGET,
+    FUND_FORECAST,
+    FUND_BUDGET_REVIEW,
+    FUND_CASHPLAN,
+    FUND_CASHPLAN_REVIEW,
+    FUND_ALLOCATE,
+    FUND_SUPERVISE,
+    FUND_RESPOND,
+    FUND_DISCLOSE,
 ]
 
 PERMISSION_NAMES = {
@@ -141,6 +167,19 @@ PERMISSION_NAMES = {
     PAYMENT_READ: "查看待遇支付批次与银行回盘",
     PAYMENT_MANAGE: "生成支付批次、报送银行、导入回盘、登记退汇",
     PAYMENT_APPROVE: "支付批次复核审批（不得审批本人生成的批次）",
+    FUND_READ: "查看基金账务、报表、预算、用款计划与监督检查",
+    FUND_POST: "编制手工记账凭证、登记利息、业务事件入账",
+    FUND_CHECK: "复核记账凭证（不得复核本人编制的凭证）",
+    FUND_CLOSE: "会计期间结账、编制决算",
+    FUND_BUDGET: "编制和报送年度收支预算及调整",
+    FUND_FORECAST: "提出职业伤害保障费收入预测",
+    FUND_BUDGET_REVIEW: "审核批复预算与决算",
+    FUND_CASHPLAN: "编制和报送季度用款计划",
+    FUND_CASHPLAN_REVIEW: "审核季度用款计划",
+    FUND_ALLOCATE: "登记资金拨付",
+    FUND_SUPERVISE: "组织基金监督检查、销号整改、接收要情报告",
+    FUND_RESPOND: "办理检查任务、整改问题、报送要情",
+    FUND_DISCLOSE: "发布年度信息公开",
 }
 
 
@@ -174,6 +213,20 @@ _CASE_SI = (CASE_READ, CASE_REPORT, CASE_APPLY)
 _BENEFIT_SI = (BENEFIT_QUOTE, BENEFIT_READ, BENEFIT_DETERMINE, BENEFIT_APPROVE, PAYEE_MANAGE, PAYMENT_READ)
 _PAYMENT_SI = (PAYMENT_MANAGE, PAYMENT_APPROVE)
 _BENEFIT_HRSS = (BENEFIT_QUOTE, BENEFIT_READ)
+# The fund (基金): the region's social insurance centre keeps the books, drafts the budget and final
+# accounts, reviews the cities' cash-use plans; cities keep their expenditure books and plan; finance
+# reviews and allocates; 人社 supervises.
+_FUND_SI_REGION = (
+    FUND_READ,
+    FUND_POST,
+    FUND_CHECK,
+    FUND_CLOSE,
+    FUND_BUDGET,
+    FUND_CASHPLAN_REVIEW,
+    FUND_SUPERVISE,
+    FUND_DISCLOSE,
+)
+_FUND_SI_CITY = (FUND_READ, FUND_POST, FUND_CHECK, FUND_CASHPLAN, FUND_RESPOND)
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -195,6 +248,8 @@ ROLES: dict[str, Role] = {
             INSURER_CONTRACT_MANAGE,
             *_CASE_HRSS,
             *_BENEFIT_HRSS,
+            FUND_READ,
+            FUND_SUPERVISE,
         ),
         _r(
             "hrss_city",
@@ -206,6 +261,8 @@ ROLES: dict[str, Role] = {
             APPRAISAL_READ,
             APPRAISAL_MANAGE,
             *_BENEFIT_HRSS,
+            FUND_READ,
+            FUND_RESPOND,
         ),
         _r(
             "hrss_county",
@@ -241,6 +298,7 @@ ROLES: dict[str, Role] = {
             *_CASE_SI,
             *_BENEFIT_SI,
             *_PAYMENT_SI,
+            *_FUND_SI_REGION,
         ),
         _r(
             "si_city",
@@ -254,6 +312,7 @@ ROLES: dict[str, Role] = {
             *_CASE_SI,
             *_BENEFIT_SI,
             *_PAYMENT_SI,
+            *_FUND_SI_CITY,
         ),
         _r(
             "si_county",
@@ -277,8 +336,11 @@ ROLES: dict[str, Role] = {
             INSURER_CONTRACT_READ,
             BENEFIT_READ,
             PAYMENT_READ,
+            FUND_READ,
+            FUND_BUDGET_REVIEW,
+            FUND_ALLOCATE,
         ),
-        _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ),
+        _r("tax", "税务机关", ["tax"], "region", PLATFORM_READ, PREMIUM_READ, RECONCILE_READ, FUND_READ, FUND_FORECAST),
         _r("fin_regulator", "金融监管部门", ["fin_regulator"], "region", PLATFORM_READ),
         _r(
             "platform_regulator",

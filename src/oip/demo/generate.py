@@ -67,6 +67,7 @@ USERS = [
     ("lz_hrss", "覃工（柳州市人社局）", "hrss_city", "450200-hrss"),
     ("qx_hrss", "陆工（青秀区人社局）", "hrss_county", "450103-hrss"),
     ("gx_si", "莫工（自治区社保中心）", "si_region", "gx-si"),
+    ("gx_si_check", "甘工（自治区社保中心复核）", "si_region", "gx-si"),
     ("nn_si", "蒙工（南宁市社保中心）", "si_city", "450100-si"),
     ("nn_si_check", "覃工（南宁市社保中心复核）", "si_city", "450100-si"),
     ("gl_si", "梁工（桂林市社保中心）", "si_city", "450300-si"),

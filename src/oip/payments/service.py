@@ -32,7 +32,7 @@ from oip.benefits.models import Determination, DeterminationLine, Payable
 from oip.cases import service as cases
 from oip.cases.models import Case
 from oip.cases.scope import code_prefix
-from oip.core import audit, clock
+from oip.core import audit, clock, events
 from oip.core.errors import DomainError, Forbidden, IllegalTransition
 from oip.core.pagination import Page
 from oip.core.validation import clean_text
@@ -519,17 +519,42 @@ def _apply(session: Session, actor: Principal, line: PaymentLine, r: bank.Result
     if r.status == "paid":
         line.status, line.paid_on = "paid", r.paid_on
         payables.paid(payable, r.paid_on)
+        _money_event(session, "benefit.paid", line, payable, r.paid_on)
     elif r.status == "failed":
         line.status, line.failure_code, line.failure_reason = "failed", r.failure_code, r.failure_reason
         code = f"（{r.failure_code}）" if r.failure_code else ""
         payables.failed(payable, f"银行支付失败：{r.failure_reason}{code}")
     else:
-        _reverse(line, payable, r.reversed_on or clock.today(), r.reversal_reason or "银行退汇")
+        _reverse(session, line, payable, r.reversed_on or clock.today(), r.reversal_reason or "银行退汇")
 
 
-def _reverse(line: PaymentLine, payable: Payable, on: dt.date, reason: str) -> None:
+def _reverse(session: Session, line: PaymentLine, payable: Payable, on: dt.date, reason: str) -> None:
     line.status, line.reversed_on, line.reversal_reason = "reversed", on, reason
     payables.reversed_(payable, f"退汇：{reason}")
+    _money_event(session, "benefit.reversed", line, payable, on)
+
+
+def _money_event(session: Session, kind: str, line: PaymentLine, payable: Payable, on: dt.date) -> None:
+    """Money left (or came back to) the fund's expenditure account: oip.fund books it from this event."""
+    batch = session.get(PaymentBatch, line.batch_id)
+    events.emit(
+        session,
+        kind,
+        source_type="payment_line",
+        source_id=line.id,
+        occurred_on=on,
+        region_code=payable.region_code,
+        amount_fen=line.amount_fen,
+        payload={
+            "item": payable.item,
+            "case_id": line.case_id,
+            "payable_id": payable.id,
+            "batch_id": line.batch_id,
+            "batch_number": batch.number,
+            "paying_region": batch.region_code,
+            "key": line.idempotency_key,
+        },
+    )
 
 
 def _settle(session: Session, batch_ids: set[int]) -> None:
@@ -666,7 +691,7 @@ def reverse(session: Session, actor: Principal, line_id: int, *, reason: str, on
     if line.paid_on and on < line.paid_on:
         raise DomainError("退汇日期不能早于支付日期", field="on")
     payable = session.scalar(select(Payable).where(Payable.id == line.payable_id).with_for_update())
-    _reverse(line, payable, on, reason)
+    _reverse(session, line, payable, on, reason)
     line.result_at = clock.now()
     session.flush()
     audit.record(

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oip.auth.scope import out_of_scope
-from oip.core import audit, clock
+from oip.core import audit, clock, events
 from oip.core.errors import Conflict, DomainError
 from oip.core.months import first_day, month_bounds, next_month, parse_month
 from oip.exchange import service as exchange, tax
@@ -40,8 +40,25 @@ from oip.premiums.models import (
 )
 from oip.premiums.service import SENT, open_engine
 from oip.reference import calendar, parameters
+from oip.reference.service import PROVINCE_CODE
 
 # ---- the tax bureau's returns ------------------------------------------------------------------------
+
+
+def _received(session: Session, t: TaxReturn) -> None:
+    """The premium the tax bureau collected reaches the fund (oip.fund posts it from this event)."""
+    if t.paid_fen <= 0:
+        return
+    events.emit(
+        session,
+        "premium.received",
+        source_type="tax_return",
+        source_id=t.id,
+        occurred_on=t.paid_on or clock.today(),
+        region_code=PROVINCE_CODE,
+        amount_fen=t.paid_fen,
+        payload={"platform_id": t.platform_id, "month": t.month, "tax_reference": t.tax_reference},
+    )
 
 
 def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: set[tuple[int, str]]):
@@ -113,8 +130,9 @@ def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: s
             more = f"（另有 {len(errors) - 20} 处问题）" if len(errors) > 20 else ""
             raise exchange.Refused("；".join(errors[:20]) + more)
         now = clock.now()
+        added: list[TaxReturn] = []
         for plat, r in rows:
-            session.add(
+            added.append(
                 TaxReturn(
                     platform_id=plat.id,
                     month=r.month,
@@ -128,7 +146,10 @@ def _import_handler(session: Session, actor, msg: tax.InboundMessage, touched: s
                 )
             )
             touched.add((plat.id, r.month))
+        session.add_all(added)
         session.flush()
+        for t in added:
+            _received(session, t)
         for d in session.scalars(
             select(Declaration).where(
                 Declaration.status == "sent", Declaration.platform_id.in_({p.id for p, _ in rows} or {-1})

@@ -18,6 +18,14 @@ from oip.core import audit
 from oip.core.errors import DomainError
 from oip.reference.models import Industry, Region
 
+# The autonomous region itself (自治区本级): its fund is pooled here (自治区级统筹), premiums arrive here.
+PROVINCE_CODE = "450000"
+
+
+def city_of(code: str) -> str:
+    """The city a region code belongs to ("450103" → "450100"); the province is its own city."""
+    return code[:4] + "00"
+
 
 def data_file(name: str) -> str:
     return resources.files("oip.reference").joinpath("data", name).read_text(encoding="utf-8")
