@@ -214,7 +214,7 @@ _BENEFIT_SI = (BENEFIT_QUOTE, BENEFIT_READ, BENEFIT_DETERMINE, BENEFIT_APPROVE, 
 _PAYMENT_SI = (PAYMENT_MANAGE, PAYMENT_APPROVE)
 _BENEFIT_HRSS = (BENEFIT_QUOTE, BENEFIT_READ)
 # The fund (基金): the region's social insurance centre keeps the books, drafts the budget and final
-# accounts, reviews the cities' cash-use plans; cities keep their expenditure books and plan; finance
+# accounts, reviews the cities' cash-use plans (and may fill one in for a city); cities keep their expenditure books and plan; finance
 # reviews and allocates; 人社 supervises.
 _FUND_SI_REGION = (
     FUND_READ,
@@ -222,8 +222,10 @@ _FUND_SI_REGION = (
     FUND_CHECK,
     FUND_CLOSE,
     FUND_BUDGET,
+    FUND_CASHPLAN,
     FUND_CASHPLAN_REVIEW,
     FUND_SUPERVISE,
+    FUND_RESPOND,
     FUND_DISCLOSE,
 )
 _FUND_SI_CITY = (FUND_READ, FUND_POST, FUND_CHECK, FUND_CASHPLAN, FUND_RESPOND)
@@ -250,6 +252,7 @@ ROLES: dict[str, Role] = {
             *_BENEFIT_HRSS,
             FUND_READ,
             FUND_SUPERVISE,
+            FUND_RESPOND,
         ),
         _r(
             "hrss_city",
