@@ -47,13 +47,15 @@ def database(tmp_path_factory):
     with psycopg.connect(_libpq(admin), autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
     url = make_url(_libpq(admin)).set(database=name).render_as_string(hide_password=False)
-    # Tests send text messages themselves (oip.exchange.notify.deliver_pending): no background sender.
+    # Tests send text messages themselves (oip.exchange.notify.deliver_pending) and book the fund's events
+    # themselves (oip.fund.posting.post_pending): no background sender, no background poster.
     os.environ.update(
         {
             "OIP_DATABASE_URL": url,
             "OIP_VAR_DIR": str(root / "var"),
             "OIP_ARGON2_FAST": "1",
             "OIP_SMS_SEND_INTERVAL": "0",
+            "OIP_FUND_POST_INTERVAL": "0",
         }
     )
 

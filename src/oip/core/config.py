@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     sms_signature: str = Field(
         default="【广西职业伤害保障】", description="The SMS signature (短信签名) put before every text."
     )
+    fund_post_interval: float = Field(
+        default=10.0,
+        description="Seconds between runs of the server's fund poster, which books new business events "
+        "(tax returns, bank results) into the fund's ledger (0: none; `oip fund post` does it by hand).",
+    )
     sms_send_interval: float = Field(
         default=5.0, description="Seconds between runs of the server's notification sender (0: no background sender)."
     )

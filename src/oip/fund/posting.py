@@ -395,3 +395,25 @@ def trial_balance(session: Session, year: int, city: str | None = None) -> list[
         row["opening_fen"] += brought
         row["balance_fen"] += brought
     return sorted(out, key=lambda r: r["subject_code"])
+
+
+# ---- the server's poster -------------------------------------------------------------------------
+
+
+def start_background_poster(interval: float | None = None):
+    """Book new business events every ``fund_post_interval`` seconds beside the server (None when
+    it is 0), so the ledger follows the business in near real time; ``.stop()`` ends it."""
+    from oip.core.background import Periodic
+    from oip.core.config import get_settings
+    from oip.core.db import session_scope
+
+    interval = get_settings().fund_post_interval if interval is None else interval
+    if interval <= 0:
+        return None
+
+    def run() -> None:
+        with session_scope() as s:
+            if pending_count(s):
+                post_pending(s, audit.SYSTEM)
+
+    return Periodic("oip-fund-poster", interval, run).start()

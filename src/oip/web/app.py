@@ -48,6 +48,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
+from oip.fund import posting as fund_posting
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
@@ -110,13 +111,17 @@ def _principal_of(request: Request):
 
 @asynccontextmanager
 async def _background(app: FastAPI):
-    """Threads beside the server: the audit chainer (oip.core.audit: links queued events, checkpoints)
-    and the notification sender (oip.exchange.notify: sends the due text messages). Stopped on shutdown."""
+    """Threads beside the server: the audit chainer (oip.core.audit: links queued events, checkpoints),
+    the notification sender (oip.exchange.notify: sends the due text messages) and the fund's poster
+    (oip.fund.posting: books new business events). Stopped on shutdown."""
     chainer = audit.start_background_chainer()
     sender = notify.start_background_sender()
+    poster = fund_posting.start_background_poster()
     try:
         yield
     finally:
+        if poster is not None:
+            await run_in_threadpool(poster.stop)
         if sender is not None:
             await run_in_threadpool(sender.stop)
         if chainer is not None:

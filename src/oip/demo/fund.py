@@ -1,0 +1,286 @@
+"""The demo's fund (基金): the books of the demo's money, kept through the services officers use,
+each act on the past day it happened (``demo.timeline``).
+
+- **the ledger**: every premium the tax bureau returned and every benefit the bank paid or returned
+  (domain events of the premiums and payments demos) is booked by the posting run; one manual
+  reclassification (a meal subsidy booked as medical costs) made by ``gx_si`` and checked by
+  ``gx_si_check``, and one more waiting for its check; interest apportioned at each past quarter's
+  settlement day (the 21st of its last month) when the occupational-injury money had a balance;
+- **the budget** of the current year: drafted by the social insurance centre in January, the tax
+  bureau's income forecast, reviewed and approved by finance; a mid-year adjustment (version 2)
+  submitted and waiting for finance's review;
+- **quarterly cash-use plans** in several states: 南宁's plans of the year allocated quarter by
+  quarter; 桂林's last quarter approved and waiting for the allocation; 桂林's current quarter
+  returned once (with a reason), corrected and submitted again; 南宁's next quarter a draft;
+- **supervision**: a self-check campaign of 南宁 and 桂林 with a finding rectified and closed, and a
+  major-situation report (要情报告) acknowledged;
+- **period close** (only in the full demo, not the tests' small province): every month before the
+  current one is closed, so the books of past months are final.
+
+The occupational-injury money of the demo runs a deficit: its three months of orders bring little
+premium while its cases are paid at real size; inside the work-injury fund (统一收支管理) that is
+allowed, and the statements show it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from oip.core import audit, clock
+from oip.demo.benefits import _principal
+from oip.demo.timeline import at, moment
+from oip.fund import budget, cashplans, interest, journal, posting, rules, supervision
+from oip.fund.models import CampaignTask, EntryLine, Finding, Period
+
+NANNING, GUILIN = "450100", "450300"
+
+
+def _quarter_first(year: int, q: int) -> dt.date:
+    return dt.date(year, 3 * (q - 1) + 1, 1)
+
+
+def _prev_quarter(year: int, q: int) -> tuple[int, int]:
+    return (year, q - 1) if q > 1 else (year - 1, 4)
+
+
+def _next_quarter(year: int, q: int) -> tuple[int, int]:
+    return (year, q + 1) if q < 4 else (year + 1, 1)
+
+
+def _plan(session: Session, city: str, year: int, q: int, maker: str, fallback_fen: int):
+    """A plan filled in a fortnight before its quarter, asking at least ``fallback_fen``."""
+    day = _quarter_first(year, q) - dt.timedelta(days=14)
+    with at(moment(day, 10)):
+        plan = cashplans.prefill(session, _principal(session, maker), city, year, q)
+        if plan.forecast_fen < fallback_fen:
+            cashplans.update(
+                session,
+                _principal(session, maker),
+                plan.id,
+                {"medical": fallback_fen // 2, "disability_monthly": fallback_fen - fallback_fen // 2},
+                note="（演示）按上年同期支出与在册定期待遇测算",
+            )
+    return plan, day
+
+
+def _cash_plans(session: Session, today: dt.date) -> dict:
+    year, q_now = today.year, (today.month - 1) // 3 + 1
+    states: dict[str, str] = {}
+    region, finance = "gx_si", "gx_finance"
+    # 南宁: the year's quarters up to this one, each allocated on its first day.
+    for q in range(1, q_now + 1):
+        plan, day = _plan(session, NANNING, year, q, "nn_si", 60_000_000)
+        with at(moment(day + dt.timedelta(days=1), 9)):
+            cashplans.submit(session, _principal(session, "nn_si"), plan.id)
+        with at(moment(day + dt.timedelta(days=5), 15)):
+            cashplans.approve(
+                session, _principal(session, region), plan.id, plan.requested_fen, note="（演示）审核同意"
+            )
+        on = _quarter_first(year, q)
+        with at(moment(on, 10)):
+            cashplans.allocate(session, _principal(session, finance), plan.id, plan.requested_fen, on)
+        states[f"{NANNING} {year}Q{q}"] = "allocated"
+    # 桂林: last quarter approved, awaiting the allocation.
+    py, pq = _prev_quarter(year, q_now)
+    plan, day = _plan(session, GUILIN, py, pq, "gl_si", 20_000_000)
+    with at(moment(day + dt.timedelta(days=1), 9)):
+        cashplans.submit(session, _principal(session, "gl_si"), plan.id)
+    with at(moment(day + dt.timedelta(days=6), 16)):
+        cashplans.approve(session, _principal(session, region), plan.id, plan.requested_fen, note="（演示）审核同意")
+    states[f"{GUILIN} {py}Q{pq}"] = "approved"
+    # 桂林: this quarter returned once, corrected, submitted again.
+    plan, day = _plan(session, GUILIN, year, q_now, "gl_si", 24_000_000)
+    with at(moment(day + dt.timedelta(days=1), 9)):
+        cashplans.submit(session, _principal(session, "gl_si"), plan.id)
+    with at(moment(day + dt.timedelta(days=3), 11)):
+        cashplans.return_(
+            session, _principal(session, region), plan.id, "医疗费预测偏高，请按近两个季度实际支出重新测算"
+        )
+    with at(moment(day + dt.timedelta(days=4), 10)):
+        cashplans.update(
+            session,
+            _principal(session, "gl_si"),
+            plan.id,
+            {"medical": 8_000_000, "disability_monthly": 12_000_000},
+            note="（演示）按近两个季度实际支出重新测算",
+        )
+        cashplans.submit(session, _principal(session, "gl_si"), plan.id)
+    states[f"{GUILIN} {year}Q{q_now}"] = "submitted"
+    # 南宁: next quarter's draft.
+    ny, nq = _next_quarter(year, q_now)
+    with at(moment(today, 9)):
+        cashplans.prefill(session, _principal(session, "nn_si"), NANNING, ny, nq)
+    states[f"{NANNING} {ny}Q{nq}"] = "draft"
+    return states
+
+
+def _budget(session: Session, today: dt.date) -> dict:
+    year = today.year
+    jan = dt.date(year, 1, 1)
+    with at(moment(jan + dt.timedelta(days=9), 10)):
+        b = budget.draft(session, _principal(session, "gx_si"), year, note="（演示）年度职业伤害保障资金收支预算")
+    with at(moment(jan + dt.timedelta(days=12), 15)):
+        budget.set_forecast(
+            session, _principal(session, "gx_tax"), b.id, 36_000_000_00, note="（演示）按平台企业订单增长测算"
+        )
+    with at(moment(jan + dt.timedelta(days=13), 9)):
+        budget.set_line(session, _principal(session, "gx_si"), b.id, rules.PREMIUM_INCOME, "450000", 36_000_000_00)
+        budget.submit(session, _principal(session, "gx_si"), b.id)
+    with at(moment(jan + dt.timedelta(days=20), 10)):
+        budget.review(session, _principal(session, "gx_finance"), b.id, note="（演示）审核通过")
+    with at(moment(jan + dt.timedelta(days=40), 10)):
+        budget.approve(
+            session, _principal(session, "gx_finance"), b.id, note="（演示）经自治区人民政府审核、人大批准后批复"
+        )
+    out = {"year": year, "approved_version": b.version}
+    if today.month >= 7:
+        with at(moment(today - dt.timedelta(days=3), 10)):
+            adj = budget.adjust(session, _principal(session, "gx_si"), b.id, note="（演示）根据前三季度执行情况调整")
+            budget.set_forecast(session, _principal(session, "gx_tax"), adj.id, 30_000_000_00, note="（演示）下调")
+            budget.submit(session, _principal(session, "gx_si"), adj.id)
+        out["adjustment_version"] = adj.version
+    return out
+
+
+def _interest(session: Session, today: dt.date) -> int:
+    made = 0
+    for q in range(1, 5):
+        day = dt.date(today.year, 3 * q, 21)
+        if day >= today:
+            break
+        with at(moment(day, 11)):
+            v = interest.record(
+                session,
+                _principal(session, "gx_si"),
+                month=f"{day:%Y-%m}",
+                received_on=day,
+                bank_ref=f"DEMO-LX-{day:%Y%m%d}",
+                fund_interest_fen=1_280_000_00,
+                fund_balance_fen=9_600_000_000_00,
+            )
+        made += 1 if v.apportioned_fen else 0
+    return made
+
+
+def _manual(session: Session, today: dt.date) -> dict:
+    """A reclassification (posted) and one more awaiting its check, in 南宁's books."""
+    out = {}
+    spent = session.scalar(
+        select(func.coalesce(func.sum(EntryLine.debit_fen - EntryLine.credit_fen), 0)).where(
+            EntryLine.posted, EntryLine.subject_code == rules.ITEM_SUBJECTS["medical"], EntryLine.city_code == NANNING
+        )
+    )
+    if spent and spent > 20_000:
+        legs = [
+            rules.Leg(rules.ITEM_SUBJECTS["meal_subsidy"], NANNING, debit=15_000),
+            rules.Leg(rules.ITEM_SUBJECTS["medical"], NANNING, credit=15_000),
+        ]
+        with at(moment(today - dt.timedelta(days=2), 10)):
+            e = journal.draft(
+                session,
+                _principal(session, "gx_si"),
+                entry_date=today - dt.timedelta(days=2),
+                summary="（演示）调整科目：住院伙食补助费误记为医疗费",
+                legs=legs,
+            )
+            journal.submit(session, _principal(session, "gx_si"), e.id)
+        with at(moment(today - dt.timedelta(days=2), 15)):
+            journal.approve(session, _principal(session, "gx_si_check"), e.id)
+        out["posted"] = 1
+        with at(moment(today, 9)):
+            w = journal.draft(
+                session,
+                _principal(session, "gx_si"),
+                entry_date=today,
+                summary="（演示）银行手续费",
+                legs=[
+                    rules.Leg(rules.OTHER_EXPENSE, NANNING, debit=2_000),
+                    rules.Leg(rules.EXPENDITURE_ACCOUNT, NANNING, credit=2_000),
+                ],
+            )
+            journal.submit(session, _principal(session, "gx_si"), w.id)
+        out["awaiting_check"] = 1
+    return out
+
+
+def _supervision(session: Session, today: dt.date) -> dict:
+    start = today - dt.timedelta(days=40)
+    with at(moment(start, 10)):
+        c = supervision.open_campaign(
+            session,
+            _principal(session, "gx_si"),
+            kind="self_check",
+            title=f"{today.year}年职业伤害保障基金风险自查",
+            due_on=start + dt.timedelta(days=30),
+            cities=[NANNING, GUILIN],
+            scope_note="（演示）待遇核定、支付与账户变更",
+        )
+    tasks = {t.city_code: t for t in session.scalars(select(CampaignTask).where(CampaignTask.campaign_id == c.id))}
+    with at(moment(start + dt.timedelta(days=12), 16)):
+        supervision.report_task(
+            session,
+            _principal(session, "nn_si"),
+            tasks[NANNING].id,
+            report="（演示）抽查本季度待遇核定案卷 30 件、支付批次 6 个",
+            findings=[
+                {
+                    "description": "1 笔收款账户变更未留存申请人书面申请",
+                    "severity": "medium",
+                    "amount_fen": 0,
+                    "rectify_by": start + dt.timedelta(days=27),
+                }
+            ],
+        )
+    finding = session.scalar(select(Finding).where(Finding.task_id == tasks[NANNING].id))
+    with at(moment(start + dt.timedelta(days=18), 10)):
+        supervision.rectify(
+            session, _principal(session, "nn_si"), finding.id, "（演示）已补齐书面申请并建立变更复核台账"
+        )
+    with at(moment(start + dt.timedelta(days=20), 10)):
+        supervision.close_finding(session, _principal(session, "gx_si"), finding.id)
+    occurred = today - dt.timedelta(days=6)
+    with at(moment(occurred, 20)):
+        r = supervision.report_major(
+            session,
+            _principal(session, "nn_si"),
+            category="fraud",
+            title="（演示）疑似冒用他人身份申报职业伤害",
+            content="（演示）受理时发现申请材料中的身份证明与平台登记信息不一致，已暂停受理并报告",
+            occurred_at=moment(occurred, 14),
+        )
+    with at(moment(occurred + dt.timedelta(days=1), 9)):
+        supervision.acknowledge(session, _principal(session, "gx_si"), r.id)
+    return {"campaigns": 1, "findings": 1, "major_reports": 1}
+
+
+def _close(session: Session, today: dt.date) -> list[str]:
+    first = session.scalar(select(func.min(Period.month)))
+    if first is None:
+        return []
+    closed, month = [], first
+    this = rules.month_of(today)
+    while month < this:
+        posting.close_period(session, _principal(session, "gx_si"), month)
+        closed.append(month)
+        month = rules.next_month(month)
+    return closed
+
+
+def generate(session: Session, rng: random.Random, *, full: bool) -> dict:
+    """The demo's fund (module docstring). Returns what was made."""
+    today = clock.today()
+    out: dict = {}
+    out["posted"] = posting.post_pending(session, audit.SYSTEM).as_dict()
+    out["budget"] = _budget(session, today)
+    out["cash_plans"] = _cash_plans(session, today)
+    out["interest_vouchers"] = _interest(session, today)
+    out["manual_entries"] = _manual(session, today)
+    out["supervision"] = _supervision(session, today)
+    if full:
+        out["closed_periods"] = len(_close(session, today))
+    session.flush()
+    return out
