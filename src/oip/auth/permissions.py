@@ -214,7 +214,8 @@ _BENEFIT_SI = (BENEFIT_QUOTE, BENEFIT_READ, BENEFIT_DETERMINE, BENEFIT_APPROVE, 
 _PAYMENT_SI = (PAYMENT_MANAGE, PAYMENT_APPROVE)
 _BENEFIT_HRSS = (BENEFIT_QUOTE, BENEFIT_READ)
 # The fund (基金): the region's social insurance centre keeps the books, drafts the budget and final
-# accounts, reviews the cities' cash-use plans (and may fill one in for a city); cities keep their expenditure books and plan; finance
+# accounts (会同税务机关: it may record the tax bureau's forecast), reviews the cities' cash-use plans
+# (and may fill one in for a city); cities keep their expenditure books and plan; finance
 # reviews and allocates; 人社 supervises.
 _FUND_SI_REGION = (
     FUND_READ,
@@ -222,6 +223,7 @@ _FUND_SI_REGION = (
     FUND_CHECK,
     FUND_CLOSE,
     FUND_BUDGET,
+    FUND_FORECAST,
     FUND_CASHPLAN,
     FUND_CASHPLAN_REVIEW,
     FUND_SUPERVISE,
