@@ -83,6 +83,33 @@ def register(app: typer.Typer) -> None:
             )
         Console().print(t)
 
+    @fund.command("subjects")
+    def subjects_cmd(on: str | None = typer.Option(None, "--on", help="The day (YYYY-MM-DD; default today).")) -> None:
+        """The chart of accounts in force on a day (科目表): code, name, kind, side, parent, item, validity."""
+        import datetime as dt
+
+        from oip.core import clock
+        from oip.fund import subjects
+
+        day = dt.date.fromisoformat(on) if on else clock.today()
+        rows = _run(
+            None,
+            lambda s, a: [
+                {
+                    "code": x.code,
+                    "name": x.name,
+                    "kind": x.kind,
+                    "side": x.side,
+                    "parent_code": x.parent_code,
+                    "item": x.item,
+                    "valid_from": x.valid_from.isoformat(),
+                    "valid_to": x.valid_to.isoformat() if x.valid_to else None,
+                }
+                for x in subjects.chart(s, day)
+            ],
+        )
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+
     @fund.command("close")
     def close(
         month: str = typer.Argument(..., help="The period, YYYY-MM."),
