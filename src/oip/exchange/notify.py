@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import string
-import threading
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from oip.auth.scope import province_wide
 from oip.auth.service import Principal
 from oip.core import audit, clock, crypto
+from oip.core.background import Periodic
 from oip.core.errors import DomainError
 from oip.core.ids import InvalidId, mask_phone, parse_mobile
 from oip.core.pagination import Page
@@ -267,39 +267,19 @@ def counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all())
 
 
-class BackgroundSender:
+class BackgroundSender(Periodic):
     """A daemon thread that delivers due notifications every ``interval`` seconds (and once more
     when stopped)."""
 
     def __init__(self, make_session: sessionmaker, adapter: SmsAdapter, interval: float, limit: int = 100):
         self.make_session = make_session
         self.adapter = adapter
-        self.interval = interval
         self.limit = limit
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=SENDER_THREAD, daemon=True)
-
-    def start(self) -> BackgroundSender:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
+        super().__init__(SENDER_THREAD, interval, self.run_once)
 
     def run_once(self) -> DeliveryRun:
         with self.make_session() as s:
             return deliver_pending(s, self.adapter, self.limit)
-
-    def _run(self) -> None:
-        while True:
-            stopping = self._stop.wait(self.interval)
-            try:
-                self.run_once()
-            except Exception as e:  # the database may be down: try again next time
-                log.warning("notification sender: %s: %s", type(e).__name__, e)
-            if stopping:
-                return
 
 
 def start_background_sender(
