@@ -203,6 +203,17 @@ def test_draw_suppresses_small_cells_and_their_complements(db):
 
     values(f)
 
+    # As the pages show it.
+    from oip.fund.disclosure_pages import view
+
+    v = view(f)
+    nn_v, lz_v, wz_v = (next(c for c in v["cities"] if c["code"] == k) for k in ("450100", "450200", "450400"))
+    assert (nn_v["insured"], lz_v["insured"], wz_v["insured"]) == ("12", "<10", "—")
+    assert (nn_v["expenditure"], lz_v["expenditure"]) == ("—", "—")
+    assert v["total"]["insured"] == "40" and v["money"]["income_fen"] == "10,050.00"
+    assert lz_v["bar_hidden"] and not nn_v["bar_hidden"] and nn_v["bar"] == 80  # 12 of 南宁 against 桂林's 15
+    assert v["has_small"] and v["has_complement"] and v["chart"]
+
 
 def test_the_threshold_is_a_parameter(db):
     from oip.reference import parameters

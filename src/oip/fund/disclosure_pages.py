@@ -18,7 +18,7 @@ from oip.core.errors import DomainError, NotFound
 from oip.core.layout import render
 from oip.core.money import yuan
 from oip.core.web import DB, TransactionRoute
-from oip.fund import disclosure, disclosure_rules as R
+from oip.fund import disclosure, disclosure_rules as R, posting
 from oip.fund.models import Disclosure
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
@@ -89,6 +89,7 @@ def view(figures: dict) -> dict:
             "expenditure": _money(total.get("expenditure_fen")),
         },
         "cities": cities,
+        "chart": peak > 0,
         "item_rows": items,
         "income": [
             {"name": i["name"], "code": i["subject_code"], "amount": yuan(i["amount_fen"])} for i in figures["income"]
@@ -157,6 +158,7 @@ def _officer_page(request: Request, db: Session, p: Principal, year: int, *, sta
         publisher=publisher,
         v=view(figures),
         why_not=disclosure.can_publish(year),
+        pending=0 if pub else posting.pending_count(db),
         can_publish=p.can(P.FUND_DISCLOSE),
         source=SOURCE,
         names=disclosure.COUNT_NAMES,
