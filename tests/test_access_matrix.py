@@ -30,6 +30,9 @@ PUBLIC = {
     ("POST", "/check"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
+    ("GET", "/public/fund"),
+    ("GET", "/public/fund/{year}"),
+    ("GET", "/api/v1/public/fund/{year}"),
 }
 
 # A user of every role (the first demo user holding it).
