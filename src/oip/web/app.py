@@ -48,8 +48,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
-from oip.fund import posting as fund_posting, subject_pages as fund_subject_pages
-from oip.fund import disclosure_api, disclosure_pages
+from oip.fund import disclosure_api, disclosure_pages, posting as fund_posting, subject_pages as fund_subject_pages
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
