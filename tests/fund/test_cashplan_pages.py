@@ -89,6 +89,9 @@ def test_cash_plan_pages_flow(client, as_user):
     assert r.status_code == 303, r.text
     page = client.get(url).text
     assert "已拨付" in page and today in page and "核减丧葬补助金" in page  # the history keeps the note
+    assert "拨付用款计划资金" in page and "审核通过用款计划" in page  # acts named, not coded
+    for code in ("allocated", "approved", "submitted", "disability_once", "fund.cashplan"):
+        assert f">{code}" not in page
 
     ex = client.get(f"/fund/cash-plans/execution?year={year}&quarter={quarter}")
     assert ex.status_code == 200 and "桂林市" in ex.text and "<svg" in ex.text and "style=" not in ex.text

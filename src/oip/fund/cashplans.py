@@ -63,7 +63,7 @@ def cities(session: Session, actor: Principal | None = None) -> list[Region]:
     """The cities of the region (in the actor's scope), by code."""
     q = select(Region).where(Region.level == "city", Region.parent_code == rules.PROVINCE, Region.valid_to.is_(None))
     if actor is not None:
-        q = q.where(Region.code.startswith(actor.region_prefix[:4]))
+        q = q.where(Region.code.startswith(actor.region_prefix))
     return list(session.scalars(q.order_by(Region.code)))
 
 
