@@ -111,3 +111,33 @@ def test_cash_plan_pages_flow(client, as_user):
     assert client.get(url).status_code == 404
     assert "桂林市" not in client.get(f"/fund/cash-plans?year={year}").text
     assert "桂林市" not in client.get(f"/fund/cash-plans/execution?year={year}").text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_plan_page_in_a_browser(page):
+    """桂林 edits a requested amount and submits in Chromium; the page raises no CSP complaint."""
+    from oip.core.db import session_scope
+    from oip.fund import cashplans
+    from tests.fund._cashplan_support import principal
+    from tests.web.conftest import login
+
+    quarter = 1 + (R.quarter_of(clock.today())[1] + 2) % 4  # the one quarter the other tests leave
+    with session_scope() as s:
+        pid = cashplans.prefill(s, principal(s, "gl_si"), "450300", plan_year(), quarter).id
+    complaints: list[str] = []
+    page.on("console", lambda m: complaints.append(m.text) if "Content Security Policy" in m.text else None)
+    login(page, "gl_si")
+    page.goto("/fund/cash-plans")
+    page.get_by_role("link", name="用款计划").first.click()
+    page.goto(f"/fund/cash-plans/{pid}")
+    page.get_by_label("生活护理费申请金额（元）").fill("8,800.50")
+    page.get_by_role("button", name="保存申请金额").click()
+    assert "申请金额已保存" in page.get_by_role("status").inner_text()
+    assert page.get_by_label("生活护理费申请金额（元）").input_value() == "8800.50"
+    page.get_by_test_id("submit").get_by_role("button").click()
+    assert "已报送自治区社保中心审核" in page.get_by_role("status").inner_text()
+    assert complaints == []
+    with session_scope() as s:
+        lines = {x.item: x.requested_fen for x in cashplans.lines_of(s, cashplans.get(s, principal(s, "gl_si"), pid))}
+        assert lines["nursing"] == 880_050
