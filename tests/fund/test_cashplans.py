@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from oip.core import clock
+from oip.core.money import yuan
 from oip.fund import cashplan_rules as R
 from tests.conftest import bearer
 from tests.fund._cashplan_support import fund_fiscal, plan_year, post_medical, principal
@@ -146,6 +147,36 @@ def _submitted_determination(county: str, item: str, amount_fen: int) -> int:
         return det.id
 
 
+def _approved_once(county: str, item: str, amount_fen: int) -> int:
+    """A benefits determination approved today in ``county`` with one once line paid by the fund."""
+    from oip.benefits.models import Determination, DeterminationLine
+    from oip.core.db import session_scope
+    from tests.cases.conftest import make_case
+
+    case_id = make_case(county=county, to="accepted")
+    with session_scope() as s:
+        det = Determination(
+            case_id=case_id,
+            status="approved",
+            event_date=clock.today(),
+            region_code=county,
+            kind="death",
+            inputs={},
+            total_once_fen=amount_fen,
+            made_at=clock.now(),
+            approved_at=clock.now(),
+            approved_on=clock.today(),
+        )
+        s.add(det)
+        s.flush()
+        s.add(
+            DeterminationLine(
+                determination_id=det.id, item=item, proposed_fen=amount_fen, amount_fen=amount_fen, formula="测试"
+            )
+        )
+        return det.id
+
+
 def _confirmed_case(county: str) -> int:
     from oip.cases.models import Case
     from oip.core.db import session_scope
@@ -184,6 +215,7 @@ def test_forecast_is_reckoned_from_the_city_rows():
         approved_on=today,
     )
     _confirmed_case("450311")
+    _approved_once("450303", "funeral", 300_000)  # feeds the last 12 months' average
     # A case elsewhere changes nothing here.
     owed_case((99_900,), county="450107", account=False)
 
@@ -200,7 +232,11 @@ def test_forecast_is_reckoned_from_the_city_rows():
     assert a["dependants"].monthly_fen - b["dependants"].monthly_fen == 2 * 80_000
     assert a["dependants"].monthly_count - b["dependants"].monthly_count == 2
     assert after.pending_cases - before.pending_cases == 1
-    assert after.average_basis - before.average_basis == 2  # the two approved today
+    assert after.average_basis - before.average_basis == 3  # the three approved today
+    # The average per determination (half-up to the fen) took the new funeral amount in.
+    was = b["funeral"].average_fen * before.average_basis
+    now = a["funeral"].average_fen * after.average_basis
+    assert abs(now - (was + 300_000)) <= (before.average_basis + after.average_basis) / 2 + 1
     # Each item's amount is its parts' sum (medical: at least the floor), and the basis says so.
     for item, p in a.items():
         fen, basis = after.items[item]
@@ -208,8 +244,8 @@ def test_forecast_is_reckoned_from_the_city_rows():
         assert fen == (max(base, p.floor_fen) if item == "medical" else base)
     assert "已提交待审批的核定" in after.items["disability_once"][1]
     assert (
-        f"已认定未核定案件 {after.pending_cases} 件" in after.items["disability_monthly"][1]
-        or not a["disability_monthly"].average_fen
+        f"已认定未核定案件 {after.pending_cases} 件 × 近12个月平均每件核定 {yuan(a['funeral'].average_fen)} 元"
+        f"（{after.average_basis} 件核定）" in after.items["funeral"][1]
     )
 
     # Prefill writes exactly that forecast, line by line (a city officer, its own city).
