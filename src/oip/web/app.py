@@ -48,7 +48,14 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
-from oip.fund import disclosure_api, disclosure_pages, posting as fund_posting, subject_pages as fund_subject_pages
+from oip.fund import (
+    cashplan_api,
+    cashplan_pages,
+    disclosure_api,
+    disclosure_pages,
+    posting as fund_posting,
+    subject_pages as fund_subject_pages,
+)
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
@@ -251,6 +258,7 @@ def create_app() -> FastAPI:
         monthly_api,
         payments_api,
         disclosure_api,
+        cashplan_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -276,6 +284,7 @@ def create_app() -> FastAPI:
         payments_portal_pages,
         fund_subject_pages,
         disclosure_pages,
+        cashplan_pages,
         audit_web,
         web_pages,
     ):
