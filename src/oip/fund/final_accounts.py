@@ -29,7 +29,7 @@ from oip.core import audit, clock
 from oip.core.errors import Conflict, Forbidden, IllegalTransition
 from oip.fund import budget_rules as R, posting, rules
 from oip.fund.budget import region_names
-from oip.fund.models import EntryLine, FinalAccount, Subject
+from oip.fund.models import EntryLine, FinalAccount, Period, Subject
 
 audit.register_actions(
     {
@@ -200,8 +200,13 @@ def get(session: Session, year: int, *, for_update: bool = False) -> FinalAccoun
 
 
 def open_months(session: Session, year: int) -> list[str]:
+    """The months of ``year`` not yet closed. Months before the ledger's first period (the books
+    began later: the pilot started mid-year) have nothing to close and do not count."""
+    first = session.scalar(select(func.min(Period.month)))
+    if first is None:
+        return R.months_of(year)
     closed = posting.closed_months(session)
-    return [m for m in R.months_of(year) if m not in closed]
+    return [m for m in R.months_of(year) if m >= first and m not in closed]
 
 
 def _check(act: str, fa: FinalAccount | None) -> None:
