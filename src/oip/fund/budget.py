@@ -194,13 +194,16 @@ def history(session: Session, b: Budget) -> list[dict[str, Any]]:
         .order_by(AuditEvent.seq)
     )
     names = audit.ACTION_NAMES
+    rows = list(rows)
+    people = user_names(session, [e.actor_user_id for e in rows])
     out = []
     for e in rows:
         after = e.after or {}
+        org = e.actor[e.actor.find("（") :] if "（" in e.actor else ""
         out.append(
             {
                 "at": e.at,
-                "actor": e.actor,
+                "actor": f"{people[e.actor_user_id]}{org}" if e.actor_user_id in people else e.actor,
                 "action": e.action,
                 "action_name": names.get(e.action, e.action),
                 "detail": after.get("reason") or after.get("note") or after.get("what") or "",
@@ -403,7 +406,8 @@ def set_line(
             "city_code": city_code,
             "amount_fen": amount_fen,
             "basis": line.basis,
-            "what": f"{subject_code} {city_code} {R.yuan(amount_fen)} 元",
+            "what": f"{region_names(session).get(city_code, city_code)} "
+            f"{posting.subject_names(session).get(subject_code, subject_code)} {R.yuan(amount_fen)} 元",
         },
     )
     return line
