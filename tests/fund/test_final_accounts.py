@@ -137,6 +137,11 @@ def test_statements_from_posted_entries_balance(db):
 
 def test_final_accounts_need_every_month_closed(db):
     today = clock.today()
+    posting.post(
+        db,
+        who(db, "gx_si"),
+        [posting.NewEntry("premium", dt.date(today.year + 4, 1, 5), "保费", rules.premium_legs(1_00))],
+    )
     with pytest.raises(DomainError) as e:
         final_accounts.draw(db, who(db, "gx_si"), today.year + 4)
     assert e.value.status_code == 409 and "未结账" in e.value.reason
@@ -146,6 +151,13 @@ def test_final_accounts_need_every_month_closed(db):
     with pytest.raises(DomainError) as e:
         final_accounts.submit(db, who(db, "gx_si"), today.year + 4)
     assert e.value.status_code == 409
+    # a year before the books began has nothing to draw
+    first = db.scalar(select(func.min(Period.month)))
+    before = int(first[:4]) - 1 if first else today.year - 1
+    assert len(final_accounts.open_months(db, before)) == 12
+    with pytest.raises(DomainError) as e:
+        final_accounts.draw(db, who(db, "gx_si"), before)
+    assert e.value.status_code == 409 and "尚无会计期间" in e.value.reason
 
 
 def test_draw_submit_approve_after_the_year_is_closed(db):

@@ -201,9 +201,10 @@ def get(session: Session, year: int, *, for_update: bool = False) -> FinalAccoun
 
 def open_months(session: Session, year: int) -> list[str]:
     """The months of ``year`` not yet closed. Months before the ledger's first period (the books
-    began later: the pilot started mid-year) have nothing to close and do not count."""
+    began later: the pilot started mid-year) have nothing to close and do not count; a year wholly
+    before the books began is all open (there is nothing to draw)."""
     first = session.scalar(select(func.min(Period.month)))
-    if first is None:
+    if first is None or first > f"{year:04d}-12":  # the books had not begun: nothing to draw
         return R.months_of(year)
     closed = posting.closed_months(session)
     return [m for m in R.months_of(year) if m >= first and m not in closed]
@@ -218,6 +219,9 @@ def _check(act: str, fa: FinalAccount | None) -> None:
 def draw(session: Session, actor: Principal, year: int) -> FinalAccount:
     """Draw (or redraw, while draft) ``year``'s final accounts; every month must be closed."""
     _need(actor, P.FUND_CLOSE, "编制决算")
+    first = session.scalar(select(func.min(Period.month)))
+    if first is None or first > f"{year:04d}-12":
+        raise Conflict(f"{year} 年总账尚无会计期间（记账始于 {first or '—'}），无须编制决算")
     still = open_months(session, year)
     if still:
         shown = "、".join(still[:3]) + ("等" if len(still) > 3 else "")
