@@ -49,6 +49,8 @@ from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
 from oip.fund import (
+    budget_api as fund_budget_api,
+    budget_pages as fund_budget_pages,
     cashplan_api,
     cashplan_pages,
     disclosure_api,
@@ -259,6 +261,7 @@ def create_app() -> FastAPI:
         payments_api,
         disclosure_api,
         cashplan_api,
+        fund_budget_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -285,6 +288,7 @@ def create_app() -> FastAPI:
         fund_subject_pages,
         disclosure_pages,
         cashplan_pages,
+        fund_budget_pages,
         audit_web,
         web_pages,
     ):
