@@ -167,7 +167,7 @@ def test_flow_with_return_resubmit_approval_and_adjustment():
         assert "税务" in e.value.reason
     with session_scope() as s:
         with pytest.raises(DomainError) as e:
-            budget.set_forecast(s, who(s, "gx_si"), bid, 1)
+            budget.set_forecast(s, who(s, "gx_finance"), bid, 1)  # finance reviews; it does not forecast
         assert e.value.status_code == 403
         budget.set_forecast(s, who(s, "gx_tax"), bid, 8_100_000_00, "按平台订单量增长预测")
     with session_scope() as s:

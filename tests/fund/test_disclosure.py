@@ -322,12 +322,15 @@ def test_the_preview_shows_the_figures_in_public_form_without_personal_data(clie
 
 
 def test_the_region_sees_a_publish_button_finance_does_not(client, as_user):
-    year = clock.today().year - 7
-    assert (
-        f"/fund/disclosure/{year}/publish" in client.get(f"/fund/disclosure?year={year}", headers=as_user("gx_si")).text
-    )
-    page = client.get(f"/fund/disclosure?year={year}", headers=as_user("gx_finance"))
-    assert page.status_code == 200 and f"/fund/disclosure/{year}/publish" not in page.text
+    # An ended year nobody published: two years on, as seen from the January after it.
+    year = clock.today().year + 2
+    with clock.frozen(dt.date(year + 1, 1, 10)):
+        assert (
+            f"/fund/disclosure/{year}/publish"
+            in client.get(f"/fund/disclosure?year={year}", headers=as_user("gx_si")).text
+        )
+        page = client.get(f"/fund/disclosure?year={year}", headers=as_user("gx_finance"))
+        assert page.status_code == 200 and f"/fund/disclosure/{year}/publish" not in page.text
     assert client.get("/fund/disclosure", headers=bearer("meituan_admin")).status_code == 403
 
 
