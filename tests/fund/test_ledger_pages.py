@@ -240,3 +240,32 @@ def test_ledger_pages_speak_chinese(client, as_user, username):
         if bad:
             found[url] = bad[:5]
     assert found == {}
+
+
+def test_refusals_on_the_interest_and_period_forms_are_shown_in_chinese(client, as_user):
+    t = clock.today()
+    h = as_user("gx_si")
+    base = {
+        "csrf_token": h["X-CSRF-Token"],
+        "month": f"{t:%Y-%m}",
+        "received_on": t.isoformat(),
+        "bank_ref": f"LX-PAGE-{t:%Y%m%d}",
+        "fund_interest": "10,000.00",
+        "fund_balance": "800000",
+    }
+    page = client.get("/fund/interest").text
+    assert 'type="month"' in page and 'type="date"' in page
+    r = client.post("/fund/interest", data=base | {"oi_balance": "800000.01"})
+    assert r.status_code == 400 and "不能大于工伤保险基金平均余额" in r.text and 'value="800000.01"' in r.text
+    r = client.post("/fund/interest", data=base | {"fund_interest": "1.001"})
+    assert r.status_code == 400 and "两位小数" in r.text
+    r = client.post("/fund/periods/close", data={"csrf_token": h["X-CSRF-Token"], "month": f"{t:%Y-%m}"})
+    assert r.status_code == 400 and "尚未结束" in r.text
+    h = as_user("nn_si")  # a city keeps no interest: the form is not shown, the post refused
+    assert 'data-testid="interest-form"' not in client.get("/fund/interest").text
+    r = client.post("/fund/interest", data=base | {"csrf_token": h["X-CSRF-Token"], "oi_balance": "1"})
+    assert r.status_code == 403 and "自治区" in r.text
+    assert (
+        client.post("/fund/periods/close", data={"csrf_token": h["X-CSRF-Token"], "month": "2020-01"}).status_code
+        == 403
+    )
