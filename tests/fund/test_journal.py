@@ -155,6 +155,8 @@ def test_a_rejected_reversal_lets_another_be_made(db):
     r = journal.reverse(db, who(db, "nn_si"), e.id, "第一次")
     journal.reject(db, who(db, "nn_si_check"), r.id, "原因不清")
     assert r.reverses_id is None and r.source_id == e.id
+    with pytest.raises(IllegalTransition, match="重新冲销"):
+        journal.submit(db, who(db, "nn_si"), r.id)
     r2 = journal.reverse(db, who(db, "nn_si"), e.id, "第二次")
     assert r2.reverses_id == e.id
 

@@ -219,6 +219,12 @@ def draft(
     return e
 
 
+def _orphan_reversal(e: Entry) -> None:
+    """A rejected reversal has let go of the entry it reversed: it is not posted any more."""
+    if e.kind == "reversal" and e.reverses_id is None:
+        raise IllegalTransition("被退回的冲销凭证不能再修改或提交；如仍需冲销，请在原凭证上重新冲销")
+
+
 def _own_unposted(session: Session, actor: Principal, entry_id: int, what: str) -> Entry:
     _need(actor, P.FUND_POST, what)
     e = get_entry(session, actor, entry_id, for_update=True)
@@ -244,6 +250,7 @@ def update(
     """Correct an entry that is not posted (draft, submitted or rejected): back to draft. A reversal
     keeps its legs (they mirror the reversed entry); only its date and summary change."""
     e = _own_unposted(session, actor, entry_id, "修改记账凭证")
+    _orphan_reversal(e)
     before = _snapshot(e, legs_of(session, e.id))
     day = _check_date(entry_date)
     summary = clean_text(summary, "summary", "摘要", SUMMARY_MAX, required=True)
@@ -286,6 +293,7 @@ def submit(session: Session, actor: Principal, entry_id: int) -> Entry:
     e = get_entry(session, actor, entry_id, for_update=True)
     if e.status not in ("draft", "rejected"):
         raise IllegalTransition(f"凭证状态为“{rules.ENTRY_STATUS_NAMES[e.status]}”，不能提交复核")
+    _orphan_reversal(e)
     legs = _check_legs(session, e.entry_date, legs_of(session, e.id))
     _in_scope(actor, legs)
     _open_month(session, e.entry_date)
@@ -313,6 +321,7 @@ def approve(session: Session, actor: Principal, entry_id: int) -> Entry:
     # One posting at a time with event posting and period close (the same lock).
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": posting._POST_LOCK})
     e = _checkable(session, actor, entry_id)
+    _orphan_reversal(e)
     legs = _check_legs(session, e.entry_date, legs_of(session, e.id))
     _in_scope(actor, legs)
     month = rules.month_of(e.entry_date)

@@ -246,6 +246,7 @@ def _entry_page(request: Request, db: Session, p: Principal, entry_id: int, *, s
     own_city = journal.actor_city(p)
     in_scope = own_city is None or all(x.city == own_city for x in legs)
     mine = e.made_by == p.user_id
+    orphan = e.kind == "reversal" and e.reverses_id is None  # a rejected reversal: delete only
     return render(
         request,
         "fund_entry.html",
@@ -257,8 +258,9 @@ def _entry_page(request: Request, db: Session, p: Principal, entry_id: int, *, s
         totals={"debit": sum(x["debit_fen"] for x in lines), "credit": sum(x["credit_fen"] for x in lines)},
         mine=mine,
         can_check=p.can(P.FUND_CHECK) and in_scope and e.status == "submitted" and not mine,
-        can_edit=p.can(P.FUND_POST) and mine and e.status in ("draft", "submitted", "rejected"),
-        can_submit=p.can(P.FUND_POST) and in_scope and e.status in ("draft", "rejected"),
+        can_edit=p.can(P.FUND_POST) and mine and e.status in ("draft", "submitted", "rejected") and not orphan,
+        can_delete=p.can(P.FUND_POST) and mine and e.status in ("draft", "submitted", "rejected"),
+        can_submit=p.can(P.FUND_POST) and in_scope and e.status in ("draft", "rejected") and not orphan,
         can_reverse=p.can(P.FUND_POST)
         and in_scope
         and e.status == "posted"
