@@ -49,12 +49,14 @@ from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
 from oip.fund import (
+    api as fund_api,
     budget_api as fund_budget_api,
     budget_pages as fund_budget_pages,
     cashplan_api,
     cashplan_pages,
     disclosure_api,
     disclosure_pages,
+    pages as fund_pages,
     posting as fund_posting,
     subject_pages as fund_subject_pages,
 )
@@ -262,6 +264,7 @@ def create_app() -> FastAPI:
         disclosure_api,
         cashplan_api,
         fund_budget_api,
+        fund_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -289,6 +292,7 @@ def create_app() -> FastAPI:
         disclosure_pages,
         cashplan_pages,
         fund_budget_pages,
+        fund_pages,
         audit_web,
         web_pages,
     ):
