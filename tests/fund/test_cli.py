@@ -182,7 +182,34 @@ def test_post_trial_balance_and_check_of_a_whole_ledger_then_a_broken_one(scratc
     assert "支付明细 987654321 不存在" in r.stderr and "税务回执 987654322 不存在" in r.stderr
 
 
-def test_close_needs_an_officer_who_may_close(scratch):
-    url, _ = scratch
-    r = oip(url, "fund", "close", "2020-01", "--by", "nobody_here")
+def test_close_a_month_by_an_officer_who_may(scratch):
+    """``oip fund close MONTH --by USER``: the region's officer closes last month (its premium kept in
+    its totals); a city officer may not; nobody closes it twice; an unknown user is refused."""
+    from oip.auth.models import Organisation, User
+
+    url, make = scratch
+    last = clock.today().replace(day=1) - dt.timedelta(days=1)
+    month = rules.month_of(last)
+    with make() as s:
+        for code, region, user, role in (
+            ("cli-gx-si", rules.PROVINCE, "cli_gx_si", "si_region"),
+            ("cli-nn-si", NN, "cli_nn_si", "si_city"),
+        ):
+            org = Organisation(code=code, name=f"社保中心 {region}（命令行测试）", kind="si_agency", region_code=region)
+            s.add(org)
+            s.flush()
+            s.add(User(username=user, display_name=f"{user}（测试）", role=role, kind="staff", organisation_id=org.id))
+        _tax_return(s, "CLI-T-LAST", 4_321, last.replace(day=1))
+        s.commit()
+
+    r = oip(url, "fund", "close", month, "--by", "cli_nn_si")
+    assert r.returncode == 2 and "没有会计期间结账的权限" in r.stderr
+    r = oip(url, "fund", "close", month, "--by", "nobody_here")
     assert r.returncode == 2 and "没有启用的用户 nobody_here" in r.stderr
+    r = oip(url, "fund", "close", month, "--by", "cli_gx_si")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["month"] == month and out["status"] == "closed"
+    assert out["totals"]["debit_fen"] == out["totals"]["credit_fen"] >= 4_321 and out["totals"]["entries"] >= 1
+    r = oip(url, "fund", "close", month, "--by", "cli_gx_si")
+    assert r.returncode == 2 and f"{month} 已结账" in r.stderr
