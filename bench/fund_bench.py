@@ -13,10 +13,10 @@ the benefits through the bank's results. So the benchmark generates the events a
 the persons:
 
 - premiums: for each month and each of the 11 pilot platforms one tax return (a row in
-  ``tax_returns``, paid on the 15th of the next month … the year's December returns are paid in
-  the year too, on the 28th) and, for every fourth, a supplementary payment — real source rows, so
-  the check's tie-out finds them; amounts from ``--insured`` × ``--premium-yuan`` a year, split by
-  the platforms' shares of orders;
+  ``tax_returns``, paid on the 15th of the next month; December's on December 20th) and, for every
+  fourth, a supplementary payment a week later — real source rows, so the check's tie-out finds
+  them; amounts from ``--insured`` × ``--premium-yuan`` a year, split by the platforms' shares of
+  orders;
 - benefits: ``--cases`` cases' one-off payments (medical, meal subsidy, devices, disability or
   death lump sums, funeral…; 1–3 items a case) in weekly batches per city, ``--monthly`` monthly
   payments (disability allowance, nursing, dependants) in one batch per city and month, and
@@ -127,7 +127,7 @@ def generate(args, year: int) -> dict:
         monthly_fen = args.insured * args.premium_yuan * 100 // 12
         returns = []
         for m in range(1, 13):
-            paid_on = dt.date(year, m + 1, 15) if m < 12 else dt.date(year, 12, 28)
+            paid_on = dt.date(year, m + 1, 15) if m < 12 else dt.date(year, 12, 20)
             total = sum(SHARES.values())
             for i, (code, share) in enumerate(SHARES.items()):
                 fen = int(monthly_fen * share // total * rng.uniform(0.9, 1.1))
