@@ -372,4 +372,9 @@ def generate(
     summary["benefits"] = demo_benefits.generate(
         session, random.Random(seed + 12), seed=seed, orders=orders, small=count < 300
     )
+    # The fund's books of that money: the ledger, the year's budget, cash plans, supervision; the past
+    # months closed (only with the full demo's orders: the tests' small province keeps them open).
+    from oip.demo import fund as demo_fund
+
+    summary["fund"] = demo_fund.generate(session, full=orders)
     return summary
