@@ -69,6 +69,8 @@ PROBE = {
     "bill_id": "987654321",
     "monthly_id": "987654321",
     "payee_id": "987654321",
+    "campaign_id": "987654321",
+    "finding_id": "987654321",
 }
 
 

@@ -18,9 +18,9 @@ import oip.cases.letters  # noqa: F401
 import oip.cases.notifications  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
+import oip.fund.supervision  # noqa: F401  (supervision: its parameters and audit names)
 import oip.payments.parameters  # noqa: F401
 import oip.payments.service  # noqa: F401
-import oip.fund.supervision  # noqa: F401  (supervision: its parameters and audit names)
 import oip.premiums.parameters  # noqa: F401
 from oip.appraisal.models import Appraisal, AppraisalDraw, Expert, ExpertTie  # noqa: F401
 from oip.auth.models import ApiCredential, ApiToken, InsurerAssignment, LoginAttempt, Organisation, StaffSession, User  # noqa: F401

@@ -30,7 +30,9 @@ def _database(database):
 
 
 def _audits(s, action: str, entity_id) -> list[AuditEvent]:
-    return list(s.scalars(select(AuditEvent).where(AuditEvent.action == action, AuditEvent.entity_id == str(entity_id))))
+    return list(
+        s.scalars(select(AuditEvent).where(AuditEvent.action == action, AuditEvent.entity_id == str(entity_id)))
+    )
 
 
 def _open(kind="cross_check", cities=(NN, LZ, GL), by="gx_si", checkers=None, due_in=30) -> int:
@@ -94,7 +96,12 @@ def test_cross_check_from_opening_to_closure():
             report="抽查 2 个月支付明细",
             findings=[
                 {"description": "个别支付缺少复核签字", "severity": "low", "amount_fen": 0, "rectify_by": by},
-                {"description": "一笔医疗费超目录支付", "severity": "high", "amount_fen": 123_456, "rectify_by": by.isoformat()},
+                {
+                    "description": "一笔医疗费超目录支付",
+                    "severity": "high",
+                    "amount_fen": 123_456,
+                    "rectify_by": by.isoformat(),
+                },
             ],
         )
         assert t.status == "reported"
@@ -140,11 +147,14 @@ def test_cross_check_from_opening_to_closure():
         assert s.get(Campaign, cid).status == "open"
     # The other two tasks report no findings: each closes at once, and the campaign with them.
     users = {NN: "nn_si", LZ: "lz_hrss", GL: "gl_si"}
-    for city, t in tasks.items():
+    for t in tasks.values():
         if t.id == task.id:
             continue
         with session_scope() as s:
-            assert sv.report_task(s, principal(s, users[t.checker_code]), t.id, report="未发现问题", findings=[]).status == "closed"
+            assert (
+                sv.report_task(s, principal(s, users[t.checker_code]), t.id, report="未发现问题", findings=[]).status
+                == "closed"
+            )
     with session_scope() as s:
         c = s.get(Campaign, cid)
         assert c.status == "closed" and c.closed_at is not None
@@ -216,7 +226,13 @@ def test_opening_checks_its_input():
                 sv.open_campaign(s, gx, **args)
             assert e.value.field == field, kwargs
         c = sv.open_campaign(
-            s, gx, kind="cross_check", title="指定互查", due_on=today, cities=[NN, LZ, GL], checkers={NN: GL, LZ: GL, GL: NN}
+            s,
+            gx,
+            kind="cross_check",
+            title="指定互查",
+            due_on=today,
+            cities=[NN, LZ, GL],
+            checkers={NN: GL, LZ: GL, GL: NN},
         )
         assert {t.city_code: t.checker_code for t in sv.tasks_of(s, gx, c)} == {NN: GL, LZ: GL, GL: NN}
         s.rollback()
@@ -272,7 +288,13 @@ def test_suspicious_items_are_listed_from_paid_benefits():
         gl = principal(s, "gl_si")
         acc_a = payees.register(s, gl, a["case_id"], holder_name="甲", bank_name="桂林银行", card_number=card)
         acc_b = payees.register(
-            s, gl, b["case_id"], holder_name="乙", bank_name="桂林银行", card_number=card, dependant_id=b["dependant_id"]
+            s,
+            gl,
+            b["case_id"],
+            holder_name="乙",
+            bank_name="桂林银行",
+            card_number=card,
+            dependant_id=b["dependant_id"],
         )
         stopped = MonthlyBenefit(
             case_id=b["case_id"],
@@ -306,8 +328,14 @@ def test_suspicious_items_are_listed_from_paid_benefits():
         )
         s.add(batch)
         s.flush()
-        dep_payable = s.scalar(select(Payable).where(Payable.case_id == b["case_id"], Payable.dependant_id.is_not(None)))
-        paid = [(a["payables"][0], a["case_id"], acc_a.id), (dep_payable.id, b["case_id"], acc_b.id), (after.id, b["case_id"], acc_a.id)]
+        dep_payable = s.scalar(
+            select(Payable).where(Payable.case_id == b["case_id"], Payable.dependant_id.is_not(None))
+        )
+        paid = [
+            (a["payables"][0], a["case_id"], acc_a.id),
+            (dep_payable.id, b["case_id"], acc_b.id),
+            (after.id, b["case_id"], acc_a.id),
+        ]
         for n, (pid, case_id, acc) in enumerate(paid):
             p = s.get(Payable, pid)
             p.status = "paid"
@@ -359,7 +387,12 @@ def test_major_report_deadline_and_handling():
         nn = principal(s, "nn_si")
         hours = parameters.get(s, MAJOR_REPORT_HOURS, clock.local(now).date(), NN)
         on_time = sv.report_major(
-            s, nn, category="fraud", title="疑似冒领", content="发现一起疑似冒领", occurred_at=now - dt.timedelta(hours=1)
+            s,
+            nn,
+            category="fraud",
+            title="疑似冒领",
+            content="发现一起疑似冒领",
+            occurred_at=now - dt.timedelta(hours=1),
         )
         assert not on_time.late and on_time.due_at == now - dt.timedelta(hours=1) + dt.timedelta(hours=hours)
         assert on_time.region_code == NN and on_time.status == "submitted"
@@ -388,7 +421,9 @@ def test_major_report_deadline_and_handling():
             assert e.value.field == field
     # An injected clock: reported 30 hours after it occurred is late under 24 hours.
     with clock.frozen(now + dt.timedelta(hours=30)), session_scope() as s:
-        m = sv.report_major(s, principal(s, "lz_hrss"), category="system", title="系统故障", content="服务中断", occurred_at=now)
+        m = sv.report_major(
+            s, principal(s, "lz_hrss"), category="system", title="系统故障", content="服务中断", occurred_at=now
+        )
         assert m.late == (hours < 30) and m.region_code == LZ
         lz_id = m.id
     with session_scope() as s:

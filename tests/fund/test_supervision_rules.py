@@ -35,7 +35,9 @@ def test_checkers_by_kind():
     with pytest.raises(rules.RuleError, match="指定检查单位"):
         rules.checkers_for("cross_check", ["450100", "450200"], {"450100": "450200"})
     with pytest.raises(rules.RuleError, match="不在本次"):
-        rules.checkers_for("cross_check", ["450100", "450200"], {"450100": "450200", "450200": "450100", "450500": "450100"})
+        rules.checkers_for(
+            "cross_check", ["450100", "450200"], {"450100": "450200", "450200": "450100", "450500": "450100"}
+        )
     with pytest.raises(rules.RuleError):
         rules.checkers_for("self_check", [])
     with pytest.raises(rules.RuleError):

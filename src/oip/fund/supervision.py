@@ -77,7 +77,7 @@ def _prefix(actor: Principal) -> str | None:
     return actor.region_prefix if actor.role.scope == "region" and actor.can(P.FUND_READ) else None
 
 
-def _in_scope(actor: Principal, code: str) -> bool:
+def in_scope(actor: Principal, code: str) -> bool:
     prefix = _prefix(actor)
     return prefix is not None and code.startswith(prefix)
 
@@ -114,7 +114,7 @@ def city_choices(session: Session, actor: Principal | None = None) -> list[tuple
         .where(Region.level == "city", Region.parent_code == PROVINCE, Region.valid_to.is_(None))
         .order_by(Region.code)
     ).all()
-    return [(r.code, r.name) for r in rows if actor is None or _in_scope(actor, r.code)]
+    return [(r.code, r.name) for r in rows if actor is None or in_scope(actor, r.code)]
 
 
 def region_names(session: Session, codes) -> dict[str, str]:
@@ -136,7 +136,9 @@ def list_campaigns(
     if status in rules.CAMPAIGN_STATUS_NAMES:
         q = q.where(Campaign.status == status)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(session.scalars(q.order_by(Campaign.made_at.desc(), Campaign.id.desc()).offset((page - 1) * size).limit(size)))
+    rows = list(
+        session.scalars(q.order_by(Campaign.made_at.desc(), Campaign.id.desc()).offset((page - 1) * size).limit(size))
+    )
     return Page(rows, total, page, size)
 
 
@@ -416,7 +418,9 @@ def suspicious_items(session: Session, city: str, large_fen: int) -> list[Item]:
     - a one-off payment of ``large_fen`` or more."""
     items: list[Item] = []
     payee = func.coalesce(PayeeAccount.person_id, -PayeeAccount.dependant_id)
-    shared = select(PayeeAccount.card_bidx).group_by(PayeeAccount.card_bidx).having(func.count(func.distinct(payee)) > 1)
+    shared = (
+        select(PayeeAccount.card_bidx).group_by(PayeeAccount.card_bidx).having(func.count(func.distinct(payee)) > 1)
+    )
     rows = session.execute(
         _paid_in(city)
         .add_columns(PayeeAccount.card_bidx, PayeeAccount.card_masked)
@@ -529,7 +533,7 @@ def report_task(session: Session, actor: Principal, task_id: int, *, report: str
     involved and a date to rectify by)."""
     _need(actor, P.FUND_RESPOND, "报告检查情况")
     t = get_task(session, actor, task_id, for_update=True)
-    if not _in_scope(actor, t.checker_code):
+    if not in_scope(actor, t.checker_code):
         raise Forbidden("只有承担检查的地区可以报告检查情况")
     _rule(lambda: rules.can_report(t.status))
     campaign = session.get(Campaign, t.campaign_id)
@@ -567,7 +571,7 @@ def rectify(session: Session, actor: Principal, finding_id: int, text: str) -> F
     _need(actor, P.FUND_RESPOND, "报送整改情况")
     f = get_finding(session, actor, finding_id, for_update=True)
     t = session.get(CampaignTask, f.task_id)
-    if not _in_scope(actor, t.city_code):
+    if not in_scope(actor, t.city_code):
         raise Forbidden("只有被检查地区可以报送整改情况")
     campaign = session.get(Campaign, t.campaign_id)
     _rule(lambda: rules.can_rectify(f.status, campaign.status))
@@ -592,7 +596,7 @@ def _supervised_finding(session: Session, actor: Principal, finding_id: int, wha
     _need(actor, P.FUND_SUPERVISE, what)
     f = get_finding(session, actor, finding_id, for_update=True)
     t = session.get(CampaignTask, f.task_id)
-    if not _in_scope(actor, t.city_code):
+    if not in_scope(actor, t.city_code):
         raise Forbidden(f"您无权{what}")
     return f, t, session.get(Campaign, t.campaign_id)
 
@@ -649,7 +653,9 @@ def list_majors(
         q = q.where(MajorReport.status == status)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
     rows = list(
-        session.scalars(q.order_by(MajorReport.reported_at.desc(), MajorReport.id.desc()).offset((page - 1) * size).limit(size))
+        session.scalars(
+            q.order_by(MajorReport.reported_at.desc(), MajorReport.id.desc()).offset((page - 1) * size).limit(size)
+        )
     )
     return Page(rows, total, page, size)
 

@@ -48,6 +48,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.validation import translate
 from oip.exchange import api as exchange_api, notify, pages as exchange_pages
+from oip.fund import supervision_api, supervision_pages
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
 from oip.payments import api as payments_api, pages as payments_pages, portal_pages as payments_portal_pages
@@ -245,6 +246,7 @@ def create_app() -> FastAPI:
         claims_api,
         monthly_api,
         payments_api,
+        supervision_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -268,6 +270,7 @@ def create_app() -> FastAPI:
         claims_pages,
         monthly_pages,
         payments_portal_pages,
+        supervision_pages,
         audit_web,
         web_pages,
     ):
