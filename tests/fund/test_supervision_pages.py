@@ -204,3 +204,33 @@ def test_major_reports_through_the_pages_and_the_api(client):
     assert r.status_code == 403
     r = client.get("/api/v1/fund/supervision/major-reports", headers=bearer("nn_si"))
     assert r.status_code == 200 and all(m["region_code"] == NN for m in r.json()["items"])
+
+
+def test_many_findings_are_paginated(client):
+    due = (clock.today() + dt.timedelta(days=10)).isoformat()
+    r = client.post(
+        "/api/v1/fund/supervision/campaigns",
+        json={"kind": "self_check", "title": "分页自查", "due_on": due, "cities": [LZ]},
+        headers=bearer("gx_hrss"),
+    )
+    task_id = r.json()["task_list"][0]["id"]
+    findings = [{"description": f"问题第{i:03d}号", "severity": "low", "amount_fen": i} for i in range(1, 56)]
+    r = client.post(
+        f"/api/v1/fund/supervision/tasks/{task_id}/report",
+        json={"report": "逐项自查", "findings": findings},
+        headers=bearer("lz_hrss"),
+    )
+    assert r.status_code == 200 and len(r.json()["findings"]) == 55
+    last = r.json()["findings"][-1]["id"]
+    csrf = sign_in(client, "lz_hrss")
+    first = client.get(f"/fund/supervision/tasks/{task_id}").text
+    assert "问题第001号" in first and "问题第055号" not in first and 'data-testid="findings-pager"' in first
+    assert "（55 个）" in first
+    second = client.get(f"/fund/supervision/tasks/{task_id}?page=2").text
+    assert "问题第055号" in second and "问题第001号" not in second
+    r = client.post(
+        f"/fund/supervision/findings/{last}/rectify",
+        data={"csrf_token": csrf, "text": "已整改"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "page=2" in r.headers["location"]

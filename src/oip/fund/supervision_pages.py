@@ -20,7 +20,7 @@ from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
-from oip.core.pagination import page_window
+from oip.core.pagination import Page, page_window
 from oip.core.web import DB, TransactionRoute, form_text
 from oip.fund import supervision as sv, supervision_rules as rules
 from oip.fund.models import Campaign
@@ -29,6 +29,7 @@ pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("基金监督", "/fund/supervision", P.FUND_READ, order=78))
 
 FINDING_ROWS = 5
+FINDINGS_PAGE = 50
 DONE = {
     "opened": "监督检查已发起，各检查任务已下达。",
     "reported": "检查情况已报告。",
@@ -155,11 +156,15 @@ def campaign_page(
 # ---- a task --------------------------------------------------------------------------------------
 
 
-def _task_page(request: Request, db: Session, p: Principal, task_id: int, *, status_code: int = 200, **extra):
+def _task_page(
+    request: Request, db: Session, p: Principal, task_id: int, *, page: int = 1, status_code: int = 200, **extra
+):
     t = sv.get_task(db, p, task_id)
     c = db.get(Campaign, t.campaign_id)
     d = sv.task_dict(db, t, c)
-    findings = [sv.finding_dict(f) for f in sv.findings_of(db, t)]
+    every = sv.findings_of(db, t)
+    shown = Page(every[(page - 1) * FINDINGS_PAGE : page * FINDINGS_PAGE], len(every), page, FINDINGS_PAGE)
+    findings = [sv.finding_dict(f) for f in shown.items]
     checker = sv.in_scope(p, t.checker_code)
     checked = sv.in_scope(p, t.city_code)
     return render(
@@ -170,6 +175,9 @@ def _task_page(request: Request, db: Session, p: Principal, task_id: int, *, sta
         c=sv.campaign_dict(db, p, c, [t]),
         t=d,
         findings=findings,
+        fpage=shown,
+        page_url=lambda n: f"/fund/supervision/tasks/{task_id}?page={n}#findings",
+        window=page_window(shown.page, shown.pages),
         can_report=p.can(P.FUND_RESPOND) and checker and t.status == "assigned" and c.status == "open",
         can_rectify=p.can(P.FUND_RESPOND) and checked and c.status == "open",
         can_supervise=p.can(P.FUND_SUPERVISE) and checked and c.status == "open",
@@ -188,11 +196,12 @@ def _task_page(request: Request, db: Session, p: Principal, task_id: int, *, sta
 def task_page(
     request: Request,
     task_id: int,
+    page: str | None = None,
     done: str | None = None,
     p: Principal = Depends(Require(P.FUND_READ)),
     db: Session = DB,
 ):
-    return _task_page(request, db, p, task_id, done=DONE.get(done or ""))
+    return _task_page(request, db, p, task_id, page=_page_no(page), done=DONE.get(done or ""))
 
 
 @pages.post("/fund/supervision/tasks/{task_id}/report")
@@ -240,7 +249,11 @@ def _finding_act(request: Request, db: Session, p: Principal, finding_id: int, d
         if err.status_code == 404:
             raise
         return _task_page(request, db, p, task_id, status_code=err.status_code, error=err)
-    return RedirectResponse(f"/fund/supervision/tasks/{task_id}?done={done}#finding-{finding_id}", status_code=303)
+    ids = [x.id for x in sv.findings_of(db, sv.get_task(db, p, task_id))]
+    n = ids.index(finding_id) // FINDINGS_PAGE + 1 if finding_id in ids else 1
+    return RedirectResponse(
+        f"/fund/supervision/tasks/{task_id}?page={n}&done={done}#finding-{finding_id}", status_code=303
+    )
 
 
 @pages.post("/fund/supervision/findings/{finding_id}/rectify")
