@@ -234,3 +234,30 @@ def test_many_findings_are_paginated(client):
         follow_redirects=False,
     )
     assert r.status_code == 303 and "page=2" in r.headers["location"]
+
+
+def test_cross_check_checkers_picked_on_the_form(client):
+    csrf = sign_in(client, "gx_si")
+    page = client.get("/fund/supervision").text
+    assert 'name="checker_450100"' in page and "按轮换" in page
+    due = (clock.today() + dt.timedelta(days=25)).isoformat()
+    data = {
+        "csrf_token": csrf,
+        "kind": "cross_check",
+        "title": "指定检查单位的互查",
+        "due_on": due,
+        "cities": [NN, LZ, GL],
+        "checker_450100": GL,
+        "checker_450300": NN,
+    }
+    r = client.post("/fund/supervision/campaigns", data=data, follow_redirects=False)
+    assert r.status_code == 400 and "请为 柳州市 指定检查单位" in r.text
+    r = client.post("/fund/supervision/campaigns", data={**data, "checker_450200": GL}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cid = _id(r.headers["location"], "campaigns")
+    got = client.get(f"/api/v1/fund/supervision/campaigns/{cid}", headers=bearer("gx_si")).json()
+    assert {t["city_name"]: t["checker_name"] for t in got["task_list"]} == {
+        "南宁市": "桂林市",
+        "柳州市": "桂林市",
+        "桂林市": "南宁市",
+    }

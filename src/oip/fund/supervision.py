@@ -337,7 +337,10 @@ def open_campaign(
     try:
         who = rules.checkers_for(kind, cities, checkers or None)
     except rules.RuleError as err:
-        raise DomainError(str(err), field="cities") from None
+        reason = str(err)
+        for code, name in known.items():  # the cities by name, not code
+            reason = reason.replace(code, name)
+        raise DomainError(reason, field="cities") from None
     now = clock.now()
     c = Campaign(
         kind=kind,

@@ -104,6 +104,8 @@ def open_campaign(
 ):
     v = form_text(form)
     cities = [c for c in form.getlist("cities") if isinstance(c, str)]
+    # 交叉互查: a checker picked for a city (检查单位_<city>); none picked: the rotation.
+    checkers = {c: v[f"checker_{c}"] for c in cities if v.get(f"checker_{c}")}
     try:
         due = v.get("due_on", "")
         try:
@@ -117,6 +119,7 @@ def open_campaign(
             title=v.get("title", ""),
             due_on=due_on,
             cities=cities,
+            checkers=checkers if v.get("kind") == "cross_check" and checkers else None,
             scope_note=v.get("scope_note", ""),
         )
     except DomainError as err:
