@@ -75,6 +75,8 @@ PROBE = {
     "payee_id": "987654321",
     "budget_id": "987654321",
     "entry_id": "987654321",
+    "campaign_id": "987654321",
+    "finding_id": "987654321",
 }
 
 

@@ -141,6 +141,8 @@ def test_no_codes_as_labels(client, username, rejected_batch):
             "/audit",
             f"/coverage?at=2025-10-24T12:10&platform_code=meituan&account_id={account}",
         ]
+    if username != "meituan_admin":
+        urls += ["/fund/supervision", "/fund/supervision/major"]
     if username == "gx_si":
         urls += ["/exchange", "/reconciliation"]
     if username == "gx_hrss":

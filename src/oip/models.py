@@ -19,6 +19,7 @@ import oip.cases.notifications  # noqa: F401
 import oip.cases.parameters  # noqa: F401
 import oip.exchange.parameters  # noqa: F401
 import oip.fund.disclosure  # noqa: F401  (the disclosure's threshold parameter)
+import oip.fund.supervision  # noqa: F401  (supervision: its parameters and audit names)
 import oip.payments.parameters  # noqa: F401
 import oip.payments.service  # noqa: F401
 import oip.premiums.parameters  # noqa: F401

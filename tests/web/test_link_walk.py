@@ -101,6 +101,8 @@ LANDING = {
     P.CREDENTIALS_SELF: "/portal/credentials",
     P.INSURER_CONTRACT_READ: "/insurers/contracts",
     P.CASE_INVESTIGATE: "/insurer/tasks",
+    P.FUND_SUPERVISE: "/fund/supervision",
+    P.FUND_RESPOND: "/fund/supervision",
 }
 
 

@@ -59,6 +59,8 @@ from oip.fund import (
     pages as fund_pages,
     posting as fund_posting,
     subject_pages as fund_subject_pages,
+    supervision_api,
+    supervision_pages,
 )
 from oip.insurers import api as insurers_api, pages as insurers_pages
 from oip.orders import api as orders_api, pages as orders_pages
@@ -265,6 +267,7 @@ def create_app() -> FastAPI:
         cashplan_api,
         fund_budget_api,
         fund_api,
+        supervision_api,
     ):
         app.include_router(module.api, prefix="/api/v1")
     app.include_router(premiums_api.outbox_api, prefix="/api/v1")
@@ -293,6 +296,7 @@ def create_app() -> FastAPI:
         cashplan_pages,
         fund_budget_pages,
         fund_pages,
+        supervision_pages,
         audit_web,
         web_pages,
     ):
