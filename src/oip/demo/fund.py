@@ -51,27 +51,46 @@ def _next_quarter(year: int, q: int) -> tuple[int, int]:
     return (year, q + 1) if q < 4 else (year + 1, 1)
 
 
-def _plan(session: Session, city: str, year: int, q: int, maker: str, fallback_fen: int):
-    """A plan filled in a fortnight before its quarter, asking at least ``fallback_fen``."""
+def _plan(session: Session, city: str, year: int, q: int, maker: str, floor_fen: int):
+    """A plan filled in a fortnight before its quarter. When the system's forecast is below what the
+    quarter needed (the demo knows: what its cases were paid, item by item, plus 10 %), the city asks
+    for that — at least ``floor_fen``."""
     day = _quarter_first(year, q) - dt.timedelta(days=14)
+    need = {item: -(-fen * 11 // 10 // 100_000) * 100_000 for item, fen in _spent(session, city, year, q).items()}
+    if sum(need.values()) < floor_fen:
+        need["medical"] = need.get("medical", 0) + floor_fen - sum(need.values())
     with at(moment(day, 10)):
         plan = cashplans.prefill(session, _principal(session, maker), city, year, q)
-        if plan.forecast_fen < fallback_fen:
+        if plan.forecast_fen < sum(need.values()):
             cashplans.update(
-                session,
-                _principal(session, maker),
-                plan.id,
-                {"medical": fallback_fen // 2, "disability_monthly": fallback_fen - fallback_fen // 2},
-                note="（演示）按上年同期支出与在册定期待遇测算",
+                session, _principal(session, maker), plan.id, need, note="（演示）按在办案件、定期待遇和近期支出测算"
             )
     return plan, day
+
+
+def _spent(session: Session, city: str, year: int, q: int) -> dict[str, int]:
+    """What the city paid in a quarter per benefit item (posted expenditure, net of returns)."""
+    months = [f"{year:04d}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
+    items = {code: item for item, code in rules.ITEM_SUBJECTS.items()}
+    rows = session.execute(
+        select(EntryLine.subject_code, func.sum(EntryLine.debit_fen - EntryLine.credit_fen))
+        .where(
+            EntryLine.posted,
+            EntryLine.subject_code.in_(list(items)),
+            EntryLine.city_code == city,
+            EntryLine.period.in_(months),
+        )
+        .group_by(EntryLine.subject_code)
+    )
+    return {items[code]: int(fen) for code, fen in rows if fen and fen > 0}
 
 
 def _cash_plans(session: Session, today: dt.date) -> dict:
     year, q_now = today.year, (today.month - 1) // 3 + 1
     states: dict[str, str] = {}
     region, finance = "gx_si", "gx_finance"
-    # 南宁: last quarter's and this quarter's plans, each allocated on the quarter's first day.
+    # 南宁: last quarter's and this quarter's plans, each allocated on the quarter's first day, large
+    # enough for what the quarter paid (the demo knows; a city knows its pipeline).
     for y, q in (_prev_quarter(year, q_now), (year, q_now)):
         plan, day = _plan(session, NANNING, y, q, "nn_si", 60_000_000)
         with at(moment(day + dt.timedelta(days=1), 9)):
