@@ -74,10 +74,37 @@ def database(tmp_path_factory):
     with db.session_scope() as s:
         # Orders and declarations are left to the tests that need them (they make their own).
         generate.generate(s, workers=DEMO_WORKERS, seed=DEMO_SEED, orders=False)
+    with db.session_scope() as s:
+        pytest.demo_fund = _demo_fund(s)
     yield url
     db.reset_engine()
     with psycopg.connect(_libpq(admin), autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _demo_fund(s) -> dict:
+    """The fund's books as the demo left them, before any test adds its own entries (tests post
+    entries of their own into the shared database): the check, the trial balance, and the sums straight
+    from the source tables (tests/fund/test_tie_out.py)."""
+    import sqlalchemy as sa
+
+    from oip.core import clock
+    from oip.fund import check, posting
+    from oip.payments.models import PaymentLine
+    from oip.premiums.models import TaxReturn
+
+    def total(column, *where) -> int:
+        return s.scalar(sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(*where))
+
+    return {
+        "pending": posting.pending_count(s),
+        "check": check.run(s),
+        "trial_balance": posting.trial_balance(s, clock.today().year),
+        "returns_paid_fen": total(TaxReturn.paid_fen, TaxReturn.paid_fen > 0),
+        "lines_paid_fen": total(PaymentLine.amount_fen, PaymentLine.paid_on.is_not(None)),
+        "lines_reversed_fen": total(PaymentLine.amount_fen, PaymentLine.status == "reversed"),
+        "paid_lines": s.scalar(sa.select(sa.func.count()).where(PaymentLine.paid_on.is_not(None))),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -248,6 +248,7 @@ def test_execution_against_the_ledger_and_a_city_officers_scope(db):
     budget.set_line(db, si, b.id, "4001", "450000", 3_000_00)
     budget.set_line(db, si, b.id, "500101", CITY, 1_000_00)
     budget.set_line(db, si, b.id, "500101", "450100", 2_000_00)
+    budget.set_line(db, si, b.id, "500107", "450100", 0)  # whatever the pre-fill found: nothing budgeted
     budget.set_forecast(db, who(db, "gx_tax"), b.id, 3_000_00)
     budget.submit(db, si, b.id)
     budget.review(db, fin, b.id)

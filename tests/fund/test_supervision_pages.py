@@ -199,7 +199,7 @@ def test_major_reports_through_the_pages_and_the_api(client):
     r = client.post(
         "/api/v1/fund/supervision/major-reports",
         json={"category": "system", "title": "x", "content": "y", "occurred_at": now},
-        headers=bearer("gx_si"),
+        headers=bearer("gx_finance"),  # finance neither supervises nor answers
     )
     assert r.status_code == 403
     r = client.get("/api/v1/fund/supervision/major-reports", headers=bearer("nn_si"))

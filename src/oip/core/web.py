@@ -29,9 +29,9 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -123,3 +123,10 @@ def client_ip(request: Request) -> str | None:
 def form_text(form) -> dict[str, str]:
     """The text fields of a posted form (files and the CSRF token left out)."""
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+# A year in a URL: the path's ``{year}`` or ``?year=`` (a calendar year the system can hold; anything
+# else is a 422 with the reason, never a 500 from a date that cannot exist).
+YearPath = Annotated[int, Path(ge=2000, le=2100, description="公历年份，如 2026")]
+YearQuery = Annotated[int, Query(ge=2000, le=2100, description="公历年份，如 2026")]
+QuarterQuery = Annotated[int, Query(ge=1, le=4, description="季度 1–4")]

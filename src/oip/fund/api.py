@@ -12,7 +12,7 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.errors import DomainError
 from oip.core.validation import register_labels
-from oip.core.web import DB, TransactionRoute
+from oip.core.web import DB, TransactionRoute, YearQuery
 from oip.fund import check, journal, ledger, posting, rules
 from oip.fund.schemas import (
     CheckOut,
@@ -101,7 +101,9 @@ def reverse(entry_id: int, body: ReverseIn, p: Principal = Depends(Require(P.FUN
 
 
 @api.get("/fund/trial-balance", tags=TAG, summary="试算平衡表（设区市只能查看本市）", response_model=TrialBalanceOut)
-def trial_balance(year: int, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def trial_balance(
+    year: YearQuery, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB
+):
     if year < 2000 or year > 2200:
         raise DomainError("年度不正确", field="year")
     rows = ledger.trial_balance(db, p, year, city or None)

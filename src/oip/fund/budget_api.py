@@ -15,7 +15,7 @@ from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.validation import register_labels
-from oip.core.web import DB, TransactionRoute
+from oip.core.web import DB, TransactionRoute, YearPath, YearQuery
 from oip.fund import budget, budget_rules as R, final_accounts
 
 api = APIRouter(route_class=TransactionRoute)
@@ -33,7 +33,7 @@ register_labels(
 
 
 class DraftIn(BaseModel):
-    year: int
+    year: int = Field(ge=2000, le=2100)
     note: str = Field(default="", max_length=500)
 
 
@@ -127,12 +127,12 @@ def adjust(budget_id: int, body: NoteIn, p: Principal = Depends(Require(P.FUND_B
 
 
 @api.get("/fund/budgets/{year}/execution", tags=TAG, summary="预算执行：分科目、分地区、分月实际数、执行率与时间进度")
-def execution(year: int, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def execution(year: YearPath, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
     return budget.execution(db, year, city, actor=p)
 
 
 @api.get("/fund/statements", tags=TAG, summary="基金收支表与资产负债表（本年为截至目前、未经审核）")
-def statements(year: int | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def statements(year: YearQuery | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
     final_accounts.read_scope(p)
     return final_accounts.statements(db, year or clock.today().year)
 
@@ -149,7 +149,7 @@ def _final_out(fa) -> dict[str, Any]:
 
 
 @api.get("/fund/final-accounts/{year}", tags=TAG, summary="年度决算")
-def final_account(year: int, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def final_account(year: YearPath, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
     final_accounts.read_scope(p)
     fa = final_accounts.get(db, year)
     if fa is None:
@@ -158,15 +158,17 @@ def final_account(year: int, p: Principal = Depends(Require(P.FUND_READ)), db: S
 
 
 @api.post("/fund/final-accounts/{year}/draw", tags=TAG, summary="编制（或重新编制）年度决算：12 个月须均已结账")
-def final_draw(year: int, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
+def final_draw(year: YearPath, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
     return _final_out(final_accounts.draw(db, p, year))
 
 
 @api.post("/fund/final-accounts/{year}/submission", tags=TAG, summary="报送年度决算")
-def final_submit(year: int, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
+def final_submit(year: YearPath, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
     return _final_out(final_accounts.submit(db, p, year))
 
 
 @api.post("/fund/final-accounts/{year}/approval", tags=TAG, summary="财政审批年度决算")
-def final_approve(year: int, body: NoteIn, p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)), db: Session = DB):
+def final_approve(
+    year: YearPath, body: NoteIn, p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)), db: Session = DB
+):
     return _final_out(final_accounts.approve(db, p, year, body.note))

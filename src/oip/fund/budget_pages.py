@@ -21,7 +21,7 @@ from oip.core import clock, layout, xlsx
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
-from oip.core.web import DB, TransactionRoute, form_text
+from oip.core.web import DB, TransactionRoute, YearPath, form_text
 from oip.fund import budget, budget_rules as R, final_accounts, rules
 from oip.fund.models import Budget
 
@@ -292,7 +292,11 @@ def _execution(db: Session, p: Principal, year: int, city: str | None) -> dict:
 
 @pages.get("/fund/budgets/{year}/execution")
 def execution_page(
-    request: Request, year: int, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB
+    request: Request,
+    year: YearPath,
+    city: str | None = None,
+    p: Principal = Depends(Require(P.FUND_READ)),
+    db: Session = DB,
 ):
     ex = _execution(db, p, year, city)
     province = province_wide(p)
@@ -311,7 +315,9 @@ def execution_page(
 
 
 @pages.get("/fund/budgets/{year}/execution.xlsx")
-def execution_xlsx(year: int, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def execution_xlsx(
+    year: YearPath, city: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB
+):
     ex = _execution(db, p, year, city)
     rows = [
         [
@@ -446,13 +452,17 @@ def _final_page(request: Request, db: Session, p: Principal, year: int, *, statu
 
 @pages.get("/fund/final-accounts/{year}")
 def final_page(
-    request: Request, year: int, done: str | None = None, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB
+    request: Request,
+    year: YearPath,
+    done: str | None = None,
+    p: Principal = Depends(Require(P.FUND_READ)),
+    db: Session = DB,
 ):
     return _final_page(request, db, p, year, done=DONE.get(done or ""))
 
 
 @pages.get("/fund/final-accounts/{year}/export.xlsx")
-def final_xlsx(year: int, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
+def final_xlsx(year: YearPath, p: Principal = Depends(Require(P.FUND_READ)), db: Session = DB):
     final_accounts.read_scope(p)
     fa = final_accounts.get(db, year)
     if fa is None:
@@ -472,19 +482,19 @@ def _final_act(request: Request, db: Session, p: Principal, year: int, done: str
 
 
 @pages.post("/fund/final-accounts/{year}/draw")
-def final_draw(request: Request, year: int, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
+def final_draw(request: Request, year: YearPath, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
     return _final_act(request, db, p, year, "drawn", lambda: final_accounts.draw(db, p, year))
 
 
 @pages.post("/fund/final-accounts/{year}/submission")
-def final_submit(request: Request, year: int, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
+def final_submit(request: Request, year: YearPath, p: Principal = Depends(Require(P.FUND_CLOSE)), db: Session = DB):
     return _final_act(request, db, p, year, "final_submitted", lambda: final_accounts.submit(db, p, year))
 
 
 @pages.post("/fund/final-accounts/{year}/approval")
 def final_approve(
     request: Request,
-    year: int,
+    year: YearPath,
     p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)),
     form: FormData = Depends(form_data),
     db: Session = DB,

@@ -14,7 +14,7 @@ from oip.auth import permissions as P
 from oip.auth.deps import Require
 from oip.auth.service import Principal
 from oip.core.validation import register_labels
-from oip.core.web import DB, TransactionRoute
+from oip.core.web import DB, QuarterQuery, TransactionRoute, YearQuery
 from oip.fund import cashplans
 
 api = APIRouter(route_class=TransactionRoute)
@@ -60,8 +60,8 @@ class AllocateIn(BaseModel):
 
 @api.get("/fund/cash-plans", tags=TAG, summary="季度用款计划列表（本辖区）")
 def list_plans(
-    year: int | None = None,
-    quarter: int | None = None,
+    year: YearQuery | None = None,
+    quarter: QuarterQuery | None = None,
     city: str | None = None,
     status: str | None = None,
     page: int = 1,
@@ -80,8 +80,8 @@ def list_plans(
 
 @api.get("/fund/cash-plans/execution", tags=TAG, summary="用款计划执行情况（申请、核定、拨付、实际支出）")
 def execution(
-    year: int,
-    quarter: int | None = None,
+    year: YearQuery,
+    quarter: QuarterQuery | None = None,
     city: str | None = None,
     p: Principal = Depends(Require(P.FUND_READ)),
     db: Session = DB,

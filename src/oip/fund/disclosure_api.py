@@ -7,14 +7,14 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from oip.core import clock
-from oip.core.web import DB, TransactionRoute
+from oip.core.web import DB, TransactionRoute, YearPath
 from oip.fund import disclosure
 
 api = APIRouter(route_class=TransactionRoute)
 
 
 @api.get("/public/fund/{year}", tags=["public"], summary="职业伤害保障年度信息公开（已发布的汇总数据）")
-def public_year(year: int, db: Session = DB) -> dict:
+def public_year(year: YearPath, db: Session = DB) -> dict:
     d = disclosure.published(db, year)
     return {
         "year": d.year,

@@ -17,7 +17,7 @@ from oip.core import clock, layout, xlsx
 from oip.core.errors import DomainError, NotFound
 from oip.core.layout import render
 from oip.core.money import yuan
-from oip.core.web import DB, TransactionRoute
+from oip.core.web import DB, TransactionRoute, YearPath
 from oip.fund import disclosure, disclosure_rules as R, posting
 from oip.fund.models import Disclosure
 
@@ -115,7 +115,7 @@ def public_list(request: Request, p: Principal | None = Depends(optional_princip
 
 
 @pages.get("/public/fund/{year}")
-def public_year(request: Request, year: int, p: Principal | None = Depends(optional_principal), db: Session = DB):
+def public_year(request: Request, year: YearPath, p: Principal | None = Depends(optional_principal), db: Session = DB):
     try:
         d = disclosure.published(db, year)
     except NotFound:
@@ -185,7 +185,7 @@ def officer_page(
 
 
 @pages.post("/fund/disclosure/{year}/publish")
-def publish(request: Request, year: int, p: Principal = Depends(Require(P.FUND_DISCLOSE)), db: Session = DB):
+def publish(request: Request, year: YearPath, p: Principal = Depends(Require(P.FUND_DISCLOSE)), db: Session = DB):
     try:
         disclosure.publish(db, p, year)
     except DomainError as err:
@@ -199,7 +199,7 @@ def publish(request: Request, year: int, p: Principal = Depends(Require(P.FUND_D
 
 
 @pages.get("/fund/disclosure/{year}/xlsx")
-def export(year: int, p: Principal = Depends(Require(P.FUND_DISCLOSE, P.FUND_READ)), db: Session = DB):
+def export(year: YearPath, p: Principal = Depends(Require(P.FUND_DISCLOSE, P.FUND_READ)), db: Session = DB):
     d: Disclosure = disclosure.published(db, year)
     note = (
         f"公开阈值 {d.threshold} 人：人数或件数大于 0 且小于阈值的显示为“<{d.threshold}”；"
