@@ -465,3 +465,26 @@ def test_every_write_checks_the_version(client, path):
         )
         assert r.status_code == 409, r.text
         assert r.json()["error"]["field"] == "version" and "已被他人更新" in r.json()["error"]["reason"]
+
+
+def test_an_appeal_window_in_a_year_whose_holidays_are_not_loaded_shows_why_instead_of_failing(client, monkeypatch):
+    """Near the end of a year the litigation window (six months) reaches into a year whose holiday
+    arrangement is not published yet: the case page still opens and says why that day is missing."""
+    from oip.cases import decision
+    from oip.cases.models import Case
+    from oip.core import workdays
+    from oip.core.db import session_scope
+    from oip.reference import calendar
+
+    cid = _decided(client)
+    known = workdays.Calendar(package=frozenset({2025}))  # the decision's year only
+    monkeypatch.setattr(calendar, "refresh", lambda session: workdays.installed())
+    with workdays.using(known):
+        with session_scope() as s:
+            w = decision.appeal_windows(s, s.get(Case, cid))
+        assert w["review"] is not None and w["litigation"] is None
+        assert "2026 年的法定节假日安排尚未载入" in w["calendar_gap"]
+        with clock.frozen(D(2025, 12, 1)):
+            r = client.get(f"/cases/{cid}", headers={**bearer("qx_hrss"), "accept": "text/html"})
+    assert r.status_code == 200, r.text[:300]
+    assert "待载入日历后计算" in r.text and "2026 年的法定节假日安排尚未载入" in r.text

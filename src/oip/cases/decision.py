@@ -397,17 +397,25 @@ def appeal_windows(session: Session, case: Case) -> dict[str, dt.date] | None:
     """The last days to file: 行政复议 ``case.appeal_review_days`` days and 行政诉讼
     ``case.appeal_litigation_months`` months after the letter of the decision (or refusal, or the
     upheld appeal) was served — after the act itself while its service is not recorded — both moved
-    off a rest day (service.appeal_window_start). None before any decision."""
+    off a rest day (service.appeal_window_start). None before any decision. A last day that falls in
+    a year whose holiday arrangement is not loaded is None, and ``calendar_gap`` says why (the case
+    page shows it instead of failing)."""
     found = service.appeal_window_start(session, case)
     if found is None:
         return None
     start, served = found
-    return {
-        "from": start,
-        "served": served,
-        "review": deadlines.calendar_deadline(start, parameters.get(session, CP.APPEAL_REVIEW_DAYS, start)),
-        "litigation": deadlines.months_deadline(start, parameters.get(session, CP.APPEAL_LITIGATION_MONTHS, start)),
-    }
+    out: dict = {"from": start, "served": served, "calendar_gap": None}
+    for kind, fn, key in (
+        ("review", deadlines.calendar_deadline, CP.APPEAL_REVIEW_DAYS),
+        ("litigation", deadlines.months_deadline, CP.APPEAL_LITIGATION_MONTHS),
+    ):
+        try:
+            out[kind] = fn(start, parameters.get(session, key, start))
+        except DomainError as e:  # the last day falls in a year whose holidays nobody has loaded yet
+            if not service.calendar_gap(e):
+                raise
+            out[kind], out["calendar_gap"] = None, e.reason
+    return out
 
 
 def appeals(session: Session, case: Case) -> list[Appeal]:
@@ -436,7 +444,7 @@ def file_appeal(
     acted = service.last_decided_on(session, case)
     day = _day(filed_on, "filed_on", "申请（起诉）日期", not_before=acted, before_label="结论作出日期")
     late_reason = _text(late_reason, "late_reason", "逾期受理的理由", required=False) or None
-    if windows is not None:
+    if windows is not None and windows[kind] is not None:
         limit = windows[kind]
         if day > limit and not late_reason:
             since = "收到结论书之日起" if windows["served"] else "作出结论之日起"
@@ -481,7 +489,7 @@ def file_appeal(
             "kind": kind,
             "decision_id": appeal.decision_id,
             "expected_on": expected_on,
-            "late": bool(windows and day > windows[kind]),
+            "late": bool(windows and windows[kind] is not None and day > windows[kind]),
         },
         version=version,
     )

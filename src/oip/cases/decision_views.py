@@ -145,7 +145,9 @@ def decision_part(session: Session, p: Principal, case: Case) -> dict[str, Any]:
         else [],
         "appeals": [appeal_out(a) for a in apps],
         "pending_appeal": appeal_out(pending) if pending is not None else None,
-        "appeal_windows": {k: v if isinstance(v, bool) else _iso(v) for k, v in windows.items()} if windows else None,
+        "appeal_windows": {k: v if isinstance(v, (bool, str)) else _iso(v) for k, v in windows.items()}
+        if windows
+        else None,
         "close_needs_reason": not D.close_allowed_without_reason(case),
         "can": {
             "suspend": handle and "suspend" in legal,
