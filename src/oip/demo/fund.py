@@ -6,9 +6,10 @@ each act on the past day it happened (``demo.timeline``).
   reclassification (a meal subsidy booked as medical costs) made by ``gx_si`` and checked by
   ``gx_si_check``, and one more waiting for its check; interest apportioned at each past quarter's
   settlement day (the 21st of its last month) when the occupational-injury money had a balance;
-- **the budget** of the current year: drafted by the social insurance centre in January, the tax
-  bureau's income forecast, reviewed and approved by finance; a mid-year adjustment (version 2)
-  submitted and waiting for finance's review;
+- **the budget** of the current year: drafted by the social insurance centre in January (income at
+  the platforms' monthly declarations, expenditure per item and city in round figures), the tax
+  bureau's income forecast, reviewed and approved by finance; a mid-year adjustment (version 2) for
+  the two deaths the January budget did not foresee, submitted and waiting for finance's review;
 - **quarterly cash-use plans** in several states: 南宁's plans of the last and the current quarter
   allocated on each quarter's first day; 桂林's last quarter approved and waiting for the allocation; 桂林's current quarter
   returned once (with a reason), corrected and submitted again; 南宁's next quarter a draft;
@@ -35,6 +36,7 @@ from oip.demo.benefits import _principal
 from oip.demo.timeline import at, moment
 from oip.fund import budget, cashplans, interest, journal, posting, rules, supervision
 from oip.fund.models import CampaignTask, EntryLine, Finding, Period
+from oip.premiums.models import Declaration
 
 NANNING, GUILIN = "450100", "450300"
 
@@ -137,17 +139,50 @@ def _cash_plans(session: Session, today: dt.date) -> dict:
     return states
 
 
+def _round_up(fen: int, unit: int = 1_000_000) -> int:
+    """Up to whole ``unit`` fen (10,000 yuan by default): budgets are planned in round figures."""
+    return -(-fen // unit) * unit
+
+
+def _year_spent(session: Session, year: int) -> dict[tuple[str, str], int]:
+    """The year's expenditure per sub-subject and city in the ledger (the demo knows its own year)."""
+    rows = session.execute(
+        select(EntryLine.subject_code, EntryLine.city_code, func.sum(EntryLine.debit_fen - EntryLine.credit_fen))
+        .where(
+            EntryLine.posted,
+            EntryLine.subject_code.in_(list(rules.ITEM_SUBJECTS.values())),
+            EntryLine.period.like(f"{year:04d}-%"),
+        )
+        .group_by(EntryLine.subject_code, EntryLine.city_code)
+    )
+    return {(code, city): int(fen) for code, city, fen in rows if fen and fen > 0}
+
+
 def _budget(session: Session, today: dt.date) -> dict:
+    """The year's budget as drafted in January: income from the platforms' declarations at the year's
+    monthly rate (the tax bureau's forecast), expenditure per item and city in round figures (the
+    demo's cases are what the year paid); a mid-year adjustment raises what ran over."""
     year = today.year
     jan = dt.date(year, 1, 1)
+    declared = session.execute(
+        select(func.sum(Declaration.total_fen), func.count(func.distinct(Declaration.month)))
+    ).one()
+    income = _round_up(12 * int(declared[0] or 0) // max(int(declared[1] or 0), 1) or 1_200_000_00)
+    spent = _year_spent(session, year)
     with at(moment(jan + dt.timedelta(days=9), 10)):
-        b = budget.draft(session, _principal(session, "gx_si"), year, note="（演示）年度职业伤害保障资金收支预算")
+        si = _principal(session, "gx_si")
+        b = budget.draft(session, si, year, note="（演示）年度职业伤害保障资金收支预算")
+        for (code, city), fen in spent.items():
+            if code != rules.ITEM_SUBJECTS["death_once"] and code != rules.ITEM_SUBJECTS["death_once_advance"]:
+                budget.set_line(
+                    session, si, b.id, code, city, _round_up(fen * 12 // 10), basis="（演示）按在册待遇与近年案件测算"
+                )
     with at(moment(jan + dt.timedelta(days=12), 15)):
         budget.set_forecast(
-            session, _principal(session, "gx_tax"), b.id, 36_000_000_00, note="（演示）按平台企业订单增长测算"
+            session, _principal(session, "gx_tax"), b.id, income, note="（演示）按试点平台企业月度申报额测算"
         )
     with at(moment(jan + dt.timedelta(days=13), 9)):
-        budget.set_line(session, _principal(session, "gx_si"), b.id, rules.PREMIUM_INCOME, "450000", 36_000_000_00)
+        budget.set_line(session, _principal(session, "gx_si"), b.id, rules.PREMIUM_INCOME, rules.PROVINCE, income)
         budget.submit(session, _principal(session, "gx_si"), b.id)
     with at(moment(jan + dt.timedelta(days=20), 10)):
         budget.review(session, _principal(session, "gx_finance"), b.id, note="（演示）审核通过")
@@ -157,10 +192,15 @@ def _budget(session: Session, today: dt.date) -> dict:
         )
     out = {"year": year, "approved_version": b.version}
     if today.month >= 7:
+        # Two deaths (工亡 and 下落不明) were not in the January budget: the adjustment adds them.
         with at(moment(today - dt.timedelta(days=3), 10)):
-            adj = budget.adjust(session, _principal(session, "gx_si"), b.id, note="（演示）根据前三季度执行情况调整")
-            budget.set_forecast(session, _principal(session, "gx_tax"), adj.id, 30_000_000_00, note="（演示）下调")
-            budget.submit(session, _principal(session, "gx_si"), adj.id)
+            si = _principal(session, "gx_si")
+            adj = budget.adjust(session, si, b.id, note="（演示）新增工亡、失踪案件一次性待遇，调整支出预算")
+            for (code, city), fen in spent.items():
+                budget.set_line(
+                    session, si, adj.id, code, city, _round_up(fen * 11 // 10), basis="（演示）按已发生支出调整"
+                )
+            budget.submit(session, si, adj.id)
         out["adjustment_version"] = adj.version
     return out
 
