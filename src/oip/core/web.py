@@ -130,3 +130,23 @@ def form_text(form) -> dict[str, str]:
 YearPath = Annotated[int, Path(ge=2000, le=2100, description="公历年份，如 2026")]
 YearQuery = Annotated[int, Query(ge=2000, le=2100, description="公历年份，如 2026")]
 QuarterQuery = Annotated[int, Query(ge=1, le=4, description="季度 1–4")]
+
+
+async def form_data(request: Request):
+    """A posted form (a dependency of page routes that take one)."""
+    return await request.form()
+
+
+def attempt(db: Session, fn: Callable[[], T], refused: Callable[[Any], Any]) -> tuple[T | None, Any]:
+    """Run a page's act. A refusal (a DomainError other than "not found") rolls the act back and gives
+    ``(None, refused(error))`` — the page again, with the reason; a 404 goes up to the Chinese 404
+    page. Success gives ``(result, None)``; the caller redirects."""
+    from oip.core.errors import DomainError
+
+    try:
+        return fn(), None
+    except DomainError as err:
+        db.rollback()
+        if err.status_code == 404:
+            raise
+        return None, refused(err)

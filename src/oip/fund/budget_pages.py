@@ -21,7 +21,7 @@ from oip.core import clock, layout, xlsx
 from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
-from oip.core.web import DB, TransactionRoute, YearPath, form_text
+from oip.core.web import DB, TransactionRoute, YearPath, attempt, form_data, form_text
 from oip.fund import budget, budget_rules as R, final_accounts, rules
 from oip.fund.models import Budget
 
@@ -41,10 +41,6 @@ DONE = {
     "final_submitted": "决算已报送财政部门。",
     "final_approved": "决算已审批。",
 }
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
 
 
 def _year(v: str | None, default: int) -> int:
@@ -174,13 +170,11 @@ def budget_page(
 
 
 def _act(request: Request, db: Session, p: Principal, budget_id: int, done: str, fn):
-    try:
-        out = fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _budget_page(request, db, p, budget_id, status_code=err.status_code, error=err)
+    out, page = attempt(
+        db, fn, lambda err: _budget_page(request, db, p, budget_id, status_code=err.status_code, error=err)
+    )
+    if page is not None:
+        return page
     target = out.id if isinstance(out, Budget) else budget_id
     return RedirectResponse(f"/fund/budget-versions/{target}?done={done}", status_code=303)
 
@@ -471,14 +465,8 @@ def final_xlsx(year: YearPath, p: Principal = Depends(Require(P.FUND_READ)), db:
 
 
 def _final_act(request: Request, db: Session, p: Principal, year: int, done: str, fn):
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _final_page(request, db, p, year, status_code=err.status_code, error=err)
-    return RedirectResponse(f"/fund/final-accounts/{year}?done={done}", status_code=303)
+    _, page = attempt(db, fn, lambda err: _final_page(request, db, p, year, status_code=err.status_code, error=err))
+    return page or RedirectResponse(f"/fund/final-accounts/{year}?done={done}", status_code=303)
 
 
 @pages.post("/fund/final-accounts/{year}/draw")

@@ -21,7 +21,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
 from oip.core.pagination import page_window
-from oip.core.web import DB, TransactionRoute, form_text
+from oip.core.web import DB, TransactionRoute, attempt, form_data, form_text
 from oip.fund import cashplan_rules as R, cashplans, rules
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
@@ -37,10 +37,6 @@ DONE = {
     "allocated": "资金已拨付，拨付凭证已记账。",
 }
 QUARTERS = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
 
 
 def _int(v: str | None, lo: int, hi: int) -> int | None:
@@ -288,14 +284,8 @@ def plan_page(
 
 
 def _act(request: Request, db: Session, p: Principal, plan_id: int, done: str, fn):
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _plan_page(request, db, p, plan_id, status_code=err.status_code, error=err)
-    return RedirectResponse(f"/fund/cash-plans/{plan_id}?done={done}", status_code=303)
+    _, page = attempt(db, fn, lambda err: _plan_page(request, db, p, plan_id, status_code=err.status_code, error=err))
+    return page or RedirectResponse(f"/fund/cash-plans/{plan_id}?done={done}", status_code=303)
 
 
 @pages.post("/fund/cash-plans/{plan_id}/requested")

@@ -21,7 +21,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
 from oip.core.pagination import page_window
-from oip.core.web import DB, TransactionRoute, form_text
+from oip.core.web import DB, TransactionRoute, attempt, form_data, form_text
 from oip.fund import check, interest, journal, ledger, posting, rules
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
@@ -39,10 +39,6 @@ DONE = {
     "closed": "会计期间已结账。",
     "interest": "利息收入已分摊并记账。",
 }
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
 
 
 def _page_no(v: str | None) -> int:
@@ -284,13 +280,11 @@ def entry_page(
 
 
 def _act(request: Request, db: Session, p: Principal, entry_id: int, fn, done: str):
-    try:
-        target = fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _entry_page(request, db, p, entry_id, status_code=err.status_code, error=err)
+    target, page = attempt(
+        db, fn, lambda err: _entry_page(request, db, p, entry_id, status_code=err.status_code, error=err)
+    )
+    if page is not None:
+        return page
     return RedirectResponse(f"/fund/entries/{target or entry_id}?done={done}", status_code=303)
 
 

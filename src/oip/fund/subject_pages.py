@@ -16,15 +16,11 @@ from oip.auth.service import Principal
 from oip.core import clock, layout
 from oip.core.errors import DomainError
 from oip.core.layout import render
-from oip.core.web import DB, TransactionRoute, form_text
+from oip.core.web import DB, TransactionRoute, form_data, form_text
 from oip.fund import rules, subjects
 
 pages = APIRouter(include_in_schema=False, route_class=TransactionRoute)
 layout.register_nav(layout.NavItem("会计科目", "/fund/subjects", P.FUND_READ, order=66))
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
 
 
 def _day(text: str | None, field: str) -> dt.date:

@@ -21,7 +21,7 @@ from oip.core.errors import DomainError
 from oip.core.layout import render
 from oip.core.money import yuan
 from oip.core.pagination import Page, page_window
-from oip.core.web import DB, TransactionRoute, form_text
+from oip.core.web import DB, TransactionRoute, attempt, form_data, form_text
 from oip.fund import supervision as sv, supervision_rules as rules
 from oip.fund.models import Campaign
 
@@ -40,10 +40,6 @@ DONE = {
     "acknowledged": "要情已接收。",
     "major_closed": "要情已办结。",
 }
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
 
 
 def _page_no(v: str | None) -> int:
@@ -245,13 +241,9 @@ def report_task(
 def _finding_act(request: Request, db: Session, p: Principal, finding_id: int, done: str, fn):
     f = sv.get_finding(db, p, finding_id)
     task_id = f.task_id
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _task_page(request, db, p, task_id, status_code=err.status_code, error=err)
+    _, page = attempt(db, fn, lambda err: _task_page(request, db, p, task_id, status_code=err.status_code, error=err))
+    if page is not None:
+        return page
     ids = [x.id for x in sv.findings_of(db, sv.get_task(db, p, task_id))]
     n = ids.index(finding_id) // FINDINGS_PAGE + 1 if finding_id in ids else 1
     return RedirectResponse(
@@ -399,14 +391,10 @@ def major_page(
 
 
 def _major_act(request: Request, db: Session, p: Principal, report_id: int, done: str, fn):
-    try:
-        fn()
-    except DomainError as err:
-        db.rollback()
-        if err.status_code == 404:
-            raise
-        return _major_page(request, db, p, report_id, status_code=err.status_code, error=err)
-    return RedirectResponse(f"/fund/supervision/major/{report_id}?done={done}", status_code=303)
+    _, page = attempt(
+        db, fn, lambda err: _major_page(request, db, p, report_id, status_code=err.status_code, error=err)
+    )
+    return page or RedirectResponse(f"/fund/supervision/major/{report_id}?done={done}", status_code=303)
 
 
 @pages.post("/fund/supervision/major/{report_id}/acknowledge")
