@@ -255,3 +255,13 @@ def test_event_group_one_entry_per_batch_and_day():
     )
     assert rules.event_group("benefit.reversed", 1, day, {}) != rules.event_group("benefit.reversed", 2, day, {})
     assert rules.event_group("premium.received", 1, day, {})[0] == "premium"
+
+
+def test_a_reversal_mirrors_its_original_in_any_order():
+    original = [
+        rules.Leg(rules.ITEM_SUBJECTS["medical"], "450100", debit=300),
+        rules.Leg(rules.EXPENDITURE_ACCOUNT, "450100", credit=300),
+    ]
+    assert rules.mirrors(list(reversed(rules.reversal_of(original))), original)
+    assert not rules.mirrors(original, original)
+    assert not rules.mirrors([rules.Leg(rules.EXPENDITURE_ACCOUNT, "450100", debit=300)], original)

@@ -524,7 +524,7 @@ def allocate(session: Session, actor: Principal, plan_id: int, amount_fen: int, 
     if on is None or on > clock.today():
         raise DomainError("拨付日期不能晚于今天", field="on")
     # One posting at a time: the balance read here is the one the entry is checked against.
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": posting._POST_LOCK})
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": posting.POST_LOCK})
     why = R.check_allocation(plan.approved_fen or 0, int(amount_fen))
     if why:
         raise DomainError(why, field="amount_fen")

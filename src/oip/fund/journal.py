@@ -319,7 +319,7 @@ def _checkable(session: Session, actor: Principal, entry_id: int) -> Entry:
 def approve(session: Session, actor: Principal, entry_id: int) -> Entry:
     """Check and post: validated again, numbered, its lines posted (never to change again)."""
     # One posting at a time with event posting and period close (the same lock).
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": posting._POST_LOCK})
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": posting.POST_LOCK})
     e = _checkable(session, actor, entry_id)
     _orphan_reversal(e)
     legs = _check_legs(session, e.entry_date, legs_of(session, e.id))
@@ -333,9 +333,9 @@ def approve(session: Session, actor: Principal, entry_id: int) -> Entry:
         original = session.get(Entry, e.reverses_id)
         if original is None or original.status != "posted":
             raise Conflict("被冲销的凭证不是已记账凭证")
-        if sorted(rules.reversal_of(legs_of(session, original.id)), key=_k) != sorted(legs, key=_k):
+        if not rules.mirrors(legs, legs_of(session, original.id)):
             raise Conflict(f"冲销凭证的分录与被冲销凭证 {original.number} 不对应")
-    posting._ensure_periods(session, {month})
+    posting.ensure_periods(session, {month})
     now = clock.now()
     e.period = month
     e.number = posting.entry_number(e.id, month)
@@ -348,10 +348,6 @@ def approve(session: Session, actor: Principal, entry_id: int) -> Entry:
     e = session.get(Entry, entry_id)
     audit.record(session, actor, "fund.entry.approve", entity_type="fund_entry", entity_id=e.id, after=_snapshot(e))
     return e
-
-
-def _k(x: rules.Leg):
-    return (x.subject, x.city, x.debit, x.credit)
 
 
 def reject(session: Session, actor: Principal, entry_id: int, reason: str) -> Entry:

@@ -27,7 +27,7 @@ from oip.core.events import DomainEvent
 from oip.fund import rules
 from oip.fund.models import Entry, EntryLine, EventReceipt, Period, Subject
 
-_POST_LOCK = 0x0F0D01  # pg_advisory_xact_lock key: one posting run (or close) at a time
+POST_LOCK = 0x0F0D01  # pg_advisory_xact_lock key: one posting run (or close) at a time
 
 audit.register_actions(
     {
@@ -61,7 +61,8 @@ def closed_months(session: Session) -> set[str]:
     return set(session.scalars(select(Period.month).where(Period.status == "closed")))
 
 
-def _ensure_periods(session: Session, months: set[str]) -> None:
+def ensure_periods(session: Session, months: set[str]) -> None:
+    """The months exist as periods (open unless closed before)."""
     if months:
         session.execute(
             text(
@@ -140,7 +141,7 @@ def post(
     except rules.Unbalanced as exc:
         raise DomainError(str(exc), field="lines") from None
     periods = [rules.period_for(e.entry_date, closed) for e in entries]
-    _ensure_periods(session, set(periods))
+    ensure_periods(session, set(periods))
     ids = _next_ids(session, len(entries))
     now = clock.now()
     heads, lines, receipts = [], [], []
@@ -249,7 +250,7 @@ def _summary(kind: str, evs: list) -> tuple[str, str, int | None, str]:
 
 def post_pending(session: Session, actor: audit.Actor = audit.SYSTEM, *, limit: int | None = None) -> PostOutcome:
     """Book every domain event the fund has not handled (oldest first; at most ``limit``)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _POST_LOCK})
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": POST_LOCK})
     # Rows, not ORM objects: a year's events as entities took several seconds to build.
     q = (
         pending_events_query()
@@ -323,7 +324,7 @@ def period_totals(session: Session, month: str) -> dict:
 def close_period(session: Session, actor, month: str) -> Period:
     """Close ``month`` (结账): the events up to its end are posted first; it must be the next month
     in order, hold no manual entries awaiting a decision, and balance. Its totals are kept."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _POST_LOCK})
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": POST_LOCK})
     try:
         y, m = int(month[:4]), int(month[5:7])
         end = (dt.date(y + m // 12, m % 12 + 1, 1)) - dt.timedelta(days=1)
@@ -347,7 +348,7 @@ def close_period(session: Session, actor, month: str) -> Period:
     totals = period_totals(session, month)
     if totals["debit_fen"] != totals["credit_fen"]:
         raise Conflict(f"{month} 借方合计 {totals['debit_fen']} 分不等于贷方合计 {totals['credit_fen']} 分，不能结账")
-    _ensure_periods(session, {month})
+    ensure_periods(session, {month})
     p = session.get(Period, month, with_for_update=True)
     p.status, p.closed_at, p.closed_by, p.totals = "closed", clock.now(), actor.user_id, totals
     session.flush()

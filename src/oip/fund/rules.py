@@ -209,6 +209,15 @@ def reversal_of(legs: Iterable[Leg]) -> list[Leg]:
     return [Leg(x.subject, x.city, debit=x.credit, credit=x.debit) for x in legs]
 
 
+def mirrors(reversal: Iterable[Leg], original: Iterable[Leg]) -> bool:
+    """Whether ``reversal`` is exactly the red-ink reversal of ``original`` (in any order)."""
+
+    def key(x: Leg) -> tuple:
+        return (x.subject, x.city, x.debit, x.credit)
+
+    return sorted(reversal_of(original), key=key) == sorted(reversal, key=key)
+
+
 def month_of(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
