@@ -265,3 +265,10 @@ def test_a_reversal_mirrors_its_original_in_any_order():
     assert rules.mirrors(list(reversed(rules.reversal_of(original))), original)
     assert not rules.mirrors(original, original)
     assert not rules.mirrors([rules.Leg(rules.EXPENDITURE_ACCOUNT, "450100", debit=300)], original)
+
+
+def test_every_benefit_item_has_its_expenditure_sub_subject():
+    from oip.benefits.calc import ITEMS
+
+    assert set(rules.ITEM_SUBJECTS) == set(ITEMS)
+    assert all(rules.ITEM_SUBJECTS[i].startswith(rules.EXPENSE) for i in ITEMS)

@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from oip.benefits.calc import ITEM_NAMES as BENEFIT_ITEM_NAMES
+
 PROVINCE = "450000"
 
 FISCAL = "1001"  # 财政专户存款
@@ -53,18 +55,7 @@ ITEM_SUBJECTS = {
     "death_once": "500109",
     "death_once_advance": "500110",
 }
-ITEM_NAMES = {
-    "medical": "医疗费、康复费",
-    "meal_subsidy": "住院伙食补助费",
-    "devices": "辅助器具配置费",
-    "disability_once": "一次性伤残补助金",
-    "disability_monthly": "伤残津贴",
-    "nursing": "生活护理费",
-    "funeral": "丧葬补助金",
-    "dependants": "供养亲属抚恤金",
-    "death_once": "一次性工亡补助金",
-    "death_once_advance": "一次性工亡补助金（失踪先行支付）",
-}
+ITEM_NAMES = BENEFIT_ITEM_NAMES  # one home: the benefit items' names (oip.benefits.calc, pure)
 
 KIND_NAMES = {"asset": "资产类", "liability": "负债类", "net": "基金结余类", "income": "收入类", "expense": "支出类"}
 DEBIT_KINDS = frozenset({"asset", "expense"})
