@@ -21,6 +21,7 @@ from oip.auth.service import Principal
 from oip.core import clock
 from oip.core.errors import DomainError, Forbidden
 from oip.core.events import KINDS as EVENT_KINDS, DomainEvent
+from oip.core.money import yuan
 from oip.core.pagination import Page
 from oip.fund import journal, posting, rules
 from oip.fund.models import CashPlan, Entry, EntryLine, EventReceipt, InterestVoucher, Period
@@ -213,7 +214,7 @@ def _source(session: Session, actor: Principal, e: Entry) -> dict | None:
         if t is not None:
             pf = session.get(Platform, t.platform_id)
             name = pf.display_name(clock.today()) if pf else ""
-            out["text"] = f"{name}，{t.month} 所属期，税务凭证 {t.tax_reference}，实缴 {t.paid_fen} 分"
+            out["text"] = f"{name}，{t.month} 所属期，税务凭证 {t.tax_reference}，实缴 {yuan(t.paid_fen)} 元"
             out["paid_fen"] = t.paid_fen
             out["platform"], out["month"], out["tax_reference"] = name, t.month, t.tax_reference
     elif st == "payment_batch":
