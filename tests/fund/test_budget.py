@@ -85,8 +85,11 @@ def test_prefill_takes_the_last_twelve_months_of_the_ledger(db):
     today = clock.today()
     months = R.last_months(today)
     inside = dt.date(int(months[-1][:4]), int(months[-1][5:]), 10)
-    before = {(x["subject_code"], x["city_code"]): x["amount_fen"] for x in budget.prefill(db, today)}
     actor = who(db, "gx_si")
+    # Income in the ledger's window first: without any, the pre-fill takes the declarations instead
+    # (which other tests may have made), and the difference below would not be the ledger's.
+    posting.post(db, actor, [posting.NewEntry("premium", inside, "测试保费（基数）", rules.premium_legs(1))])
+    before = {(x["subject_code"], x["city_code"]): x["amount_fen"] for x in budget.prefill(db, today)}
     posting.post(
         db,
         actor,
