@@ -157,3 +157,18 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def paginate(session: Session, query, page: int, size: int, *, clamp: bool = False):
+    """One page of an ordered ``select``: its rows and the total count (oip.core.pagination.Page).
+    ``clamp``: a page past the end shows the last one instead of nothing."""
+    from sqlalchemy import select
+
+    from oip.core.pagination import Page
+
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = max(1, page)
+    if clamp:
+        page = min(page, -(-total // size) or 1)
+    rows = list(session.scalars(query.offset((page - 1) * size).limit(size)))
+    return Page(rows, total, page, size)

@@ -33,6 +33,7 @@ from oip.benefits.models import Determination, DeterminationLine, MonthlyBenefit
 from oip.cases.models import Case
 from oip.core import audit, clock
 from oip.core.audit_models import AuditEvent
+from oip.core.db import paginate
 from oip.core.errors import Conflict, DomainError, Forbidden, IllegalTransition, NotFound
 from oip.core.pagination import Page
 from oip.fund import cashplan_rules as R, posting, rules
@@ -127,17 +128,8 @@ def list_plans(
         cond.append(CashPlan.city_code == city)
     if status:
         cond.append(CashPlan.status == status)
-    total = session.scalar(select(func.count()).select_from(CashPlan).where(*cond)) or 0
-    rows = list(
-        session.scalars(
-            select(CashPlan)
-            .where(*cond)
-            .order_by(CashPlan.year.desc(), CashPlan.quarter.desc(), CashPlan.city_code)
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-    )
-    return Page(items=rows, total=total, page=page, size=size)
+    q = select(CashPlan).where(*cond).order_by(CashPlan.year.desc(), CashPlan.quarter.desc(), CashPlan.city_code)
+    return paginate(session, q, page, size)
 
 
 # ---- the forecast --------------------------------------------------------------------------------

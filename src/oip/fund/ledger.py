@@ -19,6 +19,7 @@ from oip.auth import permissions as P
 from oip.auth.models import User
 from oip.auth.service import Principal
 from oip.core import clock
+from oip.core.db import paginate
 from oip.core.errors import DomainError, Forbidden
 from oip.core.events import KINDS as EVENT_KINDS, DomainEvent
 from oip.core.money import yuan
@@ -121,18 +122,8 @@ def list_entries(session: Session, actor: Principal, f: Filters, *, page: int = 
         line_cond.append(EntryLine.subject_code == f.subject)
     if line_cond:
         cond.append(select(EntryLine.id).where(EntryLine.entry_id == Entry.id, *line_cond).exists())
-    total = session.scalar(select(func.count()).select_from(Entry).where(*cond)) or 0
-    page = max(1, min(page, -(-total // size) or 1))
-    items = list(
-        session.scalars(
-            select(Entry)
-            .where(*cond)
-            .order_by(Entry.entry_date.desc(), Entry.id.desc())
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-    )
-    return Page(items=items, total=total, page=page, size=size)
+    q = select(Entry).where(*cond).order_by(Entry.entry_date.desc(), Entry.id.desc())
+    return paginate(session, q, page, size, clamp=True)
 
 
 def entry_dict(session: Session, e: Entry, *, users: dict[int, str] | None = None) -> dict:
@@ -484,14 +475,5 @@ def awaiting_check(session: Session, actor: Principal, *, limit: int = 20) -> li
 
 
 def vouchers(session: Session, *, page: int = 1, size: int = PAGE_SIZE) -> Page:
-    total = session.scalar(select(func.count()).select_from(InterestVoucher)) or 0
-    page = max(1, min(page, -(-total // size) or 1))
-    items = list(
-        session.scalars(
-            select(InterestVoucher)
-            .order_by(InterestVoucher.month.desc(), InterestVoucher.id.desc())
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-    )
-    return Page(items=items, total=total, page=page, size=size)
+    q = select(InterestVoucher).order_by(InterestVoucher.month.desc(), InterestVoucher.id.desc())
+    return paginate(session, q, page, size, clamp=True)

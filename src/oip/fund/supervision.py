@@ -38,6 +38,7 @@ from oip.benefits.models import MonthlyBenefit, Payable
 from oip.cases.models import Case
 from oip.cases.scope import code_prefix
 from oip.core import audit, clock
+from oip.core.db import paginate
 from oip.core.errors import DomainError, Forbidden, IllegalTransition
 from oip.core.money import yuan
 from oip.core.pagination import Page
@@ -135,11 +136,7 @@ def list_campaigns(
     q = select(Campaign).where(Campaign.id.in_(visible))
     if status in rules.CAMPAIGN_STATUS_NAMES:
         q = q.where(Campaign.status == status)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(
-        session.scalars(q.order_by(Campaign.made_at.desc(), Campaign.id.desc()).offset((page - 1) * size).limit(size))
-    )
-    return Page(rows, total, page, size)
+    return paginate(session, q.order_by(Campaign.made_at.desc(), Campaign.id.desc()), page, size)
 
 
 def get_campaign(session: Session, actor: Principal, campaign_id: int) -> Campaign:
@@ -654,13 +651,7 @@ def list_majors(
     q = select(MajorReport).where(major_condition(actor))
     if status in rules.MAJOR_STATUS_NAMES:
         q = q.where(MajorReport.status == status)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(
-        session.scalars(
-            q.order_by(MajorReport.reported_at.desc(), MajorReport.id.desc()).offset((page - 1) * size).limit(size)
-        )
-    )
-    return Page(rows, total, page, size)
+    return paginate(session, q.order_by(MajorReport.reported_at.desc(), MajorReport.id.desc()), page, size)
 
 
 def get_major(session: Session, actor: Principal, report_id: int, *, for_update: bool = False) -> MajorReport:

@@ -33,6 +33,7 @@ from oip.cases import service as cases
 from oip.cases.models import Case
 from oip.cases.scope import code_prefix
 from oip.core import audit, clock, events
+from oip.core.db import paginate
 from oip.core.errors import DomainError, Forbidden, IllegalTransition
 from oip.core.pagination import Page
 from oip.core.validation import clean_text
@@ -717,9 +718,7 @@ def list_batches(
     q = select(PaymentBatch).where(batch_condition(actor))
     if status in rules.BATCH_STATUS_NAMES:
         q = q.where(PaymentBatch.status == status)
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(session.scalars(q.order_by(PaymentBatch.id.desc()).offset((page - 1) * size).limit(size)))
-    return Page(rows, total, page, size)
+    return paginate(session, q.order_by(PaymentBatch.id.desc()), page, size)
 
 
 def bank_files(session: Session, actor: Principal, *, page: int = 1, size: int = 30) -> Page[BankFile]:
@@ -728,9 +727,7 @@ def bank_files(session: Session, actor: Principal, *, page: int = 1, size: int =
     q = select(BankFile).where(
         BankFile.batch_id.in_(scoped) | (BankFile.batch_id.is_(None) & (BankFile.by == actor.user_id))
     )
-    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = list(session.scalars(q.order_by(BankFile.id.desc()).offset((page - 1) * size).limit(size)))
-    return Page(rows, total, page, size)
+    return paginate(session, q.order_by(BankFile.id.desc()), page, size)
 
 
 def _user_name(session: Session, user_id: int | None) -> str | None:
