@@ -11,9 +11,9 @@ import sys
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from oip.core.db import session_scope
+from oip.core.db import get_engine, session_scope
 from oip.orders import ingest, ledger
 from oip.orders.models import OrderBatch, OrderFile, OrderSupersession, WorkerMonth
 from tests.orders.conftest import csv_bytes, import_rows, order, register_workers, rejects, stored, worker_months
@@ -241,43 +241,61 @@ def _big_csv(path, account: str, rows: int) -> None:
 
 @pytest.mark.slow
 def test_sigkill_mid_import_leaves_nothing_and_a_reimport_works(tmp_path):
-    """A real process killed with SIGKILL while it imports: the batch stays invisible; the next
-    import marks it failed, sweeps its files and publishes normally."""
+    """A real process killed with SIGKILL at the last moment before it publishes: every file
+    staged, waiting for the ledger lock. The batch stays invisible; the next import marks it
+    failed, sweeps its files and publishes normally.
+
+    The test holds the ledger lock itself while the import runs, so the import cannot publish
+    however fast the machine is, and is killed once PostgreSQL shows it waiting for that lock."""
     ((a, _),) = register_workers("meituan", 1)
+    rows = 300_000
     path = tmp_path / "big.csv"
-    _big_csv(path, a, 1_500_000)
+    _big_csv(path, a, rows)
     state = _ledger_state()
-    env = dict(os.environ)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "oip.cli", "orders", "import", str(path), "--platform", "meituan"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    batch_id = None
-    while time.monotonic() < deadline and batch_id is None:
+    with get_engine().connect() as holder:
+        holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ledger._LOCK_KEY})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "oip.cli", "orders", "import", str(path), "--platform", "meituan"],
+            env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        waiting = False
+        while time.monotonic() < deadline and not waiting and proc.poll() is None:
+            with session_scope() as s:
+                waiting = bool(
+                    s.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                            " AND objsubid = 1 AND classid = 0 AND objid = :k"
+                        ),
+                        {"k": ledger._LOCK_KEY},
+                    )
+                )
+            time.sleep(0.05)
+        assert waiting, proc.communicate() if proc.poll() is not None else "the import never reached publishing"
         with session_scope() as s:
             batch_id = s.scalar(
                 select(OrderBatch.id).where(OrderBatch.status == "staging", OrderBatch.filename == "big.csv")
             )
-        time.sleep(0.05)
-    assert batch_id is not None, proc.communicate()
-    time.sleep(1.0)  # well inside the import
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+        assert batch_id is not None
+        assert list((ledger.root() / "staging").glob(f"b{batch_id:09d}-*"))  # everything staged
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        holder.rollback()
     assert proc.returncode == -signal.SIGKILL
     assert _ledger_state()[:3] == state[:3]
     assert worker_months(a) == []
     with session_scope() as s:
         assert s.get(OrderBatch, batch_id).status == "staging"  # as the dead process left it
     res = ingest.import_file(path, "meituan")
-    assert res.accepted == 1_500_000
+    assert res.accepted == rows
     with session_scope() as s:
         dead = s.get(OrderBatch, batch_id)
         assert dead.status == "failed" and "中断" in dead.error
-    assert not (ledger.root() / "staging").exists() or not list((ledger.root() / "staging").glob(f"b{batch_id:09d}-*"))
-    assert sum(m["orders"] for m in worker_months(a)) == 1_500_000
+    assert not list((ledger.root() / "staging").glob(f"b{batch_id:09d}-*"))
+    assert sum(m["orders"] for m in worker_months(a)) == rows
 
 
 def test_concurrent_imports_of_one_platform_do_not_duplicate(tmp_path):
