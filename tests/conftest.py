@@ -6,10 +6,13 @@ database is created on that server and dropped afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -80,6 +83,47 @@ def database(tmp_path_factory):
     db.reset_engine()
     with psycopg.connect(_libpq(admin), autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def migrated_database(database: str, prefix: str):
+    """An empty database of its own on the test server, migrated to the newest schema (no reference
+    data): its URL and a sessionmaker; dropped afterwards. For what must not happen in the database
+    the tests share: a fresh deployment, commands that commit, attacks by the database's owner."""
+    from alembic import command
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    from oip.core import migrate
+
+    admin = make_url(database).set(drivername="postgresql")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        cfg = migrate.alembic_config()
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+        yield url, sessionmaker(engine, expire_on_commit=False)
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_oip(url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    """``oip ARGS`` in a process of its own on the database at ``url`` (the operator's terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "oip.cli", *args],
+        env=dict(os.environ, OIP_DATABASE_URL=url, **env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _demo_fund(s) -> dict:

@@ -449,9 +449,23 @@ def _acting_officer(session, username: str):
     return principal_for(session, user, via="cli")
 
 
+def _platform_organisation(session, actor, org_code: str) -> None:
+    """The organisation of the registered platform enterprise ``platform-<code>``, made if missing."""
+    from sqlalchemy import select
+
+    from oip.platforms import service
+    from oip.platforms.models import Platform
+
+    if org_code.startswith("platform-"):
+        plat = session.scalar(select(Platform).where(Platform.code == org_code.removeprefix("platform-")))
+        if plat is not None:
+            service.ensure_organisation(session, actor, plat)
+
+
 def _domain_commands() -> None:
     """Each domain adds its own commands (``register(app)`` in its cli module)."""
     from oip.appraisal import cli as appraisal_cli
+    from oip.auth import cli as auth_cli
     from oip.benefits import cli as benefits_cli
     from oip.exchange import cli as exchange_cli
     from oip.fund import cli as fund_cli
@@ -460,6 +474,7 @@ def _domain_commands() -> None:
     from oip.premiums import cli as premiums_cli
     from oip.reference import cli as parameters_cli
 
+    auth_cli.register(app, users_app, platform_organisation=_platform_organisation)
     parameters_cli.register(app, officer=_acting_officer)
     orders_cli.register(app)
     premiums_cli.register(app)

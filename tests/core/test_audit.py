@@ -3,20 +3,15 @@ anchored by signed checkpoints outside the database, verifiable from the command
 
 import hashlib
 import json
-import os
-import secrets
-import subprocess
-import sys
 import threading
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import func, select, text
 
 from oip.core import audit
 from oip.core.audit_models import AuditEvent, AuditLink, AuditPending
+from tests.conftest import migrated_database, run_oip
 
 T = audit.SystemActor(label="test")
 
@@ -90,24 +85,8 @@ def test_the_tables_refuse_updates_and_deletes(db):
 @pytest.fixture
 def scratch(database, tmp_path):
     """An empty, migrated database of its own (to tamper with as its owner) and its checkpoint file."""
-    from oip.core import migrate
-
-    admin = make_url(database).set(drivername="postgresql")
-    name = f"oip_scratch_{secrets.token_hex(4)}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-    cfg = migrate.alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        from alembic import command
-
-        command.upgrade(cfg, "head")
-    yield Scratch(url, sessionmaker(engine, expire_on_commit=False), tmp_path / "checkpoints.jsonl")
-    engine.dispose()
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with migrated_database(database, "oip_scratch") as (url, make):
+        yield Scratch(url, make, tmp_path / "checkpoints.jsonl")
 
 
 class Scratch:
@@ -298,27 +277,20 @@ def test_the_servers_chainer_links_and_checkpoints_when_it_stops(scratch):
 # ---- the command line ------------------------------------------------------------------------------
 
 
-def _oip(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OIP_DATABASE_URL=url, **env)
-    return subprocess.run(
-        [sys.executable, "-m", "oip.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_audit_commands_chain_checkpoint_and_verify_exits_non_zero_in_chinese(scratch):
     files = {"OIP_AUDIT_CHECKPOINT_FILE": str(scratch.checkpoints)}
     seqs = scratch.record("test.a", "worker.view_full", "test.c")
-    assert json.loads(_oip(scratch.url, "audit", "chain", **files).stdout) == {"chained": 3}
-    cp = _oip(scratch.url, "audit", "checkpoint", **files)
+    assert json.loads(run_oip(scratch.url, "audit", "chain", **files).stdout) == {"chained": 3}
+    cp = run_oip(scratch.url, "audit", "checkpoint", **files)
     assert cp.returncode == 0 and json.loads(cp.stdout)["checkpoint"]["pos"] == 3
     assert scratch.checkpoints.exists()
-    ok = _oip(scratch.url, "audit", "verify", **files)
+    ok = run_oip(scratch.url, "audit", "verify", **files)
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
     scratch.record("test.d")  # verify links it first
-    ok = _oip(scratch.url, "audit", "verify", **files)
+    ok = run_oip(scratch.url, "audit", "verify", **files)
     assert json.loads(ok.stdout)["events"] == 4 and "尚未锚定" in ok.stderr
     scratch.as_owner("UPDATE audit_events SET action = 'worker.view' WHERE seq = %(s)s", params={"s": seqs[1]})
-    bad = _oip(scratch.url, "audit", "verify", **files)
+    bad = run_oip(scratch.url, "audit", "verify", **files)
     assert bad.returncode == 1
     out = json.loads(bad.stdout)
     assert out["code"] == "event_altered" and out["first_broken_seq"] == seqs[1]
@@ -326,13 +298,13 @@ def test_audit_commands_chain_checkpoint_and_verify_exits_non_zero_in_chinese(sc
 
 
 def test_users_commands(database):
-    listed = _oip(database, "users", "list", "--json")
+    listed = run_oip(database, "users", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     users = {u["username"]: u for u in json.loads(listed.stdout)}
     assert users["nn_si"]["role"] == "si_city" and users["nn_si"]["region_scope"] == "4501"
     assert users["qx_hrss"]["region_scope"] == "450103"
     assert users["gx_hrss"]["region_scope"] == "45"
-    tok = _oip(database, "users", "token", "gl_si")
+    tok = run_oip(database, "users", "token", "gl_si")
     assert tok.returncode == 0 and tok.stdout.startswith("oip_")
     from fastapi.testclient import TestClient
 
@@ -341,7 +313,7 @@ def test_users_commands(database):
     with TestClient(create_app()) as c:
         me = c.get("/api/v1/me", headers={"Authorization": f"Bearer {tok.stdout.strip()}"}).json()
     assert me["username"] == "gl_si"
-    assert _oip(database, "users", "token", "nobody").returncode == 2
+    assert run_oip(database, "users", "token", "nobody").returncode == 2
 
 
 def test_the_audit_page_and_api_verify_the_chain(client, as_user):

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import secrets
-import subprocess
-import sys
 
-import psycopg
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
 
 from oip.core import clock, events
 from oip.fund import rules
+from tests.conftest import migrated_database, run_oip
 
 NN = "450100"
 
@@ -29,40 +23,15 @@ NN = "450100"
 @pytest.fixture(scope="module")
 def scratch(database):
     """An empty, migrated database with the reference data and the pilot platforms."""
-    from alembic import command
-
-    from oip.core import migrate
     from oip.platforms import service as platforms
     from oip.reference import service as reference
 
-    admin = make_url(database).set(drivername="postgresql")
-    name = f"oip_fund_cli_{secrets.token_hex(4)}"
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
-    try:
-        cfg = migrate.alembic_config()
-        with engine.begin() as connection:
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, "head")
-        make = sessionmaker(engine, expire_on_commit=False)
+    with migrated_database(database, "oip_fund_cli") as (url, make):
         with make() as s:
             reference.load(s)
             platforms.load_pilot_platforms(s)
             s.commit()
         yield url, make
-    finally:
-        engine.dispose()
-        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def oip(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OIP_DATABASE_URL=url)
-    return subprocess.run(
-        [sys.executable, "-m", "oip.cli", *args], env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def _tax_return(s, ref: str, paid_fen: int, day: dt.date) -> int:
@@ -106,13 +75,13 @@ def test_post_trial_balance_and_check_of_a_whole_ledger_then_a_broken_one(scratc
         s.commit()
 
     # post: books both events.
-    r = oip(url, "fund", "post")
+    r = run_oip(url, "fund", "post")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["events"] == 2 and out["entries"] == 2 and out["amount_fen"] == {"premium": 1_234_599}
 
     # trial-balance --json: the region's fiscal account and premium income.
-    r = oip(url, "fund", "trial-balance", "--year", str(year), "--json")
+    r = run_oip(url, "fund", "trial-balance", "--year", str(year), "--json")
     assert r.returncode == 0, r.stderr
     rows = {x["subject_code"]: x for x in json.loads(r.stdout)}
     assert set(rows) == {rules.FISCAL, rules.PREMIUM_INCOME}
@@ -131,7 +100,7 @@ def test_post_trial_balance_and_check_of_a_whole_ledger_then_a_broken_one(scratc
     )
 
     # check: whole.
-    r = oip(url, "fund", "check")
+    r = run_oip(url, "fund", "check")
     assert r.returncode == 0, r.stdout + r.stderr
     report = json.loads(r.stdout)
     assert report["ok"] is True and report["problems"] == []
@@ -162,17 +131,17 @@ def test_post_trial_balance_and_check_of_a_whole_ledger_then_a_broken_one(scratc
         )
         s.commit()
         bad_ids = (bad_line.id, bad_return.id)
-    r = oip(url, "fund", "post")  # only the two new ones: the first two were booked once
+    r = run_oip(url, "fund", "post")  # only the two new ones: the first two were booked once
     assert r.returncode == 0 and json.loads(r.stdout)["events"] == 2
 
     # trial-balance --city: 南宁's books hold the payment, not the premiums (those are the region's).
-    r = oip(url, "fund", "trial-balance", "--year", str(year), "--city", NN, "--json")
+    r = run_oip(url, "fund", "trial-balance", "--year", str(year), "--city", NN, "--json")
     assert r.returncode == 0, r.stderr
     nn = {x["subject_code"]: x for x in json.loads(r.stdout)}
     assert set(nn) == {"500101", rules.EXPENDITURE_ACCOUNT}
     assert (nn["500101"]["debit_fen"], nn["500101"]["balance_fen"]) == (5_000, 5_000)
     assert (nn["1002"]["credit_fen"], nn["1002"]["balance_fen"]) == (5_000, -5_000)
-    r = oip(url, "fund", "check")
+    r = run_oip(url, "fund", "check")
     assert r.returncode == 1
     report = json.loads(r.stdout)
     assert report["ok"] is False
@@ -202,14 +171,14 @@ def test_close_a_month_by_an_officer_who_may(scratch):
         _tax_return(s, "CLI-T-LAST", 4_321, last.replace(day=1))
         s.commit()
 
-    r = oip(url, "fund", "close", month, "--by", "cli_nn_si")
+    r = run_oip(url, "fund", "close", month, "--by", "cli_nn_si")
     assert r.returncode == 2 and "没有会计期间结账的权限" in r.stderr
-    r = oip(url, "fund", "close", month, "--by", "nobody_here")
+    r = run_oip(url, "fund", "close", month, "--by", "nobody_here")
     assert r.returncode == 2 and "没有启用的用户 nobody_here" in r.stderr
-    r = oip(url, "fund", "close", month, "--by", "cli_gx_si")
+    r = run_oip(url, "fund", "close", month, "--by", "cli_gx_si")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["month"] == month and out["status"] == "closed"
     assert out["totals"]["debit_fen"] == out["totals"]["credit_fen"] >= 4_321 and out["totals"]["entries"] >= 1
-    r = oip(url, "fund", "close", month, "--by", "cli_gx_si")
+    r = run_oip(url, "fund", "close", month, "--by", "cli_gx_si")
     assert r.returncode == 2 and f"{month} 已结账" in r.stderr

@@ -478,7 +478,8 @@ def _organisation(session: Session, p: Principal, organisation_id: Any) -> Organ
     return org
 
 
-def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
+def _role_fits(org: Organisation, role_code: Any) -> Role:
+    """The staff role ``role_code`` if an organisation of ``org``'s kind may hold it."""
     r = ROLES.get(str(role_code or ""))
     if r is None or r.code == "worker":
         raise DomainError("请选择角色", field="role")
@@ -490,6 +491,11 @@ def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
         )
     if r.scope == "platform" and org.platform_id is None:
         raise DomainError(f"机构“{org.name}”未关联平台企业，不能授予平台企业角色", field="organisation_id")
+    return r
+
+
+def _role_for(p: Principal, org: Organisation, role_code: Any) -> Role:
+    r = _role_fits(org, role_code)
     if not grantable(p, r):
         raise Forbidden(f"不能授予角色“{r.name}”：它含有您本人没有的权限", field="role")
     return r
@@ -540,6 +546,13 @@ def create_user(
     password: Any,
 ) -> User:
     """A new staff user of an organisation in ``p``'s scope, with a role valid for that organisation."""
+    username, display_name = _new_names(username, display_name)
+    org = _organisation(session, p, organisation_id)
+    r = _role_for(p, org, role_code)
+    return _add_staff(session, p, username, display_name, org, r, password)
+
+
+def _new_names(username: Any, display_name: Any) -> tuple[str, str]:
     username = str(username or "").strip()
     if not USERNAME_RE.match(username):
         raise DomainError("用户名须为 3–64 位小写字母、数字或 _ . -，以字母开头", field="username")
@@ -548,8 +561,12 @@ def create_user(
         raise DomainError("请填写姓名（显示名）", field="display_name")
     if len(display_name) > 128:
         raise DomainError("姓名（显示名）不能超过 128 个字符", field="display_name")
-    org = _organisation(session, p, organisation_id)
-    r = _role_for(p, org, role_code)
+    return username, display_name
+
+
+def _add_staff(
+    session: Session, actor, username: str, display_name: str, org: Organisation, r: Role, password: Any
+) -> User:
     pw = _check_password(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已被使用", field="username")
@@ -566,7 +583,7 @@ def create_user(
     session.add(u)
     session.flush()
     session.refresh(u)
-    audit.record(session, p, "user.create", entity_type="user", entity_id=u.id, after=_user_dict(u))
+    audit.record(session, actor, "user.create", entity_type="user", entity_id=u.id, after=_user_dict(u))
     return u
 
 
@@ -588,7 +605,10 @@ def change_role(session: Session, p: Principal, user_id: int, *, organisation_id
 
 def set_active(session: Session, p: Principal, user_id: int, active: bool) -> User:
     """Disable (their sessions and tokens end at once) or enable a user."""
-    u = _manageable(session, p, user_id)
+    return _set_active(session, p, _manageable(session, p, user_id), active)
+
+
+def _set_active(session: Session, actor, u: User, active: bool) -> User:
     if u.is_active == bool(active):
         return u
     u.is_active = bool(active)
@@ -597,7 +617,7 @@ def set_active(session: Session, p: Principal, user_id: int, active: bool) -> Us
     session.flush()
     audit.record(
         session,
-        p,
+        actor,
         "user.enable" if active else "user.disable",
         entity_type="user",
         entity_id=u.id,
@@ -610,12 +630,15 @@ def set_active(session: Session, p: Principal, user_id: int, active: bool) -> Us
 def reset_password(session: Session, p: Principal, user_id: int, password: Any) -> User:
     """Set a new password chosen by the officer (given to the user out of band); their sessions end
     and they must choose their own at next sign-in."""
-    u = _manageable(session, p, user_id)
+    return _reset_password(session, p, _manageable(session, p, user_id), password)
+
+
+def _reset_password(session: Session, actor, u: User, password: Any) -> User:
     u.password_hash = hash_secret(_check_password(password, u.username))
     u.must_change_password = True
     _end_sessions(session, u.id)
     session.flush()
-    audit.record(session, p, "user.reset_password", entity_type="user", entity_id=u.id)
+    audit.record(session, actor, "user.reset_password", entity_type="user", entity_id=u.id)
     return u
 
 
@@ -644,6 +667,92 @@ def change_own_password(
     session.flush()
     audit.record(session, p, "auth.password_change", entity_type="user", entity_id=u.id)
     return u
+
+
+# ---- the operator's provisioning (``oip orgs``, ``oip users`` on the server's terminal) ------------
+#
+# Whoever runs commands on the server holds the database and the keys: the root of trust. They set up
+# what nobody in the application may: the organisations of a new deployment, its first administrators,
+# and the accounts no role in the application may grant (finance's: fund.budget_review and
+# fund.allocate are held by finance alone). Every act is audited with the system actor's label.
+
+
+def one_time_password() -> str:
+    """A random password the operator hands over out of band; the user replaces it at first sign-in."""
+    while True:
+        pw = "-".join(secrets.token_urlsafe(6).replace("-", "x").replace("_", "y") for _ in range(3))
+        try:
+            return password_rules.check(pw)
+        except password_rules.WeakPassword:  # pragma: no cover - 24 random characters
+            continue
+
+
+def add_organisation(
+    session: Session, actor: audit.SystemActor, *, code: Any, name: Any, kind: Any, region_code: Any
+) -> Organisation:
+    """A government body, insurer or other organisation whose users the platform will have (platform
+    enterprises get theirs from the register, workers share the public one)."""
+    code, name, kind, region_code = (str(x or "").strip() for x in (code, name, kind, region_code))
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{1,63}", code):
+        raise DomainError("机构代码须为 2–64 位小写字母、数字或 _ . -", field="code")
+    if not name or len(name) > 128:
+        raise DomainError("请填写机构名称（不超过 128 个字符）", field="name")
+    if kind in ("platform", "public") or kind not in ORG_KIND_NAMES:
+        kinds = "、".join(f"{k}（{v}）" for k, v in ORG_KIND_NAMES.items() if k not in ("platform", "public"))
+        raise DomainError(f"机构类型须为：{kinds}；平台企业的机构随平台登记产生", field="kind")
+    region = session.get(Region, region_code)
+    if region is None:
+        raise DomainError(f"行政区划代码 {region_code} 不存在（先运行 oip reference load）", field="region_code")
+    if session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
+        raise Conflict(f"机构代码 {code} 已被使用", field="code")
+    org = Organisation(code=code, name=name, kind=kind, region_code=region.code)
+    session.add(org)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "organisation.create",
+        entity_type="organisation",
+        entity_id=org.id,
+        after={"code": code, "name": name, "kind": kind, "region_code": region.code},
+    )
+    return org
+
+
+def provision_user(
+    session: Session,
+    actor: audit.SystemActor,
+    *,
+    username: Any,
+    display_name: Any,
+    organisation_code: Any,
+    role_code: Any,
+    password: Any,
+) -> User:
+    """A staff user made by the operator: any role an organisation of that kind may hold."""
+    username, display_name = _new_names(username, display_name)
+    org = session.scalar(select(Organisation).where(Organisation.code == str(organisation_code or "").strip()))
+    if org is None or org.kind == "public":
+        raise DomainError(f"机构 {organisation_code} 不存在（oip orgs list 列出全部机构）", field="organisation")
+    return _add_staff(session, actor, username, display_name, org, _role_fits(org, role_code), password)
+
+
+def _staff_by_name(session: Session, username: Any) -> User:
+    u = session.scalar(select(User).where(User.username == str(username or "").strip()))
+    if u is None or u.kind != "staff":
+        raise NotFound(f"没有工作人员账号 {username}", field="username")
+    return u
+
+
+def provision_password(session: Session, actor: audit.SystemActor, username: Any, password: Any) -> User:
+    """The operator resets a staff user's password (e.g. the only administrator forgot theirs): their
+    sessions end and they choose their own at next sign-in."""
+    return _reset_password(session, actor, _staff_by_name(session, username), password)
+
+
+def provision_active(session: Session, actor: audit.SystemActor, username: Any, active: bool) -> User:
+    """The operator disables (sessions and tokens end at once) or enables a staff user."""
+    return _set_active(session, actor, _staff_by_name(session, username), active)
 
 
 def assigned_people(session: Session, p: Principal) -> int:
