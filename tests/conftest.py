@@ -6,6 +6,7 @@ database is created on that server and dropped afterwards."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -13,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -23,6 +25,13 @@ from sqlalchemy.engine import make_url
 
 DEMO_WORKERS = 400
 DEMO_SEED = 7
+
+# Until the ``database`` fixture points them at the test database and the run's own var dir, the
+# settings lead nowhere: code that touches the database while tests are collected fails at once,
+# instead of starting the embedded server under the checkout's var/ (the developer's demo) with it.
+os.environ["OIP_DATABASE_URL"] = "postgresql://not-yet@127.0.0.1:9/the-database-fixture-has-not-run"
+os.environ["OIP_VAR_DIR"] = tempfile.mkdtemp(prefix="oip-tests-collecting-")
+atexit.register(shutil.rmtree, os.environ["OIP_VAR_DIR"], True)
 
 
 def _admin_url(tmp_root) -> str:

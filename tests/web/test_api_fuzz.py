@@ -66,10 +66,13 @@ def officer_headers(app, scratch_database):
 
 
 def _schema():
-    # The OpenAPI document needs no database; requests go to the session's app (the ``app`` fixture).
+    # The OpenAPI document, built without running the app: this runs at collection, before the
+    # ``database`` fixture has pointed the settings at the test database, and a running app (its
+    # lifespan) would start the embedded server under the checkout's var/ with its background jobs.
+    # Requests go to the session's app (the ``app`` fixture).
     from oip.web.app import create_app
 
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app())
+    return schemathesis.openapi.from_dict(create_app().openapi())
 
 
 schema = _schema()
