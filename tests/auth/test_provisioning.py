@@ -38,6 +38,24 @@ def _refused(r) -> str:
     return " ".join(r.stderr.split())  # rich may wrap a long reason
 
 
+def _tax_officer(url: str, password: str):
+    """``oip users create`` of the tax bureau's officer, the password given on stdin."""
+    return run_oip(
+        url,
+        "users",
+        "create",
+        "zhang_tax",
+        "--name",
+        "张工",
+        "--role",
+        "tax",
+        "--org",
+        "gx-tax",
+        "--password-stdin",
+        stdin=password + "\n",
+    )
+
+
 def _users(make) -> int:
     with make() as s:
         return s.scalar(select(func.count()).select_from(User))
@@ -179,22 +197,7 @@ def test_refusals_say_why_and_write_nothing(fresh):
     assert "只能授予" in _refused(
         run_oip(url, "users", "create", "wrong_role", "--name", "某工", "--role", "si_region", "--org", "gx-tax")
     )
-    assert "至少 12 个字符" in _refused(
-        run_oip(
-            url,
-            "users",
-            "create",
-            "zhang_tax",
-            "--name",
-            "张工",
-            "--role",
-            "tax",
-            "--org",
-            "gx-tax",
-            "--password-stdin",
-            stdin="short\n",
-        )
-    )
+    assert "至少 12 个字符" in _refused(_tax_officer(url, "short"))
     assert "机构类型须为" in _refused(
         run_oip(url, "orgs", "add", "gx-x", "--name", "某机构", "--kind", "platform", "--region", "450000")
     )
@@ -224,22 +227,7 @@ def test_refusals_say_why_and_write_nothing(fresh):
         s.rollback()
     assert _users(make) == before
     # A password of one's own from stdin: accepted, not printed; the name is then taken.
-    made = _ok(
-        run_oip(
-            url,
-            "users",
-            "create",
-            "zhang_tax",
-            "--name",
-            "张工",
-            "--role",
-            "tax",
-            "--org",
-            "gx-tax",
-            "--password-stdin",
-            stdin="税务对账专岗口令2026\n",
-        )
-    )
+    made = _ok(_tax_officer(url, "税务对账专岗口令2026"))
     assert "one_time_password" not in made
     with make() as s:
         service.sign_in(s, "zhang_tax", "税务对账专岗口令2026", None)

@@ -705,16 +705,32 @@ def add_organisation(
         raise DomainError(f"行政区划代码 {region_code} 不存在（先运行 oip reference load）", field="region_code")
     if session.scalar(select(Organisation.id).where(Organisation.code == code)) is not None:
         raise Conflict(f"机构代码 {code} 已被使用", field="code")
-    org = Organisation(code=code, name=name, kind=kind, region_code=region.code)
+    return new_organisation(session, actor, code=code, name=name, kind=kind, region_code=region.code)
+
+
+def new_organisation(
+    session: Session,
+    actor,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    region_code: str,
+    platform_id: int | None = None,
+    platform_code: str | None = None,
+) -> Organisation:
+    """Write an organisation (checked by the caller) and audit it: the one writer of organisations."""
+    org = Organisation(code=code, name=name, kind=kind, region_code=region_code, platform_id=platform_id)
     session.add(org)
     session.flush()
+    after = {"code": code, "name": name, "kind": kind, "region_code": region_code}
     audit.record(
         session,
         actor,
         "organisation.create",
         entity_type="organisation",
         entity_id=org.id,
-        after={"code": code, "name": name, "kind": kind, "region_code": region.code},
+        after=after | ({"platform": platform_code} if platform_code else {}),
     )
     return org
 

@@ -340,24 +340,16 @@ def ensure_organisation(session: Session, actor, platform: Platform) -> Organisa
     org = session.scalar(select(Organisation).where(Organisation.platform_id == platform.id))
     if org is not None:
         return org
-    org = Organisation(
+    return auth.new_organisation(
+        session,
+        actor,
         code=f"platform-{platform.code}",
         name=platform.display_name(clock.today()),
         kind="platform",
         region_code="450000",
         platform_id=platform.id,
+        platform_code=platform.code,
     )
-    session.add(org)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "organisation.create",
-        entity_type="organisation",
-        entity_id=org.id,
-        after={"code": org.code, "name": org.name, "kind": org.kind, "platform": platform.code},
-    )
-    return org
 
 
 def _flush_unique(session: Session) -> None:
