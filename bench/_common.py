@@ -82,12 +82,27 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--database-url", default=None, help="PostgreSQL URL (default: embedded server under the var dir)")
 
 
+def refuse_foreign_database() -> None:
+    """A benchmark that starts afresh drops every table of its database: on a server given with
+    ``--database-url`` it only does so in a database named for it (``bench`` in its name), never in
+    ``postgres`` or an application's database given by mistake."""
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("OIP_DATABASE_URL")
+    if url and "bench" not in (make_url(url).database or ""):
+        sys.exit(
+            f"refusing to drop every table of database {make_url(url).database!r}: a benchmark starts from an "
+            "empty schema; create one for it (CREATE DATABASE oip_bench) and give its URL"
+        )
+
+
 def upgrade(reset: bool = False) -> None:
     """Migrate the benchmark database (dropping everything first with ``reset``)."""
     from oip.cli import _upgrade
     from oip.core.db import get_engine
 
     if reset:
+        refuse_foreign_database()
         with get_engine().begin() as c:
             c.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     _upgrade()
