@@ -8,11 +8,12 @@ import io
 import re
 
 from openpyxl import load_workbook
+from sqlalchemy import delete
 
 from oip.core import clock
 from oip.core.db import session_scope
 from oip.fund import budget, budget_pages, final_accounts
-from oip.fund.models import BudgetLine
+from oip.fund.models import BudgetLine, FinalAccount
 from tests.conftest import bearer
 
 
@@ -197,3 +198,45 @@ def test_json_routes(client):
     assert client.get(f"/api/v1/fund/final-accounts/{year}", headers=fin).status_code == 404
     with session_scope() as s:
         assert budget.in_force(s, year).id == bid
+
+
+def test_finance_returns_a_submitted_final_account_from_its_page(client, as_user):
+    """A final account as submitted (the closing that precedes it is irreversible, so the row is
+    written directly, for a year no other test uses, and removed afterwards)."""
+    year = clock.today().year + 6
+    with session_scope() as s:
+        fa = FinalAccount(
+            year=year, status="submitted", statements=final_accounts.statements(s, year), made_at=clock.now()
+        )
+        s.add(fa)
+    try:
+        as_user("gx_si")
+        page = client.get(f"/fund/final-accounts/{year}").text
+        assert "已报送财政" in page and 'data-testid="final-return"' not in page  # the centre only reads
+        csrf = as_user("gx_finance")["X-CSRF-Token"]
+        page = client.get(f"/fund/final-accounts/{year}").text
+        assert 'data-testid="final-return"' in page and 'data-testid="final-approve"' in page
+        url = f"/fund/final-accounts/{year}/return"
+        r = client.post(url, data={"csrf_token": csrf, "reason": ""}, follow_redirects=False)
+        assert r.status_code == 400 and "请填写退回原因" in r.text
+        r = client.post(url, data={"csrf_token": csrf, "reason": "分地区支出与用款计划不符"}, follow_redirects=False)
+        assert r.status_code == 303
+        page = client.get(r.headers["location"]).text
+        assert "决算已退回" in page and "已退回修改" in page and "分地区支出与用款计划不符" in page
+        assert 'data-testid="final-return"' not in page
+        body = client.get(f"/api/v1/fund/final-accounts/{year}", headers=bearer("gx_finance")).json()
+        assert (body["status"], body["status_name"], body["note"]) == (
+            "returned",
+            "已退回修改",
+            "分地区支出与用款计划不符",
+        )
+        r = client.post(
+            f"/api/v1/fund/final-accounts/{year}/return", json={"reason": "再退"}, headers=bearer("gx_finance")
+        )
+        assert r.status_code == 409 and "已退回修改" in r.json()["error"]["reason"]
+        as_user("gx_si")
+        page = client.get(f"/fund/final-accounts/{year}").text
+        assert 'data-testid="final-submit"' in page  # the centre may resubmit (or redraw once the year is closed)
+    finally:
+        with session_scope() as s:
+            s.execute(delete(FinalAccount).where(FinalAccount.year == year))

@@ -1,6 +1,6 @@
 """The statements drawn from the ledger (income and expenditure, by city, the balance sheet that
 balances) and the final accounts: refused while a month of the year is open, drawn, redrawn while
-draft, submitted and approved. Entries are posted and months closed only in sessions that are
+draft, submitted, returned by finance and approved. Entries are posted and months closed only in sessions that are
 rolled back (closing is irreversible)."""
 
 from __future__ import annotations
@@ -205,5 +205,21 @@ def test_draw_submit_approve_after_the_year_is_closed(db):
     with pytest.raises(DomainError) as e:
         final_accounts.approve(db, si, year)
     assert e.value.status_code == 403
-    fa = final_accounts.approve(db, who(db, "gx_finance"), year, "同意")
-    assert fa.status == "approved" and fa.approved_by is not None
+    # Finance returns it with a reason; the centre redraws and resubmits.
+    finance = who(db, "gx_finance")
+    with pytest.raises(DomainError) as e:
+        final_accounts.return_(db, si, year, "请核对")
+    assert e.value.status_code == 403  # the centre does not return its own
+    with pytest.raises(DomainError, match="请填写退回原因"):
+        final_accounts.return_(db, finance, year, "  ")
+    fa = final_accounts.return_(db, finance, year, "12 月支付未含退汇冲回，请核对后重报")
+    assert (fa.status, fa.note) == ("returned", "12 月支付未含退汇冲回，请核对后重报")
+    with pytest.raises(DomainError, match="已退回修改"):
+        final_accounts.approve(db, finance, year)
+    assert final_accounts.draw(db, si, year).status == "draft"  # redrawn from the closed books
+    assert final_accounts.submit(db, si, year).status == "submitted"
+    fa = final_accounts.approve(db, finance, year, "同意")
+    assert fa.status == "approved" and fa.approved_by is not None and fa.note == "同意"
+    with pytest.raises(DomainError) as e:
+        final_accounts.return_(db, finance, year, "再看看")
+    assert e.value.status_code == 409  # an approved final account stays approved

@@ -144,6 +144,7 @@ def _final_out(fa) -> dict[str, Any]:
         "status_name": R.FINAL_STATUS_NAMES.get(fa.status, fa.status),
         "made_at": fa.made_at.isoformat() if fa.made_at else None,
         "approved_at": fa.approved_at.isoformat() if fa.approved_at else None,
+        "note": fa.note,
         "statements": fa.statements,
     }
 
@@ -172,3 +173,10 @@ def final_approve(
     year: YearPath, body: NoteIn, p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)), db: Session = DB
 ):
     return _final_out(final_accounts.approve(db, p, year, body.note))
+
+
+@api.post("/fund/final-accounts/{year}/return", tags=TAG, summary="财政退回年度决算（须说明原因）")
+def final_return(
+    year: YearPath, body: ReasonIn, p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)), db: Session = DB
+):
+    return _final_out(final_accounts.return_(db, p, year, body.reason))

@@ -40,6 +40,7 @@ DONE = {
     "drawn": "决算已编制。",
     "final_submitted": "决算已报送财政部门。",
     "final_approved": "决算已审批。",
+    "final_returned": "决算已退回社保经办机构修改。",
 }
 
 
@@ -437,9 +438,9 @@ def _final_page(request: Request, db: Session, p: Principal, year: int, *, statu
         st=st,
         open_months=still,
         yuan=yuan,
-        can_draw=p.can(P.FUND_CLOSE) and not still and (fa is None or fa.status == "draft"),
-        can_submit=p.can(P.FUND_CLOSE) and fa is not None and fa.status == "draft",
-        can_approve=p.can(P.FUND_BUDGET_REVIEW) and fa is not None and fa.status == "submitted",
+        can_draw=p.can(P.FUND_CLOSE) and not still and not R.final_why_not("draw", fa.status if fa else None),
+        can_submit=p.can(P.FUND_CLOSE) and fa is not None and not R.final_why_not("submit", fa.status),
+        can_review=p.can(P.FUND_BUDGET_REVIEW) and fa is not None and not R.final_why_not("approve", fa.status),
         **extra,
     )
 
@@ -490,4 +491,18 @@ def final_approve(
     v = form_text(form)
     return _final_act(
         request, db, p, year, "final_approved", lambda: final_accounts.approve(db, p, year, v.get("note", ""))
+    )
+
+
+@pages.post("/fund/final-accounts/{year}/return")
+def final_return(
+    request: Request,
+    year: YearPath,
+    p: Principal = Depends(Require(P.FUND_BUDGET_REVIEW)),
+    form: FormData = Depends(form_data),
+    db: Session = DB,
+):
+    v = form_text(form)
+    return _final_act(
+        request, db, p, year, "final_returned", lambda: final_accounts.return_(db, p, year, v.get("reason", ""))
     )

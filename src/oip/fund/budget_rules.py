@@ -21,7 +21,7 @@ STATUS_NAMES = {
     "returned": "已退回修改",
 }
 BASIS_NAMES = {"original": "年初预算", "adjustment": "预算调整"}
-FINAL_STATUS_NAMES = {"draft": "已编制", "submitted": "已报送财政", "approved": "已审批"}
+FINAL_STATUS_NAMES = {"draft": "已编制", "submitted": "已报送财政", "returned": "已退回修改", "approved": "已审批"}
 
 # The acts and the states they start from → the state they lead to.
 TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
@@ -45,10 +45,12 @@ ACT_NAMES = {
 IN_PROGRESS = frozenset({"draft", "submitted", "reviewed", "returned"})
 
 FINAL_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "draw": (frozenset({"draft"}), "draft"),
-    "submit": (frozenset({"draft"}), "submitted"),
+    "draw": (frozenset({"draft", "returned"}), "draft"),
+    "submit": (frozenset({"draft", "returned"}), "submitted"),
     "approve": (frozenset({"submitted"}), "approved"),
+    "return": (frozenset({"submitted"}), "returned"),
 }
+FINAL_ACT_NAMES = {"draw": "重新编制", "submit": "报送", "approve": "审批", "return": "退回"}
 
 
 def why_not(act: str, status: str) -> str | None:
@@ -75,7 +77,7 @@ def final_why_not(act: str, status: str | None) -> str | None:
     allowed, _ = FINAL_TRANSITIONS[act]
     if status in allowed:
         return None
-    return f"决算当前为“{FINAL_STATUS_NAMES.get(status, status)}”，不能{ {'draw': '重新编制', 'submit': '报送', 'approve': '审批'}[act] }"
+    return f"决算当前为“{FINAL_STATUS_NAMES.get(status, status)}”，不能{FINAL_ACT_NAMES[act]}"
 
 
 def in_force(versions: list[tuple[int, str]]) -> int | None:

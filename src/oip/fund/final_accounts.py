@@ -26,7 +26,7 @@ from oip.auth import permissions as P
 from oip.auth.scope import out_of_scope, province_wide
 from oip.auth.service import Principal
 from oip.core import audit, clock
-from oip.core.errors import Conflict, Forbidden, IllegalTransition
+from oip.core.errors import Conflict, DomainError, Forbidden, IllegalTransition
 from oip.fund import budget_rules as R, posting, rules
 from oip.fund.budget import region_names
 from oip.fund.models import EntryLine, FinalAccount, Period, Subject
@@ -234,6 +234,7 @@ def draw(session: Session, actor: Principal, year: int) -> FinalAccount:
         session.add(fa)
     else:
         fa.statements, fa.made_by, fa.made_at = st, actor.user_id, clock.now()
+        fa.status = R.FINAL_TRANSITIONS["draw"][1]
     session.flush()
     audit.record(
         session,
@@ -255,7 +256,7 @@ def submit(session: Session, actor: Principal, year: int) -> FinalAccount:
     _need(actor, P.FUND_CLOSE, "报送决算")
     fa = get(session, year, for_update=True)
     _check("submit", fa)
-    fa.status = "submitted"
+    fa.status = R.FINAL_TRANSITIONS["submit"][1]
     session.flush()
     audit.record(
         session, actor, "fund.final.submit", entity_type="fund_final_account", entity_id=fa.id, after={"year": year}
@@ -277,5 +278,27 @@ def approve(session: Session, actor: Principal, year: int, note: str = "") -> Fi
         entity_type="fund_final_account",
         entity_id=fa.id,
         after={"year": year, "note": fa.note},
+    )
+    return fa
+
+
+def return_(session: Session, actor: Principal, year: int, reason: str) -> FinalAccount:
+    """Finance sends a submitted final account back with its reason; the centre redraws it (after
+    correcting entries in the next open month) or resubmits it."""
+    _need(actor, P.FUND_BUDGET_REVIEW, "退回决算")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写退回原因", field="reason")
+    fa = get(session, year, for_update=True)
+    _check("return", fa)
+    fa.status, fa.note = R.FINAL_TRANSITIONS["return"][1], reason
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "fund.final.return",
+        entity_type="fund_final_account",
+        entity_id=fa.id,
+        after={"year": year, "reason": reason},
     )
     return fa

@@ -203,7 +203,8 @@ class BudgetLine(IdMixin, Base):
 class FinalAccount(IdMixin, Base):
     """`FinalAccount` — 决算: a year's final accounts, drawn from the closed ledger. ``statements``
     keeps the income-and-expenditure statement and the balance sheet as drawn; ``status`` draft →
-    submitted → approved (finance)."""
+    submitted → approved (finance), or returned by finance (``note`` says why) to be redrawn or
+    resubmitted."""
 
     __tablename__ = "fund_final_accounts"
     year: Mapped[int] = mapped_column(Integer, unique=True)
@@ -214,7 +215,7 @@ class FinalAccount(IdMixin, Base):
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(Text, default="")
-    __table_args__ = (CheckConstraint("status IN ('draft', 'submitted', 'approved')", name="status"),)
+    __table_args__ = (CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved')", name="status"),)
 
 
 class CashPlan(IdMixin, Base):
