@@ -75,8 +75,18 @@ def register(app: typer.Typer, users: typer.Typer, platform_organisation) -> Non
         if as_json:
             print(json.dumps(rows, ensure_ascii=False))
         else:
+            from rich.cells import cell_len
+
+            def pad(text: str, width: int) -> str:  # by display width: a Chinese character takes two columns
+                return text + " " * max(1, width - cell_len(text))
+
             for r in rows:
-                print(f"{r['code']:<24} {r['kind_name']:<12} {r['region_name']:<8} {r['name']}  ({r['users']} 个用户)")
+                print(
+                    pad(r["code"], 24)
+                    + pad(r["kind_name"], 22)
+                    + pad(r["region_name"], 16)
+                    + f"{r['name']}（{r['users']} 个用户）"
+                )
 
     @orgs.command("add")
     def orgs_add(
